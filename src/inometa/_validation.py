@@ -1,0 +1,177 @@
+"""Input checks for study counts and option names.
+
+Every error names the study (its label), its row (counted from 1 in input order,
+as in a spreadsheet or R) and the field, so that a user can find the bad value:
+``study 'Jabbour 2023' (row 9): events 112 > total 110``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["check_choice", "check_counts", "check_labels", "check_level"]
+
+T = TypeVar("T")
+
+# How many offending rows an error message lists before summarising the rest.
+_MAX_LISTED = 5
+
+
+def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
+    """Convert array-likes (lists, numpy, pandas, nullable pandas) to float, NaN for missing."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{field} must be an array of counts, not the string {values!r}")
+    import pandas as pd
+
+    if isinstance(values, (pd.Series, pd.Index)):
+        try:
+            values = values.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            values = values.tolist()
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        # Mixed types: convert element by element so that the bad element can be named.
+        items = list(values) if isinstance(values, Iterable) else [values]
+        out = np.empty(len(items), dtype=float)
+        for i, v in enumerate(items):
+            if v is None or v is pd.NA:
+                out[i] = np.nan
+                continue
+            try:
+                out[i] = float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"row {i + 1}: {field} {v!r} is not a number") from None
+        arr = out
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{field} must be one-dimensional, got shape {arr.shape}")
+    return arr
+
+
+def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
+    """Return study labels as strings, defaulting to ``"Study 1"`` … ``"Study k"``."""
+    if labels is None:
+        return tuple(f"Study {i + 1}" for i in range(k))
+    out = tuple("" if lab is None else str(lab) for lab in labels)
+    if len(out) != k:
+        raise ValueError(f"labels has {len(out)} entries but there are {k} studies")
+    return out
+
+
+def _describe(labels: Sequence[str], rows: npt.NDArray[np.intp], what: Sequence[str]) -> str:
+    parts = [f"study '{labels[r]}' (row {r + 1}): {w}" for r, w in zip(rows, what, strict=True)]
+    shown = parts[:_MAX_LISTED]
+    if len(parts) > _MAX_LISTED:
+        shown.append(f"... and {len(parts) - _MAX_LISTED} more rows")
+    return "; ".join(shown)
+
+
+def check_counts(
+    events: Any, n: Any, labels: Sequence[Any] | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[str, ...]]:
+    """Validate event counts and totals.
+
+    Parameters
+    ----------
+    events, n
+        Array-likes of event counts and totals (lists, numpy arrays, pandas Series).
+    labels
+        Study labels used in error messages; defaults to ``Study 1`` … ``Study k``.
+
+    Returns
+    -------
+    events, n : numpy.ndarray of int64
+    labels : tuple of str
+
+    Raises
+    ------
+    ValueError
+        On empty input, mismatched lengths, missing (NaN) values, non-integer, negative
+        or zero totals, or events larger than totals; the message names each study, its
+        row (from 1) and the field.
+
+    Examples
+    --------
+    >>> check_counts([3, 4], [10, 12], ["A", "B"])[0]
+    array([3, 4])
+    >>> check_counts([12], [10], ["Jabbour 2023"])
+    Traceback (most recent call last):
+    ...
+    ValueError: study 'Jabbour 2023' (row 1): events 12 > total 10
+    """
+    x = _as_float_array(events, "events")
+    m = _as_float_array(n, "total")
+    if x.size != m.size:
+        raise ValueError(
+            f"events and total have different lengths ({x.size} and {m.size}); "
+            "each study needs one event count and one total"
+        )
+    if x.size == 0:
+        raise ValueError("no studies: events and total are empty")
+    labs = check_labels(labels, x.size)
+
+    for field, arr in (("events", x), ("total", m)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise ValueError(
+                _describe(labs, bad, [f"{field} is missing (NaN)" for _ in bad])
+                + ". Drop studies that did not report this outcome; never code them as 0."
+            )
+        bad = np.flatnonzero(arr != np.round(arr))
+        if bad.size:
+            raise ValueError(
+                _describe(labs, bad, [f"{field} {arr[r]:g} is not a whole number" for r in bad])
+            )
+        bad = np.flatnonzero(arr < 0)
+        if bad.size:
+            raise ValueError(_describe(labs, bad, [f"{field} {arr[r]:g} is negative" for r in bad]))
+    bad = np.flatnonzero(m == 0)
+    if bad.size:
+        raise ValueError(_describe(labs, bad, ["total is 0 (no patients)" for _ in bad]))
+    bad = np.flatnonzero(x > m)
+    if bad.size:
+        raise ValueError(_describe(labs, bad, [f"events {x[r]:g} > total {m[r]:g}" for r in bad]))
+    return x.astype(np.int64), m.astype(np.int64), labs
+
+
+def check_choice(value: Any, field: str, choices: Mapping[str, T]) -> T:
+    """Look up ``value`` (case-insensitive) in ``choices``; unknown names list the valid ones.
+
+    Examples
+    --------
+    >>> check_choice("reml", "tau2_method", {"reml": "REML", "dl": "DL"})
+    'REML'
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string, got {value!r}")
+    key = value.strip().lower()
+    if key not in choices:
+        valid = ", ".join(sorted(dict.fromkeys(_canonical_names(choices))))
+        raise ValueError(f"unknown {field} {value!r}; valid values are: {valid}")
+    return choices[key]
+
+
+def _canonical_names(choices: Mapping[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key, val in choices.items():
+        names.append(val if isinstance(val, str) else key)
+    return names
+
+
+def check_level(level: Any) -> float:
+    """Confidence level as a fraction in (0, 1); accepts percentages such as 95."""
+    try:
+        lev = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"level must be a number such as 0.95, got {level!r}") from None
+    if 1 < lev < 100:
+        lev /= 100
+    if not 0 < lev < 1:
+        raise ValueError(f"level must lie strictly between 0 and 1 (or 0 and 100), got {level!r}")
+    return lev

@@ -1,0 +1,108 @@
+"""The ``inometa`` command line.
+
+Each subcommand is a small function taking parsed arguments and returning an exit code;
+``main`` only dispatches. Errors in user input print one line to stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .pooling import metaprop
+
+    try:
+        df = pd.read_csv(args.file)
+    except FileNotFoundError:
+        raise ValueError(f"no such file: {args.file}") from None
+    res = metaprop(
+        args.events,
+        args.n,
+        data=df,
+        labels=args.labels if args.labels in df.columns else None,
+        method=args.method,
+        transform=args.transform,
+        tau2_method=args.tau2,
+        ci_method=args.ci,
+        pi_method=args.pi,
+        i2_definition=args.i2,
+        study_ci_method=args.study_ci,
+        correction=args.correction,
+        increment=args.increment,
+        level=args.level,
+        nagq=args.nagq,
+        profile=args.profile,
+    )
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(res.summary())
+        if args.studies:
+            print()
+            print(res.studies.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inometa",
+        description="Reproduce, audit and update proportion meta-analyses.",
+    )
+    parser.add_argument("--version", action="version", version=f"inometa {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    pool = sub.add_parser(
+        "pool",
+        help="pool proportions from a CSV file",
+        description="Pool single-arm proportions from a CSV file (one row per study).",
+    )
+    pool.add_argument("file", help="CSV file with one row per study")
+    pool.add_argument("--events", required=True, help="column with event counts")
+    pool.add_argument("--n", required=True, help="column with totals")
+    pool.add_argument("--labels", default="label", help="column with study labels (default: label)")
+    pool.add_argument("--method", help="inverse | glmm")
+    pool.add_argument("--transform", help="raw | log | logit | arcsine | ft")
+    pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB")
+    pool.add_argument("--ci", help="z | t | hk | hk_adhoc")
+    pool.add_argument("--pi", help="z | t | hts")
+    pool.add_argument("--i2", help="tau2 | q")
+    pool.add_argument(
+        "--study-ci",
+        dest="study_ci",
+        help="clopper-pearson | wilson | wilson-cc | agresti-coull | jeffreys | wald",
+    )
+    pool.add_argument("--correction", help="only0 | all | if0all | none")
+    pool.add_argument("--increment", type=float, help="continuity correction amount (0.5)")
+    pool.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
+    pool.add_argument("--nagq", type=int, help="GLMM quadrature nodes")
+    pool.add_argument("--profile", default="metafor", help="metafor | meta | stata_metaprop")
+    pool.add_argument("--json", action="store_true", help="print the result as JSON")
+    pool.add_argument("--studies", action="store_true", help="also print the study table")
+    pool.set_defaults(func=_cmd_pool)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``inometa`` command; returns the exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ValueError as exc:
+        print(f"inometa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Heterogeneity statistics: Cochran's Q, I², H² and their confidence intervals.
+
+Two definitions of I² and H² are in use and both are offered:
+
+* ``"tau2"`` (metafor): I² = τ²/(τ² + ṽ), H² = τ²/ṽ + 1, with the "typical" within-study
+  variance ṽ = (k − p)/tr P₀ (Higgins & Thompson 2002, eq. 9; metafor ``i2def = "1"``).
+  Its confidence interval transforms the Q-profile interval for τ² (Viechtbauer 2007).
+* ``"q"`` (R meta, Stata): I² = max(0, (Q − df)/Q), H² = max(1, Q/df). Its confidence
+  interval is Higgins & Thompson's (2002) test-based interval for H, as in R meta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+from scipy.optimize import brentq
+
+from .tau2 import _design, _p_matrix, generalized_q
+
+__all__ = [
+    "QTest",
+    "cochran_q",
+    "i2_h2_ci_test_based",
+    "i2_h2_from_q",
+    "i2_h2_from_tau2",
+    "q_profile_tau2_ci",
+    "typical_variance",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class QTest:
+    """Cochran's test of homogeneity (``statistic``, ``df``, ``pvalue``)."""
+
+    statistic: float
+    df: int
+    pvalue: float
+
+
+def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> QTest:
+    """Cochran's Q with inverse-variance weights 1/vᵢ (metafor ``QE``).
+
+    Examples
+    --------
+    >>> cochran_q([0.1, 0.3], [0.01, 0.01]).statistic
+    2.0
+    """
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    k, p = _design(X, y.size).shape
+    if k <= p:
+        return QTest(0.0, 0, 1.0)
+    q = max(0.0, generalized_q(0.0, y, v, X))
+    return QTest(q, k - p, float(stats.chi2.sf(q, k - p)))
+
+
+def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float:
+    """The typical within-study variance ṽ = (k − p)/tr P₀ (0 when k = p).
+
+    Examples
+    --------
+    >>> typical_variance([0.01, 0.01, 0.01])
+    0.01
+    """
+    v = np.asarray(vi, dtype=float)
+    Xd = _design(X, v.size)
+    k, p = Xd.shape
+    if k <= p:
+        return 0.0
+    return float((k - p) / np.trace(_p_matrix(1 / v, Xd)))
+
+
+def i2_h2_from_tau2(tau2: float, vt: float) -> tuple[float, float]:
+    """I² (fraction) and H² from τ² and the typical variance (metafor's definition).
+
+    Examples
+    --------
+    >>> i2_h2_from_tau2(0.01, 0.01)
+    (0.5, 2.0)
+    """
+    if vt <= 0:
+        return 0.0, 1.0
+    return tau2 / (vt + tau2), tau2 / vt + 1
+
+
+def i2_h2_from_q(q: float, df: int) -> tuple[float, float]:
+    """I² (fraction) and H² from Q (R meta's and Stata's definition), truncated at 0 and 1.
+
+    Examples
+    --------
+    >>> i2_h2_from_q(20.0, 10)
+    (0.5, 2.0)
+    """
+    if df <= 0 or q <= 0:
+        return 0.0, 1.0
+    return max(0.0, (q - df) / q), max(1.0, q / df)
+
+
+def i2_h2_ci_test_based(
+    q: float, df: int, level: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Higgins & Thompson's (2002) test-based intervals for I² and H², as R meta computes them.
+
+    The interval is built for log H with
+    SE = ½ (ln Q − ln(k−1)) / (√(2Q) − √(2k−3)) when Q > k, else
+    SE = √(1/(2(k−2)) · (1 − 1/(3(k−2)²))); H is bounded below by 1. Undefined (NaN)
+    for k ≤ 2.
+
+    Examples
+    --------
+    >>> (lo, hi), _ = i2_h2_ci_test_based(30.0, 9, 0.95)
+    >>> round(lo, 4), round(hi, 4)
+    (0.4059, 0.8472)
+    """
+    k = df + 1
+    nan = (float("nan"), float("nan"))
+    if k <= 2:
+        return nan, nan
+    h = np.sqrt(q / df) if q > 0 else 0.0
+    if q > k:
+        se = 0.5 * (np.log(q) - np.log(k - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * k - 3))
+    else:
+        se = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
+    z = stats.norm.isf((1 - level) / 2)
+    if h <= 0:
+        h_lo, h_hi = 1.0, 1.0
+    else:
+        h_lo = max(1.0, float(np.exp(np.log(h) - z * se)))
+        h_hi = max(1.0, float(np.exp(np.log(h) + z * se)))
+
+    def i2(hh: float) -> float:
+        return (hh**2 - 1) / hh**2
+
+    return (i2(h_lo), i2(h_hi)), (h_lo**2, h_hi**2)
+
+
+@dataclass(frozen=True)
+class Tau2Interval:
+    """A Q-profile confidence interval for τ², with notes on bounds that are not roots."""
+
+    low: float
+    high: float
+    notes: tuple[str, ...] = ()
+
+
+def q_profile_tau2_ci(
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    level: float = 0.95,
+    X: npt.ArrayLike | None = None,
+    *,
+    tau2_max: float | None = None,
+    tol: float = 1e-12,
+) -> Tau2Interval:
+    """Q-profile confidence interval for τ² (Viechtbauer 2007), as metafor's ``confint``.
+
+    The bounds solve Q(τ²) = χ²₍df; 1−α/2₎ (lower) and χ²₍df; α/2₎ (upper) for the
+    generalized Q, which decreases in τ². A bound below 0 is set to 0; if even Q(0) is
+    below the lower-tail quantile the interval is {0} (metafor: "CI is the null set").
+
+    Parameters
+    ----------
+    yi, vi
+        Model-scale values and sampling variances.
+    level
+        Confidence level.
+    X
+        Optional design matrix.
+    tau2_max
+        Upper end of the search (metafor: max(100, 10 τ̂²)); default 100 extended as needed.
+    tol
+        Root-finding tolerance.
+
+    Examples
+    --------
+    >>> ci = q_profile_tau2_ci([0.1, 0.5, 0.2, 0.9], [0.01, 0.02, 0.015, 0.01])
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.0317, 1.4012)
+    """
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    k, p = _design(X, y.size).shape
+    df = k - p
+    if df < 1:
+        return Tau2Interval(
+            float("nan"), float("nan"), ("no confidence interval for τ² with k = 1",)
+        )
+    alpha = 1 - level
+    crit_upper = float(stats.chi2.isf(alpha / 2, df))  # gives the lower bound of τ²
+    crit_lower = float(stats.chi2.ppf(alpha / 2, df))  # gives the upper bound of τ²
+    tmax = 100.0 if tau2_max is None else tau2_max
+
+    def q(t: float) -> float:
+        return generalized_q(t, y, v, X)
+
+    def solve(target: float) -> float:
+        return float(
+            brentq(
+                lambda t: q(t) - target,
+                0.0,
+                tmax,
+                xtol=tol,
+                rtol=4 * np.finfo(float).eps,
+                maxiter=10_000,
+            )
+        )
+
+    notes: list[str] = []
+    q0 = q(0.0)
+    if tau2_max is None:
+        # Extend the search range instead of reporting "> 100" as metafor does.
+        while q(tmax) > crit_lower and tmax < 1e12:
+            tmax *= 10
+    if q0 < crit_lower:
+        notes.append(
+            "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
+            "interval for τ² is the single point 0 (metafor: 'CI is the null set')"
+        )
+        return Tau2Interval(0.0, 0.0, tuple(notes))
+    if q(tmax) > crit_lower:
+        high = tmax
+        notes.append(f"the upper Q-profile bound for τ² exceeds {tmax:g}")
+    else:
+        high = solve(crit_lower)
+    low = 0.0 if q0 < crit_upper else solve(crit_upper)
+    return Tau2Interval(low, high, tuple(notes))

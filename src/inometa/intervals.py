@@ -1,0 +1,210 @@
+"""Confidence intervals for a pooled estimate, and prediction intervals.
+
+CI methods (``ci_method``), with their metafor ``test=`` and R meta names:
+
+============  =============  ===========================  =====================================
+inometa       metafor        R meta                       SE and critical value
+============  =============  ===========================  =====================================
+``z``         ``"z"``        ``method.random.ci="classic"``  Wald SE, normal quantile
+``t``         ``"t"``        —                            Wald SE, t(k − p)
+``hk``        ``"knha"``     ``"HK"``                     SE·√s², t(k − p); s² = Σwᵢ(yᵢ−μ̂)²/(k−p)
+``hk_adhoc``  ``"adhoc"``    ``"HK"`` + ``adhoc.hakn.ci="se"``  as ``hk`` with s² ≥ 1
+============  =============  ===========================  =====================================
+
+Prediction intervals (``pi_method``) are μ̂ ± c √(SE² + τ²), where SE is the standard error
+of the chosen CI method (metafor ``predict``):
+
+=========  ===================================  ==========================================
+inometa    metafor ``predict(pi.type=)``         critical value c
+=========  ===================================  ==========================================
+``z``      ``"default"`` with ``test="z"``       normal quantile
+``t``      ``"t"``                               t(k − 1) (R meta ≥ 8 default)
+``hts``    ``"riley"``                           t(k − 2) (Higgins, Thompson & Spiegelhalter
+                                                 2009; undefined for k ≤ 2 — metafor
+                                                 silently uses df = 1 instead)
+=========  ===================================  ==========================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+__all__ = [
+    "CI_METHODS",
+    "PI_METHODS",
+    "PooledInterval",
+    "PredictionInterval",
+    "critical_value",
+    "hartung_knapp_s2",
+    "pooled_interval",
+    "prediction_interval",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+CI_METHODS = {
+    "z": "z",
+    "t": "t",
+    "hk": "hk",
+    "knha": "hk",
+    "hksj": "hk",
+    "hk_adhoc": "hk_adhoc",
+    "adhoc": "hk_adhoc",
+}
+PI_METHODS = {"z": "z", "t": "t", "hts": "hts", "riley": "hts"}
+
+
+def critical_value(level: float, df: float | None) -> float:
+    """Two-sided critical value: normal if ``df`` is None, else t(df); NaN for df < 1.
+
+    Examples
+    --------
+    >>> round(critical_value(0.95, None), 6)
+    1.959964
+    >>> round(critical_value(0.95, 4), 6)
+    2.776445
+    """
+    alpha = 1 - level
+    if df is None:
+        return float(stats.norm.isf(alpha / 2))
+    if df < 1:
+        return float("nan")
+    return float(stats.t.isf(alpha / 2, df))
+
+
+def hartung_knapp_s2(
+    yi: npt.ArrayLike, vi: npt.ArrayLike, tau2: float, estimate: float, n_params: int = 1
+) -> float:
+    """The Hartung–Knapp scale factor s² = Σ wᵢ (yᵢ − μ̂)² / (k − p), wᵢ = 1/(vᵢ + τ²).
+
+    Returns 0 when the weighted residual sum of squares is at machine precision (metafor).
+
+    Examples
+    --------
+    >>> hartung_knapp_s2([0.1, 0.3], [0.01, 0.01], 0.0, 0.2)
+    2.0
+    """
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    w = 1 / (v + tau2)
+    rss = float(np.sum(w * (y - estimate) ** 2))
+    df = y.size - n_params
+    if df < 1:
+        return float("nan")
+    if rss <= np.finfo(float).eps:
+        return 0.0
+    return rss / df
+
+
+@dataclass(frozen=True)
+class PooledInterval:
+    """A pooled estimate's test and confidence interval on the model scale.
+
+    ``se`` is the standard error the interval uses (Wald, or Hartung–Knapp-scaled);
+    ``df`` is None for normal-based intervals.
+    """
+
+    estimate: float
+    se: float
+    se_wald: float
+    method: str
+    df: float | None
+    low: float
+    high: float
+    statistic: float
+    pvalue: float
+
+
+def pooled_interval(
+    estimate: float,
+    se_wald: float,
+    method: str,
+    level: float,
+    *,
+    k: int,
+    hk_s2: float | None = None,
+    n_params: int = 1,
+) -> PooledInterval:
+    """Confidence interval and test (H₀: μ = 0 on the model scale) for a pooled estimate.
+
+    Parameters
+    ----------
+    estimate, se_wald
+        The estimate and its Wald (inverse-variance) standard error.
+    method
+        ``"z"``, ``"t"``, ``"hk"`` or ``"hk_adhoc"`` (canonical names; see module table).
+    level
+        Confidence level.
+    k, n_params
+        Number of studies and of model coefficients (df = k − p for t-based methods).
+    hk_s2
+        Hartung–Knapp scale factor (required for ``hk`` and ``hk_adhoc``).
+
+    Examples
+    --------
+    >>> ci = pooled_interval(0.2, 0.1, "z", 0.95, k=5)
+    >>> round(ci.low, 6), round(ci.high, 6)
+    (0.004004, 0.395996)
+    """
+    se = se_wald
+    df: float | None = None
+    if method in ("t", "hk", "hk_adhoc"):
+        df = float(k - n_params)
+    if method in ("hk", "hk_adhoc"):
+        if hk_s2 is None:
+            raise ValueError("hk_s2 is required for Hartung–Knapp intervals")
+        s2 = max(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
+        se = float(np.sqrt(s2) * se_wald)
+    crit = critical_value(level, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = estimate / se if se > 0 else float("nan")
+    if df is None:
+        pval = float(2 * stats.norm.sf(abs(stat)))
+    else:
+        pval = float(2 * stats.t.sf(abs(stat), df)) if df >= 1 else float("nan")
+    return PooledInterval(
+        estimate, se, se_wald, method, df, estimate - crit * se, estimate + crit * se, stat, pval
+    )
+
+
+@dataclass(frozen=True)
+class PredictionInterval:
+    """A prediction interval on the model scale, with the df of its t quantile (None: z)."""
+
+    low: float
+    high: float
+    method: str
+    df: float | None
+    note: str | None = None
+
+
+def prediction_interval(
+    estimate: float, se: float, tau2: float, method: str, level: float, *, k: int
+) -> PredictionInterval:
+    """Prediction interval μ̂ ± c √(SE² + τ²) for the true effect in a new study.
+
+    For ``hts`` with k ≤ 2 and ``t`` with k = 1 the t quantile is undefined; the bounds
+    are NaN and ``note`` says why.
+
+    Examples
+    --------
+    >>> pi = prediction_interval(0.0, 0.1, 0.03, "t", 0.95, k=10)
+    >>> round(pi.high, 6)
+    0.452413
+    """
+    df: float | None = {"z": None, "t": float(k - 1), "hts": float(k - 2)}[method]
+    note = None
+    if df is not None and df < 1:
+        need = "k ≥ 3" if method == "hts" else "k ≥ 2"
+        note = (
+            f"the {'HTS t(k−2)' if method == 'hts' else 't(k−1)'} prediction interval "
+            f"needs {need} (k = {k}); its bounds are undefined"
+        )
+        return PredictionInterval(float("nan"), float("nan"), method, df, note)
+    crit = critical_value(level, df)
+    half = crit * float(np.sqrt(se**2 + tau2))
+    return PredictionInterval(estimate - half, estimate + half, method, df, note)

@@ -1,0 +1,581 @@
+"""``metaprop()``: pool single-arm proportions (the one orchestrator).
+
+validate → resolve options → transform (with continuity correction) → τ² → weights →
+pooled estimates and intervals → heterogeneity → result. All numerical work is delegated
+to the pure modules (:mod:`~inometa.transforms`, :mod:`~inometa.tau2`,
+:mod:`~inometa.heterogeneity`, :mod:`~inometa.intervals`, :mod:`~inometa.glmm`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from . import __version__
+from ._validation import check_choice, check_counts, check_level
+from .glmm import fit_glmm
+from .heterogeneity import (
+    cochran_q,
+    i2_h2_ci_test_based,
+    i2_h2_from_q,
+    i2_h2_from_tau2,
+    q_profile_tau2_ci,
+    typical_variance,
+)
+from .intervals import (
+    CI_METHODS,
+    PI_METHODS,
+    hartung_knapp_s2,
+    pooled_interval,
+    prediction_interval,
+)
+from .profiles import resolve_profile
+from .results import (
+    Heterogeneity,
+    Interval,
+    MetaPropOptions,
+    MetaPropResult,
+    PooledEstimate,
+    Prediction,
+    StudyData,
+)
+from .study_ci import STUDY_CI_METHODS, study_confint
+from .tau2 import TAU2_ESTIMATORS, estimate_tau2
+from .transforms import CORRECTIONS, Transform, apply_correction, get_transform
+
+__all__ = ["metaprop"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_METHODS = {"inverse": "inverse", "iv": "inverse", "glmm": "glmm"}
+_I2_DEFINITIONS = {"tau2": "tau2", "q": "q"}
+_TAU2_NAMES = {name.lower(): name for name in TAU2_ESTIMATORS}
+
+
+def _column(data: Any, value: Any, field: str) -> Any:
+    """Resolve ``value`` as a column of ``data`` when it is a column name."""
+    if data is None or value is None or not isinstance(value, str):
+        return value
+    if value not in data.columns:
+        cols = ", ".join(map(str, data.columns))
+        raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
+    return data[value]
+
+
+def metaprop(
+    events: Any,
+    n: Any,
+    *,
+    data: Any = None,
+    labels: Any = None,
+    method: str | None = None,
+    transform: str | None = None,
+    tau2_method: str | None = None,
+    ci_method: str | None = None,
+    pi_method: str | None = None,
+    i2_definition: str | None = None,
+    study_ci_method: str | None = None,
+    correction: str | None = None,
+    increment: float | None = None,
+    level: float = 0.95,
+    nagq: int | None = None,
+    profile: str = "metafor",
+) -> MetaPropResult:
+    """Random-effects (and common-effect) meta-analysis of single proportions.
+
+    Parameters
+    ----------
+    events, n
+        Event counts and totals: array-likes, pandas Series, or column names of ``data``.
+    data
+        Optional DataFrame holding the columns named by ``events``, ``n`` and ``labels``.
+    labels
+        Study labels (array-like or column name), used in tables, plots and error messages.
+    method
+        ``"inverse"`` (inverse-variance pooling of transformed proportions) or ``"glmm"``
+        (binomial–normal model on the logit scale, fitted by maximum likelihood).
+    transform
+        ``"raw"``, ``"log"``, ``"logit"``, ``"arcsine"`` or ``"ft"`` (Freeman–Tukey); metafor
+        (``"PLO"``…) and R meta (``"PLOGIT"``…) names are accepted.
+    tau2_method
+        ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``, ``"HS"``, ``"SJ"``, ``"HE"``, ``"EB"``
+        (GLMM: ``"ML"`` only).
+    ci_method
+        Pooled CI: ``"z"``, ``"t"``, ``"hk"`` (Hartung–Knapp–Sidik–Jonkman) or ``"hk_adhoc"``
+        (HK with s² ≥ 1). GLMM: ``"z"`` or ``"t"``.
+    pi_method
+        Prediction interval: ``"z"``, ``"t"`` (t(k−1)) or ``"hts"`` (t(k−2)).
+    i2_definition
+        ``"tau2"`` (I² = τ²/(τ² + ṽ), metafor) or ``"q"`` (I² = (Q − df)/Q, R meta).
+    study_ci_method
+        Per-study CIs: ``"clopper-pearson"``, ``"wilson"``, ``"wilson-cc"``,
+        ``"agresti-coull"``, ``"jeffreys"`` or ``"wald"``.
+    correction
+        Continuity correction rule: ``"only0"``, ``"all"``, ``"if0all"`` or ``"none"``
+        (default: ``only0`` for raw/log/logit, ``none`` for arcsine/ft, as metafor).
+    increment
+        Amount added to events and non-events of corrected studies (default 0.5).
+    level
+        Confidence level for all intervals (0.95, or 95).
+    nagq
+        GLMM quadrature nodes (default from the profile: 7, as lme4/metafor).
+    profile
+        Convention profile supplying unspecified options: ``"metafor"`` (default),
+        ``"meta"`` or ``"stata_metaprop"`` (see :mod:`inometa.profiles`).
+
+    Returns
+    -------
+    MetaPropResult
+        Frozen result; ``res.to_dict()``, ``res.summary()``, ``res.studies``,
+        ``res.confidence_interval(level)``, ``res.prediction_interval(level)``.
+
+    Raises
+    ------
+    ValueError
+        Invalid counts (naming study, row and field), unknown option names (listing the
+        valid ones), or option combinations that are not defined.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([9, 17, 49], [49, 90, 72], labels=["A", "B", "C"],
+    ...                        transform="logit", tau2_method="DL")
+    >>> res.options.transform, res.options.tau2_method, res.k
+    ('logit', 'DL', 3)
+    >>> 0 < res.estimate < 1
+    True
+    """
+    if data is not None:
+        events = _column(data, events, "events")
+        n = _column(data, n, "n")
+        labels = _column(data, labels, "labels")
+    x, m, labs = check_counts(events, n, None if labels is None else list(labels))
+    lev = check_level(level)
+    explicit = {
+        "method": method,
+        "transform": transform,
+        "tau2_method": tau2_method,
+        "ci_method": ci_method,
+        "pi_method": pi_method,
+        "i2_definition": i2_definition,
+        "study_ci_method": study_ci_method,
+        "increment": increment,
+        "nagq": nagq,
+    }
+    profile_name, opts = resolve_profile(profile, explicit)
+    meth = check_choice(opts["method"], "method", _METHODS)
+    tr = get_transform(opts["transform"])
+    ci_m = check_choice(opts["ci_method"], "ci_method", CI_METHODS)
+    pi_m = check_choice(opts["pi_method"], "pi_method", PI_METHODS)
+    i2_def = check_choice(opts["i2_definition"], "i2_definition", _I2_DEFINITIONS)
+    sci_m = check_choice(opts["study_ci_method"], "study_ci_method", STUDY_CI_METHODS)
+    inc = float(opts["increment"])
+    corr = check_choice(
+        correction if correction is not None else tr.default_correction, "correction", CORRECTIONS
+    )
+
+    if meth == "glmm":
+        if tr.name != "logit":
+            raise ValueError(
+                f"method='glmm' models the logit of the proportion; transform={tr.name!r} "
+                "is not available with it (use transform='logit' or method='inverse')"
+            )
+        if tau2_method is not None and tau2_method.upper() != "ML":
+            raise ValueError(
+                f"method='glmm' is fitted by maximum likelihood; tau2_method={tau2_method!r} "
+                "is not available with it (valid: ML)"
+            )
+        if ci_m not in ("z", "t"):
+            raise ValueError(
+                f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
+            )
+        tau2_name = "ML"
+    else:
+        tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
+
+    notes: list[str] = []
+    x_used, n_used, corrected = apply_correction(x, m, corr, inc)
+    if corrected.any():
+        which = ", ".join(f"'{labs[i]}'" for i in np.flatnonzero(corrected)[:6])
+        more = "" if corrected.sum() <= 6 else f" and {int(corrected.sum()) - 6} more"
+        notes.append(
+            f"continuity correction: {inc:g} added to events and non-events of "
+            f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'} "
+            f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
+        )
+    yi, vi = tr.yi_vi(x_used, n_used)
+    if meth == "inverse":
+        _check_finite(yi, vi, x, m, labs, tr, corr)
+
+    ci_low, ci_high = study_confint(x, m, sci_m, lev)
+    backtransform_n = float(1 / np.mean(1 / m)) if tr.needs_n else None
+    backtransform = (
+        f"Miller (1978) inverse with the harmonic mean of n ({backtransform_n:.4g}); "
+        "study rows with their own n"
+        if tr.needs_n
+        else f"inverse of the {tr.name} transform"
+    )
+    options = MetaPropOptions(
+        method=meth,
+        transform=tr.name,
+        tau2_method=tau2_name,
+        ci_method=ci_m,
+        pi_method=pi_m,
+        i2_definition=i2_def,
+        study_ci_method=sci_m,
+        correction=corr,
+        increment=inc,
+        level=lev,
+        nagq=int(opts["nagq"]) if meth == "glmm" else None,
+        backtransform=backtransform,
+        profile=profile_name,
+        version=__version__,
+    )
+    fit = _fit_inverse if meth == "inverse" else _fit_glmm
+    return fit(
+        options,
+        tr,
+        labs,
+        x,
+        m,
+        x_used,
+        n_used,
+        corrected,
+        yi,
+        vi,
+        ci_low,
+        ci_high,
+        backtransform_n,
+        notes,
+    )
+
+
+def _check_finite(
+    yi: FloatArray,
+    vi: FloatArray,
+    x: npt.NDArray[np.int64],
+    m: npt.NDArray[np.int64],
+    labs: tuple[str, ...],
+    tr: Transform,
+    corr: str,
+) -> None:
+    bad = np.flatnonzero(~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    if bad.size:
+        i = int(bad[0])
+        problem = "is infinite" if not np.isfinite(yi[i]) else "has zero sampling variance"
+        raise ValueError(
+            f"study '{labs[i]}' (row {i + 1}): {x[i]} events of {m[i]} {problem} on the "
+            f"{tr.name} scale with correction '{corr}'; use correction='only0' (metafor's "
+            "default) or the 'arcsine' or 'ft' transform"
+        )
+
+
+def _proportion(tr: Transform, y: float, n_bt: float | None) -> float:
+    return float(tr.inverse(y, n_bt))
+
+
+def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEstimate:
+    return PooledEstimate(
+        model=model,
+        estimate=ci.estimate,
+        se=ci.se,
+        se_wald=ci.se_wald,
+        ci_method=ci.method,
+        df=ci.df,
+        ci_low=ci.low,
+        ci_high=ci.high,
+        statistic=ci.statistic,
+        pvalue=ci.pvalue,
+        proportion=_proportion(tr, ci.estimate, n_bt),
+        proportion_ci=Interval(_proportion(tr, ci.low, n_bt), _proportion(tr, ci.high, n_bt)),
+    )
+
+
+def _weights(w: FloatArray) -> FloatArray:
+    return np.asarray(100 * w / w.sum(), dtype=float)
+
+
+def _i2_h2(
+    i2_def: str, tau2: float, tau2_ci: Interval, vt: float, q: float, df: int, level: float
+) -> tuple[float, float, Interval, Interval]:
+    if i2_def == "tau2":
+        i2, h2 = i2_h2_from_tau2(tau2, vt)
+        lo, hi = (
+            i2_h2_from_tau2(t, vt) if math.isfinite(t) else (math.nan, math.nan) for t in tau2_ci
+        )
+        return i2, h2, Interval(lo[0], hi[0]), Interval(lo[1], hi[1])
+    i2, h2 = i2_h2_from_q(q, df)
+    i2_ci, h2_ci = i2_h2_ci_test_based(q, df, level)
+    return i2, h2, Interval(*i2_ci), Interval(*h2_ci)
+
+
+def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[str]:
+    if tr.name not in ("raw", "log"):
+        return []
+    lower = 0.0 if tr.name == "raw" else -math.inf
+    upper = 1.0 if tr.name == "raw" else 0.0
+    vals = [v for v in (ci.low, ci.high, pi_low, pi_high) if math.isfinite(v)]
+    if any(v < lower or v > upper for v in vals):
+        return [
+            f"an interval bound on the {tr.name} scale lies outside the range of a "
+            "proportion; on the proportion scale it is truncated to [0, 1] (model-scale "
+            "values are kept as computed)"
+        ]
+    return []
+
+
+def _fit_inverse(
+    options: MetaPropOptions,
+    tr: Transform,
+    labs: tuple[str, ...],
+    x: npt.NDArray[np.int64],
+    m: npt.NDArray[np.int64],
+    x_used: FloatArray,
+    n_used: FloatArray,
+    corrected: npt.NDArray[np.bool_],
+    yi: FloatArray,
+    vi: FloatArray,
+    ci_low: FloatArray,
+    ci_high: FloatArray,
+    n_bt: float | None,
+    notes: list[str],
+) -> MetaPropResult:
+    k = yi.size
+    lev = options.level
+    w_fe = 1 / vi
+    mu_fe = float(np.sum(w_fe * yi) / w_fe.sum())
+    common = pooled_interval(mu_fe, float(np.sqrt(1 / w_fe.sum())), "z", lev, k=k)
+
+    tfit = estimate_tau2(yi, vi, options.tau2_method)
+    if tfit.note:
+        notes.append(f"τ² ({tfit.method}): {tfit.note}")
+    if not tfit.converged:
+        notes.append(f"τ² ({tfit.method}) did not converge; the last iterate is reported")
+    tau2 = tfit.tau2
+    w_re = 1 / (vi + tau2)
+    mu_re = float(np.sum(w_re * yi) / w_re.sum())
+    se_re = float(np.sqrt(1 / w_re.sum()))
+    s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if k > 1 else math.nan
+    random = pooled_interval(mu_re, se_re, options.ci_method, lev, k=k, hk_s2=s2)
+    if options.ci_method in ("t", "hk", "hk_adhoc") and k < 2:
+        notes.append(f"the {options.ci_method} confidence interval needs k ≥ 2; it is undefined")
+    if options.ci_method == "hk" and s2 == 0:
+        notes.append(
+            "Hartung–Knapp s² is 0 (all studies at the pooled value): the HK interval has "
+            "zero width; ci_method='hk_adhoc' keeps the Wald width"
+        )
+    pi = prediction_interval(mu_re, random.se, tau2, options.pi_method, lev, k=k)
+    if pi.note:
+        notes.append(pi.note)
+
+    qt = cochran_q(yi, vi)
+    vt = typical_variance(vi)
+    if k >= 2:
+        ci_tau = q_profile_tau2_ci(yi, vi, lev)
+        notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)
+        tau2_ci = Interval(ci_tau.low, ci_tau.high)
+    else:
+        tau2_ci = Interval(math.nan, math.nan)
+        notes.append("k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
+    i2, h2, i2_ci, h2_ci = _i2_h2(
+        options.i2_definition, tau2, tau2_ci, vt, qt.statistic, qt.df, lev
+    )
+    het = Heterogeneity(
+        tau2=tau2,
+        tau2_se=tfit.se,
+        tau2_ci=tau2_ci,
+        tau2_ci_method="Q-profile",
+        tau2_iterations=tfit.iterations,
+        tau2_converged=tfit.converged,
+        q=qt.statistic,
+        q_df=qt.df,
+        q_pvalue=qt.pvalue,
+        q_type="Cochran",
+        q_lrt=math.nan,
+        q_lrt_pvalue=math.nan,
+        i2=i2,
+        h2=h2,
+        i2_ci=i2_ci,
+        h2_ci=h2_ci,
+        typical_variance=vt,
+    )
+    notes.extend(_clip_notes(tr, random, pi.low, pi.high))
+    prediction = Prediction(
+        pi.low,
+        pi.high,
+        _proportion(tr, pi.low, n_bt),
+        _proportion(tr, pi.high, n_bt),
+        pi.method,
+        pi.df,
+    )
+    data = StudyData.build(
+        labels=labs,
+        events=x,
+        n=m,
+        events_used=x_used,
+        n_used=n_used,
+        corrected=corrected,
+        yi=yi,
+        vi=vi,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        weights_common=_weights(w_fe),
+        weights_random=_weights(w_re),
+    )
+    return MetaPropResult(
+        options,
+        data,
+        _pooled("common", common, tr, n_bt),
+        _pooled("random", random, tr, n_bt),
+        het,
+        prediction,
+        n_bt,
+        tuple(notes),
+    )
+
+
+def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[float, int, float]:
+    """metafor's ``QE.Wld``: the saturated model's Wald test, i.e. Cochran's Q on the
+    uncorrected logits. Studies with 0 or n events have infinite logits whose weight tends
+    to 0 in the saturated fit, so they contribute nothing; df stays k − 1 as in metafor."""
+    k = x.size
+    inner = (x > 0) & (x < m)
+    if k < 2:
+        return 0.0, 0, 1.0
+    if inner.sum() < 2:
+        return 0.0, k - 1, 1.0
+    xi, mi = x[inner].astype(float), m[inner].astype(float)
+    yi = np.log(xi / (mi - xi))
+    vi = 1 / xi + 1 / (mi - xi)
+    q = cochran_q(yi, vi).statistic
+    return q, k - 1, float(stats.chi2.sf(q, k - 1))
+
+
+def _fit_glmm(
+    options: MetaPropOptions,
+    tr: Transform,
+    labs: tuple[str, ...],
+    x: npt.NDArray[np.int64],
+    m: npt.NDArray[np.int64],
+    x_used: FloatArray,
+    n_used: FloatArray,
+    corrected: npt.NDArray[np.bool_],
+    yi: FloatArray,
+    vi: FloatArray,
+    ci_low: FloatArray,
+    ci_high: FloatArray,
+    n_bt: float | None,
+    notes: list[str],
+) -> MetaPropResult:
+    k = x.size
+    lev = options.level
+    assert options.nagq is not None
+    g = fit_glmm(x, m, nagq=options.nagq, level=lev)
+    notes.extend(f"GLMM: {s}" for s in g.notes)
+    common = pooled_interval(g.mu_common, g.se_common, "z", lev, k=k)
+    random = pooled_interval(g.mu, g.se, options.ci_method, lev, k=k)
+    if not math.isfinite(g.mu):
+        # Every study at one boundary: report the boundary proportion and the exact interval
+        # of the pooled counts (see GlmmFit); the model-scale interval is unbounded.
+        bound = 0.0 if g.mu < 0 else 1.0
+        lo, hi = study_confint([int(x.sum())], [int(m.sum())], "clopper-pearson", lev)
+        prop_ci = Interval(float(lo[0]), float(hi[0]))
+        common_pe = PooledEstimate(
+            "common",
+            g.mu_common,
+            math.inf,
+            math.inf,
+            "z",
+            None,
+            -math.inf,
+            math.inf,
+            math.nan,
+            math.nan,
+            bound,
+            prop_ci,
+        )
+        random_pe = PooledEstimate(
+            "random",
+            g.mu,
+            math.inf,
+            math.inf,
+            options.ci_method,
+            random.df,
+            -math.inf,
+            math.inf,
+            math.nan,
+            math.nan,
+            bound,
+            prop_ci,
+        )
+        prediction = Prediction(math.nan, math.nan, math.nan, math.nan, options.pi_method, None)
+        notes.append("GLMM: no prediction interval when every study is at the same boundary")
+    else:
+        common_pe = _pooled("common", common, tr, None)
+        random_pe = _pooled("random", random, tr, None)
+        pi = prediction_interval(g.mu, random.se, g.tau2, options.pi_method, lev, k=k)
+        if pi.note:
+            notes.append(pi.note)
+        prediction = Prediction(
+            pi.low,
+            pi.high,
+            _proportion(tr, pi.low, None),
+            _proportion(tr, pi.high, None),
+            pi.method,
+            pi.df,
+        )
+
+    q, q_df, q_p = _wald_q_glmm(x, m)
+    q_lrt = max(0.0, 2 * (g.loglik_saturated - g.loglik_common))
+    q_lrt_p = float(stats.chi2.sf(q_lrt, k - 1)) if k > 1 else 1.0
+    if ((x == 0) | (x == m)).any() and k > 1:
+        notes.append(
+            "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "
+            "weight in it (as in metafor's saturated-model fit); the likelihood-ratio Q uses them"
+        )
+    vt = typical_variance(vi)
+    tau2_ci = Interval(*g.tau2_ci)
+    i2, h2, i2_ci, h2_ci = _i2_h2(options.i2_definition, g.tau2, tau2_ci, vt, q, q_df, lev)
+    het = Heterogeneity(
+        tau2=g.tau2,
+        tau2_se=math.nan,
+        tau2_ci=tau2_ci,
+        tau2_ci_method="profile likelihood",
+        tau2_iterations=g.iterations,
+        tau2_converged=g.converged,
+        q=q,
+        q_df=q_df,
+        q_pvalue=q_p,
+        q_type="Wald-type (saturated model)",
+        q_lrt=q_lrt,
+        q_lrt_pvalue=q_lrt_p,
+        i2=i2,
+        h2=h2,
+        i2_ci=i2_ci,
+        h2_ci=h2_ci,
+        typical_variance=vt,
+    )
+    w_re = 1 / (vi + g.tau2)
+    notes.append(
+        "GLMM study weights are approximate: inverse-variance weights 1/(vᵢ + τ²) on the "
+        "logit scale (the binomial–normal model has no study weights of its own)"
+    )
+    data = StudyData.build(
+        labels=labs,
+        events=x,
+        n=m,
+        events_used=x_used,
+        n_used=n_used,
+        corrected=corrected,
+        yi=yi,
+        vi=vi,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        weights_common=_weights(m.astype(float)),
+        weights_random=_weights(w_re),
+    )
+    return MetaPropResult(options, data, common_pe, random_pe, het, prediction, None, tuple(notes))

@@ -1,0 +1,1 @@
+"""Text, HTML and Markdown views of result objects (they only read results)."""

@@ -1,0 +1,474 @@
+"""Frozen result objects for a proportion meta-analysis. No printing logic, no plotting.
+
+Model-scale values (logit, arcsine, …) and proportion-scale values are kept in separate,
+named fields; back-transformation rules are recorded in the options.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from .intervals import critical_value
+from .transforms import get_transform
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Heterogeneity",
+    "Interval",
+    "MetaPropOptions",
+    "MetaPropResult",
+    "PooledEstimate",
+    "Prediction",
+    "StudyData",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Interval(NamedTuple):
+    """A ``(low, high)`` interval."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class MetaPropOptions:
+    """Every choice that produced a result (resolved from the profile and explicit options).
+
+    Attributes
+    ----------
+    method
+        ``"inverse"`` (inverse-variance, normal–normal) or ``"glmm"`` (binomial–normal).
+    transform
+        ``raw``, ``log``, ``logit``, ``arcsine`` or ``ft`` (``logit`` for GLMM).
+    tau2_method
+        τ² estimator (``"ML"`` for GLMM).
+    ci_method, pi_method
+        Pooled CI method (``z``, ``t``, ``hk``, ``hk_adhoc``) and PI method (``z``, ``t``, ``hts``).
+    i2_definition
+        ``"tau2"`` (metafor) or ``"q"`` (R meta, Stata).
+    study_ci_method
+        Method of the per-study confidence intervals.
+    correction, increment
+        Continuity-correction rule (metafor ``to``) and amount (``add``).
+    level
+        Confidence level of the reported intervals.
+    nagq
+        Quadrature nodes of the GLMM (None for inverse variance).
+    backtransform
+        How pooled values were back-transformed to proportions.
+    profile
+        The convention profile whose defaults filled the unspecified options.
+    version
+        inometa version.
+    """
+
+    method: str
+    transform: str
+    tau2_method: str
+    ci_method: str
+    pi_method: str
+    i2_definition: str
+    study_ci_method: str
+    correction: str
+    increment: float
+    level: float
+    nagq: int | None
+    backtransform: str
+    profile: str
+    version: str
+
+
+def _readonly(a: npt.ArrayLike, dtype: Any = float) -> Any:
+    arr = np.array(a, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """Per-study inputs and model-scale values (arrays are read-only).
+
+    ``events_used`` and ``n_used`` are the counts after continuity correction; ``yi`` and
+    ``vi`` are computed from them. ``corrected`` marks studies that were corrected.
+    """
+
+    labels: tuple[str, ...]
+    events: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    events_used: FloatArray
+    n_used: FloatArray
+    corrected: npt.NDArray[np.bool_]
+    yi: FloatArray
+    vi: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    weights_common: FloatArray
+    weights_random: FloatArray
+
+    @classmethod
+    def build(cls, **kw: Any) -> StudyData:
+        """Construct with every array copied and made read-only."""
+        out: dict[str, Any] = {}
+        for key, value in kw.items():
+            if key == "labels":
+                out[key] = tuple(value)
+            elif key in ("events", "n"):
+                out[key] = _readonly(value, np.int64)
+            elif key == "corrected":
+                out[key] = _readonly(value, bool)
+            else:
+                out[key] = _readonly(value)
+        return cls(**out)
+
+
+@dataclass(frozen=True)
+class PooledEstimate:
+    """One pooled estimate (common or random effects).
+
+    Model-scale fields: ``estimate``, ``se`` (of the CI method), ``se_wald``, ``ci_low``,
+    ``ci_high``, ``statistic`` and ``pvalue`` (test of 0 on the model scale). ``df`` is the
+    t degrees of freedom of the CI (None for normal-based). ``proportion`` and
+    ``proportion_ci`` are on the proportion scale.
+    """
+
+    model: str
+    estimate: float
+    se: float
+    se_wald: float
+    ci_method: str
+    df: float | None
+    ci_low: float
+    ci_high: float
+    statistic: float
+    pvalue: float
+    proportion: float
+    proportion_ci: Interval
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Between-study variance and heterogeneity statistics.
+
+    ``q`` is Cochran's Q on the model scale (inverse variance) or, for the GLMM, the
+    Wald-type test of the saturated model (metafor ``QE.Wld``); ``q_lrt`` is the GLMM's
+    likelihood-ratio test (NaN for inverse variance). ``i2`` is a fraction in [0, 1].
+    """
+
+    tau2: float
+    tau2_se: float
+    tau2_ci: Interval
+    tau2_ci_method: str
+    tau2_iterations: int
+    tau2_converged: bool
+    q: float
+    q_df: int
+    q_pvalue: float
+    q_type: str
+    q_lrt: float
+    q_lrt_pvalue: float
+    i2: float
+    h2: float
+    i2_ci: Interval
+    h2_ci: Interval
+    typical_variance: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Prediction interval for the true proportion of a new study.
+
+    ``low``/``high`` are on the model scale, ``proportion_low``/``proportion_high`` on the
+    proportion scale; ``df`` is the t degrees of freedom (None: normal quantile).
+    """
+
+    low: float
+    high: float
+    proportion_low: float
+    proportion_high: float
+    method: str
+    df: float | None
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe plain Python values: NaN/inf → None, numpy → Python, tuples → lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return value
+
+
+@dataclass(frozen=True)
+class MetaPropResult:
+    """The result of :func:`inometa.metaprop`.
+
+    Attributes
+    ----------
+    options
+        Every resolved choice (:class:`MetaPropOptions`).
+    data
+        Per-study counts, model-scale values, study CIs and weights (:class:`StudyData`).
+    common, random
+        Common-effect and random-effects estimates (:class:`PooledEstimate`).
+    heterogeneity
+        τ², Q, I², H² and their intervals (:class:`Heterogeneity`).
+    prediction
+        The prediction interval (:class:`Prediction`).
+    backtransform_n
+        The n used to back-transform pooled Freeman–Tukey values (harmonic mean), else None.
+    notes
+        Plain-language notes on degenerate or unusual situations.
+    """
+
+    options: MetaPropOptions
+    data: StudyData
+    common: PooledEstimate
+    random: PooledEstimate
+    heterogeneity: Heterogeneity
+    prediction: Prediction
+    backtransform_n: float | None
+    notes: tuple[str, ...] = field(default=())
+
+    # -- convenient proportion-scale accessors (random effects) ---------------------------
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.data.labels)
+
+    @property
+    def estimate(self) -> float:
+        """Random-effects pooled proportion."""
+        return self.random.proportion
+
+    @property
+    def tau2(self) -> float:
+        """Between-study variance (model scale)."""
+        return self.heterogeneity.tau2
+
+    @property
+    def i2(self) -> float:
+        """I² as a fraction."""
+        return self.heterogeneity.i2
+
+    def _to_proportion(self, y: float) -> float:
+        tr = get_transform(self.options.transform)
+        return float(tr.inverse(y, self.backtransform_n))
+
+    def confidence_interval(
+        self, level: float | None = None, *, model: str = "random", scale: str = "proportion"
+    ) -> Interval:
+        """Confidence interval of a pooled estimate at any level.
+
+        Parameters
+        ----------
+        level
+            Confidence level (default: the level the result was computed at).
+        model
+            ``"random"`` or ``"common"``.
+        scale
+            ``"proportion"`` or ``"model"``.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70])
+        >>> lo, hi = res.confidence_interval(0.9)
+        >>> lo < res.estimate < hi
+        True
+        """
+        if model not in ("random", "common"):
+            raise ValueError(f"unknown model {model!r}; valid values are: common, random")
+        if scale not in ("proportion", "model"):
+            raise ValueError(f"unknown scale {scale!r}; valid values are: model, proportion")
+        lev = self.options.level if level is None else _level(level)
+        est = self.random if model == "random" else self.common
+        if not math.isfinite(est.estimate):
+            # GLMM with all studies at a boundary: the exact interval of the pooled counts.
+            from .study_ci import study_confint
+
+            lo, hi = study_confint(
+                [int(self.data.events.sum())], [int(self.data.n.sum())], "clopper-pearson", lev
+            )
+            if scale == "model":
+                return Interval(_logit(float(lo[0])), _logit(float(hi[0])))
+            return Interval(float(lo[0]), float(hi[0]))
+        crit = critical_value(lev, est.df)
+        low, high = est.estimate - crit * est.se, est.estimate + crit * est.se
+        if scale == "model":
+            return Interval(low, high)
+        return Interval(self._to_proportion(low), self._to_proportion(high))
+
+    def prediction_interval(
+        self, level: float | None = None, *, scale: str = "proportion"
+    ) -> Interval:
+        """Prediction interval for a new study's true proportion at any level.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40])
+        >>> pi = res.prediction_interval()
+        >>> pi.low <= res.estimate <= pi.high
+        True
+        """
+        if scale not in ("proportion", "model"):
+            raise ValueError(f"unknown scale {scale!r}; valid values are: model, proportion")
+        lev = self.options.level if level is None else _level(level)
+        pred = self.prediction
+        est = self.random
+        crit = critical_value(lev, pred.df)
+        if not math.isfinite(est.estimate) or not math.isfinite(crit):
+            return Interval(math.nan, math.nan)
+        half = crit * math.sqrt(est.se**2 + self.heterogeneity.tau2)
+        low, high = est.estimate - half, est.estimate + half
+        if scale == "model":
+            return Interval(low, high)
+        return Interval(self._to_proportion(low), self._to_proportion(high))
+
+    # -- tabular and serialised views ---------------------------------------------------
+    @property
+    def studies(self) -> pd.DataFrame:
+        """One row per study: counts, proportion, study CI, model-scale values, weights (%)."""
+        import pandas as pd
+
+        d = self.data
+        tr = get_transform(self.options.transform)
+        frame: pd.DataFrame = pd.DataFrame(
+            {
+                "label": list(d.labels),
+                "events": d.events,
+                "n": d.n,
+                "proportion": d.events / d.n,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+                "corrected": d.corrected,
+                "yi": d.yi,
+                "vi": d.vi,
+                "yi_proportion": tr.inverse(d.yi, d.n_used if tr.needs_n else None),
+                "weight_common": d.weights_common,
+                "weight_random": d.weights_random,
+            }
+        )
+        return frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """All results as plain JSON-serialisable values (NaN and ±inf become None).
+
+        Keys include ``k``, ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``, ``pi_high``
+        (proportion scale), ``tau2``, ``i2`` (fraction), ``h2``, ``q``, ``q_df``, ``q_pvalue``,
+        ``tau2_ci``, ``i2_ci``, ``model_scale`` (estimate, se, ci and pi bounds on the model
+        scale), ``common``, ``options``, ``studies`` and ``notes``.
+
+        Examples
+        --------
+        >>> import inometa, json
+        >>> d = inometa.metaprop([10, 20, 30], [50, 60, 70]).to_dict()
+        >>> sorted(d["model_scale"])
+        ['ci_high', 'ci_low', 'estimate', 'pi_high', 'pi_low', 'se']
+        >>> _ = json.dumps(d, allow_nan=False)
+        """
+        het = self.heterogeneity
+        r = self.random
+        c = self.common
+        out: dict[str, Any] = {
+            "k": self.k,
+            "n_total": int(self.data.n.sum()),
+            "events_total": int(self.data.events.sum()),
+            "estimate": r.proportion,
+            "ci_low": r.proportion_ci.low,
+            "ci_high": r.proportion_ci.high,
+            "pi_low": self.prediction.proportion_low,
+            "pi_high": self.prediction.proportion_high,
+            "tau2": het.tau2,
+            "tau": math.sqrt(het.tau2) if math.isfinite(het.tau2) else math.nan,
+            "tau2_se": het.tau2_se,
+            "tau2_ci": list(het.tau2_ci),
+            "tau2_ci_method": het.tau2_ci_method,
+            "tau2_iterations": het.tau2_iterations,
+            "tau2_converged": het.tau2_converged,
+            "i2": het.i2,
+            "i2_ci": list(het.i2_ci),
+            "h2": het.h2,
+            "h2_ci": list(het.h2_ci),
+            "q": het.q,
+            "q_df": het.q_df,
+            "q_pvalue": het.q_pvalue,
+            "q_type": het.q_type,
+            "q_lrt": het.q_lrt,
+            "q_lrt_pvalue": het.q_lrt_pvalue,
+            "typical_variance": het.typical_variance,
+            "model_scale": {
+                "estimate": r.estimate,
+                "se": r.se,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "pi_low": self.prediction.low,
+                "pi_high": self.prediction.high,
+            },
+            "random": {k: v for k, v in asdict(r).items()},
+            "common": {k: v for k, v in asdict(c).items()},
+            "pi_df": self.prediction.df,
+            "backtransform_n": self.backtransform_n,
+            "options": asdict(self.options),
+            "studies": {
+                "label": list(self.data.labels),
+                "events": self.data.events,
+                "n": self.data.n,
+                "yi": self.data.yi,
+                "vi": self.data.vi,
+                "ci_low": self.data.ci_low,
+                "ci_high": self.data.ci_high,
+                "weight_common": self.data.weights_common,
+                "weight_random": self.data.weights_random,
+            },
+            "notes": list(self.notes),
+        }
+        cleaned: dict[str, Any] = _clean(out)
+        return cleaned
+
+    # -- display -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """A readable multi-line text summary (see :mod:`inometa.report.text`)."""
+        from .report.text import summary_text
+
+        return summary_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from .report.html import result_html
+
+        return result_html(self)
+
+
+def _logit(p: float) -> float:
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return math.inf
+    return math.log(p / (1 - p))
+
+
+def _level(level: float) -> float:
+    from ._validation import check_level
+
+    return check_level(level)
