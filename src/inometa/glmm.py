@@ -28,13 +28,14 @@ Boundary cases never raise:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 from scipy.optimize import brentq
-from scipy.special import expit, gammaln, logsumexp
+from scipy.special import expit, gammaln
 
 __all__ = ["GlmmFit", "fit_glmm", "glmm_loglik"]
 
@@ -92,89 +93,160 @@ class GlmmFit:
     notes: tuple[str, ...]
 
 
+def _logsumexp_rows(a: FloatArray) -> FloatArray:
+    """log Σⱼ exp(aᵢⱼ) per row (plain numpy: scipy's version costs more than the sum here)."""
+    top = np.max(a, axis=1, keepdims=True)
+    return np.asarray(top[:, 0] + np.log(np.sum(np.exp(a - top), axis=1)), dtype=float)
+
+
 class _Quadrature:
-    """Adaptive Gauss–Hermite quadrature of the binomial–normal marginal likelihood."""
+    """Adaptive Gauss–Hermite quadrature of the binomial–normal marginal likelihood.
+
+    For study i the integrand in z is exp(gᵢ(z)) with
+    gᵢ(z) = log Bin(xᵢ | nᵢ, expit(μ + τz)) − z²/2 − ½ log 2π. The nodes are
+    zᵢⱼ = ẑᵢ + √2 σ̂ᵢ tⱼ with ẑᵢ the mode of gᵢ and σ̂ᵢ = (−gᵢ''(ẑᵢ))^(−½), so the
+    approximation L̃ depends on (μ, τ) also through where the nodes sit. Its gradient
+    (:meth:`gradient`) includes that dependence, so the estimates maximise L̃ itself — as
+    lme4 does — and agree with it at any number of nodes, not only as nodes → ∞.
+    """
 
     def __init__(self, x: FloatArray, n: FloatArray, nagq: int) -> None:
+        self.xv = x
+        self.nv = n
         self.x = x[:, None]
         self.n = n[:, None]
         t, w = np.polynomial.hermite.hermgauss(nagq)
-        # ∫ f(z) φ(z) dz with nodes z = ẑ + √2 σ̂ t: weight √2 σ̂ w e^{t²} φ(z) f(z).
         self.t = t[None, :]
+        # ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}
         self.logw = (np.log(w) + t**2)[None, :]
         self.logc = (gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1))[:, None]
+        # Last modes found: successive evaluations are at nearby (μ, τ), so they are a good
+        # start; the result does not depend on the start (the search is bracketed).
+        self._z_start = np.zeros_like(x)
 
-    def _modes(self, mu: float, tau: float) -> tuple[FloatArray, FloatArray]:
-        """Mode ẑᵢ and scale σ̂ᵢ of each study's integrand (Newton; the integrand is log-concave)."""
-        x = self.x[:, 0]
-        n = self.n[:, 0]
-        z = np.zeros_like(x)
-        for _ in range(100):
+    def modes(self, mu: float, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Mode ẑᵢ, scale σ̂ᵢ and expit(μ + τẑᵢ) of each study's integrand.
+
+        gᵢ' (z) = τ(xᵢ − nᵢ p) − z is decreasing with its root in [τ(xᵢ − nᵢ), τxᵢ]; Newton
+        steps that leave the shrinking bracket are replaced by bisection (plain Newton
+        diverges on the flat logistic tails).
+        """
+        x, n = self.xv, self.nv
+        lo = tau * (x - n) - 1e-12
+        hi = tau * x + 1e-12
+        z = np.clip(self._z_start, lo, hi)
+        for _ in range(200):
             p = expit(mu + tau * z)
             grad = tau * (x - n * p) - z
-            hess = -(tau**2) * n * p * (1 - p) - 1
-            step = grad / hess
-            z = z - step
-            if np.max(np.abs(step)) < 1e-13:
+            lo = np.where(grad > 0, z, lo)
+            hi = np.where(grad < 0, z, hi)
+            newton = z + grad / (tau**2 * n * p * (1 - p) + 1)
+            # Non-strict bounds: a converged step lands on the bracket edge by rounding.
+            inside = (newton >= lo) & (newton <= hi)
+            z_new = np.where(inside, newton, 0.5 * (lo + hi))
+            change = float(np.max(np.abs(z_new - z)))
+            z = z_new
+            if change <= 1e-13 * (1 + float(np.max(np.abs(z)))):
                 break
+        self._z_start = z
         p = expit(mu + tau * z)
         sigma = 1 / np.sqrt(1 + tau**2 * n * p * (1 - p))
-        return z, sigma
+        return z, sigma, p
 
-    def nodes(self, mu: float, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Nodes z (k × q), their log weights incl. the integrand, and log Lᵢ."""
-        zhat, sigma = self._modes(mu, tau)
+    def _terms(
+        self, mu: float, tau: float
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        zhat, sigma, phat = self.modes(mu, tau)
         z = zhat[:, None] + np.sqrt(2) * sigma[:, None] * self.t
         eta = mu + tau * z
-        # log Bin(x | n, expit(eta)) = logc + x eta − n log(1 + e^eta), computed stably.
-        loglik_bin = self.logc + self.x * eta - self.n * np.logaddexp(0, eta)
-        logterm = self.logw + loglik_bin - 0.5 * z**2 - 0.5 * np.log(2 * np.pi)
-        logterm = logterm + np.log(np.sqrt(2) * sigma)[:, None]
-        log_li = logsumexp(logterm, axis=1)
-        return z, logterm - log_li[:, None], log_li
+        g = (
+            self.logc
+            + self.x * eta
+            - self.n * np.logaddexp(0, eta)
+            - 0.5 * z**2
+            - 0.5 * np.log(2 * np.pi)
+        )
+        a = self.logw + g
+        log_li = np.log(np.sqrt(2) * sigma) + _logsumexp_rows(a)
+        return zhat, sigma, phat, z, a, log_li
 
     def loglik(self, mu: float, tau: float) -> float:
-        return float(np.sum(self.nodes(mu, tau)[2]))
+        """log L̃(μ, τ) = Σᵢ log L̃ᵢ."""
+        return float(np.sum(self._terms(mu, tau)[5]))
 
-    def derivatives(self, mu: float, tau: float) -> tuple[FloatArray, FloatArray]:
-        """Gradient and Hessian of the log-likelihood in (μ, τ) (nodes held at their centres)."""
-        z, logw, _ = self.nodes(mu, tau)
-        w = np.exp(logw)
+    def gradient(self, mu: float, tau: float) -> FloatArray:
+        """Exact gradient of log L̃ in (μ, τ), including the movement of ẑ and σ̂."""
+        return self._gradient_and_slope(mu, tau)[0]
+
+    def _gradient_and_slope(self, mu: float, tau: float) -> tuple[FloatArray, float]:
+        """The gradient, and an approximate ∂²/∂μ² (nodes fixed) for proposing Newton steps."""
+        zhat, sigma, phat, z, a, log_li = self._terms(mu, tau)
+        pi = np.exp(a - (log_li - np.log(np.sqrt(2) * sigma))[:, None])
         p = expit(mu + tau * z)
         r = self.x - self.n * p
-        npq = self.n * p * (1 - p)
-        g = np.stack([r, r * z])  # d log f / d(μ, τ) at each node
-        e_g = np.sum(w[None] * g, axis=2)  # 2 × k
-        e_gg = np.einsum("ikq,jkq,kq->ijk", g, g, w)
-        d2 = np.stack([np.stack([-npq, -npq * z]), np.stack([-npq * z, -npq * z**2])])
-        e_d2 = np.sum(w[None, None] * d2, axis=3)
-        hess_k = e_d2 + e_gg - np.einsum("ik,jk->ijk", e_g, e_g)
-        return e_g.sum(axis=1), hess_k.sum(axis=2)
+        gprime = tau * r - z
+        # direct derivatives with nodes held fixed
+        direct_mu = np.sum(pi * r, axis=1)
+        direct_tau = np.sum(pi * r * z, axis=1)
+        # derivatives with respect to the node centre and scale
+        d_zhat = np.sum(pi * gprime, axis=1)
+        d_sigma = 1 / sigma + np.sum(pi * gprime * np.sqrt(2) * self.t, axis=1)
+        # implicit derivatives of ẑ (root of g') and σ̂ = (τ² n p q + 1)^(−½)
+        x, n = self.xv, self.nv
+        npq = n * phat * (1 - phat)
+        rhat = x - n * phat
+        dz_mu = sigma**2 * (-tau * npq)
+        dz_tau = sigma**2 * (rhat - tau * npq * zhat)
+        deta_mu = 1 + tau * dz_mu
+        deta_tau = zhat + tau * dz_tau
+        skew = tau**2 * npq * (1 - 2 * phat)
+        dh_mu = skew * deta_mu
+        dh_tau = 2 * tau * npq + skew * deta_tau
+        ds_mu = -0.5 * sigma**3 * dh_mu
+        ds_tau = -0.5 * sigma**3 * dh_tau
+        g_mu = direct_mu + d_zhat * dz_mu + d_sigma * ds_mu
+        g_tau = direct_tau + d_zhat * dz_tau + d_sigma * ds_tau
+        var_r = np.sum(pi * r**2, axis=1) - direct_mu**2
+        slope = float(np.sum(var_r - np.sum(pi * self.n * p * (1 - p), axis=1)))
+        return np.array([np.sum(g_mu), np.sum(g_tau)]), slope
+
+    def hessian(self, mu: float, tau: float) -> FloatArray:
+        """Hessian of log L̃ by central differences of the exact gradient."""
+        h = np.array([1e-5 * max(1.0, abs(mu)), 1e-5 * max(1.0, abs(tau))])
+        out = np.empty((2, 2))
+        for j in range(2):
+            step = np.zeros(2)
+            step[j] = h[j]
+            gp = self.gradient(mu + step[0], tau + step[1])
+            gm = self.gradient(mu - step[0], tau - step[1])
+            out[:, j] = (gp - gm) / (2 * h[j])
+        return np.asarray(0.5 * (out + out.T), dtype=float)
 
     def mu_hat(self, tau: float, start: float) -> float:
-        """μ̂(τ): root of the μ-score by Newton steps kept inside a sign-change bracket."""
+        """μ̂(τ): root of the μ-gradient by Newton steps kept inside a sign-change bracket."""
         lo, hi = -_MU_BOUND, _MU_BOUND
         mu = float(np.clip(start, lo + 1, hi - 1))
         for _ in range(200):
-            grad, hess = self.derivatives(mu, tau)
-            s, h = float(grad[0]), float(hess[0, 0])
+            grad, h = self._gradient_and_slope(mu, tau)
+            s = float(grad[0])
             if s > 0:
                 lo = mu
-            else:
+            elif s < 0:
                 hi = mu
+            else:
+                return mu
             new = mu - s / h if h < 0 else 0.5 * (lo + hi)
-            if not lo < new < hi:
+            if not lo <= new <= hi:
                 new = 0.5 * (lo + hi)
-            if abs(new - mu) < 1e-13 * max(1.0, abs(mu)) or hi - lo < 1e-14:
+            if abs(new - mu) <= 1e-13 * (1 + abs(mu)):
                 return new
             mu = new
         return mu
 
-    def profile_score(self, tau: float, start: float) -> tuple[float, float]:
-        """Profile score in τ² (sign only matters) and μ̂(τ)."""
+    def profile_slope(self, tau: float, start: float) -> tuple[float, float]:
+        """dℓₚ/dτ at τ (the total τ-derivative at μ̂(τ), by the envelope theorem) and μ̂(τ)."""
         mu = self.mu_hat(tau, start)
-        grad, _ = self.derivatives(mu, tau)
-        return float(grad[1]) / tau, mu
+        return float(self.gradient(mu, tau)[1]), mu
 
 
 def _saturated_loglik(x: FloatArray, n: FloatArray) -> float:
@@ -283,74 +355,20 @@ def fit_glmm(
 
     mu_fe = float(np.log(p_pool / (1 - p_pool)))
     se_fe = float(1 / np.sqrt(total_n * p_pool * (1 - p_pool)))
-    # Score for τ² at 0: ½ Σ [(x − n p)² − n p (1 − p)] (overdispersion score).
-    score0 = 0.5 * float(np.sum((x - m * p_pool) ** 2 - m * p_pool * (1 - p_pool)))
-    iterations = 0
-    converged = True
-    boundary: str | None = None
-    tau = 0.0
-    mu = mu_fe
-    if score0 <= 0:
-        boundary = "tau2=0"
-        notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
-    else:
-        # Scan a geometric grid for sign changes of the profile score, then refine each.
-        grid = np.geomspace(1e-4, _TAU_MAX, 40)
-        scores = []
-        mus = []
-        start = mu_fe
-        for t in grid:
-            s, start = quad.profile_score(float(t), start)
-            scores.append(s)
-            mus.append(start)
-            iterations += 1
-        scores_a = np.asarray(scores)
-        candidates: list[tuple[float, float]] = []
-        for i in np.flatnonzero((scores_a[:-1] > 0) & (scores_a[1:] <= 0)):
-            counter = [0]
-
-            def f(t: float, i: int = int(i), counter: list[int] = counter) -> float:
-                counter[0] += 1
-                return quad.profile_score(t, mus[i])[0]
-
-            root = float(brentq(f, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-13, maxiter=500))
-            iterations += counter[0]
-            candidates.append((root, quad.mu_hat(root, mus[i])))
-        if scores_a[0] <= 0 and not candidates:
-            # The score at 0 is positive but turns negative before the first grid point.
-            root = float(
-                brentq(
-                    lambda t: quad.profile_score(t, mu_fe)[0],
-                    1e-12,
-                    grid[0],
-                    xtol=1e-16,
-                    rtol=1e-13,
-                )
-            )
-            candidates.append((root, quad.mu_hat(root, mu_fe)))
-        if candidates:
-            best = max(candidates, key=lambda c: quad.loglik(c[1], c[0]))
-            tau, mu = best
-            if quad.loglik(mu, tau) < quad.loglik(mu_fe, 0.0):
-                tau, mu = 0.0, mu_fe
-                boundary = "tau2=0"
-                notes.append("the likelihood is highest at τ² = 0")
-        else:
-            tau, mu = float(grid[-1]), float(mus[-1])
-            converged = False
-            boundary = "tau-unbounded"
+    tau, mu, iterations, converged, boundary = _locate_tau(quad, mu_fe, notes)
+    if tau > 0:
+        info = -quad.hessian(mu, tau)
+        cov = np.linalg.inv(info) if np.linalg.det(info) > 0 else None
+        se = float(np.sqrt(cov[0, 0])) if cov is not None and cov[0, 0] > 0 else math.nan
+        if not math.isfinite(se):
+            se = float(1 / np.sqrt(info[0, 0]))
             notes.append(
-                "the likelihood keeps increasing with τ (e.g. only 0% and 100% studies): "
-                f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
-                "not interpretable"
+                "the observed information in (μ, τ) is not positive definite; the SE "
+                "of μ̂ ignores the uncertainty in τ"
             )
-
-    _, hess = quad.derivatives(mu, tau)
-    info = -hess
-    if tau > 0 and np.linalg.det(info) > 0:
-        se = float(np.sqrt(np.linalg.inv(info)[0, 0]))
     else:
-        se = float(1 / np.sqrt(info[0, 0]))
+        # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
+        se = se_fe
     ll_hat = quad.loglik(mu, tau)
     tau2_ci = _profile_ci_tau2(quad, tau, mu, ll_hat, level) if converged else (np.nan, np.nan)
     return GlmmFit(
@@ -369,6 +387,55 @@ def fit_glmm(
         boundary,
         tuple(notes),
     )
+
+
+def _locate_tau(
+    quad: _Quadrature, mu_fe: float, notes: list[str]
+) -> tuple[float, float, int, bool, str | None]:
+    """Maximise the profile likelihood in τ ≥ 0.
+
+    The profile slope dℓₚ/dτ vanishes at τ = 0 (ℓ is even in τ); the sign of the slope
+    just above 0 decides between the boundary and an interior maximum, which is then
+    bracketed geometrically and refined by Brent's method on the slope.
+    """
+    evaluations = 0
+    tau0 = 1e-3
+    slope0, mu0 = quad.profile_slope(tau0, mu_fe)
+    evaluations += 1
+    ll_zero = quad.loglik(mu_fe, 0.0)
+    if slope0 <= 0:
+        notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
+        return 0.0, mu_fe, evaluations, True, "tau2=0"
+    lo, hi = tau0, 0.5
+    mu_lo = mu0
+    slope_hi, mu_hi = quad.profile_slope(hi, mu0)
+    evaluations += 1
+    while slope_hi > 0:
+        if hi >= _TAU_MAX:
+            notes.append(
+                "the likelihood keeps increasing with τ (e.g. only 0% and 100% studies): "
+                f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
+                "not interpretable"
+            )
+            return _TAU_MAX, mu_hi, evaluations, False, "tau-unbounded"
+        lo, mu_lo = hi, mu_hi
+        hi = min(2 * hi, _TAU_MAX)
+        slope_hi, mu_hi = quad.profile_slope(hi, mu_lo)
+        evaluations += 1
+    warm = [mu_lo]
+
+    def slope(t: float) -> float:
+        s, warm[0] = quad.profile_slope(t, warm[0])
+        return s
+
+    tau, info = brentq(slope, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=500, full_output=True)
+    evaluations += int(info.function_calls)
+    tau = float(tau)
+    mu = quad.mu_hat(tau, warm[0])
+    if quad.loglik(mu, tau) < ll_zero:
+        notes.append("the likelihood is highest at τ² = 0")
+        return 0.0, mu_fe, evaluations, True, "tau2=0"
+    return tau, mu, evaluations, bool(info.converged), None
 
 
 def _profile_ci_tau2(

@@ -204,7 +204,7 @@ def q_profile_tau2_ci(
                 lambda t: q(t) - target,
                 0.0,
                 tmax,
-                xtol=tol,
+                xtol=tol * float(np.mean(v)),
                 rtol=4 * np.finfo(float).eps,
                 maxiter=10_000,
             )

@@ -19,9 +19,11 @@ name     definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
 =======  ===============================================================================
 
 All estimates are truncated at 0 (metafor ``tau2.min = 0``). Iterative estimators stop when
-successive values differ by at most ``tol`` (default 1e-12, far below metafor's default
-1e-5 for Fisher scoring and about 1.2e-4 for root finding) and record the number of
-iterations and whether they converged. The standard errors are metafor's ``se.tau2``.
+successive values differ by at most ``tol`` times the scale of the problem, max(τ², mean vᵢ)
+(default tol 1e-12, far below metafor's defaults: an absolute 1e-5 for Fisher scoring and
+about 1.2e-4 for root finding), so that the precision does not depend on the units of y
+(τ² on the raw-proportion scale is often 1e-5). They record the number of iterations and
+whether they converged. The standard errors are metafor's ``se.tau2``.
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ def _root_of_q(
         lambda t: generalized_q(t, yi, vi, X) - target,
         0.0,
         hi,
-        xtol=tol,
+        xtol=tol * float(np.mean(vi)),
         rtol=4 * np.finfo(float).eps,
         maxiter=maxiter,
         full_output=True,
@@ -225,12 +227,26 @@ def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray, reml: bo
     return float(-0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss)
 
 
+def _score_at_zero(method: str, yi: FloatArray, vi: FloatArray, X: FloatArray) -> float:
+    """The (Fisher-scoring) score for τ² at τ² = 0; ≤ 0 means the boundary is a maximum."""
+    k, p = X.shape
+    w = 1 / vi
+    P = _p_matrix(w, X)
+    Py = P @ yi
+    if method == "ML":
+        return float(Py @ Py) - float(w.sum())
+    if method == "REML":
+        return float(Py @ Py) - _tr(P)
+    return float(yi @ Py) * k / (k - p) - float(k)
+
+
 def _fisher_scoring(
     method: str, yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int
 ) -> Tau2Fit:
     """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE)."""
     k, p = X.shape
     tau2 = max(0.0, _he_raw(yi, vi, X)[0])
+    scale = float(np.mean(vi))
     converged = False
     it = 0
     while it < maxiter:
@@ -255,12 +271,17 @@ def _fisher_scoring(
         new = tau2 + adj
         change = abs(new - tau2)
         tau2 = new
-        if change <= tol:
+        if change <= tol * max(tau2, scale):
             converged = True
             break
     note = None
     if not converged:
         note = f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
+    if 0 < tau2 <= 1e3 * tol * scale and _score_at_zero(method, yi, vi, X) <= 0:
+        # Step halving approaches the boundary geometrically and stops within tol of it
+        # (metafor reports such a value); the maximum itself is at 0.
+        tau2 = 0.0
+        note = "the maximum is at the boundary τ² = 0"
     if method in ("ML", "REML") and tau2 > 0:
         reml = method == "REML"
         # metafor's ll0check: a boundary value with a higher likelihood wins.
