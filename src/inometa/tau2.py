@@ -237,7 +237,7 @@ def _score_at_zero(method: str, yi: FloatArray, vi: FloatArray, X: FloatArray) -
         return float(Py @ Py) - float(w.sum())
     if method == "REML":
         return float(Py @ Py) - _tr(P)
-    return float(yi @ Py) * k / (k - p) - float(k)
+    return float(float(yi @ Py) * k / (k - p) - k)
 
 
 def _fisher_scoring(
