@@ -9,11 +9,16 @@ centred at the mode ẑᵢ of the integrand and scaled by its curvature, σ̂ᵢ
 which is what lme4 does (one node is the Laplace approximation). Computation is
 vectorised over studies × nodes.
 
-Estimation profiles μ out: for fixed τ the log-likelihood is concave in μ, so μ̂(τ) is
-found by safeguarded Newton steps. τ̂ is the root of the profile score in τ² (the score
-at τ² = 0 is the classic test of extra-binomial variation; if it is ≤ 0, τ̂² = 0). The
-standard error of μ̂ is taken from the inverse of the full observed information in
-(μ, τ) — the Hessian-based covariance lme4 reports for ``glmer`` fits.
+Estimation maximises that quadrature likelihood L̃ itself, as lme4 does, so the estimates
+agree with ``rma.glmm`` at any number of nodes (not only as the nodes → ∞): its gradient
+includes how the node centres ẑᵢ and scales σ̂ᵢ move with (μ, τ) (implicit
+differentiation). μ is profiled out — for fixed τ the likelihood is concave in μ, so μ̂(τ)
+is found by Newton steps kept inside a sign-change bracket — and τ̂ is the root of the
+profile slope dℓₚ/dτ, bracketed geometrically and refined by Brent's method. If the slope
+just above τ = 0 is ≤ 0, τ̂² = 0. The standard error of μ̂ comes from the inverse of the
+observed information in (μ, τ) (central differences of the exact gradient) — the
+Hessian-based covariance lme4 reports for ``glmer`` fits. The τ² interval is a profile-
+likelihood interval, each bound the crossing nearest to τ̂.
 
 Boundary cases never raise:
 
@@ -45,6 +50,8 @@ FloatArray = npt.NDArray[np.float64]
 # between-study SD of 15 logits spans proportions from 1e-13 to 1 - 1e-13 within ±2 SD.
 _TAU_MAX = 15.0
 _MU_BOUND = 40.0
+# Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
+_TAU_LARGE = 5.0
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ class _Quadrature:
         x, n = self.xv, self.nv
         lo = tau * (x - n) - 1e-12
         hi = tau * x + 1e-12
-        z = np.clip(self._z_start, lo, hi)
+        z = self._start(mu, tau, lo, hi)
         for _ in range(200):
             p = expit(mu + tau * z)
             grad = tau * (x - n * p) - z
@@ -152,6 +159,24 @@ class _Quadrature:
         p = expit(mu + tau * z)
         sigma = 1 / np.sqrt(1 + tau**2 * n * p * (1 - p))
         return z, sigma, p
+
+    def _start(self, mu: float, tau: float, lo: FloatArray, hi: FloatArray) -> FloatArray:
+        """Per study, the better of the previous mode and the z at which p = (x+½)/(n+1).
+
+        For large τ the mode sits where the study's fitted proportion is near its observed
+        one, far from a warm start made at another τ; for small τ it sits near 0.
+        """
+        x, n = self.xv, self.nv
+        warm = np.clip(self._z_start, lo, hi)
+        if tau == 0:
+            return warm
+        p_obs = (x + 0.5) / (n + 1)
+        near = np.clip((np.log(p_obs / (1 - p_obs)) - mu) / tau, lo, hi)
+
+        def score(z: FloatArray) -> FloatArray:
+            return np.asarray(np.abs(tau * (x - n * expit(mu + tau * z)) - z), dtype=float)
+
+        return np.where(score(near) < score(warm), near, warm)
 
     def _terms(
         self, mu: float, tau: float
@@ -356,6 +381,12 @@ def fit_glmm(
     mu_fe = float(np.log(p_pool / (1 - p_pool)))
     se_fe = float(1 / np.sqrt(total_n * p_pool * (1 - p_pool)))
     tau, mu, iterations, converged, boundary = _locate_tau(quad, mu_fe, notes)
+    if converged and tau > _TAU_LARGE:
+        notes.append(
+            f"τ̂ = {tau:.3g} on the logit scale: studies at or near 0% and 100% drive an extreme "
+            "heterogeneity estimate on a nearly flat likelihood; it changes with the number of "
+            "quadrature nodes (compare nagq=7 and nagq=21)"
+        )
     if tau > 0:
         info = -quad.hessian(mu, tau)
         cov = np.linalg.inv(info) if np.linalg.det(info) > 0 else None
@@ -370,7 +401,9 @@ def fit_glmm(
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         se = se_fe
     ll_hat = quad.loglik(mu, tau)
-    tau2_ci = _profile_ci_tau2(quad, tau, mu, ll_hat, level) if converged else (np.nan, np.nan)
+    tau2_ci = (
+        _profile_ci_tau2(quad, tau, mu, ll_hat, level, notes) if converged else (np.nan, np.nan)
+    )
     return GlmmFit(
         mu,
         se,
@@ -439,21 +472,46 @@ def _locate_tau(
 
 
 def _profile_ci_tau2(
-    quad: _Quadrature, tau_hat: float, mu_hat: float, ll_hat: float, level: float
+    quad: _Quadrature,
+    tau_hat: float,
+    mu_hat: float,
+    ll_hat: float,
+    level: float,
+    notes: list[str],
 ) -> tuple[float, float]:
-    """Profile-likelihood interval for τ²: where 2(ℓ̂ − ℓₚ(τ)) = χ²₁ quantile."""
+    """Profile-likelihood interval for τ²: where 2(ℓ̂ − ℓₚ(τ)) = χ²₁ quantile.
+
+    Each bound is the crossing nearest to τ̂: the search walks outwards on a grid and
+    refines the first sign change (far from τ̂ the likelihood of extreme data can be flat
+    to within quadrature error, and a crossing there would be spurious).
+    """
     drop = float(stats.chi2.ppf(level, 1)) / 2
+    warm = [mu_hat]
 
     def excess(t: float) -> float:
-        return quad.loglik(quad.mu_hat(t, mu_hat), t) - (ll_hat - drop)
+        warm[0] = quad.mu_hat(t, warm[0])
+        return quad.loglik(warm[0], t) - (ll_hat - drop)
 
     lo = 0.0
-    if tau_hat > 0 and excess(0.0) < 0:
-        lo = float(brentq(excess, 0.0, tau_hat, xtol=1e-12))
-    hi_end = max(2 * tau_hat, 0.1)
-    while excess(hi_end) > 0:
-        hi_end *= 2
-        if hi_end > 4 * _TAU_MAX:
+    if tau_hat > 0:
+        inner = tau_hat
+        for frac in (0.8, 0.6, 0.4, 0.2, 0.0):
+            warm[0] = mu_hat if frac == 0.8 else warm[0]
+            outer = tau_hat * frac
+            if excess(outer) < 0:
+                lo = float(brentq(excess, outer, inner, xtol=1e-12 * max(1.0, tau_hat)))
+                break
+            inner = outer
+    warm[0] = mu_hat
+    inner = tau_hat
+    outer = max(1.25 * tau_hat, 0.1)
+    while excess(outer) > 0:
+        inner, outer = outer, 1.25 * outer
+        if outer > 2 * _TAU_MAX:
+            notes.append(
+                "the likelihood does not fall enough as τ grows: the data do not bound τ² "
+                "from above (profile-likelihood upper limit ∞)"
+            )
             return lo**2, np.inf
-    hi = float(brentq(excess, tau_hat, hi_end, xtol=1e-12))
+    hi = float(brentq(excess, inner, outer, xtol=1e-12 * max(1.0, tau_hat)))
     return lo**2, hi**2

@@ -44,7 +44,7 @@ from .results import (
     StudyData,
 )
 from .study_ci import STUDY_CI_METHODS, study_confint
-from .tau2 import TAU2_ESTIMATORS, estimate_tau2
+from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .transforms import CORRECTIONS, Transform, apply_correction, get_transform
 
 __all__ = ["metaprop"]
@@ -75,6 +75,7 @@ def metaprop(
     method: str | None = None,
     transform: str | None = None,
     tau2_method: str | None = None,
+    tau2_fixed: float | None = None,
     ci_method: str | None = None,
     pi_method: str | None = None,
     i2_definition: str | None = None,
@@ -104,6 +105,9 @@ def metaprop(
     tau2_method
         ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``, ``"HS"``, ``"SJ"``, ``"HE"``, ``"EB"``
         (GLMM: ``"ML"`` only).
+    tau2_fixed
+        Use this value of τ² instead of estimating it (metafor ``rma(tau2=)``); the
+        result records ``tau2_method="fixed"``. Not available with ``method="glmm"``.
     ci_method
         Pooled CI: ``"z"``, ``"t"``, ``"hk"`` (Hartung–Knapp–Sidik–Jonkman) or ``"hk_adhoc"``
         (HK with s² ≥ 1). GLMM: ``"z"`` or ``"t"``.
@@ -193,7 +197,15 @@ def metaprop(
             raise ValueError(
                 f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
             )
+        if tau2_fixed is not None:
+            raise ValueError("tau2_fixed is not available with method='glmm'")
         tau2_name = "ML"
+    elif tau2_fixed is not None:
+        if not (isinstance(tau2_fixed, (int, float)) and math.isfinite(tau2_fixed)) or (
+            tau2_fixed < 0
+        ):
+            raise ValueError(f"tau2_fixed must be a finite number >= 0, got {tau2_fixed!r}")
+        tau2_name = "fixed"
     else:
         tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
 
@@ -202,11 +214,18 @@ def metaprop(
     if corrected.any():
         which = ", ".join(f"'{labs[i]}'" for i in np.flatnonzero(corrected)[:6])
         more = "" if corrected.sum() <= 6 else f" and {int(corrected.sum()) - 6} more"
-        notes.append(
-            f"continuity correction: {inc:g} added to events and non-events of "
-            f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'} "
-            f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
-        )
+        studies = f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'}"
+        if meth == "glmm":
+            notes.append(
+                f"continuity correction: {inc:g} added to {studies} ({which}{more}) only for "
+                "the study logits shown in tables and the typical variance behind I²; the "
+                "GLMM itself uses the exact binomial likelihood"
+            )
+        else:
+            notes.append(
+                f"continuity correction: {inc:g} added to events and non-events of {studies} "
+                f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
+            )
     yi, vi = tr.yi_vi(x_used, n_used)
     if meth == "inverse":
         _check_finite(yi, vi, x, m, labs, tr, corr)
@@ -232,6 +251,7 @@ def metaprop(
         level=lev,
         nagq=int(opts["nagq"]) if meth == "glmm" else None,
         backtransform=backtransform,
+        tau2_fixed=None if tau2_fixed is None else float(tau2_fixed),
         profile=profile_name,
         version=__version__,
     )
@@ -350,7 +370,10 @@ def _fit_inverse(
     mu_fe = float(np.sum(w_fe * yi) / w_fe.sum())
     common = pooled_interval(mu_fe, float(np.sqrt(1 / w_fe.sum())), "z", lev, k=k)
 
-    tfit = estimate_tau2(yi, vi, options.tau2_method)
+    if options.tau2_fixed is not None:
+        tfit = Tau2Fit("fixed", options.tau2_fixed, math.nan, note="τ² fixed by the user")
+    else:
+        tfit = estimate_tau2(yi, vi, options.tau2_method)
     if tfit.note:
         notes.append(f"τ² ({tfit.method}): {tfit.note}")
     if not tfit.converged:

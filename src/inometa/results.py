@@ -65,6 +65,8 @@ class MetaPropOptions:
         Quadrature nodes of the GLMM (None for inverse variance).
     backtransform
         How pooled values were back-transformed to proportions.
+    tau2_fixed
+        The user-fixed τ² (``tau2_method == "fixed"``), else None.
     profile
         The convention profile whose defaults filled the unspecified options.
     version
@@ -83,6 +85,7 @@ class MetaPropOptions:
     level: float
     nagq: int | None
     backtransform: str
+    tau2_fixed: float | None
     profile: str
     version: str
 

@@ -1,0 +1,130 @@
+"""The binomial–normal GLMM never breaks at the boundaries; its likelihood is the binomial's."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import inometa
+from inometa.glmm import fit_glmm, glmm_loglik
+
+
+def test_loglik_at_tau2_zero_is_the_binomial_likelihood() -> None:
+    x, n, mu = [3, 0, 12], [10, 8, 12], -0.4
+    p = 1 / (1 + math.exp(-mu))
+    expected = float(np.sum(stats.binom.logpmf(x, n, p)))
+    for nagq in (1, 7, 21):
+        assert glmm_loglik(mu, 0.0, x, n, nagq) == pytest.approx(expected, rel=1e-13)
+
+
+def test_loglik_converges_to_the_integral() -> None:
+    # One study: compare with direct numerical integration over the random effect.
+    from scipy.integrate import quad
+
+    x, n, mu, tau = 7, 20, -1.0, 1.3
+
+    def integrand(z: float) -> float:
+        return float(stats.binom.pmf(x, n, 1 / (1 + math.exp(-(mu + tau * z)))) * stats.norm.pdf(z))
+
+    exact = math.log(quad(integrand, -12, 12, epsabs=1e-14, epsrel=1e-13)[0])
+    assert glmm_loglik(mu, tau**2, [x], [n], 21) == pytest.approx(exact, rel=1e-10)
+
+
+def test_mode_search_survives_steep_tails() -> None:
+    # Plain Newton diverges here (found against lme4's deviance function).
+    x = [3, 3, 9, 7, 6, 4, 3, 2, 19, 2, 7, 1, 5, 11, 0, 1, 3, 1]
+    n = [117, 35, 195, 136, 157, 139, 177, 39, 103, 122, 64, 58, 175, 180, 105, 262, 362, 69]
+    for nagq in (1, 7, 21):
+        ll = glmm_loglik(-4.0, 1.5**2, x, n, nagq)
+        assert -60 < ll < -40
+
+
+def test_all_zero_events() -> None:
+    res = inometa.metaprop([0, 0, 0], [10, 25, 40], method="glmm")
+    assert res.estimate == 0.0 and res.tau2 == 0.0
+    cp_high = 1 - 0.025 ** (1 / 75)  # exact one-sided bound at 0/75 (two-sided 95%)
+    assert res.random.proportion_ci == pytest.approx((0.0, cp_high), rel=1e-10)
+    assert any("every study has 0 events" in note for note in res.notes)
+    assert math.isnan(res.prediction.proportion_low)
+    d = res.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["model_scale"]["estimate"] is None  # −∞ has no JSON form
+    assert res.confidence_interval(0.9).high < cp_high
+
+
+def test_all_full_events() -> None:
+    res = inometa.metaprop([10, 25], [10, 25], method="glmm")
+    assert res.estimate == 1.0
+    assert res.random.proportion_ci.high == 1.0
+    assert res.random.proportion_ci.low == pytest.approx(0.025 ** (1 / 35), rel=1e-10)
+
+
+def test_tau2_at_zero() -> None:
+    res = inometa.metaprop([10, 11, 12, 10, 11], [100] * 5, method="glmm")
+    assert res.tau2 == 0.0
+    assert any("boundary" in n for n in res.notes)
+    assert res.random.estimate == pytest.approx(res.common.estimate, rel=1e-12)
+    assert res.random.se == pytest.approx(res.common.se, rel=1e-12)
+
+
+def test_zero_and_hundred_percent_studies_mixed_in() -> None:
+    res = inometa.metaprop([0, 7, 12, 20], [14, 7, 40, 20], method="glmm")
+    assert res.heterogeneity.tau2_converged
+    assert 0 < res.estimate < 1 and res.tau2 > 0
+    assert res.prediction.proportion_low < res.estimate < res.prediction.proportion_high
+
+
+def test_only_boundary_studies_flag_non_convergence() -> None:
+    res = inometa.metaprop([0, 10, 0, 10], [10, 10, 10, 10], method="glmm")
+    assert not res.heterogeneity.tau2_converged
+    assert any("keeps increasing with τ" in n for n in res.notes)
+    assert math.isfinite(res.estimate)
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_single_study() -> None:
+    res = inometa.metaprop([7], [20], method="glmm")
+    assert res.tau2 == 0 and res.estimate == pytest.approx(0.35, rel=1e-12)
+
+
+def test_profile_likelihood_interval_for_tau2() -> None:
+    x, n = [49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]
+    fit = fit_glmm(x, n, nagq=21)
+    lo, hi = fit.tau2_ci
+    assert lo < fit.tau2 < hi
+    drop = stats.chi2.ppf(0.95, 1) / 2
+    from inometa.glmm import _Quadrature
+
+    q = _Quadrature(np.array(x, float), np.array(n, float), 21)
+    for bound in (lo, hi):
+        tau = math.sqrt(bound)
+        assert q.loglik(q.mu_hat(tau, fit.mu), tau) == pytest.approx(fit.loglik - drop, abs=1e-8)
+
+
+def test_more_nodes_change_little() -> None:
+    x, n = [4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]
+    a, b = fit_glmm(x, n, nagq=21), fit_glmm(x, n, nagq=41)
+    assert a.mu == pytest.approx(b.mu, rel=1e-8) and a.tau2 == pytest.approx(b.tau2, rel=1e-6)
+
+
+def test_extreme_data_interval_takes_the_nearest_crossing() -> None:
+    # Three of four studies at 0% or 100%: τ̂ is huge (lme4 agrees: 118.3 at nAGQ = 7) and the
+    # likelihood is flat far out; the lower bound must be the crossing nearest to τ̂.
+    x, n = [0, 7, 12, 20], [14, 7, 40, 20]
+    res = inometa.metaprop(x, n, method="glmm")
+    fit = fit_glmm(x, n, nagq=7)
+    lo, hi = res.heterogeneity.tau2_ci
+    assert hi == math.inf and any("do not bound τ² from above" in s for s in res.notes)
+    assert any("extreme heterogeneity" in s for s in res.notes)
+    from inometa.glmm import _Quadrature
+
+    q = _Quadrature(np.array(x, float), np.array(n, float), 7)
+    drop = stats.chi2.ppf(0.95, 1) / 2
+    mu = fit.mu
+    for tau in np.linspace(math.sqrt(lo) + 1e-3, math.sqrt(fit.tau2), 15):
+        mu = q.mu_hat(float(tau), mu)
+        assert q.loglik(mu, float(tau)) > fit.loglik - drop

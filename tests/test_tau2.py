@@ -1,0 +1,92 @@
+"""τ² estimators: hand-derivable cases, algebraic identities and edge cases.
+
+(Agreement with metafor for every estimator is in test_reference_metafor.py.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inometa.tau2 import TAU2_ESTIMATORS, estimate_tau2
+
+Y = np.array([0.1, 0.3])
+V = np.array([0.01, 0.01])
+RNG_Y = np.array([-1.2, -0.4, 0.3, 0.9, -0.1, 1.6])
+RNG_V = np.array([0.05, 0.2, 0.08, 0.4, 0.03, 0.15])
+
+
+def test_dl_two_equal_variance_studies() -> None:
+    # Q = Σw(y−ȳ)² = 100·(0.01 + 0.01) = 2; tr P = Σw − Σw²/Σw = 100: τ² = (2 − 1)/100.
+    assert estimate_tau2(Y, V, "DL").tau2 == pytest.approx(0.01, rel=1e-14)
+
+
+def test_he_two_studies() -> None:
+    # Σ(y−ȳ)² − (Σv − Σv/k) over k − 1 = 0.02 − 0.01 = 0.01.
+    assert estimate_tau2(Y, V, "HE").tau2 == pytest.approx(0.01, rel=1e-12)
+
+
+def test_hs_two_studies() -> None:
+    # (Q − k)/Σw = (2 − 2)/200 = 0.
+    assert estimate_tau2(Y, V, "HS").tau2 == 0.0
+
+
+def test_equal_variances_make_moment_estimators_agree() -> None:
+    # With equal vᵢ, DL, HE and PM all solve Σ(y−ȳ)²/(v+τ²) = k − 1.
+    y = np.array([0.1, 0.5, 0.2, 0.9])
+    v = np.full(4, 0.02)
+    values = [estimate_tau2(y, v, m).tau2 for m in ("DL", "HE", "PM", "EB", "REML")]
+    assert values == pytest.approx([values[0]] * 5, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", sorted(TAU2_ESTIMATORS))
+def test_scale_equivariance(method: str) -> None:
+    # τ² is a variance: rescaling y by c rescales every estimate by c².
+    a = estimate_tau2(RNG_Y, RNG_V, method).tau2
+    b = estimate_tau2(1e-3 * RNG_Y, 1e-6 * RNG_V, method).tau2
+    assert b == pytest.approx(1e-6 * a, rel=1e-9)
+
+
+def test_eb_and_pm_share_their_root() -> None:
+    assert estimate_tau2(RNG_Y, RNG_V, "EB").tau2 == pytest.approx(
+        estimate_tau2(RNG_Y, RNG_V, "PM").tau2, rel=1e-10
+    )
+
+
+@pytest.mark.parametrize("method", ["REML", "ML", "EB", "PM"])
+def test_iterative_estimators_report_iterations(method: str) -> None:
+    fit = estimate_tau2(RNG_Y, RNG_V, method)
+    assert fit.converged and fit.iterations > 0
+
+
+@pytest.mark.parametrize("method", ["DL", "HE", "HS", "SJ"])
+def test_closed_form_estimators_report_no_iterations(method: str) -> None:
+    assert estimate_tau2(RNG_Y, RNG_V, method).iterations == 0
+
+
+def test_non_convergence_is_reported_not_raised() -> None:
+    fit = estimate_tau2(RNG_Y, RNG_V, "REML", maxiter=1)
+    assert not fit.converged and "did not converge" in (fit.note or "")
+    assert fit.tau2 >= 0
+
+
+def test_single_study() -> None:
+    fit = estimate_tau2([0.3], [0.02], "REML")
+    assert fit.tau2 == 0 and np.isnan(fit.se) and "k = 1" in (fit.note or "")
+
+
+def test_design_matrix_intercept_equals_default() -> None:
+    X = np.ones((RNG_Y.size, 1))
+    for method in TAU2_ESTIMATORS:
+        assert estimate_tau2(RNG_Y, RNG_V, method, X).tau2 == pytest.approx(
+            estimate_tau2(RNG_Y, RNG_V, method).tau2, rel=1e-12
+        )
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="unknown tau2_method 'GENQ'"):
+        estimate_tau2(Y, V, "GENQ")
+    with pytest.raises(ValueError, match="vi must be > 0"):
+        estimate_tau2(Y, [0.01, 0.0], "DL")
+    with pytest.raises(ValueError, match="equal length"):
+        estimate_tau2(Y, [0.01], "DL")

@@ -1,0 +1,128 @@
+"""Bad input gets a clear ValueError naming the study, its row and the field."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import inometa
+
+LABELS = ["Kantarjian 2013", "DeAngelo 2017", "Jabbour 2023"]
+
+
+@pytest.mark.parametrize(
+    ("events", "n", "message"),
+    [
+        ([10, 20, 112], [90, 72, 110], r"study 'Jabbour 2023' \(row 3\): events 112 > total 110"),
+        ([10, -1, 5], [90, 72, 110], r"study 'DeAngelo 2017' \(row 2\): events -1 is negative"),
+        ([10, 20, 5], [90, -72, 110], r"study 'DeAngelo 2017' \(row 2\): total -72 is negative"),
+        ([10.5, 20, 5], [90, 72, 110], r"'Kantarjian 2013' \(row 1\): events 10.5 is not a whole"),
+        ([10, 20, 5], [90, 72.2, 110], r"'DeAngelo 2017' \(row 2\): total 72.2 is not a whole"),
+        ([10, np.nan, 5], [90, 72, 110], r"'DeAngelo 2017' \(row 2\): events is missing \(NaN\)"),
+        ([10, 20, 5], [90, 72, None], r"'Jabbour 2023' \(row 3\): total is missing"),
+        ([0, 20, 5], [0, 72, 110], r"'Kantarjian 2013' \(row 1\): total is 0"),
+    ],
+)
+def test_bad_counts_name_study_row_and_field(events: list, n: list, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        inometa.metaprop(events, n, labels=LABELS)
+
+
+def test_missing_values_are_not_silently_zero() -> None:
+    with pytest.raises(ValueError, match="never code them as 0"):
+        inometa.metaprop([1, None], [10, 12])
+
+
+def test_every_offending_row_is_listed() -> None:
+    with pytest.raises(ValueError) as exc:
+        inometa.metaprop([11, 20, 112], [10, 72, 110], labels=LABELS)
+    assert "row 1" in str(exc.value) and "row 3" in str(exc.value)
+
+
+def test_text_that_is_not_a_number_is_named() -> None:
+    with pytest.raises(ValueError, match=r"row 2: events '2O' is not a number"):
+        inometa.metaprop(pd.Series([1, "2O", 3], dtype=object), [10, 10, 10])
+
+
+def test_empty_input() -> None:
+    with pytest.raises(ValueError, match="no studies"):
+        inometa.metaprop([], [])
+
+
+def test_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="different lengths \\(3 and 2\\)"):
+        inometa.metaprop([1, 2, 3], [10, 10])
+
+
+def test_labels_of_wrong_length() -> None:
+    with pytest.raises(ValueError, match="labels has 2 entries but there are 3 studies"):
+        inometa.metaprop([1, 2, 3], [10, 10, 10], labels=["a", "b"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "valid"),
+    [
+        ("transform", "probit", "arcsine, ft, log, logit, raw"),
+        ("tau2_method", "REMLL", "DL, EB, HE, HS, ML, PM, REML, SJ"),
+        ("ci_method", "kh", "hk, hk_adhoc, t, z"),
+        ("pi_method", "riley2", "hts, t, z"),
+        ("method", "bayes", "glmm, inverse"),
+        ("i2_definition", "h2", "q, tau2"),
+        ("study_ci_method", "exactish", "agresti-coull, clopper-pearson, jeffreys, wald"),
+        ("correction", "some", "all, if0all, none, only0"),
+        ("profile", "revman", "meta, metafor, stata_metaprop"),
+    ],
+)
+def test_unknown_option_names_list_the_valid_ones(option: str, value: str, valid: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown {option} '{value}'") as exc:
+        inometa.metaprop([1, 2, 3], [10, 10, 10], **{option: value})
+    for name in valid.split(", "):
+        assert name in str(exc.value)
+
+
+@pytest.mark.parametrize("level", [0, 1.0, 100, -0.5, "high"])
+def test_bad_level(level: object) -> None:
+    with pytest.raises(ValueError, match="level"):
+        inometa.metaprop([1, 2, 3], [10, 10, 10], level=level)  # type: ignore[arg-type]
+
+
+def test_level_as_percentage() -> None:
+    a = inometa.metaprop([1, 2, 3], [10, 10, 10], level=90)
+    b = inometa.metaprop([1, 2, 3], [10, 10, 10], level=0.9)
+    assert a.random.ci_low == b.random.ci_low and a.options.level == 0.9
+
+
+def test_zero_variance_on_raw_scale_is_explained() -> None:
+    with pytest.raises(ValueError, match=r"study 'A' \(row 1\): 0 events of 12 has zero sampling"):
+        inometa.metaprop([0, 3], [12, 10], labels=["A", "B"], transform="raw", correction="none")
+
+
+def test_infinite_logit_is_explained() -> None:
+    with pytest.raises(ValueError, match=r"study 'B' \(row 2\): 10 events of 10 is infinite"):
+        inometa.metaprop([2, 10], [12, 10], labels=["A", "B"], transform="logit", correction="none")
+
+
+def test_dataframe_columns_and_unknown_column() -> None:
+    df = pd.DataFrame({"x": [3, 4, 5], "total": [10, 12, 14], "study": ["a", "b", "c"]})
+    res = inometa.metaprop("x", "total", data=df, labels="study")
+    assert list(res.studies["label"]) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="no column 'events' in data; columns are: x, total"):
+        inometa.metaprop("events", "total", data=df)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "glmm", "transform": "ft"}, "transform='ft' is not available"),
+        ({"method": "glmm", "tau2_method": "REML"}, "valid: ML"),
+        ({"method": "glmm", "ci_method": "hk"}, "not defined for method='glmm'"),
+        ({"method": "glmm", "tau2_fixed": 0.1}, "tau2_fixed is not available"),
+        ({"tau2_fixed": -1}, "tau2_fixed must be a finite number"),
+        ({"method": "glmm", "nagq": 0}, "nagq must be a whole number"),
+        ({"increment": -0.5}, "increment must be"),
+    ],
+)
+def test_undefined_combinations(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        inometa.metaprop([1, 2, 3], [10, 10, 10], **kwargs)
