@@ -99,10 +99,11 @@ def test_profile_likelihood_interval_for_tau2() -> None:
     drop = stats.chi2.ppf(0.95, 1) / 2
     from inometa.glmm import _Quadrature
 
-    q = _Quadrature(np.array(x, float), np.array(n, float), 21)
+    q = _Quadrature(np.array(x, float), np.array(n, float), np.ones((len(x), 1)), 21)
     for bound in (lo, hi):
         tau = math.sqrt(bound)
-        assert q.loglik(q.mu_hat(tau, fit.mu), tau) == pytest.approx(fit.loglik - drop, abs=1e-8)
+        beta, _ = q.beta_hat(tau, fit.beta)
+        assert q.loglik(beta, tau) == pytest.approx(fit.loglik - drop, abs=1e-8)
 
 
 def test_more_nodes_change_little() -> None:
@@ -122,9 +123,9 @@ def test_extreme_data_interval_takes_the_nearest_crossing() -> None:
     assert any("extreme heterogeneity" in s for s in res.notes)
     from inometa.glmm import _Quadrature
 
-    q = _Quadrature(np.array(x, float), np.array(n, float), 7)
+    q = _Quadrature(np.array(x, float), np.array(n, float), np.ones((len(x), 1)), 7)
     drop = stats.chi2.ppf(0.95, 1) / 2
-    mu = fit.mu
+    beta = fit.beta
     for tau in np.linspace(math.sqrt(lo) + 1e-3, math.sqrt(fit.tau2), 15):
-        mu = q.mu_hat(float(tau), mu)
-        assert q.loglik(mu, float(tau)) > fit.loglik - drop
+        beta, _ = q.beta_hat(float(tau), beta)
+        assert q.loglik(beta, float(tau)) > fit.loglik - drop
