@@ -109,6 +109,8 @@ def issues_where(
 
     ``message`` is one text for all rows, or a Series aligned with the table (one per row).
     """
+    if not mask.any():
+        return []
     frame = table.frame
     messages = message if isinstance(message, pd.Series) else pd.Series(message, frame.index)
     bad = pd.DataFrame({"line": frame[LINE], "value": frame[column], "message": messages}).loc[mask]

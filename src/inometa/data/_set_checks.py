@@ -34,7 +34,7 @@ def check_sets(
             entries, excluded = resolve(specs, spec.name)
         except ValueError as exc:
             findings.errors.append(
-                Issue(SETS_FILE, spec.line, "extends", str(spec.extends), str(exc))
+                Issue(SETS_FILE, spec.extends_line, "extends", str(spec.extends), str(exc))
             )
             continue
         _check_resolved(spec, entries, excluded, study_info, findings)
@@ -69,7 +69,7 @@ def _check_references(
                 err.append(
                     Issue(
                         SETS_FILE,
-                        m.line,
+                        m.outcomes_line,
                         "outcomes",
                         outcome,
                         "unknown outcome; valid: " + ", ".join(OUTCOMES),
@@ -79,7 +79,7 @@ def _check_references(
                 err.append(
                     Issue(
                         SETS_FILE,
-                        m.line,
+                        m.outcomes_line,
                         "outcomes",
                         outcome,
                         f"study '{m.study}' has no '{outcome}' row in outcomes.csv",
@@ -89,7 +89,7 @@ def _check_references(
             err.append(
                 Issue(
                     SETS_FILE,
-                    m.line,
+                    m.outcomes_line,
                     "outcomes",
                     ", ".join(m.outcomes),
                     "an outcome is listed twice",
@@ -100,7 +100,7 @@ def _check_references(
                 err.append(
                     Issue(
                         SETS_FILE,
-                        m.line,
+                        m.replaces_line,
                         "replaces",
                         m.replaces,
                         "not a member of the set this one extends",
@@ -112,7 +112,7 @@ def _check_references(
                 err.append(
                     Issue(
                         SETS_FILE,
-                        m.line,
+                        m.replaces_line,
                         "replaces",
                         m.replaces,
                         "replaces a report of a different cohort",
@@ -154,11 +154,13 @@ def _check_resolved(
         }
     )
     frame["cohort"] = frame["study"].map(study_info["cohort"])
+    # Report a duplicate where its later entry was chosen: duplicates among inherited
+    # entries belong to the parent set and are reported there.
     twice = frame.duplicated(["outcome", "cohort"], keep="first")
-    for row in frame[twice].itertuples(index=False):
-        others = frame.loc[
-            (frame["outcome"] == row.outcome) & (frame["cohort"] == row.cohort), "study"
-        ]
+    for row in frame[twice & (frame["chosen_in"] == spec.name)].itertuples(index=False):
+        same = frame[(frame["outcome"] == row.outcome) & (frame["cohort"] == row.cohort)]
+        pairs = zip(same["study"], same["chosen_in"], strict=True)
+        listed = ", ".join(f"{study} (in '{chosen}')" for study, chosen in pairs)
         findings.errors.append(
             Issue(
                 SETS_FILE,
@@ -166,7 +168,7 @@ def _check_resolved(
                 "study",
                 row.study,
                 f"cohort '{row.cohort}' would be counted twice in set '{spec.name}' for "
-                f"outcome '{row.outcome}' (studies: {', '.join(others)})",
+                f"outcome '{row.outcome}': {listed}",
             )
         )
     reports = frame.groupby("cohort")["study"].unique()

@@ -23,15 +23,21 @@ _EXCLUDE_KEYS = frozenset({"study", "reason"})
 
 @dataclass(frozen=True)
 class Member:
+    """A ``[[set.member]]`` entry; ``line`` is the line of its ``study`` key."""
+
     study: str
     outcomes: tuple[str, ...]
     reason: str
     replaces: str | None
     line: int | None
+    outcomes_line: int | None
+    replaces_line: int | None
 
 
 @dataclass(frozen=True)
 class Exclusion:
+    """A ``[[set.exclude]]`` entry; ``line`` is the line of its ``study`` key."""
+
     study: str
     reason: str
     line: int | None
@@ -48,6 +54,7 @@ class SetSpec:
     members: tuple[Member, ...]
     exclusions: tuple[Exclusion, ...]
     line: int | None
+    extends_line: int | None
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ def read_sets(path: Path, findings: Findings) -> dict[str, SetSpec]:
             members,
             exclusions,
             header,
+            locate.line(name, key="extends"),
         )
     return specs
 
@@ -200,6 +208,8 @@ def _member(
         reason,
         replaces if isinstance(replaces, str) else None,
         locate.line(name, "member", index, "study"),
+        locate.line(name, "member", index, "outcomes"),
+        locate.line(name, "member", index, "replaces"),
     )
 
 

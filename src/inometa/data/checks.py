@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ._csv import Findings
 from ._issues import Issue, ValidationReport
 from ._paths import PathLike, data_dir
 from ._set_checks import check_sets
-from ._sets import SETS_FILE, read_sets
-from ._tables import read_tables
+from ._sets import SETS_FILE, SetSpec, read_sets
+from ._tables import Tables, read_tables
 
-__all__ = ["validate"]
+__all__ = ["collect", "validate"]
 
 
 def validate(path: PathLike | None = None) -> ValidationReport:
@@ -51,15 +53,20 @@ def validate(path: PathLike | None = None) -> ValidationReport:
     >>> report.warnings[0].file in {"studies.csv", "outcomes.csv", "analysis_sets.toml"}
     True
     """
-    directory = data_dir(path)
+    return collect(data_dir(path))[2]
+
+
+def collect(directory: Path) -> tuple[Tables | None, dict[str, SetSpec], ValidationReport]:
+    """Read and check everything once: the tables, the set specifications and the report."""
     findings = Findings()
     tables = read_tables(directory, findings)
     specs = read_sets(directory / SETS_FILE, findings)
     if tables is not None:
         check_sets(specs, tables.studies.frame, tables.outcomes.frame, findings)
-    return ValidationReport(
+    report = ValidationReport(
         str(directory), _in_file_order(findings.errors), _in_file_order(findings.warnings)
     )
+    return tables, specs, report
 
 
 def _in_file_order(issues: list[Issue]) -> tuple[Issue, ...]:

@@ -9,7 +9,7 @@ from ._issues import ValidationReport
 from ._paths import PathLike, data_dir
 from ._sets import SETS_FILE, read_sets, resolve
 from ._tables import read_tables
-from .checks import validate
+from .checks import collect
 from .vocabulary import OUTCOMES, REGIMENS, SETTINGS
 
 __all__ = ["analysis_set", "analysis_sets", "load_extracted"]
@@ -176,10 +176,9 @@ def analysis_set(name: str, outcome: str, path: PathLike | None = None) -> pd.Da
     >>> sorted(vod.regimen_group.unique())
     ['combination', 'monotherapy']
     """
-    directory = data_dir(path)
-    validate(directory).raise_if_errors()
-    findings = Findings()
-    specs = read_sets(directory / SETS_FILE, findings)
+    tables, specs, report = collect(data_dir(path))
+    report.raise_if_errors()
+    assert tables is not None  # no errors implies both tables were read
     if name not in specs:
         raise ValueError(f"unknown analysis set {name!r}; valid sets are: {', '.join(specs)}")
     if outcome not in OUTCOMES:
@@ -189,7 +188,7 @@ def analysis_set(name: str, outcome: str, path: PathLike | None = None) -> pd.Da
         [(e.study, e.reason, e.chosen_in) for e in entries if e.outcome == outcome],
         columns=["study_id", "reason", "chosen_in"],
     )
-    rows = load_extracted(directory)
+    rows = _tidy(tables.studies.frame, tables.outcomes.frame)
     rows = rows[rows["outcome"] == outcome].merge(chosen, on="study_id", how="inner")
     result: pd.DataFrame = rows.sort_values(_SORT, kind="stable").reset_index(drop=True)
     return result
