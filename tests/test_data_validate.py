@@ -77,6 +77,17 @@ CASES = [
     ("sets_missing_reason.toml", "analysis_sets.toml", 10, "reason", "beta2021", "needs a reason"),
     ("sets_unknown_parent.toml", "analysis_sets.toml", 24, "extends", "basis", "unknown set"),
     ("sets_replaces_non_member.toml", "analysis_sets.toml", 28, "replaces", "alpha2020", "not a"),
+    (
+        "sets_replaces_other_cohort.toml",
+        "analysis_sets.toml",
+        28,
+        "replaces",
+        "gamma2023",
+        "cohort",
+    ),
+    ("sets_cycle.toml", "analysis_sets.toml", 5, "extends", "newer", "forms a cycle"),
+    ("sets_unknown_key.toml", "analysis_sets.toml", 26, "outcome", "outcome", "unknown key"),
+    ("sets_member_and_excluded.toml", "analysis_sets.toml", 19, "study", "beta2021", "both a"),
 ]
 
 
@@ -93,6 +104,20 @@ def test_each_error_class_is_located(
     assert text in issue.message
     shown = str(issue)
     assert f"{file}:{line}" in shown and f"'{column}'" in shown and repr(value) in shown
+
+
+def test_study_neither_included_nor_excluded_is_a_warning(tmp_path: Path) -> None:
+    directory = make_dataset(tmp_path)
+    sets = directory / "analysis_sets.toml"
+    text = sets.read_text()
+    sets.write_text(
+        text.replace('[[base.exclude]]\nstudy = "alpha2020"', '[[base.exclude]]\nstudy = ""')
+    )
+    report = validate(directory)
+    assert any(
+        w.value == "alpha2020" and "neither a member of set 'base'" in w.message
+        for w in report.warnings
+    )
 
 
 def test_ragged_record_is_located(tmp_path: Path) -> None:

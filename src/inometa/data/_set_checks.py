@@ -106,7 +106,7 @@ def _check_references(
                         "not a member of the set this one extends",
                     )
                 )
-            elif m.study in study_info.index and (
+            elif {m.study, m.replaces} <= set(study_info.index) and (
                 str(study_info.at[m.replaces, "cohort"]) != str(study_info.at[m.study, "cohort"])
             ):
                 err.append(

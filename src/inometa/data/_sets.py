@@ -72,11 +72,9 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _check_keys(
-    table: Mapping[str, Any], allowed: frozenset[str], where: tuple[str, int | None]
-) -> list[Issue]:
+def _check_keys(table: Mapping[str, Any], allowed: frozenset[str], line: int | None) -> list[Issue]:
     return [
-        Issue(SETS_FILE, where[1], key, key, f"unknown key; allowed: {', '.join(sorted(allowed))}")
+        Issue(SETS_FILE, line, key, key, f"unknown key; allowed: {', '.join(sorted(allowed))}")
         for key in table
         if key not in allowed
     ]
@@ -124,14 +122,17 @@ def read_sets(path: Path, findings: Findings) -> dict[str, SetSpec]:
                 Issue(SETS_FILE, header, name, str(table), "a set must be a [table]")
             )
             continue
-        findings.errors += _check_keys(table, _SET_KEYS, (name, header))
+        findings.errors += _check_keys(table, _SET_KEYS, header)
         description = _text(table.get("description"))
         if not description:
             findings.errors.append(
                 Issue(SETS_FILE, header, "description", "", f"set '{name}' needs a description")
             )
         cutoff = table.get("published_on_or_before")
-        if cutoff is not None and not isinstance(cutoff, dt.date):
+        # A TOML datetime is a date subclass but cannot be compared with dates.
+        if cutoff is not None and (
+            not isinstance(cutoff, dt.date) or isinstance(cutoff, dt.datetime)
+        ):
             findings.errors.append(
                 Issue(
                     SETS_FILE,
@@ -143,6 +144,16 @@ def read_sets(path: Path, findings: Findings) -> dict[str, SetSpec]:
             )
             cutoff = None
         extends = table.get("extends")
+        if extends is not None and not isinstance(extends, str):
+            findings.errors.append(
+                Issue(
+                    SETS_FILE,
+                    locate.line(name, key="extends"),
+                    "extends",
+                    str(extends),
+                    "must be the name of another set, in quotes",
+                )
+            )
         members = tuple(
             _member(name, index, item, locate, findings)
             for index, item in _entries(table.get("member"), name, "member", locate, findings)
@@ -168,7 +179,7 @@ def _member(
     name: str, index: int, item: dict[str, Any], locate: Locator, findings: Findings
 ) -> Member:
     where = locate.line(name, "member", index)
-    findings.errors += _check_keys(item, _MEMBER_KEYS, (name, where))
+    findings.errors += _check_keys(item, _MEMBER_KEYS, where)
     study = _text(item.get("study"))
     outcomes = item.get("outcomes")
     if (
@@ -181,7 +192,7 @@ def _member(
                 SETS_FILE,
                 locate.line(name, "member", index, "outcomes"),
                 "outcomes",
-                str(outcomes),
+                "" if outcomes is None else str(outcomes),
                 'must be a non-empty list of outcome codes, e.g. ["orr", "cr"]',
             )
         )
@@ -217,7 +228,7 @@ def _exclusion(
     name: str, index: int, item: dict[str, Any], locate: Locator, findings: Findings
 ) -> Exclusion:
     where = locate.line(name, "exclude", index)
-    findings.errors += _check_keys(item, _EXCLUDE_KEYS, (name, where))
+    findings.errors += _check_keys(item, _EXCLUDE_KEYS, where)
     study, reason = _text(item.get("study")), _text(item.get("reason"))
     if not reason:
         findings.errors.append(

@@ -93,8 +93,8 @@ def load_extracted(path: PathLike | None = None) -> pd.DataFrame:
     pandas.DataFrame
         One row per outcome row of ``outcomes.csv``, sorted by year, publication date, label
         and outcome. Counts (``events``, ``total``, ``year``) are int64, ``n_enrolled`` and
-        ``n_treated`` nullable Int64, ``derived`` and the other flags bool; empty text is
-        missing (never ``""`` or 0). Added columns: ``outcome_label``, ``setting_group``,
+        ``n_treated`` nullable Int64, ``derived`` bool; empty text is missing (never ``""``
+        or 0). Added columns: ``outcome_label``, ``setting_group``,
         ``regimen_group`` (human labels), ``outcomes_line`` (the row's line in
         ``outcomes.csv``). Outcomes a study did not report are absent.
 
