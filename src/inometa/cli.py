@@ -53,6 +53,14 @@ def _cmd_pool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .data import validate
+
+    report = validate(args.dir)
+    print(report.format(warnings=not args.errors_only))
+    return 0 if report.ok else 1
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inometa",
@@ -89,6 +97,24 @@ def _build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--json", action="store_true", help="print the result as JSON")
     pool.add_argument("--studies", action="store_true", help="also print the study table")
     pool.set_defaults(func=_cmd_pool)
+
+    check = sub.add_parser(
+        "validate",
+        help="check the extracted dataset",
+        description=(
+            "Check data/extracted (studies.csv, outcomes.csv, analysis_sets.toml): print the "
+            "errors, then the warnings; exit 1 if there are errors."
+        ),
+    )
+    check.add_argument(
+        "dir",
+        nargs="?",
+        default=None,
+        help="a data/extracted directory (default: $INOMETA_DATA, else ./data/extracted, "
+        "else the repository's copy)",
+    )
+    check.add_argument("--errors-only", action="store_true", help="do not print warnings")
+    check.set_defaults(func=_cmd_validate)
     return parser
 
 

@@ -1,0 +1,53 @@
+"""The extracted dataset: arm-level counts with provenance, analysis sets, validation.
+
+Files (plain CSV and TOML, described in ``data/extracted/README.md``):
+
+- ``data/extracted/studies.csv``: one row per study report;
+- ``data/extracted/outcomes.csv``: one row per (study, outcome) with events, total, the
+  denominator's definition, whether and how the count was derived, and its source, quote
+  and location;
+- ``data/extracted/analysis_sets.toml``: named sets of (study, outcome) rows to pool
+  (``lao2025``, ``latest``), each choice with its reason;
+- ``data/published/lao2025.csv``: the pooled numbers printed in the Lao et al. 2025 abstract.
+
+Where the data are found when no ``path`` is given, in order:
+
+1. ``$INOMETA_DATA`` (a ``data/extracted`` directory), if the variable is set;
+2. ``./data/extracted`` under the current working directory, if it exists;
+3. the repository's ``data/extracted`` found relative to the package source (editable
+   installs).
+
+``data/published`` is the sibling of the resolved ``data/extracted`` directory.
+
+Examples
+--------
+>>> from inometa import data
+>>> data.OUTCOMES["orr"]
+'overall response'
+>>> orr = data.analysis_set("lao2025", "orr")
+>>> orr[["label", "events", "total"]].head(2).to_numpy().tolist()
+[['Kantarjian 2013', 52, 90], ['DeAngelo 2017', 49, 72]]
+"""
+
+from ._issues import Issue, ValidationReport
+from ._paths import data_dir
+from .checks import validate
+from .extracted import analysis_set, analysis_sets, load_extracted
+from .published import load_published
+from .vocabulary import DENOMINATORS, DESIGNS, OUTCOMES, REGIMENS, SETTINGS
+
+__all__ = [
+    "DENOMINATORS",
+    "DESIGNS",
+    "OUTCOMES",
+    "REGIMENS",
+    "SETTINGS",
+    "Issue",
+    "ValidationReport",
+    "analysis_set",
+    "analysis_sets",
+    "data_dir",
+    "load_extracted",
+    "load_published",
+    "validate",
+]

@@ -1,0 +1,193 @@
+"""Reading CSV files so that every value keeps the line it came from, and checking columns.
+
+A record's line is the physical line where it starts in the file, counting the header as
+line 1, so a message such as ``outcomes.csv:12`` points at what a text editor shows even
+when an earlier quote spans several lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ._issues import Issue
+from .vocabulary import Column
+
+__all__ = [
+    "LINE",
+    "Findings",
+    "Table",
+    "check_columns",
+    "check_header",
+    "earliest_date",
+    "is_date",
+    "issues_where",
+    "read_table",
+]
+
+LINE = "_line"
+"""Name of the column holding each record's line number."""
+
+_ID = re.compile(r"[a-z][a-z0-9_]*")
+_INT = re.compile(r"\d+")
+_YEAR = re.compile(r"\d{4}")
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+@dataclass
+class Findings:
+    """Errors and warnings collected while checking."""
+
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+    def extend(self, other: Findings) -> None:
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file read as text: its header and one row per record plus the ``_line`` column."""
+
+    file: str
+    header: tuple[str, ...]
+    frame: pd.DataFrame
+
+
+def read_table(path: Path, findings: Findings) -> Table | None:
+    """Read ``path`` as strings (stripped; empty cells stay ``""``); None if it is unusable.
+
+    Records whose field count differs from the header's are reported and left out.
+    """
+    name = path.name
+    if not path.is_file():
+        findings.errors.append(Issue(name, None, "", "", f"file not found: {path}"))
+        return None
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        findings.errors.append(Issue(name, 1, "", "", "the file is empty (no header line)"))
+        return None
+    records: list[list[str]] = []
+    lines: list[int] = []
+    last = reader.line_num
+    for record in reader:
+        start, last = last + 1, reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            findings.errors.append(
+                Issue(
+                    name,
+                    start,
+                    "",
+                    ",".join(record)[:60],
+                    f"the record has {len(record)} fields but the header has {len(header)}",
+                )
+            )
+            continue
+        records.append([cell.strip() for cell in record])
+        lines.append(start)
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame[LINE] = lines
+    return Table(name, tuple(header), frame)
+
+
+def issues_where(
+    table: Table, mask: pd.Series, column: str, message: str | pd.Series
+) -> list[Issue]:
+    """One Issue per row of ``table`` where ``mask`` holds, naming the value of ``column``.
+
+    ``message`` is one text for all rows, or a Series aligned with the table (one per row).
+    """
+    if not mask.any():
+        return []
+    frame = table.frame
+    messages = message if isinstance(message, pd.Series) else pd.Series(message, frame.index)
+    bad = pd.DataFrame({"line": frame[LINE], "value": frame[column], "message": messages}).loc[mask]
+    return [
+        Issue(table.file, int(line), column, str(value), str(text))
+        for line, value, text in bad.itertuples(index=False)
+    ]
+
+
+def check_header(table: Table, schema: tuple[Column, ...], findings: Findings) -> bool:
+    """Report missing, duplicate and unknown columns; True if the header is usable."""
+    expected = [c.name for c in schema]
+    ok = True
+    for name in expected:
+        if name not in table.header:
+            findings.errors.append(Issue(table.file, 1, name, "", "required column is missing"))
+            ok = False
+    seen: set[str] = set()
+    for name in table.header:
+        if name in seen:
+            findings.errors.append(Issue(table.file, 1, name, name, "column appears twice"))
+            ok = False
+        seen.add(name)
+        if name not in expected:
+            findings.warnings.append(
+                Issue(table.file, 1, name, name, "unknown column (ignored by inometa)")
+            )
+    return ok
+
+
+def is_date(value: str) -> bool:
+    """True for ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` naming a real calendar date."""
+    if not _DATE.fullmatch(value):
+        return False
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    try:
+        dt.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return True
+
+
+def earliest_date(value: str) -> dt.date:
+    """The first day a reduced-precision ISO date can mean (``2024-12`` → 1 December 2024)."""
+    parts = [int(p) for p in value.split("-")] + [1, 1]
+    return dt.date(parts[0], parts[1], parts[2])
+
+
+def check_columns(table: Table, schema: tuple[Column, ...], findings: Findings) -> None:
+    """Check every column of ``schema``: emptiness, then type or vocabulary of the filled cells."""
+    frame = table.frame
+    for col in schema:
+        values = frame[col.name].astype(str)
+        empty = values == ""
+        if col.required:
+            findings.errors += issues_where(table, empty, col.name, "required value is empty")
+        filled = values[~empty]
+        bad: pd.Series
+        if col.kind == "id":
+            bad = ~filled.str.fullmatch(_ID.pattern)
+            msg = "must be lower-case letters, digits and '_', starting with a letter"
+        elif col.kind == "int":
+            bad = ~filled.str.fullmatch(_INT.pattern)
+            msg = "must be a whole number ≥ 0 (no decimals, signs or text)"
+        elif col.kind == "year":
+            bad = ~filled.str.fullmatch(_YEAR.pattern)
+            msg = "must be a four-digit year"
+        elif col.kind == "date":
+            bad = ~filled.map(is_date).astype(bool)
+            msg = "must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD"
+        elif col.kind == "number":
+            bad = pd.to_numeric(filled, errors="coerce").isna()
+            msg = "must be a number"
+        elif col.kind == "choice" and col.choices is not None:
+            bad = ~filled.isin(list(col.choices))
+            msg = "must be one of: " + ", ".join(col.choices)
+        else:
+            continue
+        mask = bad.reindex(frame.index, fill_value=False).astype(bool)
+        findings.errors += issues_where(table, mask, col.name, msg)
