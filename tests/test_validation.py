@@ -117,7 +117,6 @@ def test_dataframe_columns_and_unknown_column() -> None:
         ({"method": "glmm", "transform": "ft"}, "transform='ft' is not available"),
         ({"method": "glmm", "tau2_method": "REML"}, "valid: ML"),
         ({"method": "glmm", "ci_method": "hk"}, "not defined for method='glmm'"),
-        ({"method": "glmm", "tau2_fixed": 0.1}, "tau2_fixed is not available"),
         ({"tau2_fixed": -1}, "tau2_fixed must be a finite number"),
         ({"method": "glmm", "nagq": 0}, "nagq must be a whole number"),
         ({"increment": -0.5}, "increment must be"),

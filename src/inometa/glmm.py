@@ -351,6 +351,7 @@ def fit_glmm(
     X: npt.ArrayLike | None = None,
     nagq: int = 21,
     level: float = 0.95,
+    tau2_fixed: float | None = None,
 ) -> GlmmFit:
     """Fit the binomial–normal model by maximum likelihood (adaptive Gauss–Hermite).
 
@@ -364,6 +365,9 @@ def fit_glmm(
         Number of quadrature nodes (1 = Laplace approximation; lme4/metafor default 7).
     level
         Level of the profile-likelihood interval for τ².
+    tau2_fixed
+        Hold τ² at this value and estimate β only (no interval for τ²; the covariance of β̂
+        is conditional on τ²).
 
     Returns
     -------
@@ -445,6 +449,27 @@ def fit_glmm(
             tuple(notes),
         )
 
+    if tau2_fixed is not None:
+        tau = math.sqrt(tau2_fixed)
+        beta, ok = quad.beta_hat(tau, beta_fe)
+        info = -quad.hessian(beta, tau)[:p, :p]
+        vcov = np.linalg.inv(info) if tau > 0 else vcov_fe
+        return GlmmFit(
+            beta,
+            np.asarray(vcov, dtype=float),
+            float(tau2_fixed),
+            (np.nan, np.nan),
+            quad.loglik(beta, tau),
+            ll_common,
+            ll_sat,
+            beta_fe,
+            vcov_fe,
+            int(nagq),
+            0,
+            ok,
+            None if ok else "separation",
+            tuple(notes),
+        )
     tau, beta, iterations, converged, boundary = _locate_tau(quad, beta_fe, notes)
     if converged and tau > _TAU_LARGE:
         notes.append(

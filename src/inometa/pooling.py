@@ -9,6 +9,7 @@ to the pure modules (:mod:`~inometa.transforms`, :mod:`~inometa.tau2`,
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ def metaprop(
         (GLMM: ``"ML"`` only).
     tau2_fixed
         Use this value of τ² instead of estimating it (metafor ``rma(tau2=)``); the
-        result records ``tau2_method="fixed"``. Not available with ``method="glmm"``.
+        result records ``tau2_method="fixed"``. With ``method="glmm"`` only β is estimated.
     ci_method
         Pooled CI: ``"z"``, ``"t"``, ``"hk"`` (Hartung–Knapp–Sidik–Jonkman) or ``"hk_adhoc"``
         (HK with s² ≥ 1). GLMM: ``"z"`` or ``"t"``.
@@ -153,6 +154,134 @@ def metaprop(
     >>> 0 < res.estimate < 1
     True
     """
+    prep = _prepare(
+        events,
+        n,
+        data=data,
+        labels=labels,
+        method=method,
+        transform=transform,
+        tau2_method=tau2_method,
+        tau2_fixed=tau2_fixed,
+        ci_method=ci_method,
+        pi_method=pi_method,
+        i2_definition=i2_definition,
+        study_ci_method=study_ci_method,
+        correction=correction,
+        increment=increment,
+        level=level,
+        nagq=nagq,
+        profile=profile,
+    )
+    return fit_prepared(prep)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Validated inputs and resolved options, ready for a fitting routine."""
+
+    options: MetaPropOptions
+    transform: Transform
+    labels: tuple[str, ...]
+    events: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    events_used: FloatArray
+    n_used: FloatArray
+    corrected: npt.NDArray[np.bool_]
+    yi: FloatArray
+    vi: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    backtransform_n: float | None
+    notes: tuple[str, ...]
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> _Prepared:
+        """The same analysis restricted to the studies in ``keep`` (stored yᵢ, vᵢ reused,
+        as metafor's leave1out/cumul do; the Freeman–Tukey harmonic mean is recomputed)."""
+        n_sub = self.n[keep]
+        return replace(
+            self,
+            labels=tuple(lab for lab, k in zip(self.labels, keep, strict=True) if k),
+            events=self.events[keep],
+            n=n_sub,
+            events_used=self.events_used[keep],
+            n_used=self.n_used[keep],
+            corrected=self.corrected[keep],
+            yi=self.yi[keep],
+            vi=self.vi[keep],
+            ci_low=self.ci_low[keep],
+            ci_high=self.ci_high[keep],
+            backtransform_n=float(1 / np.mean(1 / n_sub)) if self.transform.needs_n else None,
+            notes=(),
+        )
+
+
+def prepared_from_result(res: MetaPropResult) -> _Prepared:
+    """Recover the prepared inputs of a result (for refits on subsets of its studies)."""
+    d = res.data
+    return _Prepared(
+        options=res.options,
+        transform=get_transform(res.options.transform),
+        labels=d.labels,
+        events=np.asarray(d.events),
+        n=np.asarray(d.n),
+        events_used=np.asarray(d.events_used),
+        n_used=np.asarray(d.n_used),
+        corrected=np.asarray(d.corrected),
+        yi=np.asarray(d.yi),
+        vi=np.asarray(d.vi),
+        ci_low=np.asarray(d.ci_low),
+        ci_high=np.asarray(d.ci_high),
+        backtransform_n=res.backtransform_n,
+        notes=(),
+    )
+
+
+def fit_prepared(prep: _Prepared) -> MetaPropResult:
+    """Run the fitting routine the options ask for."""
+    return _fit_inverse(prep) if prep.options.method == "inverse" else _fit_glmm(prep)
+
+
+def refit(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropResult:
+    """Refit ``res`` with the same options on the studies where ``keep`` is True.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70])
+    >>> refit(res, [True, False, True]).k
+    2
+    """
+    mask = np.asarray(keep, dtype=bool)
+    if mask.shape != (res.k,):
+        raise ValueError(f"keep must have one entry per study ({res.k}), got shape {mask.shape}")
+    if not mask.any():
+        raise ValueError("cannot refit on zero studies")
+    return fit_prepared(prepared_from_result(res).subset(mask))
+
+
+def _prepare(
+    events: Any,
+    n: Any,
+    *,
+    data: Any,
+    labels: Any,
+    method: str | None,
+    transform: str | None,
+    tau2_method: str | None,
+    tau2_fixed: float | None,
+    ci_method: str | None,
+    pi_method: str | None,
+    i2_definition: str | None,
+    study_ci_method: str | None,
+    correction: str | None,
+    increment: float | None,
+    level: float,
+    nagq: int | None,
+    profile: str,
+) -> _Prepared:
+    """Validate counts and options, apply the continuity correction, transform."""
+
     if data is not None:
         events = _column(data, events, "events")
         n = _column(data, n, "n")
@@ -197,16 +326,14 @@ def metaprop(
             raise ValueError(
                 f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
             )
-        if tau2_fixed is not None:
-            raise ValueError("tau2_fixed is not available with method='glmm'")
-        tau2_name = "ML"
-    elif tau2_fixed is not None:
+        tau2_name = "ML" if tau2_fixed is None else "fixed"
+    if tau2_fixed is not None:
         if not (isinstance(tau2_fixed, (int, float)) and math.isfinite(tau2_fixed)) or (
             tau2_fixed < 0
         ):
             raise ValueError(f"tau2_fixed must be a finite number >= 0, got {tau2_fixed!r}")
         tau2_name = "fixed"
-    else:
+    elif meth == "inverse":
         tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
 
     notes: list[str] = []
@@ -255,8 +382,7 @@ def metaprop(
         profile=profile_name,
         version=__version__,
     )
-    fit = _fit_inverse if meth == "inverse" else _fit_glmm
-    return fit(
+    return _Prepared(
         options,
         tr,
         labs,
@@ -270,7 +396,7 @@ def metaprop(
         ci_low,
         ci_high,
         backtransform_n,
-        notes,
+        tuple(notes),
     )
 
 
@@ -348,22 +474,11 @@ def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[s
     return []
 
 
-def _fit_inverse(
-    options: MetaPropOptions,
-    tr: Transform,
-    labs: tuple[str, ...],
-    x: npt.NDArray[np.int64],
-    m: npt.NDArray[np.int64],
-    x_used: FloatArray,
-    n_used: FloatArray,
-    corrected: npt.NDArray[np.bool_],
-    yi: FloatArray,
-    vi: FloatArray,
-    ci_low: FloatArray,
-    ci_high: FloatArray,
-    n_bt: float | None,
-    notes: list[str],
-) -> MetaPropResult:
+def _fit_inverse(prep: _Prepared) -> MetaPropResult:
+    options, tr, labs = prep.options, prep.transform, prep.labels
+    x, m, yi, vi = prep.events, prep.n, prep.yi, prep.vi
+    n_bt = prep.backtransform_n
+    notes = list(prep.notes)
     k = yi.size
     lev = options.level
     w_fe = 1 / vi
@@ -439,13 +554,13 @@ def _fit_inverse(
         labels=labs,
         events=x,
         n=m,
-        events_used=x_used,
-        n_used=n_used,
-        corrected=corrected,
+        events_used=prep.events_used,
+        n_used=prep.n_used,
+        corrected=prep.corrected,
         yi=yi,
         vi=vi,
-        ci_low=ci_low,
-        ci_high=ci_high,
+        ci_low=prep.ci_low,
+        ci_high=prep.ci_high,
         weights_common=_weights(w_fe),
         weights_random=_weights(w_re),
     )
@@ -478,26 +593,14 @@ def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[fl
     return q, k - 1, float(stats.chi2.sf(q, k - 1))
 
 
-def _fit_glmm(
-    options: MetaPropOptions,
-    tr: Transform,
-    labs: tuple[str, ...],
-    x: npt.NDArray[np.int64],
-    m: npt.NDArray[np.int64],
-    x_used: FloatArray,
-    n_used: FloatArray,
-    corrected: npt.NDArray[np.bool_],
-    yi: FloatArray,
-    vi: FloatArray,
-    ci_low: FloatArray,
-    ci_high: FloatArray,
-    n_bt: float | None,
-    notes: list[str],
-) -> MetaPropResult:
+def _fit_glmm(prep: _Prepared) -> MetaPropResult:
+    options, tr, labs = prep.options, prep.transform, prep.labels
+    x, m, yi, vi = prep.events, prep.n, prep.yi, prep.vi
+    notes = list(prep.notes)
     k = x.size
     lev = options.level
     assert options.nagq is not None
-    g = fit_glmm(x, m, nagq=options.nagq, level=lev)
+    g = fit_glmm(x, m, nagq=options.nagq, level=lev, tau2_fixed=options.tau2_fixed)
     notes.extend(f"GLMM: {s}" for s in g.notes)
     common = pooled_interval(g.mu_common, g.se_common, "z", lev, k=k)
     random = pooled_interval(g.mu, g.se, options.ci_method, lev, k=k)
@@ -591,13 +694,13 @@ def _fit_glmm(
         labels=labs,
         events=x,
         n=m,
-        events_used=x_used,
-        n_used=n_used,
-        corrected=corrected,
+        events_used=prep.events_used,
+        n_used=prep.n_used,
+        corrected=prep.corrected,
         yi=yi,
         vi=vi,
-        ci_low=ci_low,
-        ci_high=ci_high,
+        ci_low=prep.ci_low,
+        ci_high=prep.ci_high,
         weights_common=_weights(m.astype(float)),
         weights_random=_weights(w_re),
     )
