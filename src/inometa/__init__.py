@@ -14,6 +14,7 @@ from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
 from .pooling import metaprop
 from .profiles import PROFILES
+from .regression import MetaRegResult, PermutationTest, metareg
 from .results import (
     Heterogeneity,
     Interval,
@@ -24,6 +25,7 @@ from .results import (
     StudyData,
 )
 from .study_ci import study_confint
+from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .transforms import TRANSFORMS, Transform, get_transform
 
@@ -36,9 +38,13 @@ __all__ = [
     "Interval",
     "MetaPropOptions",
     "MetaPropResult",
+    "MetaRegResult",
+    "PermutationTest",
     "PooledEstimate",
     "Prediction",
     "StudyData",
+    "SubgroupResult",
+    "SubgroupTest",
     "Tau2Fit",
     "Transform",
     "__version__",
@@ -47,6 +53,8 @@ __all__ = [
     "fit_glmm",
     "get_transform",
     "metaprop",
+    "metareg",
     "q_profile_tau2_ci",
     "study_confint",
+    "subgroup_analysis",
 ]

@@ -37,7 +37,7 @@ Boundary cases never raise:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -52,8 +52,10 @@ FloatArray = npt.NDArray[np.float64]
 # τ on the logit scale beyond which the data carry no information about the mean: a
 # between-study SD of 15 logits spans proportions from 1e-13 to 1 - 1e-13 within ±2 SD.
 _TAU_MAX = 15.0
-# |coefficients| beyond this many logits mean separation (a boundary MLE), not an estimate.
-_BETA_BOUND = 40.0
+# A fitted linear predictor beyond this many logits (a proportion below 1e-11) means
+# separation — the likelihood is maximised at infinity, and Newton merely stalls there
+# because the curvature underflows — not an estimate.
+_BETA_BOUND = 25.0
 # Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
 _TAU_LARGE = 5.0
 
@@ -298,11 +300,11 @@ class _Quadrature:
                 scale /= 2
             moved = float(np.max(np.abs(trial - beta)))
             beta, g_eta, slope, ll = trial, g_trial, s_trial, ll_trial
-            if np.max(np.abs(beta)) > _BETA_BOUND:
+            if np.max(np.abs(self.X @ beta)) > _BETA_BOUND:
                 return beta, False
             if moved <= 1e-12 * (1 + float(np.max(np.abs(beta)))):
-                return beta, True
-        return beta, True
+                break
+        return beta, bool(np.max(np.abs(self.X @ beta)) <= _BETA_BOUND)
 
     def profile_slope(self, tau: float, start: FloatArray) -> tuple[float, FloatArray]:
         """dℓₚ/dτ at τ (the total τ-derivative at β̂(τ), by the envelope theorem) and β̂(τ)."""
@@ -383,7 +385,40 @@ def fit_glmm(
         raise ValueError(f"nagq must be a whole number ≥ 1, got {nagq!r}")
     x = np.asarray(events, dtype=float)
     m = np.asarray(n, dtype=float)
-    Xd = np.ones((x.size, 1)) if X is None else np.asarray(X, dtype=float)
+    if X is None:
+        return _fit(x, m, np.ones((x.size, 1)), int(nagq), level, tau2_fixed)
+    # As metafor's rma.glmm (scaleX): fit with standardised continuous moderators, then
+    # map the coefficients back, so that a moderator such as the year (≈ 2000) does not
+    # make the intercept enormous and the optimisation ill-conditioned.
+    Xd = np.asarray(X, dtype=float)
+    shift = np.zeros(Xd.shape[1])
+    scale = np.ones(Xd.shape[1])
+    for j in range(1, Xd.shape[1]):
+        col = Xd[:, j]
+        if not np.all(np.isin(col, (0.0, 1.0))):
+            shift[j], scale[j] = float(np.mean(col)), float(np.std(col, ddof=1))
+    if np.all(shift == 0) and np.all(scale == 1):
+        return _fit(x, m, Xd, int(nagq), level, tau2_fixed)
+    fit = _fit(x, m, (Xd - shift) / scale, int(nagq), level, tau2_fixed)
+    back = np.diag(1 / scale)
+    back[0, 1:] = -shift[1:] / scale[1:]
+    return replace(
+        fit,
+        beta=back @ fit.beta,
+        vcov=back @ fit.vcov @ back.T,
+        beta_common=back @ fit.beta_common,
+        vcov_common=back @ fit.vcov_common @ back.T,
+    )
+
+
+def _fit(
+    x: FloatArray,
+    m: FloatArray,
+    Xd: FloatArray,
+    nagq: int,
+    level: float,
+    tau2_fixed: float | None,
+) -> GlmmFit:
     p = Xd.shape[1]
     quad = _Quadrature(x, m, Xd, int(nagq))
     total_x, total_n = float(x.sum()), float(m.sum())

@@ -248,6 +248,7 @@ def _fisher_scoring(
     tau2 = max(0.0, _he_raw(yi, vi, X)[0])
     scale = float(np.mean(vi))
     converged = False
+    at_boundary = False
     it = 0
     while it < maxiter:
         it += 1
@@ -262,6 +263,13 @@ def _fisher_scoring(
             adj = (float(yi @ Py) * k / (k - p) - k) / float(w.sum())
         if not np.isfinite(adj):
             adj = 0.0
+        if tau2 + adj < 0 and _score_at_zero(method, yi, vi, X) <= 0:
+            # The step would leave the parameter space and the likelihood falls away from
+            # the boundary: the maximum is τ² = 0, which metafor's step halving approaches
+            # geometrically (one halving per iteration).
+            tau2 = 0.0
+            converged = at_boundary = True
+            break
         # Step halving keeps τ² inside the parameter space.
         while tau2 + adj < 0:
             adj /= 2
@@ -281,6 +289,8 @@ def _fisher_scoring(
         # Step halving approaches the boundary geometrically and stops within tol of it
         # (metafor reports such a value); the maximum itself is at 0.
         tau2 = 0.0
+        at_boundary = True
+    if at_boundary:
         note = "the maximum is at the boundary τ² = 0"
     if method in ("ML", "REML") and tau2 > 0:
         reml = method == "REML"

@@ -1,0 +1,739 @@
+"""Meta-regression of proportions: mixed-effects models with moderators.
+
+``metareg()`` fits yᵢ = Xᵢβ + uᵢ + εᵢ, uᵢ ~ N(0, τ²), εᵢ ~ N(0, vᵢ) on the transformed scale
+(metafor ``rma(yi, vi, mods=…)``), or the binomial–normal model with moderators
+(``rma.glmm(measure="PLO", mods=…)``). It reports, as metafor does:
+
+* coefficients with SEs, z or t statistics, p-values and CIs (``ci_method`` as in
+  :func:`~inometa.metaprop`: ``z``, ``t``, ``hk`` = Knapp–Hartung, ``hk_adhoc``);
+* the omnibus test of the moderators QM (χ² on m df, or F on (m, k − p) df for t/HK; for the
+  GLMM also a likelihood-ratio test against the model without moderators);
+* the test for residual heterogeneity QE (df k − p), residual τ², I² and H²;
+* R² = max(0, (τ₀² − τ²)/τ₀²), τ₀² from the model without moderators (metafor's default);
+* optionally a permutation test of the moderators (metafor ``permutest``): exact over all
+  distinct reorderings of the moderator rows when there are at most ``permutations`` of
+  them, else that many random reorderings from a seeded generator, the first being the
+  observed order.
+
+Categorical moderators get treatment (dummy) coding with the first level as reference:
+the order of a pandas ``Categorical``, else sorted order (R's ``factor`` default).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from .glmm import fit_glmm
+from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
+from .intervals import critical_value
+from .pooling import _column, _prepare, _Prepared
+from .results import MetaPropOptions, StudyData, _clean
+from .tau2 import estimate_tau2, generalized_q
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MetaRegResult", "PermutationTest", "design_matrix", "metareg"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_COMPTOL = float(np.sqrt(np.finfo(float).eps))  # metafor permutest's comparison tolerance
+
+
+def _moderator_frame(moderators: Any, data: Any, k: int) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(moderators, str):
+        names = [t.strip() for t in moderators.replace("~", " ").split("+") if t.strip()]
+        moderators = names
+    if isinstance(moderators, (list, tuple)) and all(isinstance(c, str) for c in moderators):
+        if data is None:
+            raise ValueError("moderators given as column names need data=")
+        frame = pd.DataFrame({c: _column(data, c, "moderators") for c in moderators})
+    elif isinstance(moderators, pd.DataFrame):
+        frame = moderators
+    elif isinstance(moderators, pd.Series):
+        frame = moderators.to_frame(name=moderators.name or "moderator")
+    elif isinstance(moderators, dict):
+        frame = pd.DataFrame(moderators)
+    else:
+        arr = np.asarray(moderators)
+        if arr.ndim == 1:
+            frame = pd.DataFrame({"moderator": arr})
+        elif arr.ndim == 2:
+            frame = pd.DataFrame(arr, columns=[f"x{j + 1}" for j in range(arr.shape[1])])
+        else:
+            raise ValueError(f"moderators must be 1- or 2-dimensional, got shape {arr.shape}")
+    if frame.shape[1] == 0:
+        raise ValueError("no moderators given")
+    if len(frame) != k:
+        raise ValueError(f"moderators have {len(frame)} rows but there are {k} studies")
+    out: pd.DataFrame = frame.reset_index(drop=True)
+    return out
+
+
+def design_matrix(
+    moderators: Any, labels: tuple[str, ...], data: Any = None
+) -> tuple[FloatArray, tuple[str, ...], tuple[str, ...]]:
+    """Build the design matrix: an intercept, numeric moderators as they are, categorical
+    moderators dummy-coded against their first level.
+
+    Parameters
+    ----------
+    moderators
+        A DataFrame, dict, Series, array, a list of column names of ``data``, or a
+        formula-like string of column names (``"year + setting"``).
+    labels
+        Study labels (for error messages).
+    data
+        DataFrame holding named columns.
+
+    Returns
+    -------
+    X : numpy.ndarray
+    terms : tuple of str
+        Column names of X (``"intercept"``, ``"year"``, ``"setting: relapsed/refractory"``…).
+    moderators : tuple of str
+        The moderator names.
+
+    Examples
+    --------
+    >>> X, terms, _ = design_matrix({"dose": [1.0, 2.0, 4.0, 3.0], "arm": ["a", "b", "a", "b"]},
+    ...                             ("s1", "s2", "s3", "s4"))
+    >>> terms
+    ('intercept', 'dose', 'arm: b')
+    """
+    import pandas as pd
+
+    k = len(labels)
+    frame = _moderator_frame(moderators, data, k)
+    columns: list[FloatArray] = [np.ones(k)]
+    terms: list[str] = ["intercept"]
+    for name in frame.columns:
+        col = frame[name]
+        missing = np.flatnonzero(pd.isna(col).to_numpy())
+        if missing.size:
+            where = "; ".join(f"study '{labels[i]}' (row {i + 1})" for i in missing[:5])
+            raise ValueError(f"moderator '{name}' is missing for {where}")
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if numeric:
+            values = col.to_numpy(dtype=float)
+            if np.ptp(values) == 0:
+                raise ValueError(
+                    f"moderator '{name}' has no variance (every study has {values[0]:g})"
+                )
+            columns.append(values)
+            terms.append(str(name))
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            levels = [lev for lev in col.cat.categories if (col == lev).any()]
+        else:
+            levels = sorted(col.astype(str).unique())
+            col = col.astype(str)
+        if len(levels) < 2:
+            raise ValueError(f"moderator '{name}' has no variance (every study is '{levels[0]}')")
+        for level in levels[1:]:
+            columns.append((col == level).to_numpy(dtype=float))
+            terms.append(f"{name}: {level}")
+    X = np.column_stack(columns)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ValueError(
+            "the moderators are collinear (the design matrix is not of full rank): "
+            + ", ".join(terms[1:])
+        )
+    if X.shape[1] >= k:
+        raise ValueError(
+            f"{X.shape[1]} coefficients cannot be estimated from {k} studies "
+            "(k must exceed the number of coefficients)"
+        )
+    return X, tuple(terms), tuple(str(c) for c in frame.columns)
+
+
+@dataclass(frozen=True)
+class PermutationTest:
+    """Permutation p-values for the moderators (metafor ``permutest``).
+
+    ``pvalues`` are per coefficient (two-sided, |statistic|), ``qm_pvalue`` for the
+    omnibus test; ``exact`` says whether all distinct reorderings were used.
+    """
+
+    pvalues: tuple[float, ...]
+    qm_pvalue: float
+    n_permutations: int
+    exact: bool
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class MetaRegResult:
+    """A fitted meta-regression. Coefficients are on the model (transformed) scale.
+
+    Attributes
+    ----------
+    options
+        Resolved options (as for :func:`~inometa.metaprop`).
+    data
+        Per-study data.
+    terms, moderators
+        Coefficient names (first ``"intercept"``) and moderator names.
+    X
+        The design matrix.
+    estimate, se, statistic, pvalue, ci_low, ci_high
+        Per-coefficient arrays.
+    vcov
+        Covariance matrix of the coefficients.
+    df
+        t degrees of freedom (k − p) for t/HK tests, else None.
+    tau2, tau2_se, i2, h2
+        Residual heterogeneity (I² as a fraction).
+    r2
+        Proportion of τ² accounted for by the moderators (fraction; NaN if undefined).
+    qm, qm_df, qm_df2, qm_pvalue, qm_test
+        Omnibus test of the moderators (``qm_df2`` is the F denominator df).
+    qm_lrt, qm_lrt_pvalue
+        Likelihood-ratio test of the moderators (GLMM; NaN otherwise).
+    qe, qe_df, qe_pvalue, qe_type
+        Test for residual heterogeneity.
+    permutation
+        Permutation test, if requested.
+    notes
+        Plain-language notes.
+    """
+
+    options: MetaPropOptions
+    data: StudyData
+    terms: tuple[str, ...]
+    moderators: tuple[str, ...]
+    X: FloatArray
+    estimate: FloatArray
+    se: FloatArray
+    statistic: FloatArray
+    pvalue: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    vcov: FloatArray
+    df: float | None
+    tau2: float
+    tau2_se: float
+    i2: float
+    h2: float
+    r2: float
+    qm: float
+    qm_df: int
+    qm_df2: float | None
+    qm_pvalue: float
+    qm_test: str
+    qm_lrt: float
+    qm_lrt_pvalue: float
+    qe: float
+    qe_df: int
+    qe_pvalue: float
+    qe_type: str
+    permutation: PermutationTest | None
+    notes: tuple[str, ...]
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.data.labels)
+
+    def coefficients(self) -> pd.DataFrame:
+        """The coefficient table (one row per term; permutation p-values if computed).
+
+        Examples
+        --------
+        >>> import inometa
+        >>> res = inometa.metareg([10, 20, 30, 12, 25], [50, 60, 70, 40, 55],
+        ...                       {"year": [2010, 2012, 2015, 2018, 2020]})
+        >>> list(res.coefficients().index)
+        ['intercept', 'year']
+        """
+        import pandas as pd
+
+        table = pd.DataFrame(
+            {
+                "estimate": self.estimate,
+                "se": self.se,
+                "statistic": self.statistic,
+                "pvalue": self.pvalue,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+            },
+            index=pd.Index(list(self.terms), name="term"),
+        )
+        if self.permutation is not None:
+            table["pvalue_permutation"] = self.permutation.pvalues
+        out: pd.DataFrame = table
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable plain values (NaN and ±inf become None)."""
+        out = {
+            name: getattr(self, name)
+            for name in (
+                "terms",
+                "moderators",
+                "estimate",
+                "se",
+                "statistic",
+                "pvalue",
+                "ci_low",
+                "ci_high",
+                "vcov",
+                "df",
+                "tau2",
+                "tau2_se",
+                "i2",
+                "h2",
+                "r2",
+                "qm",
+                "qm_df",
+                "qm_df2",
+                "qm_pvalue",
+                "qm_test",
+                "qm_lrt",
+                "qm_lrt_pvalue",
+                "qe",
+                "qe_df",
+                "qe_pvalue",
+                "qe_type",
+                "notes",
+            )
+        }
+        out["k"] = self.k
+        out["options"] = asdict(self.options)
+        out["permutation"] = None if self.permutation is None else asdict(self.permutation)
+        cleaned: dict[str, Any] = _clean(out)
+        return cleaned
+
+    def summary(self) -> str:
+        """A readable text summary."""
+        from .report.text import metareg_text
+
+        return metareg_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def metareg(
+    events: Any,
+    n: Any,
+    moderators: Any,
+    *,
+    data: Any = None,
+    labels: Any = None,
+    method: str | None = None,
+    transform: str | None = None,
+    tau2_method: str | None = None,
+    tau2_fixed: float | None = None,
+    ci_method: str | None = None,
+    correction: str | None = None,
+    increment: float | None = None,
+    level: float = 0.95,
+    nagq: int | None = None,
+    profile: str = "metafor",
+    permutations: int | None = None,
+    seed: int | None = 0,
+) -> MetaRegResult:
+    """Mixed-effects meta-regression of proportions (metafor ``rma(mods=)``/``rma.glmm``).
+
+    Parameters
+    ----------
+    events, n, data, labels
+        As :func:`~inometa.metaprop`.
+    moderators
+        A DataFrame, dict or array of moderators, a list of column names of ``data``, or
+        a string ``"year + setting"``. Numeric columns are continuous; text, boolean and
+        categorical columns are dummy-coded against their first level.
+    method, transform, tau2_method, tau2_fixed, correction, increment, nagq, profile
+        As :func:`~inometa.metaprop` (GLMM: logistic mixed model with the moderators).
+    ci_method
+        ``"z"``, ``"t"``, ``"hk"`` (Knapp–Hartung) or ``"hk_adhoc"``; t-based methods
+        test QM with an F distribution, as metafor.
+    level
+        Confidence level.
+    permutations
+        If given, run a permutation test with (at most) this many reorderings (metafor's
+        ``permutest(iter=)``; 1000 is its default).
+    seed
+        Seed of the random reorderings (recorded on the result); unused if exact.
+
+    Returns
+    -------
+    MetaRegResult
+
+    Raises
+    ------
+    ValueError
+        Moderators of the wrong length, with missing values or without variance,
+        collinear moderators, or too many coefficients for k.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metareg([10, 20, 30, 12, 25], [50, 60, 70, 40, 55],
+    ...                       {"year": [2010, 2012, 2015, 2018, 2020]}, tau2_method="DL")
+    >>> res.terms, res.qm_df
+    (('intercept', 'year'), 1)
+    """
+    prep = _prepare(
+        events,
+        n,
+        data=data,
+        labels=labels,
+        method=method,
+        transform=transform,
+        tau2_method=tau2_method,
+        tau2_fixed=tau2_fixed,
+        ci_method=ci_method,
+        pi_method=None,
+        i2_definition=None,
+        study_ci_method=None,
+        correction=correction,
+        increment=increment,
+        level=level,
+        nagq=nagq,
+        profile=profile,
+    )
+    X, terms, mods = design_matrix(moderators, prep.labels, data)
+    if prep.options.method == "glmm":
+        res = _fit_glmm_reg(prep, X, terms, mods)
+    else:
+        res = _fit_inverse_reg(prep, X, terms, mods)
+    if permutations is not None:
+        perm = _permutation_test(prep, X, res, int(permutations), seed)
+        res = _with_permutation(res, perm)
+    return res
+
+
+def _study_data(prep: _Prepared, weights: FloatArray) -> StudyData:
+    w = 100 * weights / weights.sum()
+    return StudyData.build(
+        labels=prep.labels,
+        events=prep.events,
+        n=prep.n,
+        events_used=prep.events_used,
+        n_used=prep.n_used,
+        corrected=prep.corrected,
+        yi=prep.yi,
+        vi=prep.vi,
+        ci_low=prep.ci_low,
+        ci_high=prep.ci_high,
+        weights_common=100 * (1 / prep.vi) / np.sum(1 / prep.vi),
+        weights_random=w,
+    )
+
+
+def _wls(
+    yi: FloatArray, vi: FloatArray, X: FloatArray, tau2: float
+) -> tuple[FloatArray, FloatArray, float]:
+    """β̂, (XᵀWX)⁻¹ and the weighted RSS at τ² (W = 1/(v + τ²))."""
+    w = 1 / (vi + tau2)
+    WX = X * w[:, None]
+    vb = np.linalg.inv(X.T @ WX)
+    beta = vb @ (WX.T @ yi)
+    rss = float(np.sum(w * (yi - X @ beta) ** 2))
+    return beta, vb, rss
+
+
+def _tests(
+    beta: FloatArray, vb: FloatArray, ci_method: str, k: int, level: float
+) -> tuple[
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    float | None,
+    float,
+    int,
+    float | None,
+    float,
+    str,
+]:
+    """Coefficient tests, CIs and the omnibus QM (all coefficients but the intercept)."""
+    p = beta.size
+    se = np.sqrt(np.diag(vb))
+    stat = beta / se
+    df: float | None = float(k - p) if ci_method in ("t", "hk", "hk_adhoc") else None
+    crit = critical_value(level, df)
+    pval = 2 * (stats.norm.sf(np.abs(stat)) if df is None else stats.t.sf(np.abs(stat), df))
+    btt = slice(1, p)
+    m = p - 1
+    qm = float(beta[btt] @ np.linalg.solve(vb[btt, btt], beta[btt]))
+    if df is None:
+        qm_p = float(stats.chi2.sf(qm, m))
+        qm_test = "Wald χ²"
+        df2 = None
+    else:
+        qm = qm / m
+        qm_p = float(stats.f.sf(qm, m, df))
+        qm_test = "F"
+        df2 = df
+    return (se, stat, pval, beta - crit * se, beta + crit * se, df, qm, m, df2, qm_p, qm_test)
+
+
+def _fit_inverse_reg(
+    prep: _Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
+) -> MetaRegResult:
+    opts = prep.options
+    yi, vi = prep.yi, prep.vi
+    k, p = X.shape
+    notes = list(prep.notes)
+    if opts.tau2_fixed is not None:
+        tau2, tau2_se = opts.tau2_fixed, math.nan
+    else:
+        fit = estimate_tau2(yi, vi, opts.tau2_method, X)
+        tau2, tau2_se = fit.tau2, fit.se
+        if fit.note:
+            notes.append(f"τ² ({fit.method}): {fit.note}")
+    beta, vb, rss = _wls(yi, vi, X, tau2)
+    if opts.ci_method in ("hk", "hk_adhoc"):
+        s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
+        if opts.ci_method == "hk_adhoc":
+            s2 = max(1.0, s2)
+        vb = s2 * vb
+    se, stat, pval, lo, hi, df, qm, m, df2, qm_p, qm_test = _tests(
+        beta, vb, opts.ci_method, k, opts.level
+    )
+    qe = cochran_q(yi, vi, X)
+    vt = typical_variance(vi, X)
+    i2, h2 = i2_h2_from_tau2(tau2, vt)
+    r2 = math.nan
+    if opts.tau2_fixed is None:
+        tau2_0 = estimate_tau2(yi, vi, opts.tau2_method).tau2
+        r2 = 0.0 if tau2_0 == 0 else max(0.0, (tau2_0 - tau2) / tau2_0)
+    return MetaRegResult(
+        options=opts,
+        data=_study_data(prep, 1 / (vi + tau2)),
+        terms=terms,
+        moderators=mods,
+        X=_readonly(X),
+        estimate=_readonly(beta),
+        se=_readonly(se),
+        statistic=_readonly(stat),
+        pvalue=_readonly(pval),
+        ci_low=_readonly(lo),
+        ci_high=_readonly(hi),
+        vcov=_readonly(vb),
+        df=df,
+        tau2=tau2,
+        tau2_se=tau2_se,
+        i2=i2,
+        h2=h2,
+        r2=r2,
+        qm=qm,
+        qm_df=m,
+        qm_df2=df2,
+        qm_pvalue=qm_p,
+        qm_test=qm_test,
+        qm_lrt=math.nan,
+        qm_lrt_pvalue=math.nan,
+        qe=qe.statistic,
+        qe_df=qe.df,
+        qe_pvalue=qe.pvalue,
+        qe_type="Cochran (residual)",
+        permutation=None,
+        notes=tuple(notes),
+    )
+
+
+def _fit_glmm_reg(
+    prep: _Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
+) -> MetaRegResult:
+    opts = prep.options
+    assert opts.nagq is not None
+    x, m = prep.events, prep.n
+    k, p = X.shape
+    notes = list(prep.notes)
+    g = fit_glmm(x, m, X=X, nagq=opts.nagq, level=opts.level, tau2_fixed=opts.tau2_fixed)
+    notes.extend(f"GLMM: {s}" for s in g.notes)
+    se, stat, pval, lo, hi, df, qm, mdf, df2, qm_p, qm_test = _tests(
+        g.beta, g.vcov, opts.ci_method, k, opts.level
+    )
+    g0 = fit_glmm(x, m, nagq=opts.nagq, level=opts.level, tau2_fixed=opts.tau2_fixed)
+    # (max() would turn a NaN from a failed fit into 0: keep undefined tests undefined.)
+    qm_lrt = _nonneg(2 * (g.loglik - g0.loglik))
+    qm_lrt_p = float(stats.chi2.sf(qm_lrt, mdf)) if math.isfinite(qm_lrt) else math.nan
+    # Residual Wald-type test of the saturated model: studies at 0 or n events carry no
+    # weight in it (their saturated logits are unbounded), as in metafor's glm fit.
+    inner = (x > 0) & (x < m)
+    qe_w = math.nan
+    if inner.sum() > p and np.linalg.matrix_rank(X[inner]) == p:
+        xi, mi = x[inner].astype(float), m[inner].astype(float)
+        qe_w = max(
+            0.0, generalized_q(0.0, np.log(xi / (mi - xi)), 1 / xi + 1 / (mi - xi), X[inner])
+        )
+    else:
+        notes.append(
+            "the residual Wald-type Q is undefined: too few studies away from 0% "
+            "and 100% to estimate the moderators from them"
+        )
+    qe_lrt = _nonneg(2 * (g.loglik_saturated - g.loglik_common))
+    notes.append(
+        f"likelihood-ratio test of residual heterogeneity: Q = {qe_lrt:.4g} on {k - p} df, "
+        f"p = {stats.chi2.sf(qe_lrt, k - p):.4g}"
+    )
+    vt = typical_variance(prep.vi, X)
+    i2, h2 = i2_h2_from_tau2(g.tau2, vt)
+    r2 = math.nan
+    if opts.tau2_fixed is None and math.isfinite(g.tau2):
+        r2 = 0.0 if g0.tau2 == 0 else max(0.0, (g0.tau2 - g.tau2) / g0.tau2)
+        notes.append(
+            "R² for the GLMM compares τ² with and without moderators (an analogue of "
+            "metafor's R² for rma.uni; rma.glmm reports none)"
+        )
+    return MetaRegResult(
+        options=opts,
+        data=_study_data(prep, 1 / (prep.vi + g.tau2)),
+        terms=terms,
+        moderators=mods,
+        X=_readonly(X),
+        estimate=_readonly(g.beta),
+        se=_readonly(se),
+        statistic=_readonly(stat),
+        pvalue=_readonly(pval),
+        ci_low=_readonly(lo),
+        ci_high=_readonly(hi),
+        vcov=_readonly(g.vcov),
+        df=df,
+        tau2=g.tau2,
+        tau2_se=math.nan,
+        i2=i2,
+        h2=h2,
+        r2=r2,
+        qm=qm,
+        qm_df=mdf,
+        qm_df2=df2,
+        qm_pvalue=qm_p,
+        qm_test=qm_test,
+        qm_lrt=qm_lrt,
+        qm_lrt_pvalue=qm_lrt_p,
+        qe=qe_w,
+        qe_df=k - p,
+        qe_pvalue=float(stats.chi2.sf(qe_w, k - p)) if math.isfinite(qe_w) else math.nan,
+        qe_type="Wald-type (saturated model)",
+        permutation=None,
+        notes=tuple(notes),
+    )
+
+
+def _nonneg(value: float) -> float:
+    """Truncate a test statistic at 0, keeping NaN (from a failed fit) as NaN."""
+    return value if math.isnan(value) else max(0.0, value)
+
+
+def _readonly(a: Any) -> FloatArray:
+    arr = np.array(a, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+def _statistics(prep: _Prepared, X: FloatArray) -> tuple[FloatArray, float]:
+    """Coefficient statistics and QM only — what a permutation test compares."""
+    opts = prep.options
+    k = X.shape[0]
+    if opts.method == "glmm":
+        assert opts.nagq is not None
+        g = fit_glmm(prep.events, prep.n, X=X, nagq=opts.nagq, tau2_fixed=opts.tau2_fixed)
+        beta, vb = g.beta, g.vcov
+    else:
+        tau2 = (
+            opts.tau2_fixed
+            if opts.tau2_fixed is not None
+            else estimate_tau2(prep.yi, prep.vi, opts.tau2_method, X).tau2
+        )
+        beta, vb, rss = _wls(prep.yi, prep.vi, X, tau2)
+        if opts.ci_method in ("hk", "hk_adhoc"):
+            s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - X.shape[1])
+            vb = (max(1.0, s2) if opts.ci_method == "hk_adhoc" else s2) * vb
+    out = _tests(beta, vb, opts.ci_method, k, opts.level)
+    return out[1], out[6]
+
+
+def _distinct_orderings(X: FloatArray) -> int:
+    """Number of distinct reorderings of the rows of X: k! / Πⱼ (multiplicity of row j)!."""
+    counts = Counter(map(tuple, X.tolist()))
+    total = math.factorial(X.shape[0])
+    for c in counts.values():
+        total //= math.factorial(c)
+    return total
+
+
+def _permutation_test(
+    prep: _Prepared, X: FloatArray, observed: MetaRegResult, iterations: int, seed: int | None
+) -> PermutationTest:
+    if iterations < 2:
+        raise ValueError(f"permutations must be at least 2, got {iterations}")
+    k = X.shape[0]
+    n_distinct = _distinct_orderings(X)
+    exact = n_distinct <= iterations
+    if exact:
+        # All k! orders weight each distinct reordering equally, so enumerating the distinct
+        # ones gives the same p-values with far fewer fits.
+        orders = _unique_orders(X)
+    else:
+        rng = np.random.default_rng(seed)
+        orders = [np.arange(k)] + [rng.permutation(k) for _ in range(iterations - 1)]
+    stat_obs = np.abs(np.asarray(observed.statistic))
+    qm_obs = observed.qm
+    exceed = np.zeros(stat_obs.size)
+    exceed_qm = 0.0
+    for order in orders:
+        stat, qm = _statistics(prep, X[order])
+        exceed += np.abs(stat) >= stat_obs - _COMPTOL
+        exceed_qm += qm >= qm_obs - _COMPTOL
+    total = len(orders)
+    return PermutationTest(
+        pvalues=tuple(float(v) for v in np.minimum(exceed / total, 1.0)),
+        qm_pvalue=float(exceed_qm / total),
+        n_permutations=total,
+        exact=exact,
+        seed=None if exact else seed,
+    )
+
+
+def _unique_orders(X: FloatArray) -> list[npt.NDArray[np.intp]]:
+    """One row order for each distinct arrangement of the rows of X (multiset permutations,
+    generated directly so that many identical rows cost nothing)."""
+    rows = [tuple(r) for r in X.tolist()]
+    kinds = sorted(set(rows))
+    members = {kind: [i for i, r in enumerate(rows) if r == kind] for kind in kinds}
+    remaining = {kind: len(members[kind]) for kind in kinds}
+    k = len(rows)
+    out: list[npt.NDArray[np.intp]] = []
+    seq: list[tuple[float, ...]] = []
+
+    def extend() -> None:
+        if len(seq) == k:
+            used = {kind: 0 for kind in kinds}
+            order = []
+            for kind in seq:
+                order.append(members[kind][used[kind]])
+                used[kind] += 1
+            out.append(np.array(order))
+            return
+        for kind in kinds:
+            if remaining[kind]:
+                remaining[kind] -= 1
+                seq.append(kind)
+                extend()
+                seq.pop()
+                remaining[kind] += 1
+
+    extend()
+    return out
+
+
+def _with_permutation(res: MetaRegResult, perm: PermutationTest) -> MetaRegResult:
+    from dataclasses import replace
+
+    return replace(res, permutation=perm)
