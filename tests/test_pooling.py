@@ -184,6 +184,7 @@ def test_studies_frame() -> None:
         "yi_proportion",
         "weight_common",
         "weight_random",
+        "imputed",
     ]
     assert df["weight_random"].sum() == pytest.approx(100)
     assert df["proportion"].tolist() == pytest.approx([x / n for x, n in zip(X, N, strict=True)])

@@ -10,6 +10,16 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from .bias import (
+    RankTestResult,
+    RegTestResult,
+    SmallKWarning,
+    TrimFillResult,
+    begg_test,
+    egger_test,
+    peters_test,
+    trim_and_fill,
+)
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
 from .pooling import metaprop
@@ -24,6 +34,7 @@ from .results import (
     Prediction,
     StudyData,
 )
+from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from .study_ci import study_confint
 from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
@@ -42,19 +53,32 @@ __all__ = [
     "PermutationTest",
     "PooledEstimate",
     "Prediction",
+    "RankTestResult",
+    "RegTestResult",
+    "SmallKWarning",
     "StudyData",
     "SubgroupResult",
     "SubgroupTest",
     "Tau2Fit",
     "Transform",
+    "TrimFillResult",
     "__version__",
+    "baujat",
+    "begg_test",
     "cochran_q",
+    "cumulative",
+    "egger_test",
     "estimate_tau2",
     "fit_glmm",
     "get_transform",
+    "gosh",
+    "influence",
+    "leave_one_out",
     "metaprop",
     "metareg",
+    "peters_test",
     "q_profile_tau2_ci",
     "study_confint",
     "subgroup_analysis",
+    "trim_and_fill",
 ]

@@ -194,6 +194,7 @@ class _Prepared:
     ci_high: FloatArray
     backtransform_n: float | None
     notes: tuple[str, ...]
+    imputed: npt.NDArray[np.bool_] | None = None
 
     def subset(self, keep: npt.NDArray[np.bool_]) -> _Prepared:
         """The same analysis restricted to the studies in ``keep`` (stored yᵢ, vᵢ reused,
@@ -213,6 +214,7 @@ class _Prepared:
             ci_high=self.ci_high[keep],
             backtransform_n=float(1 / np.mean(1 / n_sub)) if self.transform.needs_n else None,
             notes=(),
+            imputed=None if self.imputed is None else self.imputed[keep],
         )
 
 
@@ -234,6 +236,7 @@ def prepared_from_result(res: MetaPropResult) -> _Prepared:
         ci_high=np.asarray(d.ci_high),
         backtransform_n=res.backtransform_n,
         notes=(),
+        imputed=np.asarray(d.imputed),
     )
 
 
@@ -441,6 +444,10 @@ def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEst
     )
 
 
+def _imputed(prep: _Prepared) -> npt.NDArray[np.bool_]:
+    return np.zeros(len(prep.labels), dtype=bool) if prep.imputed is None else prep.imputed
+
+
 def _weights(w: FloatArray) -> FloatArray:
     return np.asarray(100 * w / w.sum(), dtype=float)
 
@@ -563,6 +570,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         ci_high=prep.ci_high,
         weights_common=_weights(w_fe),
         weights_random=_weights(w_re),
+        imputed=_imputed(prep),
     )
     return MetaPropResult(
         options,

@@ -102,6 +102,8 @@ class StudyData:
 
     ``events_used`` and ``n_used`` are the counts after continuity correction; ``yi`` and
     ``vi`` are computed from them. ``corrected`` marks studies that were corrected.
+    ``imputed`` marks studies imputed by trim-and-fill: they have yᵢ, vᵢ and the n of the
+    study they mirror, but no event count (NaN).
     """
 
     labels: tuple[str, ...]
@@ -116,17 +118,31 @@ class StudyData:
     ci_high: FloatArray
     weights_common: FloatArray
     weights_random: FloatArray
+    imputed: npt.NDArray[np.bool_]
+
+    @property
+    def events_total(self) -> int:
+        """Events in the observed (not imputed) studies."""
+        return int(np.sum(np.asarray(self.events, dtype=float)[~self.imputed]))
+
+    @property
+    def n_total(self) -> int:
+        """Participants in the observed (not imputed) studies."""
+        return int(np.sum(np.asarray(self.n, dtype=float)[~self.imputed]))
 
     @classmethod
     def build(cls, **kw: Any) -> StudyData:
-        """Construct with every array copied and made read-only."""
+        """Construct with every array copied and made read-only (``imputed`` defaults to
+        all False)."""
+        kw.setdefault("imputed", np.zeros(len(kw["labels"]), dtype=bool))
         out: dict[str, Any] = {}
         for key, value in kw.items():
             if key == "labels":
                 out[key] = tuple(value)
             elif key in ("events", "n"):
-                out[key] = _readonly(value, np.int64)
-            elif key == "corrected":
+                counts = np.asarray(value, dtype=float)
+                out[key] = _readonly(counts, float if np.isnan(counts).any() else np.int64)
+            elif key in ("corrected", "imputed"):
                 out[key] = _readonly(value, bool)
             else:
                 out[key] = _readonly(value)
@@ -308,7 +324,7 @@ class MetaPropResult:
             from .study_ci import study_confint
 
             lo, hi = study_confint(
-                [int(self.data.events.sum())], [int(self.data.n.sum())], "clopper-pearson", lev
+                [self.data.events_total], [self.data.n_total], "clopper-pearson", lev
             )
             if scale == "model":
                 return Interval(_logit(float(lo[0])), _logit(float(hi[0])))
@@ -368,6 +384,7 @@ class MetaPropResult:
                 "yi_proportion": tr.inverse(d.yi, d.n_used if tr.needs_n else None),
                 "weight_common": d.weights_common,
                 "weight_random": d.weights_random,
+                "imputed": d.imputed,
             }
         )
         return frame
@@ -393,8 +410,8 @@ class MetaPropResult:
         c = self.common
         out: dict[str, Any] = {
             "k": self.k,
-            "n_total": int(self.data.n.sum()),
-            "events_total": int(self.data.events.sum()),
+            "n_total": self.data.n_total,
+            "events_total": self.data.events_total,
             "estimate": r.proportion,
             "ci_low": r.proportion_ci.low,
             "ci_high": r.proportion_ci.high,

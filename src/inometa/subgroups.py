@@ -155,7 +155,12 @@ class SubgroupResult:
 def _levels(groups: Any, labels: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     import pandas as pd
 
-    series = groups if isinstance(groups, pd.Series) else pd.Series(list(groups), dtype=object)
+    if isinstance(groups, pd.Series):
+        series = groups.reset_index(drop=True)
+    elif isinstance(groups, pd.Categorical):
+        series = pd.Series(groups)
+    else:
+        series = pd.Series(list(groups), dtype=object)
     if len(series) != len(labels):
         raise ValueError(f"groups has {len(series)} entries but there are {len(labels)} studies")
     missing = np.flatnonzero(pd.isna(series).to_numpy())
@@ -203,8 +208,9 @@ def subgroup_analysis(
     Raises
     ------
     ValueError
-        Groups of the wrong length or with missing labels, fewer than two subgroups, or
-        an unknown ``tau2``.
+        Groups of the wrong length or with missing labels, or an unknown ``tau2``. (A
+        single subgroup is allowed: it reproduces the overall analysis, with the tests
+        undefined.)
 
     Examples
     --------
@@ -223,8 +229,6 @@ def subgroup_analysis(
         groups = _column(data, groups, "groups")
     overall = metaprop(events, n, labels=labels, **metaprop_options)
     levels, codes = _levels(groups, overall.data.labels)
-    if len(levels) < 2:
-        raise ValueError(f"subgroup analysis needs at least two subgroups, got {levels}")
     x, m, labs = overall.data.events, overall.data.n, overall.data.labels
 
     def fit(level: str, **extra: Any) -> MetaPropResult:
@@ -245,8 +249,22 @@ def subgroup_analysis(
             f"own sampling variance): {', '.join(single)}"
         )
     q_between = _q_between(separate)
-
     opts = overall.options
+    if len(levels) == 1:
+        undefined = SubgroupTest(
+            "QM (common τ²)", math.nan, 0, None, math.nan, "undefined with a single subgroup"
+        )
+        return SubgroupResult(
+            subgroups=MappingProxyType(dict(separate)),
+            overall=overall,
+            tau2=tau2,
+            test=q_between if tau2 == "separate" else undefined,
+            tests=(q_between, undefined),
+            common_tau2=overall.tau2,
+            single_study=single,
+            notes=(*notes, "a single subgroup: no test for subgroup differences"),
+        )
+
     estimator = opts.tau2_method if opts.method == "inverse" else "ML"
     reg_kw = {
         key: metaprop_options[key]
@@ -321,6 +339,15 @@ def _q_between(subgroups: Mapping[str, MetaPropResult]) -> SubgroupTest:
     est = np.array([r.random.estimate for r in subgroups.values()])
     se = np.array([r.random.se_wald for r in subgroups.values()])
     df = len(est) - 1
+    if df < 1:
+        return SubgroupTest(
+            "Q between (separate τ²)",
+            math.nan,
+            0,
+            None,
+            math.nan,
+            "undefined with a single subgroup",
+        )
     if not np.all(np.isfinite(est)) or not np.all(se > 0):
         return SubgroupTest(
             "Q between (separate τ²)",

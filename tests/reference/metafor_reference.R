@@ -24,36 +24,7 @@ suppressPackageStartupMessages({
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args) >= 1) args[1] else "tests/reference/metafor_reference.json"
 
-# --- a minimal JSON writer (base R only), numbers with %.17g -----------------------------
-num <- function(x) {
-  if (length(x) == 0) return("[]")
-  s <- ifelse(is.na(x) | is.infinite(x), "null", sprintf("%.17g", as.numeric(x)))
-  s
-}
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      items <- vapply(names(x), function(k)
-        paste0(inner, '"', k, '": ', to_json(x[[k]], inner)), character(1))
-      return(paste0("{\n", paste(items, collapse = ",\n"), "\n", indent, "}"))
-    }
-    items <- vapply(x, function(v) paste0(inner, to_json(v, inner)), character(1))
-    return(paste0("[\n", paste(items, collapse = ",\n"), "\n", indent, "]"))
-  }
-  if (is.character(x)) {
-    if (length(x) == 0) return("[]")
-    s <- paste0('"', gsub('"', '\\\\"', x), '"')
-    return(if (length(x) == 1 && is.null(attr(x, "array"))) s else
-      paste0("[", paste(s, collapse = ", "), "]"))
-  }
-  if (is.logical(x) && length(x) == 1) return(if (is.na(x)) "null" else tolower(x))
-  s <- num(x)
-  if (length(x) == 1 && is.null(attr(x, "array"))) return(s)
-  paste0("[", paste(s, collapse = ", "), "]")
-}
-arr <- function(x) { attr(x, "array") <- TRUE; x }
+source(file.path("tests", "reference", "_json.R"))
 
 # --- datasets ---------------------------------------------------------------------------
 nw <- metadat::dat.nielweise2007

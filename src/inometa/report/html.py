@@ -43,7 +43,7 @@ def result_html(res: MetaPropResult) -> str:
     return (
         "<div class='inometa-result'>"
         f"<p><b>Meta-analysis of proportions</b> (k = {res.k}, "
-        f"N = {int(res.data.n.sum())})<br><small>{esc(method_line(res))}; profile "
+        f"N = {res.data.n_total})<br><small>{esc(method_line(res))}; profile "
         f"{esc(o.profile)}; inometa {esc(o.version)}</small></p>"
         f"<table><thead><tr><th></th><th>proportion</th><th>{lev} CI</th><th>{lev} PI</th>"
         f"</tr></thead><tbody>{body}</tbody></table>"

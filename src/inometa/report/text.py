@@ -42,8 +42,8 @@ def summary_text(res: MetaPropResult) -> str:
     h = res.heterogeneity
     lev = f"{100 * o.level:g}%"
     lines = [
-        f"Meta-analysis of proportions: k = {res.k}, events = {int(res.data.events.sum())}, "
-        f"N = {int(res.data.n.sum())}",
+        f"Meta-analysis of proportions: k = {res.k}, events = {res.data.events_total}, "
+        f"N = {res.data.n_total}",
         f"Model: {method_line(res)}",
         f"Profile: {o.profile}; study CIs: {o.study_ci_method}; correction: {o.correction} "
         f"({o.increment:g}); inometa {o.version}",

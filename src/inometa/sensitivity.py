@@ -1,0 +1,609 @@
+"""Sensitivity and influence analyses: leave-one-out, influence diagnostics, Baujat, GOSH,
+cumulative meta-analysis.
+
+Every function takes a :class:`~inometa.MetaPropResult` and reuses its options, so it works
+for every transform, τ² estimator and CI method, and for the GLMM (refitted where metafor
+cannot refit ``rma.glmm``). As metafor does, inverse-variance refits reuse the stored
+model-scale values yᵢ, vᵢ (continuity corrections are not redone on subsets).
+
+GOSH (Olkin, Dahabreh & Trikalinos 2012) fits every subset — or a seeded random sample of
+subsets — vectorised over subsets for the inverse-variance model: each τ² estimator is
+evaluated for all subsets at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from .pooling import refit
+from .results import MetaPropResult
+from .transforms import get_transform
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["baujat", "cumulative", "gosh", "influence", "leave_one_out"]
+
+FloatArray = npt.NDArray[np.float64]
+# A τ² estimator for many subsets at once: (yi, vi, S, k, w, Σw, Q, tr P) → τ² per subset.
+_BatchEstimator = Callable[
+    [
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+        FloatArray,
+    ],
+    FloatArray,
+]
+
+
+def _summary_row(r: MetaPropResult) -> dict[str, Any]:
+    d = r.to_dict()
+    ms = d["model_scale"]
+    return {
+        "k": r.k,
+        "model_estimate": r.random.estimate,
+        "model_se": r.random.se,
+        "model_ci_low": r.random.ci_low,
+        "model_ci_high": r.random.ci_high,
+        "statistic": r.random.statistic,
+        "pvalue": r.random.pvalue,
+        "estimate": r.random.proportion,
+        "ci_low": r.random.proportion_ci.low,
+        "ci_high": r.random.proportion_ci.high,
+        "pi_low": r.prediction.proportion_low,
+        "pi_high": r.prediction.proportion_high,
+        "model_pi_low": ms["pi_low"] if ms["pi_low"] is not None else math.nan,
+        "model_pi_high": ms["pi_high"] if ms["pi_high"] is not None else math.nan,
+        "tau2": r.heterogeneity.tau2,
+        "i2": r.heterogeneity.i2,
+        "h2": r.heterogeneity.h2,
+        "q": r.heterogeneity.q,
+        "q_df": r.heterogeneity.q_df,
+        "q_pvalue": r.heterogeneity.q_pvalue,
+    }
+
+
+def _with_options(frame: pd.DataFrame, res: MetaPropResult, analysis: str) -> pd.DataFrame:
+    """Record on the table what produced it (``frame.attrs``)."""
+    frame.attrs["analysis"] = analysis
+    frame.attrs["options"] = asdict(res.options)
+    return frame
+
+
+def _need_k(res: MetaPropResult, k: int, what: str) -> None:
+    if res.k < k:
+        raise ValueError(f"{what} needs at least {k} studies (k = {res.k})")
+
+
+def leave_one_out(res: MetaPropResult) -> pd.DataFrame:
+    """Refit the analysis omitting each study in turn (metafor ``leave1out``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per omitted study: ``omitted`` (its label), ``k``, model-scale
+        ``model_estimate``, ``model_se``, ``model_ci_low``/``high``, ``statistic``,
+        ``pvalue``, proportion-scale ``estimate``, ``ci_low``/``high``, ``pi_low``/``high``,
+        ``tau2``, ``i2`` (fraction), ``h2``, ``q``, ``q_df``, ``q_pvalue``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40], labels=list("ABCD"))
+    >>> list(inometa.leave_one_out(res)["omitted"])
+    ['A', 'B', 'C', 'D']
+    """
+    import pandas as pd
+
+    _need_k(res, 2, "leave-one-out")
+    rows = []
+    for i, label in enumerate(res.data.labels):
+        keep = np.ones(res.k, dtype=bool)
+        keep[i] = False
+        rows.append({"omitted": label, **_summary_row(refit(res, keep))})
+    return _with_options(pd.DataFrame(rows), res, "leave-one-out")
+
+
+def cumulative(
+    res: MetaPropResult, order: npt.ArrayLike | None = None, *, decreasing: bool = False
+) -> pd.DataFrame:
+    """Cumulative meta-analysis: the pooled result after each added study (metafor ``cumul``).
+
+    Parameters
+    ----------
+    res
+        The full analysis.
+    order
+        Sort keys aligned with the studies (e.g. publication years); studies are added in
+        increasing order of the keys (stable for ties). Default: input order.
+    decreasing
+        Add studies in decreasing order of the keys.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step: ``added`` (label), ``order`` (its key) and the columns of
+        :func:`leave_one_out`.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70], labels=["B", "A", "C"])
+    >>> list(inometa.cumulative(res, order=[2019, 2017, 2021])["added"])
+    ['A', 'B', 'C']
+    """
+    import pandas as pd
+
+    keys = np.arange(res.k) if order is None else np.asarray(order)
+    if keys.shape != (res.k,):
+        raise ValueError(f"order must have one entry per study ({res.k}), got {keys.shape}")
+    ranked = pd.Series(keys).sort_values(ascending=not decreasing, kind="stable").index
+    idx = np.asarray(ranked, dtype=int)
+    rows = []
+    for step in range(1, res.k + 1):
+        keep = np.zeros(res.k, dtype=bool)
+        keep[idx[:step]] = True
+        sub = refit(res, keep)
+        rows.append(
+            {
+                "added": res.data.labels[idx[step - 1]],
+                "order": keys[idx[step - 1]],
+                **_summary_row(sub),
+            }
+        )
+    return _with_options(pd.DataFrame(rows), res, "cumulative")
+
+
+def _deleted_fits(res: MetaPropResult) -> list[MetaPropResult]:
+    out = []
+    for i in range(res.k):
+        keep = np.ones(res.k, dtype=bool)
+        keep[i] = False
+        out.append(refit(res, keep))
+    return out
+
+
+def influence(res: MetaPropResult) -> pd.DataFrame:
+    """Case-deletion diagnostics of Viechtbauer & Cheung (2010), as metafor's ``influence()``.
+
+    Columns: ``label``, ``rstudent`` (externally standardised residual), ``dffits``,
+    ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del`` and ``q_del``
+    (τ² and Q without the study), ``hat``, ``weight`` (%), ``dfbetas`` and ``influential``
+    (metafor's rule: |DFFITS| > 3√(p/(k−p)), P(χ²₁ ≤ Cook's D) > 0.5, hat > 3p/k or
+    |DFBETAS| > 1).
+
+    For the GLMM (no ``influence()`` in metafor) the same formulas are applied on the logit
+    scale to the study logits (continuity-corrected) with the refitted GLMM estimates and
+    approximate inverse-variance weights 1/(vᵢ + τ²).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12, 40], [50, 60, 70, 40, 60])
+    >>> inf = inometa.influence(res)
+    >>> list(inf.columns)[:4]
+    ['label', 'rstudent', 'dffits', 'cook_d']
+    """
+    import pandas as pd
+
+    _need_k(res, 3, "influence diagnostics")
+    yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
+    k, p = res.k, 1
+    tau2 = res.heterogeneity.tau2
+    w = 1 / (vi + tau2)
+    hat = w / w.sum()
+    mu = res.random.estimate
+    vb = res.random.se**2
+    fits = _deleted_fits(res)
+    tau2_del = np.array([f.heterogeneity.tau2 for f in fits])
+    q_del = np.array([f.heterogeneity.q for f in fits])
+    delpred = np.array([f.random.estimate for f in fits])
+    vdelpred = np.array([f.random.se**2 for f in fits])
+    # Hartung–Knapp fits carry their scale factor s² in the SE; metafor's s2w.
+    s2w = np.array(
+        [(f.random.se / f.random.se_wald) ** 2 if f.random.se_wald > 0 else 1.0 for f in fits]
+    )
+    dffits = (mu - delpred) / np.sqrt(s2w * hat * (tau2_del + vi))
+    vb_del = 1 / np.sum(1 / (vi[None, :] + tau2_del[:, None]), axis=1)
+    dfbetas = (mu - delpred) / np.sqrt(s2w * vb_del)
+    cook = (mu - delpred) ** 2 / vb
+    cov_r = vdelpred / vb
+    resid = yi - delpred
+    resid[np.abs(resid) < 100 * np.finfo(float).eps] = 0.0
+    rstudent = resid / np.sqrt(vi * s2w + vdelpred + tau2_del * s2w)
+    influential = (
+        (np.abs(dffits) > 3 * math.sqrt(p / (k - p)))
+        | (stats.chi2.cdf(cook, p) > 0.5)
+        | (hat > 3 * p / k)
+        | (np.abs(dfbetas) > 1)
+    )
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "label": list(res.data.labels),
+            "rstudent": rstudent,
+            "dffits": dffits,
+            "cook_d": cook,
+            "cov_r": cov_r,
+            "tau2_del": tau2_del,
+            "q_del": q_del,
+            "hat": hat,
+            "weight": 100 * hat,
+            "dfbetas": dfbetas,
+            "influential": influential,
+        }
+    )
+    return _with_options(frame, res, "influence")
+
+
+def baujat(res: MetaPropResult) -> pd.DataFrame:
+    """Baujat et al. (2002) coordinates, as metafor's ``baujat()``.
+
+    ``x`` is each study's squared Pearson residual (yᵢ − μ̂)²/(τ² + vᵢ) — its contribution
+    to the heterogeneity — and ``y`` its influence on the pooled result,
+    (μ̂₍₋ᵢ₎ − μ̂)²/Var(μ̂₍₋ᵢ₎). Both on the model scale.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40], labels=list("ABCD"))
+    >>> list(inometa.baujat(res).columns)
+    ['label', 'x', 'y']
+    """
+    import pandas as pd
+
+    _need_k(res, 2, "a Baujat plot")
+    yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
+    fits = _deleted_fits(res)
+    delpred = np.array([f.random.estimate for f in fits])
+    vdelpred = np.array([f.random.se**2 for f in fits])
+    x = (yi - res.random.estimate) ** 2 / (res.heterogeneity.tau2 + vi)
+    y = (delpred - res.random.estimate) ** 2 / vdelpred
+    frame: pd.DataFrame = pd.DataFrame({"label": list(res.data.labels), "x": x, "y": y})
+    return _with_options(frame, res, "baujat")
+
+
+# -- GOSH ---------------------------------------------------------------------------------
+
+
+def _subset_matrix(k: int, subsets: int | None, seed: int | None) -> tuple[np.ndarray, bool]:
+    """Inclusion matrix (rows = subsets of size ≥ 1): all 2^k − 1 subsets if that is at most
+    ``subsets`` (default 10⁶, metafor's), else a seeded random sample whose sizes follow
+    Binomial(k, ½) truncated at 1, as metafor's ``gosh``."""
+    cap = 10**6 if subsets is None else int(subsets)
+    if cap < 2:
+        raise ValueError(f"subsets must be at least 2, got {subsets}")
+    total = 2**k - 1
+    if total <= cap:
+        codes = np.arange(1, total + 1, dtype=np.int64)
+        incl = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+        return incl, True
+    rng = np.random.default_rng(seed)
+    sizes = np.arange(1, k + 1)
+    prob = stats.binom.pmf(sizes, k, 0.5)
+    drawn = rng.choice(sizes, size=cap, p=prob / prob.sum())
+    keys = rng.random((cap, k))
+    # the `size` smallest random keys of each row mark a uniformly random subset of that size
+    ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
+    return ranks < drawn[:, None], False
+
+
+def _gosh_inverse(
+    yi: FloatArray, vi: FloatArray, S: np.ndarray, method: str, tau2_fixed: float | None
+) -> dict[str, FloatArray]:
+    """All subsets at once: FE weights, Q, τ² (by ``method``), I², H², RE estimate."""
+    Sf = S.astype(float)
+    ks = Sf.sum(axis=1)
+    w = Sf / vi
+    sw = w.sum(axis=1)
+    mu_fe = (w @ yi) / sw
+    q = np.sum(w * (yi - mu_fe[:, None]) ** 2, axis=1)
+    trp = sw - (w**2).sum(axis=1) / sw
+    if tau2_fixed is not None:
+        tau2 = np.full(S.shape[0], float(tau2_fixed))
+    else:
+        tau2 = _TAU2_BATCH[method](yi, vi, Sf, ks, w, sw, q, trp)
+    tau2 = np.where(ks > 1, np.maximum(tau2, 0.0), 0.0) if tau2_fixed is None else tau2
+    vt = np.where(ks > 1, (ks - 1) / np.where(trp > 0, trp, np.inf), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = np.where(vt > 0, tau2 / (vt + tau2), 0.0)
+        h2 = np.where(vt > 0, tau2 / vt + 1, 1.0)
+    wr = Sf / (vi[None, :] + tau2[:, None])
+    mu = (wr @ yi) / wr.sum(axis=1)
+    return {
+        "k": ks,
+        "q": np.where(ks > 1, q, 0.0),
+        "tau2": tau2,
+        "i2": i2,
+        "h2": h2,
+        "estimate": mu,
+    }
+
+
+def _q_at(yi: FloatArray, vi: FloatArray, Sf: np.ndarray, tau2: FloatArray) -> FloatArray:
+    w = Sf / (vi[None, :] + tau2[:, None])
+    mu = (w @ yi) / w.sum(axis=1)
+    return np.asarray(np.sum(w * (yi - mu[:, None]) ** 2, axis=1), dtype=float)
+
+
+def _dl_batch(
+    yi: FloatArray,
+    vi: FloatArray,
+    Sf: FloatArray,
+    ks: FloatArray,
+    w: FloatArray,
+    sw: FloatArray,
+    q: FloatArray,
+    trp: FloatArray,
+) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (q - (ks - 1)) / trp
+
+
+def _hs_batch(
+    yi: FloatArray,
+    vi: FloatArray,
+    Sf: FloatArray,
+    ks: FloatArray,
+    w: FloatArray,
+    sw: FloatArray,
+    q: FloatArray,
+    trp: FloatArray,
+) -> FloatArray:
+    return (q - ks) / sw
+
+
+def _he_raw_batch(yi: FloatArray, vi: FloatArray, Sf: np.ndarray, ks: FloatArray) -> FloatArray:
+    ybar = (Sf @ yi) / ks
+    rss = np.sum(Sf * (yi - ybar[:, None]) ** 2, axis=1)
+    tr_pv = Sf @ vi - (Sf @ vi) / ks
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((rss - tr_pv) / (ks - 1), dtype=float)
+
+
+def _he_batch(
+    yi: FloatArray,
+    vi: FloatArray,
+    Sf: FloatArray,
+    ks: FloatArray,
+    w: FloatArray,
+    sw: FloatArray,
+    q: FloatArray,
+    trp: FloatArray,
+) -> FloatArray:
+    return _he_raw_batch(yi, vi, Sf, ks)
+
+
+def _sj_batch(
+    yi: FloatArray,
+    vi: FloatArray,
+    Sf: FloatArray,
+    ks: FloatArray,
+    w: FloatArray,
+    sw: FloatArray,
+    q: FloatArray,
+    trp: FloatArray,
+) -> FloatArray:
+    ybar = (Sf @ yi) / ks
+    tau0 = np.sum(Sf * (yi - ybar[:, None]) ** 2, axis=1) / ks
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(tau0 * _q_at(yi, vi, Sf, tau0) / (ks - 1), dtype=float)
+
+
+def _pm_batch(
+    yi: FloatArray,
+    vi: FloatArray,
+    Sf: FloatArray,
+    ks: FloatArray,
+    w: FloatArray,
+    sw: FloatArray,
+    q: FloatArray,
+    trp: FloatArray,
+) -> FloatArray:
+    """Root of Q(τ²) = k − 1 for every subset by vectorised bisection (Q decreases in τ²)."""
+    target = ks - 1
+    lo = np.zeros(Sf.shape[0])
+    hi = np.full(Sf.shape[0], 100.0 + 10 * float(np.var(yi)) + float(np.max(vi)))
+    for _ in range(60):
+        grow = _q_at(yi, vi, Sf, hi) > target
+        if not grow.any():
+            break
+        hi = np.where(grow, hi * 10, hi)
+    scale = float(np.mean(vi))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        above = _q_at(yi, vi, Sf, mid) > target
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+        if np.max(hi - lo) <= 1e-13 * max(scale, float(np.max(hi))):
+            break
+    root = 0.5 * (lo + hi)
+    return np.where(q < target, 0.0, root)
+
+
+def _fisher_batch(method: str) -> _BatchEstimator:
+    """metafor's Fisher scoring (ML, REML, EB) for all subsets at once, started at max(0, HE);
+    subsets whose step would cross 0 with a non-positive score there stop at 0."""
+
+    def run(
+        yi: FloatArray,
+        vi: FloatArray,
+        Sf: FloatArray,
+        ks: FloatArray,
+        w0: FloatArray,
+        sw0: FloatArray,
+        q0: FloatArray,
+        trp0: FloatArray,
+    ) -> FloatArray:
+        tau2 = np.maximum(0.0, np.nan_to_num(_he_raw_batch(yi, vi, Sf, ks), nan=0.0))
+        active = ks > 1
+        scale = float(np.mean(vi))
+
+        def pieces(t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+            w = Sf / (vi[None, :] + t[:, None])
+            sw = w.sum(axis=1)
+            mu = (w @ yi) / sw
+            r = yi - mu[:, None]
+            return w, sw, r
+
+        def adj_of(t: FloatArray) -> FloatArray:
+            w, sw, r = pieces(t)
+            s1, s2, s3 = sw, (w**2).sum(axis=1), (w**3).sum(axis=1)
+            ypp = np.sum(w**2 * r**2, axis=1)
+            if method == "ML":
+                return np.asarray((ypp - s1) / s2, dtype=float)
+            if method == "REML":
+                trp = s1 - s2 / s1
+                trpp = s2 - 2 * s3 / s1 + s2**2 / s1**2
+                return np.asarray((ypp - trp) / trpp, dtype=float)
+            qw = np.sum(w * r**2, axis=1)
+            return np.asarray((qw * ks / (ks - 1) - ks) / s1, dtype=float)
+
+        zero = np.zeros_like(tau2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score0 = adj_of(zero)
+            for _ in range(10_000):
+                adj = np.where(active, np.nan_to_num(adj_of(tau2), nan=0.0), 0.0)
+                to_zero = active & (tau2 + adj < 0) & (score0 <= 0)
+                tau2 = np.where(to_zero, 0.0, tau2)
+                active = active & ~to_zero
+                while True:  # step halving inside the parameter space (rare here)
+                    crossing = active & (tau2 + adj < 0)
+                    if not crossing.any():
+                        break
+                    adj = np.where(crossing, adj / 2, adj)
+                new = np.where(active, tau2 + adj, tau2)
+                done = np.abs(new - tau2) <= 1e-12 * np.maximum(new, scale)
+                tau2 = new
+                active = active & ~done
+                if not active.any():
+                    break
+        if method in ("ML", "REML"):
+            tau2 = np.where(
+                _ll_batch(yi, vi, Sf, zero, method) - _ll_batch(yi, vi, Sf, tau2, method) > 1e-10,
+                0.0,
+                tau2,
+            )
+        return tau2
+
+    return run
+
+
+def _ll_batch(
+    yi: FloatArray, vi: FloatArray, Sf: np.ndarray, tau2: FloatArray, method: str
+) -> FloatArray:
+    w = Sf / (vi[None, :] + tau2[:, None])
+    sw = w.sum(axis=1)
+    mu = (w @ yi) / sw
+    rss = np.sum(w * (yi - mu[:, None]) ** 2, axis=1)
+    logs = np.sum(Sf * np.log(vi[None, :] + tau2[:, None]), axis=1)
+    ll = -0.5 * logs - 0.5 * rss
+    if method == "REML":
+        ll = ll - 0.5 * np.log(sw)
+    return np.asarray(ll, dtype=float)
+
+
+_TAU2_BATCH: dict[str, _BatchEstimator] = {
+    "DL": _dl_batch,
+    "HS": _hs_batch,
+    "HE": _he_batch,
+    "SJ": _sj_batch,
+    "PM": _pm_batch,
+    "EB": _fisher_batch("EB"),
+    "ML": _fisher_batch("ML"),
+    "REML": _fisher_batch("REML"),
+}
+
+
+def gosh(res: MetaPropResult, subsets: int | None = None, *, seed: int | None = 0) -> pd.DataFrame:
+    """GOSH: the model fitted to every subset of the studies (or to a random sample of them).
+
+    Parameters
+    ----------
+    res
+        The full analysis (its options are reused).
+    subsets
+        At most this many subsets (default 10⁶, as metafor): if 2^k − 1 exceeds it, a random
+        sample is drawn whose subset sizes follow Binomial(k, ½).
+    seed
+        Seed of the random sample (ignored when all subsets are used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subset: ``k``, ``estimate`` (model scale), ``proportion``, ``q``,
+        ``i2`` (fraction), ``h2``, ``tau2``, then one boolean column per study (its label)
+        saying whether it is in the subset. ``attrs["exact"]`` says whether all subsets were
+        used.
+
+    Notes
+    -----
+    Inverse-variance models are computed for all subsets at once; the GLMM is refitted
+    subset by subset (about 0.1 s each), so keep ``subsets`` small with ``method="glmm"``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40], tau2_method="DL")
+    >>> g = inometa.gosh(res)
+    >>> len(g), bool(g.attrs["exact"])
+    (15, True)
+    """
+    import pandas as pd
+
+    _need_k(res, 2, "GOSH")
+    S, exact = _subset_matrix(res.k, subsets, seed)
+    yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
+    opts = res.options
+    if opts.method == "inverse":
+        out = _gosh_inverse(yi, vi, S, opts.tau2_method, opts.tau2_fixed)
+    else:
+        fits = [refit(res, row) for row in S]
+        out = {
+            "k": np.array([f.k for f in fits], dtype=float),
+            "q": np.array([f.heterogeneity.q for f in fits]),
+            "tau2": np.array([f.heterogeneity.tau2 for f in fits]),
+            "i2": np.array([f.heterogeneity.i2 for f in fits]),
+            "h2": np.array([f.heterogeneity.h2 for f in fits]),
+            "estimate": np.array([f.random.estimate for f in fits]),
+        }
+    tr = get_transform(opts.transform)
+    n_bt = None
+    if tr.needs_n:
+        n = np.asarray(res.data.n, dtype=float)
+        n_bt = S.sum(axis=1) / (S.astype(float) @ (1 / n))
+    frame = pd.DataFrame(
+        {
+            "k": out["k"].astype(int),
+            "estimate": out["estimate"],
+            "proportion": tr.inverse(out["estimate"], n_bt),
+            "q": out["q"],
+            "i2": out["i2"],
+            "h2": out["h2"],
+            "tau2": out["tau2"],
+        }
+    )
+    incl = pd.DataFrame(S, columns=list(_unique_labels(res.data.labels)))
+    result: pd.DataFrame = pd.concat([frame, incl], axis=1)
+    result.attrs["exact"] = exact
+    return _with_options(result, res, "gosh")
+
+
+def _unique_labels(labels: tuple[str, ...]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out

@@ -1,0 +1,138 @@
+"""metareg(): moderators in every form, bad moderators, GLMM, permutation tests."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import inometa
+from inometa.regression import _distinct_orderings, _unique_orders, design_matrix
+
+X = [4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7]
+N = [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131]
+YEAR = [2017, 2019, 2023, 2024, 2024, 2024, 2013, 2018, 2023, 2023, 2021, 2024]
+REGIMEN = [
+    "mono",
+    "mono",
+    "combo",
+    "combo",
+    "mono",
+    "mono",
+    "mono",
+    "combo",
+    "combo",
+    "combo",
+    "mono",
+    "combo",
+]
+LABELS = [f"S{i}" for i in range(1, 13)]
+
+
+def test_moderator_forms_agree() -> None:
+    df = pd.DataFrame({"x": X, "n": N, "year": YEAR, "regimen": REGIMEN})
+    a = inometa.metareg("x", "n", "year + regimen", data=df)
+    b = inometa.metareg("x", "n", ["year", "regimen"], data=df)
+    c = inometa.metareg(X, N, {"year": YEAR, "regimen": REGIMEN})
+    d = inometa.metareg(X, N, df[["year", "regimen"]])
+    for other in (b, c, d):
+        np.testing.assert_array_equal(a.estimate, other.estimate)
+    assert a.terms == ("intercept", "year", "regimen: mono")
+
+
+def test_categorical_order_from_pandas_categorical() -> None:
+    cat = pd.Categorical(REGIMEN, categories=["mono", "combo"])
+    res = inometa.metareg(X, N, {"regimen": cat})
+    assert res.terms == ("intercept", "regimen: combo")
+    ref = inometa.metareg(X, N, {"regimen": REGIMEN})
+    assert res.estimate[1] == pytest.approx(-ref.estimate[1], rel=1e-10)
+
+
+def test_single_moderator_array_and_series() -> None:
+    a = inometa.metareg(X, N, YEAR)
+    b = inometa.metareg(X, N, pd.Series(YEAR, name="year"))
+    assert a.terms == ("intercept", "moderator") and b.terms == ("intercept", "year")
+    np.testing.assert_allclose(a.estimate, b.estimate)
+
+
+@pytest.mark.parametrize(
+    ("moderators", "message"),
+    [
+        ({"year": [2020] * 12}, "moderator 'year' has no variance \\(every study has 2020\\)"),
+        ({"arm": ["a"] * 12}, "moderator 'arm' has no variance \\(every study is 'a'\\)"),
+        ({"year": YEAR[:11]}, "moderators have 11 rows but there are 12 studies"),
+        (
+            {"year": [*YEAR[:3], None, *YEAR[4:]]},
+            "moderator 'year' is missing for study 'S4' \\(row 4\\)",
+        ),
+        ({"a": YEAR, "b": [2 * y for y in YEAR]}, "collinear"),
+        ("year", "moderators given as column names need data="),
+    ],
+)
+def test_bad_moderators(moderators: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        inometa.metareg(X, N, moderators, labels=LABELS)
+
+
+def test_too_many_coefficients() -> None:
+    with pytest.raises(ValueError, match="3 coefficients cannot be estimated from 3 studies"):
+        design_matrix({"a": [1.0, 2.0, 4.0], "b": [3.0, 1.0, 2.0]}, ("s1", "s2", "s3"))
+
+
+def test_knapp_hartung_uses_f_and_t() -> None:
+    res = inometa.metareg(X, N, {"year": YEAR, "regimen": REGIMEN}, ci_method="hk")
+    assert res.df == 9 and res.qm_df2 == 9 and res.qm_test == "F"
+    z = inometa.metareg(X, N, {"year": YEAR, "regimen": REGIMEN})
+    assert z.df is None and z.qm_df2 is None
+
+
+def test_fixed_tau2_is_weighted_least_squares() -> None:
+    res = inometa.metareg(X, N, {"year": YEAR}, tau2_fixed=0.2)
+    yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
+    Xd = np.column_stack([np.ones(12), YEAR])
+    w = 1 / (vi + 0.2)
+    beta = np.linalg.solve(Xd.T @ (Xd * w[:, None]), Xd.T @ (w * yi))
+    np.testing.assert_allclose(res.estimate, beta, rtol=1e-9)
+    assert res.tau2 == 0.2 and math.isnan(res.r2)
+
+
+def test_glmm_with_moderators_and_summary() -> None:
+    res = inometa.metareg(X, N, {"regimen": REGIMEN}, method="glmm", nagq=7)
+    assert res.qm_test == "Wald χ²" and math.isfinite(res.qm_lrt)
+    text = res.summary()
+    assert "Likelihood-ratio test of moderators" in text and "regimen: mono" in text
+    d = res.to_dict()
+    assert d["terms"] == ["intercept", "regimen: mono"] and d["k"] == 12
+
+
+def test_glmm_separation_is_reported_not_raised() -> None:
+    level = ["zero" if x == 0 else "other" for x in X]
+    res = inometa.metareg(X, N, {"level": level}, method="glmm")
+    assert any("separation" in n for n in res.notes)
+    assert all(math.isnan(v) for v in res.estimate)
+
+
+def test_distinct_orderings() -> None:
+    Xd = np.column_stack([np.ones(5), [1, 1, 2, 3, 3]])
+    assert _distinct_orderings(Xd) == 30  # 5!/(2!·2!)
+    orders = _unique_orders(Xd)
+    assert len(orders) == 30
+    assert len({tuple(Xd[o, 1]) for o in orders}) == 30
+
+
+def test_many_identical_rows_are_cheap() -> None:
+    Xd = np.column_stack([np.ones(30), [0.0] * 29 + [1.0]])
+    assert _distinct_orderings(Xd) == 30 and len(_unique_orders(Xd)) == 30
+
+
+def test_random_permutations_are_seeded() -> None:
+    a = inometa.metareg(X, N, {"year": YEAR}, tau2_method="DL", permutations=50, seed=3)
+    b = inometa.metareg(X, N, {"year": YEAR}, tau2_method="DL", permutations=50, seed=3)
+    c = inometa.metareg(X, N, {"year": YEAR}, tau2_method="DL", permutations=50, seed=4)
+    assert a.permutation == b.permutation and a.permutation is not None
+    assert not a.permutation.exact and a.permutation.seed == 3
+    assert a.permutation.n_permutations == 50
+    assert c.permutation is not None and c.permutation.seed == 4
+    assert "pvalue_permutation" in a.coefficients().columns

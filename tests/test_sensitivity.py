@@ -1,0 +1,109 @@
+"""Leave-one-out, influence, Baujat, cumulative and GOSH: properties, GLMM, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import inometa
+
+X = [4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7]
+N = [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131]
+
+
+def test_leave_one_out_of_a_duplicated_study() -> None:
+    # Dropping either copy of a duplicated study leaves the same data.
+    res = inometa.metaprop([*X, X[0]], [*N, N[0]])
+    loo = inometa.leave_one_out(res)
+    cols = ["model_estimate", "model_se", "tau2", "i2", "q"]
+    pd.testing.assert_series_equal(loo.iloc[0][cols], loo.iloc[-1][cols], check_names=False)
+
+
+def test_leave_one_out_equals_refitting_without_the_study() -> None:
+    for kw in ({"transform": "ft", "tau2_method": "PM"}, {"method": "glmm"}):
+        res = inometa.metaprop(X, N, **kw)
+        loo = inometa.leave_one_out(res)
+        alone = inometa.metaprop(X[1:], N[1:], **kw)
+        assert loo["model_estimate"].iloc[0] == pytest.approx(alone.random.estimate, rel=1e-9)
+        assert loo["tau2"].iloc[0] == pytest.approx(alone.tau2, rel=1e-6, abs=1e-12)
+
+
+def test_cumulative_last_row_is_the_full_analysis() -> None:
+    res = inometa.metaprop(X, N, ci_method="hk")
+    cu = inometa.cumulative(res, order=np.arange(12)[::-1])
+    assert cu["added"].iloc[0] == "Study 12"
+    assert cu["model_estimate"].iloc[-1] == pytest.approx(res.random.estimate, rel=1e-12)
+    assert cu["k"].tolist() == list(range(1, 13))
+    dec = inometa.cumulative(res, order=np.arange(12), decreasing=True)
+    assert list(dec["added"]) == list(cu["added"])
+    with pytest.raises(ValueError, match="one entry per study"):
+        inometa.cumulative(res, order=[1, 2])
+
+
+def test_influence_and_baujat_for_glmm() -> None:
+    res = inometa.metaprop(X, N, method="glmm")
+    inf = inometa.influence(res)
+    assert len(inf) == 12 and inf["weight"].sum() == pytest.approx(100)
+    assert np.isfinite(inf["cook_d"]).all()
+    b = inometa.baujat(res)
+    assert (b[["x", "y"]] >= 0).all().all()
+
+
+def test_too_few_studies() -> None:
+    res = inometa.metaprop([3, 5], [10, 12])
+    with pytest.raises(ValueError, match="influence diagnostics needs at least 3 studies"):
+        inometa.influence(res)
+    with pytest.raises(ValueError, match="leave-one-out needs at least 2 studies"):
+        inometa.leave_one_out(inometa.metaprop([3], [10]))
+
+
+@pytest.mark.parametrize("method", ["DL", "REML", "ML", "PM", "EB", "HE", "HS", "SJ"])
+def test_gosh_full_set_row_equals_the_analysis(method: str) -> None:
+    res = inometa.metaprop(X[:8], N[:8], tau2_method=method)
+    g = inometa.gosh(res)
+    full = g[g["k"] == 8].iloc[0]
+    assert full["tau2"] == pytest.approx(res.tau2, rel=1e-8, abs=1e-12)
+    assert full["estimate"] == pytest.approx(res.random.estimate, rel=1e-9)
+    assert full["proportion"] == pytest.approx(res.estimate, rel=1e-9)
+    singles = g[g["k"] == 1]
+    assert (singles["tau2"] == 0).all() and (singles["q"] == 0).all()
+
+
+def test_gosh_random_sample_is_seeded() -> None:
+    res = inometa.metaprop(X, N)
+    a = inometa.gosh(res, subsets=500, seed=7)
+    b = inometa.gosh(res, subsets=500, seed=7)
+    c = inometa.gosh(res, subsets=500, seed=8)
+    assert not a.attrs["exact"] and len(a) == 500
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+    assert (a["k"] >= 1).all()
+
+
+def test_gosh_ft_back_transforms_with_each_subsets_harmonic_mean() -> None:
+    res = inometa.metaprop(X[:5], N[:5], transform="ft", tau2_method="DL")
+    g = inometa.gosh(res)
+    row = g[(g["k"] == 2) & g["Study 1"] & g["Study 2"]].iloc[0]
+    sub = inometa.metaprop(X[:2], N[:2], transform="ft", tau2_method="DL")
+    assert row["proportion"] == pytest.approx(sub.estimate, rel=1e-9)
+
+
+def test_gosh_glmm_refits() -> None:
+    res = inometa.metaprop(X[:4], N[:4], method="glmm")
+    g = inometa.gosh(res)
+    assert len(g) == 15 and g["estimate"].notna().all()
+
+
+def test_tables_record_the_options() -> None:
+    res = inometa.metaprop(X, N, transform="ft", tau2_method="DL")
+    for fn in (
+        inometa.leave_one_out,
+        inometa.influence,
+        inometa.baujat,
+        inometa.cumulative,
+        inometa.gosh,
+    ):
+        table = fn(res)
+        assert table.attrs["options"]["transform"] == "ft"
+        assert table.attrs["options"]["tau2_method"] == "DL"
