@@ -10,6 +10,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from .audit import AuditFinding, AuditResult, audit, audit_table
 from .bias import (
     RankTestResult,
     RegTestResult,
@@ -41,6 +42,8 @@ from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .transforms import TRANSFORMS, Transform, get_transform
 
 __all__ = [
+    "AuditFinding",
+    "AuditResult",
     "PROFILES",
     "TAU2_ESTIMATORS",
     "TRANSFORMS",
@@ -63,6 +66,8 @@ __all__ = [
     "Transform",
     "TrimFillResult",
     "__version__",
+    "audit",
+    "audit_table",
     "baujat",
     "begg_test",
     "cochran_q",

@@ -61,6 +61,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .audit import audit_table
+
+    try:
+        published = pd.read_csv(args.published)
+    except FileNotFoundError:
+        raise ValueError(f"no such file: {args.published}") from None
+    table = audit_table(published)
+    if not args.all:
+        table = table[table["status"] != "ok"]
+    with pd.option_context("display.max_colwidth", None, "display.width", 250):
+        print(table.to_string(index=False))
+    print()
+    print(
+        f"{(table['status'] == 'impossible').sum()} impossible, "
+        f"{(table['status'] == 'warning').sum()} warnings"
+        + ("" if args.all else " (use --all to list the checks that passed)")
+    )
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inometa",
@@ -97,6 +120,19 @@ def _build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--json", action="store_true", help="print the result as JSON")
     pool.add_argument("--studies", action="store_true", help="also print the study table")
     pool.set_defaults(func=_cmd_pool)
+
+    aud = sub.add_parser(
+        "audit",
+        help="check published pooled proportions for internal consistency",
+        description="Audit published pooled results (estimate, CI, PI, I²) for consistency.",
+    )
+    aud.add_argument(
+        "--published",
+        default="data/published/lao2025.csv",
+        help="CSV with outcome, estimate, ci_low, ci_high[, pi_low, pi_high, i2, k]",
+    )
+    aud.add_argument("--all", action="store_true", help="also list the checks that passed")
+    aud.set_defaults(func=_cmd_audit)
 
     check = sub.add_parser(
         "validate",

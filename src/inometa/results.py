@@ -464,6 +464,35 @@ class MetaPropResult:
         cleaned: dict[str, Any] = _clean(out)
         return cleaned
 
+    # -- for manuscripts and for re-checking in R ------------------------------------------
+    def methods_text(self) -> str:
+        """A methods paragraph describing exactly how this result was computed.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> text = inometa.metaprop([10, 20, 30], [50, 60, 70]).methods_text()
+        >>> "restricted maximum likelihood" in text
+        True
+        """
+        from .report.methods import methods_text
+
+        return methods_text(self)
+
+    def to_metafor(self) -> str:
+        """R code that refits this analysis with metafor (data included).
+
+        Examples
+        --------
+        >>> import inometa
+        >>> code = inometa.metaprop([10, 20, 30], [50, 60, 70]).to_metafor()
+        >>> 'escalc(measure = "PLO"' in code
+        True
+        """
+        from .report.methods import to_metafor
+
+        return to_metafor(self)
+
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
         """A readable multi-line text summary (see :mod:`inometa.report.text`)."""

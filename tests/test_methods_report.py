@@ -1,0 +1,72 @@
+"""methods_text() and to_metafor(): the R code refits the same analysis in metafor."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+import inometa
+
+from .conftest import require_r
+
+X = [4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7]
+N = [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131]
+
+
+def test_methods_text_names_every_choice() -> None:
+    text = inometa.metaprop(
+        X, N, transform="ft", tau2_method="PM", ci_method="hk", pi_method="hts"
+    ).methods_text()
+    for phrase in (
+        "Freeman–Tukey",
+        "Paule–Mandel",
+        "Hartung–Knapp",
+        "k − 2",
+        "harmonic mean",
+        "Clopper–Pearson",
+        inometa.__version__,
+    ):
+        assert phrase in text
+    glmm = inometa.metaprop(X, N, method="glmm").methods_text()
+    assert "binomial–normal" in glmm and "7-point adaptive Gauss–Hermite" in glmm
+    raw = inometa.metaprop(X, N, transform="raw", tau2_method="DL").methods_text()
+    assert "0.5 was added to the events and non-events of the 1 study" in raw
+
+
+CASES = [
+    {"transform": "logit", "tau2_method": "REML"},
+    {"transform": "ft", "tau2_method": "DL", "ci_method": "hk", "pi_method": "hts"},
+    {"transform": "raw", "tau2_method": "PM", "ci_method": "hk_adhoc", "pi_method": "t"},
+    {"transform": "arcsine", "tau2_method": "SJ", "ci_method": "t", "pi_method": "z"},
+    {"method": "glmm", "nagq": 7},
+]
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("kwargs", CASES, ids=lambda k: "-".join(map(str, k.values())))
+def test_r_code_reproduces_the_result(kwargs: dict) -> None:
+    require_r()
+    res = inometa.metaprop(X, N, labels=[f"Trial {i}" for i in range(12)], **kwargs)
+    code = res.to_metafor() + (
+        "\ncat(sprintf('%.17g', c(c(res$b), res$se, res$tau2)), sep='\\n')\n"
+    )
+    proc = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    b, se, tau2 = (float(v) for v in proc.stdout.strip().splitlines()[-3:])
+    tol = 1e-4 if kwargs.get("method") == "glmm" else 1e-6
+    assert res.random.estimate == pytest.approx(b, rel=tol)
+    assert res.random.se == pytest.approx(se, rel=tol)
+    assert res.tau2 == pytest.approx(tau2, rel=tol, abs=1e-10)
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+def test_r_code_refuses_imputed_studies() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tf = inometa.trim_and_fill(inometa.metaprop(X, N))
+    with pytest.raises(ValueError, match="imputed"):
+        tf.result.to_metafor()
