@@ -42,11 +42,11 @@ from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .transforms import TRANSFORMS, Transform, get_transform
 
 __all__ = [
-    "AuditFinding",
-    "AuditResult",
     "PROFILES",
     "TAU2_ESTIMATORS",
     "TRANSFORMS",
+    "AuditFinding",
+    "AuditResult",
     "GlmmFit",
     "Heterogeneity",
     "Interval",

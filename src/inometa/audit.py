@@ -350,7 +350,7 @@ def audit_table(published: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     frames = []
     for row in published.to_dict("records"):
 
-        def get(name: str) -> Any:
+        def get(name: str, row: dict[Any, Any] = row) -> Any:
             v = row.get(name)
             return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
 
