@@ -12,6 +12,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
+from .plots import plot_forest, plot_funnel, plot_summary_forest
 from .pooling import metaprop
 from .profiles import PROFILES
 from .results import (
@@ -47,6 +48,9 @@ __all__ = [
     "fit_glmm",
     "get_transform",
     "metaprop",
+    "plot_forest",
+    "plot_funnel",
+    "plot_summary_forest",
     "q_profile_tau2_ci",
     "study_confint",
 ]
