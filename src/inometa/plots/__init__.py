@@ -7,6 +7,7 @@ is drawn, so ``import inometa`` stays light.
 
 from __future__ import annotations
 
+from .draw import savefig
 from .forest import forest_content, forest_layout, plot_forest
 from .funnel import FunnelLine, funnel_layout, plot_funnel
 from .style import JOURNAL_WIDTHS_MM, PRESETS, SCALES, Preset, get_preset, get_scale
@@ -26,5 +27,6 @@ __all__ = [
     "plot_forest",
     "plot_funnel",
     "plot_summary_forest",
+    "savefig",
     "summary_content",
 ]

@@ -21,28 +21,39 @@ __all__ = [
 
 
 def nice_ticks(low: float, high: float, factor: float, target: int = 5) -> tuple[float, ...]:
-    """Evenly spaced ticks covering [low, high] (proportions) at round values of the
-    displayed scale (``factor`` 100 for %): steps of 1, 2, 2.5 or 5 × 10ⁿ.
+    """Evenly spaced ticks within [low, high] (proportions) at round values of the
+    displayed scale (``factor`` 100 for %): steps of 1, 2, 2.5 or 5 × 10ⁿ, preferring a
+    step that puts ticks on both limits, then one without 2.5, then about ``target`` ticks.
 
     Examples
     --------
     >>> [round(100 * t) for t in nice_ticks(0.0, 1.0, 100)]
     [0, 20, 40, 60, 80, 100]
+    >>> [round(1000 * t) for t in nice_ticks(0.4, 0.9, 1000)]
+    [400, 500, 600, 700, 800, 900]
     """
     lo, hi = low * factor, high * factor
     span = hi - lo
     if not span > 0:
         raise ValueError(f"axis limits must satisfy low < high, got ({low}, {high})")
-    raw = span / max(target - 1, 1)
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * 0.999)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    t = first
-    while t <= hi + 1e-9 * step:
-        ticks.append(round(t / factor, 12))
-        t += step
-    return tuple(ticks)
+    magnitude = math.floor(math.log10(span))
+    best: tuple[tuple[int, bool, float], float, float, int] | None = None
+    for exponent in (magnitude - 2, magnitude - 1, magnitude):
+        for mult in (1.0, 2.0, 2.5, 5.0):
+            step = mult * 10.0**exponent
+            first = math.ceil(lo / step - 1e-9) * step
+            last = math.floor(hi / step + 1e-9) * step
+            n = round((last - first) / step) + 1
+            if not 3 <= n <= 8:
+                continue
+            ends = int(abs(first - lo) < 1e-9 * step) + int(abs(last - hi) < 1e-9 * step)
+            score = (ends, mult != 2.5, -abs(n - target))
+            if best is None or score > best[0]:
+                best = (score, first, step, n)
+    if best is None:  # a span too narrow for round steps: just the two limits
+        return (round(low, 12), round(high, 12))
+    _, first, step, n = best
+    return tuple(round((first + i * step) / factor, 12) for i in range(n))
 
 
 def auto_limits(values: Sequence[float], factor: float) -> tuple[float, float]:

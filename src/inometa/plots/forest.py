@@ -145,7 +145,7 @@ def heterogeneity_text(result: MetaPropResult, preset: Preset) -> str:
     >>> from inometa.plots.style import get_preset
     >>> res = inometa.metaprop([49, 121, 43, 19], [72, 164, 50, 32])
     >>> heterogeneity_text(res, get_preset("jama")).replace("\u00a0", " ")
-    'Heterogeneity: I² = 73% (95% CI, 16%–98%); τ² = 0.2790; Q = 10.95 (df = 3); P = .01'
+    'Heterogeneity: I² = 67% (95% CI, 0%–98%); τ² = 0.1571; Q = 7.83 (df = 3); P = .05'
     """
     h = result.heterogeneity
     lev = _level_text(result.options.level)
@@ -224,7 +224,7 @@ def forest_content(
     >>> from inometa.plots.forest import forest_content
     >>> res = inometa.metaprop([49, 121], [72, 164], labels=["A", "B"])
     >>> [r.kind for r in forest_content(res).rows]
-    ['study', 'study', 'spacer', 'pooled', 'text']
+    ['study', 'study', 'spacer', 'pooled', 'prediction', 'text']
     """
     p = get_preset(preset).with_fontsize(fontsize)
     sc = get_scale(scale)
@@ -437,9 +437,9 @@ def forest_layout(
     >>> import inometa
     >>> from inometa.plots.forest import forest_layout
     >>> res = inometa.metaprop([49, 121, 43], [72, 164, 50], labels=["A", "B", "C"])
-    >>> lay = forest_layout(res, width="single")
+    >>> lay = forest_layout(res, width="double")
     >>> round(lay.width / 72 * 25.4)
-    89
+    183
     >>> [round(r.marker_side, 1) > 0 for r in lay.rows_of("study")]
     [True, True, True]
     """

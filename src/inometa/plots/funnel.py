@@ -537,6 +537,7 @@ def _place_labels(
             xytext=(0, 0),
             textcoords="offset points",
             fontsize=size,
+            va="center",
             annotation_clip=False,
             parse_math=False,
             gid="funnel-label",
@@ -570,25 +571,26 @@ def _place_labels(
 
     gap = 0.5 * size
     line = 1.15 * size
+    Box = tuple[float, float, float, float]
+
+    def put(t: Any, dx: float, dy: float, right: bool) -> Box:
+        t.xyann = (dx, dy)
+        t.set_horizontalalignment("left" if right else "right")
+        bb = t.get_window_extent(renderer)
+        return (bb.x0, bb.y0, bb.x1, bb.y1)
+
     for pt, t in texts:
         outward = 1 if pt.x >= x_mid else -1
-        candidates: list[tuple[float, float, str, str]] = []
         # Beside the point first, then ever further above/below it, outward side first.
+        candidates: list[tuple[float, float, bool]] = []
         for k in range(0, 7):
             for side in (outward, -outward):
-                ha = "left" if side > 0 else "right"
                 dx = side * gap * (1.0 if k == 0 else 0.6)
-                for dy in ((0.0,) if k == 0 else (k * 0.8 * line, -k * 0.8 * line)):
-                    candidates.append((dx, dy, ha, "center"))
-        best: tuple[float, tuple[float, float, float, float], tuple[float, float, str, str]] | None
-        best = None
+                for dy in (0.0,) if k == 0 else (k * 0.8 * line, -k * 0.8 * line):
+                    candidates.append((dx, dy, side > 0))
+        best: tuple[float, Box, tuple[float, float, bool]] | None = None
         for cand in candidates:
-            dx, dy, ha, va = cand
-            t.xyann = (dx, dy)
-            t.set_horizontalalignment(ha)
-            t.set_verticalalignment(va)
-            bb = t.get_window_extent(renderer)
-            box = (bb.x0, bb.y0, bb.x1, bb.y1)
+            box = put(t, *cand)
             outside = (
                 max(0.0, ax_box.x0 - box[0])
                 + max(0.0, box[2] - ax_box.x1)
@@ -605,11 +607,8 @@ def _place_labels(
             if cost == 0:
                 break
         assert best is not None
-        dx, dy, ha, va = best[2]
-        t.xyann = (dx, dy)
-        t.set_horizontalalignment(ha)
-        t.set_verticalalignment(va)
+        put(t, *best[2])
         # A leader line only where the label had to move off its point's row.
         if t.arrow_patch is not None:
-            t.arrow_patch.set_visible(dy != 0)
+            t.arrow_patch.set_visible(best[2][1] != 0)
         placed.append(best[1])

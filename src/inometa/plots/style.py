@@ -335,7 +335,6 @@ def rc_params(fontsize: float) -> dict[str, Any]:
         "font.family": FONT_FAMILY,
         "font.size": fontsize,
         "text.hinting": "no_hinting",
-        "text.hinting_factor": 8,
         "text.antialiased": True,
         "axes.linewidth": 0.6,
         "axes.labelsize": fontsize,
