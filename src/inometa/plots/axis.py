@@ -44,7 +44,7 @@ def nice_ticks(low: float, high: float, factor: float, target: int = 5) -> tuple
             first = math.ceil(lo / step - 1e-9) * step
             last = math.floor(hi / step + 1e-9) * step
             n = round((last - first) / step) + 1
-            if not 3 <= n <= 8:
+            if not 3 <= n <= 6:
                 continue
             ends = int(abs(first - lo) < 1e-9 * step) + int(abs(last - hi) < 1e-9 * step)
             score = (ends, mult != 2.5, -abs(n - target))
@@ -63,19 +63,26 @@ def auto_limits(values: Sequence[float], factor: float) -> tuple[float, float]:
     Examples
     --------
     >>> auto_limits([0.32, 0.55, 0.91], 100)
-    (0.3, 1.0)
+    (0.2, 1.0)
+    >>> auto_limits([0.043, 0.099], 100)
+    (0.04, 0.1)
     """
     finite = [v for v in values if math.isfinite(v)]
-    lo = min(finite, default=0.0)
-    hi = max(finite, default=1.0)
-    lo, hi = max(0.0, lo), min(1.0, hi)
-    if hi - lo < 0.02:
-        lo, hi = max(0.0, lo - 0.05), min(1.0, hi + 0.05)
-    ticks = nice_ticks(lo, hi, factor)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
-    low = ticks[0] if ticks[0] <= lo + 1e-12 else ticks[0] - step
-    high = ticks[-1] if ticks[-1] >= hi - 1e-12 else ticks[-1] + step
-    return max(0.0, round(low, 12)), min(1.0, round(high, 12))
+    lo = max(0.0, min(finite, default=0.0)) * factor
+    hi = min(1.0, max(finite, default=1.0)) * factor
+    if hi - lo < 0.02 * factor:
+        lo, hi = max(0.0, lo - 0.05 * factor), min(factor, hi + 0.05 * factor)
+    # The smallest round step whose outward-rounded limits hold at most six ticks: the limits
+    # are then ticks themselves (see nice_ticks, which prefers ticks on both limits).
+    magnitude = math.floor(math.log10(hi - lo))
+    for exponent in (magnitude - 1, magnitude, magnitude + 1):
+        for mult in (1.0, 2.0, 2.5, 5.0):
+            step = mult * 10.0**exponent
+            low = max(0.0, math.floor(lo / step + 1e-9) * step)
+            high = min(factor, math.ceil(hi / step - 1e-9) * step)
+            if round((high - low) / step) + 1 <= 6:
+                return round(low / factor, 12), round(high / factor, 12)
+    return 0.0, 1.0
 
 
 def tick_labels(ticks: Sequence[float], scale: Scale) -> tuple[str, ...]:

@@ -159,12 +159,15 @@ def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
             fig = maybe  # type: ignore[assignment]
             box = ax
             _, h_pt = axes_size_pt(ax)
-            if h_pt < H * 0.98:
+            # A taller axes keeps the natural spacing, content at the top; a shorter one
+            # can only squeeze the rows.
+            H = max(H, h_pt)
+            if h_pt < layout.height * 0.98:
                 warnings.warn(
                     f"the axes is {h_pt / 72:.2f} in high but the forest plot needs "
-                    f"{H / 72:.2f} in for {len(layout.rows)} rows; text will be squeezed — "
-                    "enlarge the figure or let plot_forest create it",
-                    stacklevel=3,
+                    f"{layout.height / 72:.2f} in for {len(layout.rows)} rows; text will be "
+                    "squeezed — enlarge the figure or let plot_forest create it",
+                    stacklevel=4,
                 )
         box.set_axis_off()
         box.set_xlim(0, W)
@@ -286,7 +289,7 @@ def _draw_panel(
     for side in ("top", "left", "right"):
         panel.spines[side].set_visible(False)
     panel.set_yticks([])
-    panel.set_xticks(list(axis.ticks), labels=list(axis.tick_labels))
+    panel.set_xticks(list(layout.ticks), labels=list(layout.tick_labels))
     panel.tick_params(axis="x", labelsize=fs, length=3.0, width=0.6, pad=2.0)
     panel.set_xlabel(axis.label, fontsize=fs, labelpad=layout.axis_label_pad)
 

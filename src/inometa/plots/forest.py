@@ -261,9 +261,10 @@ def forest_content(
     if show_pi:
         lows.append(scaled(pi_lo, sc.factor, dg))
         highs.append(scaled(pi_hi, sc.factor, dg))
-    ests, lows = pad_figures(ests), pad_figures(lows)
-    # '(56.0–78.6)' reads better than '(56.0– 78.6)': dash-style bounds are not padded.
-    highs = highs if p.interval_style == "dash" else pad_figures(highs)
+    ests = pad_figures(ests)
+    # '(4.3–9.9)' reads better than '( 4.3– 9.9)': dash-style bounds are not padded.
+    if p.interval_style != "dash":
+        lows, highs = pad_figures(lows), pad_figures(highs)
     cis = [
         f"{e} {bracketed(lo, hi, p.interval_style)}"
         for e, lo, hi in zip(ests, lows[: len(ests)], highs[: len(ests)], strict=True)

@@ -10,6 +10,7 @@ and a regression line (Egger's test) are passed in ready-made: ``extra_points`` 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..transforms import get_transform
+from .axis import nice_ticks
 from .style import Preset, get_preset, mm_to_pt, resolve_width
 from .text import font_measurer, truncate
 
@@ -88,12 +90,23 @@ class FunnelLayout:
     extra_label: str
     xlim: tuple[float, float]
     ylim: tuple[float, float]
+    yticks: tuple[float, ...]
     xlabel: str
     ylabel: str
     title: str | None
     preset: Preset
     width: float
     height: float
+
+
+def _se_ticks(bottom: float) -> tuple[float, ...]:
+    """Round SE ticks from 0, without one so close to the bottom edge that its label would
+    meet the first x tick label in the corner."""
+    ticks = nice_ticks(0.0, bottom, 1.0)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else bottom
+    if len(ticks) > 2 and bottom - ticks[-1] < 0.4 * step:
+        ticks = ticks[:-1]
+    return ticks
 
 
 def _extra_points(extra: Any) -> list[FunnelPoint]:
@@ -268,6 +281,7 @@ def funnel_layout(
         extra_label=extra_label,
         xlim=(lo - pad, hi + pad),
         ylim=(y_bottom, 0.0),
+        yticks=_se_ticks(y_bottom),
         xlabel=xlabel or tr.label[:1].upper() + tr.label[1:],
         ylabel="Standard error",
         title=title,
@@ -402,6 +416,7 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
         ax.set_ylabel(layout.ylabel)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
+        ax.set_yticks(list(layout.yticks))
         if layout.title:
             ax.set_title(layout.title, fontweight="bold", loc="left")
 
@@ -517,14 +532,14 @@ def _place_labels(
     """Label points beside them without covering other labels or markers.
 
     Placement needs the drawn positions (the layout engine moves the axes), so it happens
-    after a draw: each label tries positions around its point — outward from the centre
-    first — and takes the first that overlaps no marker, no placed label and stays inside
-    the axes; if none is free, the one with the least overlap.
+    after a draw: each label tries positions around its point — beside it, outward from the
+    centre first, then further above and below with a leader line — and takes the first that
+    overlaps no marker and no placed label and stays inside the axes. A label with no free
+    place is left out, with a warning.
     """
-    if not points:
-        return
-    canvas = fig.canvas
-    if not hasattr(canvas, "get_renderer"):
+    from matplotlib.text import Text
+
+    if not points or not hasattr(fig.canvas, "get_renderer"):
         return
     size = 0.9 * fs
     max_w = 0.4 * (fig.get_figwidth() * 72)
@@ -542,73 +557,74 @@ def _place_labels(
             parse_math=False,
             gid="funnel-label",
             zorder=6,
-            arrowprops={
-                "arrowstyle": "-",
-                "color": "#555555",
-                "linewidth": 0.4,
-                "shrinkA": 1.0,
-                "shrinkB": 0.55 * fs / 2 + 1.0,
-            },
         )
         t.set_in_layout(False)
         texts.append((pt, t))
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
     ax_box = ax.get_window_extent(renderer)
-    px = fig.dpi / 72.0
-    radius = 0.55 * fs / 2 * px + 1.0
+    radius = 0.55 * fs / 2 * fig.dpi / 72.0 + 1.0
     markers = [ax.transData.transform((q.x, q.se)) for q in all_points]
-    marker_boxes = [(mx - radius, my - radius, mx + radius, my + radius) for mx, my in markers]
+    Box = tuple[float, float, float, float]
+    taken: list[Box] = [(mx - radius, my - radius, mx + radius, my + radius) for mx, my in markers]
     x_mid = (ax.get_xlim()[0] + ax.get_xlim()[1]) / 2
-    placed: list[tuple[float, float, float, float]] = []
-
-    def overlap(
-        a: tuple[float, float, float, float], b: tuple[float, float, float, float]
-    ) -> float:
-        w = min(a[2], b[2]) - max(a[0], b[0])
-        h = min(a[3], b[3]) - max(a[1], b[1])
-        return w * h if w > 0 and h > 0 else 0.0
-
     gap = 0.5 * size
     line = 1.15 * size
-    Box = tuple[float, float, float, float]
+
+    def overlaps(a: Box, b: Box) -> bool:
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
     def put(t: Any, dx: float, dy: float, right: bool) -> Box:
         t.xyann = (dx, dy)
         t.set_horizontalalignment("left" if right else "right")
-        bb = t.get_window_extent(renderer)
+        bb = Text.get_window_extent(t, renderer)
         return (bb.x0, bb.y0, bb.x1, bb.y1)
 
+    left_out: list[str] = []
     for pt, t in texts:
         outward = 1 if pt.x >= x_mid else -1
-        # Beside the point first, then ever further above/below it, outward side first.
-        candidates: list[tuple[float, float, bool]] = []
-        for k in range(0, 7):
+        candidates: list[tuple[float, float, bool]] = [
+            (side * gap, 0.0, side > 0) for side in (outward, -outward)
+        ]
+        for k in range(1, 12):
             for side in (outward, -outward):
-                dx = side * gap * (1.0 if k == 0 else 0.6)
-                for dy in (0.0,) if k == 0 else (k * 0.8 * line, -k * 0.8 * line):
-                    candidates.append((dx, dy, side > 0))
-        best: tuple[float, Box, tuple[float, float, bool]] | None = None
-        for cand in candidates:
-            box = put(t, *cand)
-            outside = (
-                max(0.0, ax_box.x0 - box[0])
-                + max(0.0, box[2] - ax_box.x1)
-                + max(0.0, ax_box.y0 - box[1])
-                + max(0.0, box[3] - ax_box.y1)
+                for reach in (0.6, 2.4):
+                    for dy in (k * 0.8 * line, -k * 0.8 * line):
+                        candidates.append((side * gap * reach, dy, side > 0))
+        for dx, dy, right in candidates:
+            box = put(t, dx, dy, right)
+            inside = (
+                box[0] >= ax_box.x0
+                and box[2] <= ax_box.x1
+                and box[1] >= ax_box.y0
+                and box[3] <= ax_box.y1
             )
-            cost = (
-                sum(overlap(box, b) for b in placed)
-                + sum(overlap(box, m) for m in marker_boxes)
-                + 1e3 * outside
-            )
-            if best is None or cost < best[0]:
-                best = (cost, box, cand)
-            if cost == 0:
+            if inside and not any(overlaps(box, b) for b in taken):
+                taken.append(box)
+                if dy != 0:
+                    # A leader from the label's near end to its point.
+                    ax.annotate(
+                        "",
+                        (pt.x, pt.se),
+                        xytext=(dx, dy),
+                        textcoords="offset points",
+                        annotation_clip=False,
+                        gid="funnel-leader",
+                        arrowprops={
+                            "arrowstyle": "-",
+                            "color": "#555555",
+                            "linewidth": 0.4,
+                            "shrinkA": 0.0,
+                            "shrinkB": 0.55 * fs / 2 + 1.0,
+                        },
+                    ).set_in_layout(False)
                 break
-        assert best is not None
-        put(t, *best[2])
-        # A leader line only where the label had to move off its point's row.
-        if t.arrow_patch is not None:
-            t.arrow_patch.set_visible(best[2][1] != 0)
-        placed.append(best[1])
+        else:
+            t.set_visible(False)
+            left_out.append(pt.label)
+    if left_out:
+        warnings.warn(
+            f"{len(left_out)} funnel label(s) found no free place and were left out: "
+            f"{', '.join(left_out)}; label fewer studies or enlarge the figure",
+            stacklevel=4,
+        )

@@ -232,6 +232,8 @@ class ForestLayout:
     panel_bottom: float
     graphics_bottom: float
     panel_title: str
+    ticks: tuple[float, ...]
+    tick_labels: tuple[str, ...]
     axis_label_pad: float
     arrow_length: float
     footer: tuple[str, ...]
@@ -315,6 +317,25 @@ def _clip_segment(
     return (max(low, xmin), min(high, xmax)), arrow_low, arrow_high
 
 
+def _thin_ticks(
+    axis: AxisSpec, panel_w: float, measure: Callable[[str], float], fs: float
+) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Drop every other tick until neighbouring tick labels are at least half an em apart
+    on a panel of ``panel_w`` points."""
+    ticks, labels = axis.ticks, axis.tick_labels
+    xmin, xmax = axis.xlim
+    while len(ticks) > 2:
+        pos = [(t - xmin) / (xmax - xmin) * panel_w for t in ticks]
+        half = [measure(lab) / 2 for lab in labels]
+        crowded = any(
+            pos[i + 1] - half[i + 1] - (pos[i] + half[i]) < 0.5 * fs for i in range(len(ticks) - 1)
+        )
+        if not crowded:
+            break
+        ticks, labels = ticks[::2], labels[::2]
+    return ticks, labels
+
+
 def arrange(
     content: ForestContent,
     *,
@@ -357,14 +378,19 @@ def arrange(
 
     margin = g.margin * fs
     gap = g.column_gap * fs
-    line_h = g.line * fs
     row_h = g.row * fs
+    # Squares are centred on their estimate and may reach past the panel's ends.
+    panel_gap = max(gap, g.marker_max * row_h / 2 + 0.4 * fs)
+    line_h = g.line * fs
 
     # -- horizontal: natural column widths ------------------------------------------------
     data_rows = [r for r in content.rows if r.kind in ("study", "pooled", "prediction")]
 
     def natural(spec: ColumnSpec) -> float:
         widths = [measure(spec.title, True)]
+        if spec.key == "label":
+            # Headers (subgroup names) span the left columns but must at least fit here.
+            widths.extend(measure(r.text, True) for r in content.rows if r.kind == "header")
         for r in data_rows:
             text = r.cells.get(spec.key, "")
             if text:
@@ -381,21 +407,22 @@ def arrange(
         widths[spec.key] = w
     left = [c for c in specs if c.side == "left"]
     right = [c for c in specs if c.side == "right"]
-    n_gaps = (
-        max(len(left) - 1, 0) + max(len(right) - 1, 0) + (1 if left else 0) + (1 if right else 0)
-    )
+    n_gaps = max(len(left) - 1, 0) + max(len(right) - 1, 0)
+    n_panel_gaps = (1 if left else 0) + (1 if right else 0)
 
-    # Tick labels hang half their width past the panel ends; on a side without columns the
-    # outer margin must hold them.
+    # Tick labels and squares hang past the panel ends; on a side without columns the outer
+    # margin must hold them.
     tick_w = [measure(t) for t in content.axis.tick_labels] or [0.0]
-    margin_left = margin if left else max(margin, tick_w[0] / 2 + 0.25 * fs)
-    margin_right = margin if right else max(margin, tick_w[-1] / 2 + 0.25 * fs)
+    edge = panel_gap - 0.6 * fs
+    margin_left = margin if left else max(margin, edge, tick_w[0] / 2 + 0.25 * fs)
+    margin_right = margin if right else max(margin, edge, tick_w[-1] / 2 + 0.25 * fs)
 
     natural_label = widths.get(label_key, 0.0) if label_key else 0.0
     fixed = (
         margin_left
         + margin_right
         + gap * n_gaps
+        + panel_gap * n_panel_gaps
         + sum(w for k, w in widths.items() if k != label_key)
     )
     label_min = min(natural_label, g.label_min * fs)
@@ -430,9 +457,9 @@ def arrange(
     for spec in left:
         placed.append(PlacedColumn(spec, x, x + widths[spec.key], ""))
         x += widths[spec.key] + gap
-    panel_x0 = x
+    panel_x0 = x - gap + panel_gap if left else x
     panel_x1 = panel_x0 + panel_w
-    x = panel_x1 + gap
+    x = panel_x1 + panel_gap
     for spec in right:
         placed.append(PlacedColumn(spec, x, x + widths[spec.key], ""))
         x += widths[spec.key] + gap
@@ -447,7 +474,7 @@ def arrange(
         for c in placed
     ]
     left_x0 = placed[0].x0 if left else margin_left
-    left_x1 = panel_x0 - gap if left else panel_x0
+    left_x1 = panel_x0 - panel_gap if left else panel_x0
 
     # -- vertical ---------------------------------------------------------------------------
     y = margin
@@ -550,6 +577,8 @@ def arrange(
     panel_top = first_row_top
     panel_bottom = y
 
+    ticks, tick_texts = _thin_ticks(content.axis, panel_w, measure, fs)
+
     # Axis band: tick, pad, tick label, label pad, axis label (one line).
     axis_label_pad = 0.4 * fs
     y += 3.0 + 2.0 + 1.0 * fs + axis_label_pad + line_h + 0.5 * fs
@@ -585,6 +614,8 @@ def arrange(
         panel_bottom=panel_bottom,
         graphics_bottom=graphics_bottom,
         panel_title=panel_title,
+        ticks=ticks,
+        tick_labels=tick_texts,
         axis_label_pad=axis_label_pad,
         arrow_length=g.arrow * fs * to_data,
         footer=footer,

@@ -83,14 +83,14 @@ def summary_content(
         for r in res
     ]
     ests = pad_figures([scaled(e.proportion, sc.factor, dg) for e in est])
-    lows = pad_figures([scaled(e.proportion_ci.low, sc.factor, dg) for e in est])
+    lows = [scaled(e.proportion_ci.low, sc.factor, dg) for e in est]
     highs = [scaled(e.proportion_ci.high, sc.factor, dg) for e in est]
-    if p.interval_style != "dash":
-        highs = pad_figures(highs)
-    pi_lows = pad_figures([scaled(lo, sc.factor, dg) for lo, _ in pis])
+    pi_lows = [scaled(lo, sc.factor, dg) for lo, _ in pis]
     pi_highs = [scaled(hi, sc.factor, dg) for _, hi in pis]
+    # Bracketed bounds are padded to line up; '(4.3–9.9)' reads better unpadded.
     if p.interval_style != "dash":
-        pi_highs = pad_figures(pi_highs)
+        lows, highs = pad_figures(lows), pad_figures(highs)
+        pi_lows, pi_highs = pad_figures(pi_lows), pad_figures(pi_highs)
     i2s = pad_figures([pct(r.heterogeneity.i2, 0) if r.k >= 2 else "–" for r in res])
     ks = pad_figures([str(r.k) for r in res])
     counts = [f"{int(r.data.events.sum())}/{int(r.data.n.sum())}" for r in res]
