@@ -238,3 +238,17 @@ def test_user_rcparams_do_not_change_the_picture() -> None:
     ):
         styled = png()
     assert styled == plain
+
+
+def test_another_font_is_measured_as_drawn() -> None:
+    from dataclasses import replace
+
+    from matplotlib.text import Text
+
+    from inometa.plots import PRESETS
+
+    serif = replace(PRESETS["jama"], font_family="DejaVu Serif")
+    fig = inometa.plot_forest(s16_result(), preset=serif, columns={"Setting": S16_SETTING})
+    check_clean(fig)
+    label = next(t for t in fig.findobj(Text) if t.get_text() == "Abe 2008")
+    assert label.get_fontfamily() == ["DejaVu Serif"]

@@ -15,7 +15,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 from .layout import ForestContent, ForestLayout, PlacedRow, arrange
-from .style import rc_params, resolve_width
+from .style import FONT_FAMILY, rc_params, resolve_width
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -32,12 +32,12 @@ __all__ = [
 ]
 
 
-def style_context(fontsize: float) -> Any:
+def style_context(fontsize: float, family: str = FONT_FAMILY) -> Any:
     """A context in which matplotlib's defaults plus the pinned style apply (the user's
     rcParams and style sheets do not leak into inometa figures)."""
     import matplotlib.style
 
-    return matplotlib.style.context(["default", rc_params(fontsize)])
+    return matplotlib.style.context(["default", rc_params(fontsize, family)])
 
 
 def deterministic_metadata(fmt: str) -> dict[str, Any] | None:
@@ -117,7 +117,9 @@ def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None
         fig.savefig(fname, dpi=dpi, **kwargs)
 
 
-def new_figure(width_pt: float, height_pt: float, fontsize: float, **kwargs: Any) -> Figure:
+def new_figure(
+    width_pt: float, height_pt: float, fontsize: float, family: str = FONT_FAMILY, **kwargs: Any
+) -> Figure:
     """A new figure of the given size (points) with an Agg canvas and the pinned style.
 
     The figure is not registered with pyplot (nothing leaks between calls); it displays in
@@ -127,7 +129,9 @@ def new_figure(width_pt: float, height_pt: float, fontsize: float, **kwargs: Any
 
     cls = _figure_class()
     fig: Figure = cls(
-        figsize=(width_pt / 72.0, height_pt / 72.0), inometa_rc=rc_params(fontsize), **kwargs
+        figsize=(width_pt / 72.0, height_pt / 72.0),
+        inometa_rc=rc_params(fontsize, family),
+        **kwargs,
     )
     FigureCanvasAgg(fig)
     return fig
@@ -142,16 +146,13 @@ def axes_size_pt(ax: Axes) -> tuple[float, float]:
 
 def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
     """Draw a forest layout into a new figure, or into the area of ``ax``."""
-    from matplotlib.collections import LineCollection
-    from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
-
     p = layout.preset
     col = p.colours
     fs = layout.fontsize
     W, H = layout.width, layout.height
-    with style_context(fs):
+    with style_context(fs, p.font_family):
         if ax is None:
-            fig = new_figure(W, H, fs)
+            fig = new_figure(W, H, fs, p.font_family)
             box = fig.add_axes((0.0, 0.0, 1.0, 1.0))
         else:
             maybe = ax.get_figure()
@@ -247,7 +248,7 @@ def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
             )
         )
         panel.set_gid("forest-panel")
-        _draw_panel(panel, layout, LineCollection, FancyArrowPatch, Polygon, Rectangle)
+        _draw_panel(panel, layout)
 
         # Footer (heterogeneity in some presets) and footnotes, full width.
         x_text = layout.columns[0].x0 if layout.columns else layout.panel_x0
@@ -270,14 +271,10 @@ def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def _draw_panel(
-    panel: Axes,
-    layout: ForestLayout,
-    LineCollection: Any,
-    FancyArrowPatch: Any,
-    Polygon: Any,
-    Rectangle: Any,
-) -> None:
+def _draw_panel(panel: Axes, layout: ForestLayout) -> None:
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
+
     p = layout.preset
     col = p.colours
     fs = layout.fontsize

@@ -29,14 +29,18 @@ from .layout import AxisSpec, ColumnSpec, ForestContent, ForestLayout, Row, arra
 from .style import Preset, get_preset, get_scale, resolve_width
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ..results import MetaPropResult
 
-__all__ = ["forest_content", "forest_layout", "plot_forest"]
+    # Extra study columns: one value per study, in the order of result.data.labels.
+    Columns: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]
 
-Columns = Any  # a pandas DataFrame or a mapping of column name → sequence, one entry per study
+__all__ = ["forest_content", "forest_layout", "plot_forest"]
 
 _SORT_BUILTIN = ("estimate", "weight", "label")
 
@@ -71,7 +75,8 @@ def user_columns(columns: Columns | None, k: int) -> dict[str, list[Any]]:
     if columns is None:
         return {}
     if hasattr(columns, "columns") and hasattr(columns, "__getitem__"):  # a DataFrame
-        mapping = {str(c): list(columns[c]) for c in columns.columns}
+        frame: Any = columns
+        mapping = {str(c): list(frame[c]) for c in frame.columns}
     elif isinstance(columns, Mapping):
         mapping = {str(c): list(v) for c, v in columns.items()}
     else:

@@ -21,7 +21,7 @@ import numpy as np
 from ..transforms import get_transform
 from .axis import nice_ticks
 from .style import Preset, get_preset, mm_to_pt, resolve_width
-from .text import font_measurer, truncate
+from .text import Measurer, measurer_for, truncate
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -400,9 +400,9 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
     p = layout.preset
     col = p.colours
     fs = p.fontsize
-    with style_context(fs):
+    with style_context(fs, p.font_family):
         if ax is None:
-            fig = new_figure(layout.width, layout.height, fs, layout="constrained")
+            fig = new_figure(layout.width, layout.height, fs, p.font_family, layout="constrained")
             ax = fig.add_subplot()
             own = True
         else:
@@ -521,13 +521,23 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
             else:
                 ax.legend(handles=handles, loc="best", frameon=False, fontsize=fs)
         _place_labels(
-            fig, ax, [pt for pt in layout.points if pt.labelled and pt.label], layout.points, fs
+            fig,
+            ax,
+            [pt for pt in layout.points if pt.labelled and pt.label],
+            layout.points,
+            fs,
+            measurer_for(p.font_family),
         )
     return fig
 
 
 def _place_labels(
-    fig: Any, ax: Axes, points: Sequence[FunnelPoint], all_points: Sequence[FunnelPoint], fs: float
+    fig: Any,
+    ax: Axes,
+    points: Sequence[FunnelPoint],
+    all_points: Sequence[FunnelPoint],
+    fs: float,
+    measurer: Measurer,
 ) -> None:
     """Label points beside them without covering other labels or markers.
 
@@ -545,7 +555,7 @@ def _place_labels(
     max_w = 0.4 * (fig.get_figwidth() * 72)
     texts = []
     for pt in sorted(points, key=lambda q: q.se):
-        label = truncate(pt.label, max_w, lambda s: font_measurer(s, size))
+        label = truncate(pt.label, max_w, lambda s: measurer(s, size, False))
         t = ax.annotate(
             label,
             (pt.x, pt.se),

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from .style import Preset, mm_to_pt
-from .text import Measurer, font_measurer, wrap
+from .text import Measurer, measurer_for, wrap
 
 __all__ = [
     "AxisSpec",
@@ -317,6 +317,45 @@ def _clip_segment(
     return (max(low, xmin), min(high, xmax)), arrow_low, arrow_high
 
 
+def _place_graphics(
+    pr: PlacedRow,
+    xlim: tuple[float, float],
+    side_max: float,
+    w_max: float,
+    g: Geometry,
+    row_h: float,
+) -> PlacedRow:
+    """The row's square, interval, arrows or diamond, clipped to the axis limits."""
+    r = pr.row
+    xmin, xmax = xlim
+    if r.kind == "study":
+        seg, a_lo, a_hi = _clip_segment(r.low, r.high, xmin, xmax)
+        side = g.marker_min * row_h
+        if math.isfinite(r.weight) and w_max > 0:
+            # Area ∝ weight; the smallest squares are kept visible.
+            side = max(side_max * math.sqrt(max(r.weight, 0.0) / w_max), side)
+        visible = math.isfinite(r.estimate) and xmin <= r.estimate <= xmax
+        return replace(
+            pr, segment=seg, arrow_low=a_lo, arrow_high=a_hi, marker_side=side,
+            marker_visible=visible,
+        )  # fmt: skip
+    if r.kind == "pooled":
+        est = r.estimate
+        lo = r.low if math.isfinite(r.low) else est
+        hi = r.high if math.isfinite(r.high) else est
+        half = g.diamond * row_h / 2
+        y = pr.y
+        diamond = clip_polygon([(lo, y), (est, y - half), (hi, y), (est, y + half)], xmin, xmax)
+        # An inline prediction interval (summary forests) carries the arrows; otherwise the
+        # diamond does where it is cut.
+        seg, a_lo, a_hi = _clip_segment(r.pi_low, r.pi_high, xmin, xmax)
+        if seg is None:
+            a_lo, a_hi = lo < xmin, hi > xmax
+        return replace(pr, diamond=diamond, segment=seg, arrow_low=a_lo, arrow_high=a_hi)
+    seg, a_lo, a_hi = _clip_segment(r.low, r.high, xmin, xmax)
+    return replace(pr, segment=seg, arrow_low=a_lo, arrow_high=a_hi)
+
+
 def _thin_ticks(
     axis: AxisSpec, panel_w: float, measure: Callable[[str], float], fs: float
 ) -> tuple[tuple[float, ...], tuple[str, ...]]:
@@ -353,7 +392,7 @@ def arrange(
         Figure width in points; None chooses the natural width, at most a double
         journal column (183 mm), wrapping labels if needed.
     measurer
-        Text measurer (default: the pinned font, :func:`~inometa.plots.text.font_measurer`).
+        Text measurer (default: the preset's font, :func:`~inometa.plots.text.measurer_for`).
     geometry
         Spacing rules (:class:`Geometry`).
 
@@ -365,7 +404,7 @@ def arrange(
         made wider and a warning is recorded in ``warnings``.
     """
     g = geometry or Geometry()
-    measure_raw = measurer or font_measurer
+    measure_raw = measurer or measurer_for(content.preset.font_family)
     preset = content.preset
     fs = preset.fontsize
     warnings: list[str] = []
@@ -536,44 +575,9 @@ def arrange(
             cells[c.spec.key] = text
             lines = max(lines, text.count("\n") + 1)
         y += row_h + (lines - 1) * line_h
-        bottom = y
         graphics_bottom = y
-        mid = (top + bottom) / 2
-        kw: dict[str, object] = {}
-        if r.kind == "study":
-            seg, a_lo, a_hi = _clip_segment(r.low, r.high, xmin, xmax)
-            if math.isfinite(r.weight) and w_max > 0:
-                side = side_max * math.sqrt(max(r.weight, 0.0) / w_max)
-                side = max(side, g.marker_min * row_h)
-            else:
-                side = g.marker_min * row_h
-            visible = math.isfinite(r.estimate) and xmin <= r.estimate <= xmax
-            kw = {
-                "segment": seg,
-                "arrow_low": a_lo,
-                "arrow_high": a_hi,
-                "marker_side": side,
-                "marker_visible": visible,
-            }
-        elif r.kind == "pooled":
-            est = r.estimate
-            lo = r.low if math.isfinite(r.low) else est
-            hi = r.high if math.isfinite(r.high) else est
-            half = g.diamond * row_h / 2
-            diamond = clip_polygon(
-                [(lo, mid), (est, mid - half), (hi, mid), (est, mid + half)], xmin, xmax
-            )
-            seg, a_lo, a_hi = _clip_segment(r.pi_low, r.pi_high, xmin, xmax)
-            kw = {
-                "diamond": diamond,
-                "segment": seg,
-                "arrow_low": a_lo or (lo < xmin and not math.isfinite(r.pi_low)),
-                "arrow_high": a_hi or (hi > xmax and not math.isfinite(r.pi_high)),
-            }
-        else:  # prediction
-            seg, a_lo, a_hi = _clip_segment(r.low, r.high, xmin, xmax)
-            kw = {"segment": seg, "arrow_low": a_lo, "arrow_high": a_hi}
-        rows.append(PlacedRow(r, top, bottom, cells=cells, lines=lines, **kw))  # type: ignore[arg-type]
+        placed_row = PlacedRow(r, top, y, cells=cells, lines=lines)
+        rows.append(_place_graphics(placed_row, (xmin, xmax), side_max, w_max, g, row_h))
     panel_top = first_row_top
     panel_bottom = y
 

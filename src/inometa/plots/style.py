@@ -160,6 +160,10 @@ class Colours:
 class Preset:
     """A forest/funnel plot look: columns, titles, labels, number style and colours.
 
+    Another font: ``dataclasses.replace(PRESETS["jama"], font_family="Arial")`` — text is
+    measured in the same font it is drawn in. DejaVu Sans, the default, ships with
+    matplotlib; other fonts must be installed, or matplotlib falls back to DejaVu Sans.
+
     Column keys: ``label``, ``user`` (the user's columns, in their order), ``events``,
     ``total``, ``events_total`` ("49/72"), ``ci`` (estimate with CI), ``weight_random``,
     ``weight_common`` (shown only with ``show_common=True``). Titles are templates with
@@ -185,6 +189,7 @@ class Preset:
     pooled_line: bool
     header_rules: bool
     colours: Colours = field(default_factory=Colours)
+    font_family: str = FONT_FAMILY
 
     def with_fontsize(self, fontsize: float | None) -> Preset:
         """The same preset at another font size (None keeps it)."""
@@ -322,7 +327,7 @@ def get_preset(preset: str | Preset) -> Preset:
     return PRESETS[check_choice(preset, "preset", {k: k for k in PRESETS})]
 
 
-def rc_params(fontsize: float) -> dict[str, Any]:
+def rc_params(fontsize: float, family: str = FONT_FAMILY) -> dict[str, Any]:
     """The pinned matplotlib style of every inometa figure.
 
     Applied on top of matplotlib's defaults (never the user's rcParams), so the same call
@@ -332,7 +337,7 @@ def rc_params(fontsize: float) -> dict[str, Any]:
     looks the same without the font installed.
     """
     return {
-        "font.family": FONT_FAMILY,
+        "font.family": family,
         "font.size": fontsize,
         "text.hinting": "no_hinting",
         "text.antialiased": True,

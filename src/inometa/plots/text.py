@@ -13,7 +13,17 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ELLIPSIS", "Measurer", "fixed_pitch_measurer", "font_measurer", "truncate", "wrap"]
+from .style import FONT_FAMILY
+
+__all__ = [
+    "ELLIPSIS",
+    "Measurer",
+    "fixed_pitch_measurer",
+    "font_measurer",
+    "measurer_for",
+    "truncate",
+    "wrap",
+]
 
 ELLIPSIS = "…"
 
@@ -23,13 +33,11 @@ _EPS = 1e-6
 Measurer = Callable[[str, float, bool], float]
 
 
-@functools.lru_cache(maxsize=8)
-def _font_properties(fontsize: float, bold: bool) -> Any:
+@functools.lru_cache(maxsize=16)
+def _font_properties(fontsize: float, bold: bool, family: str) -> Any:
     from matplotlib.font_manager import FontProperties
 
-    from .style import FONT_FAMILY
-
-    return FontProperties(family=FONT_FAMILY, size=fontsize, weight="bold" if bold else "normal")
+    return FontProperties(family=family, size=fontsize, weight="bold" if bold else "normal")
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,11 +48,11 @@ def _text_to_path() -> Any:
 
 
 @functools.lru_cache(maxsize=65536)
-def _font_width(text: str, fontsize: float, bold: bool) -> float:
+def _font_width(text: str, fontsize: float, bold: bool, family: str) -> float:
     if not text:
         return 0.0
     engine = _text_to_path()
-    prop = _font_properties(fontsize, bold)
+    prop = _font_properties(fontsize, bold, family)
     # Unhinted advance widths in points: with hinting off (see style.rc_params) this is what
     # the Agg, PDF and SVG backends lay out, at any dpi, to within a few hundredths of a point.
     return max(
@@ -54,7 +62,7 @@ def _font_width(text: str, fontsize: float, bold: bool) -> float:
 
 
 def font_measurer(text: str, fontsize: float, bold: bool = False) -> float:
-    """Width in points of ``text`` (widest line) in the pinned font.
+    """Width in points of ``text`` (widest line) in the default font, DejaVu Sans.
 
     Examples
     --------
@@ -63,7 +71,23 @@ def font_measurer(text: str, fontsize: float, bold: bool = False) -> float:
     >>> 20 < font_measurer("68.1 [56.1; 78.5]", 8.0) < 100
     True
     """
-    return _font_width(text, float(fontsize), bool(bold))
+    return _font_width(text, float(fontsize), bool(bold), FONT_FAMILY)
+
+
+def measurer_for(family: str) -> Measurer:
+    """A measurer for another font family (as matplotlib resolves it, fallback included,
+    so measuring and drawing always use the same font file).
+
+    Examples
+    --------
+    >>> measurer_for("DejaVu Sans")("Study", 8.0, True) == font_measurer("Study", 8.0, True)
+    True
+    """
+
+    def measure(text: str, fontsize: float, bold: bool = False) -> float:
+        return _font_width(text, float(fontsize), bool(bold), family)
+
+    return measure
 
 
 def fixed_pitch_measurer(text: str, fontsize: float, bold: bool = False) -> float:
