@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,3 +70,27 @@ def test_savefig_helper_makes_any_figure_reproducible(tmp_path: Any) -> None:
         assert b"CreationDate" not in (tmp_path / "c.pdf").read_bytes()
     finally:
         plt.close(fig)
+
+
+def test_another_process_writes_the_same_svg(saved: dict[str, bytes]) -> None:
+    # Ids in SVG come from a hash salt; a fresh interpreter must reproduce them exactly.
+    import subprocess
+    import sys
+
+    code = (
+        "import io, sys, inometa; from tests.plots_support import cr_result; "
+        "b = io.BytesIO(); inometa.plot_forest(cr_result()).savefig(b, format='svg'); "
+        "sys.stdout.buffer.write(b.getvalue())"
+    )
+    root = Path(__file__).parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, check=True
+    ).stdout
+    assert out == saved["svg"]
+
+
+def test_figures_pickle() -> None:
+    import pickle
+
+    fig = pickle.loads(pickle.dumps(inometa.plot_forest(cr_result())))
+    assert save(fig, "png", dpi=20)

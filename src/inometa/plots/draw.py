@@ -10,7 +10,6 @@ them.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,6 +24,7 @@ __all__ = [
     "axes_size_pt",
     "deterministic_metadata",
     "draw_forest",
+    "file_format",
     "new_figure",
     "render",
     "savefig",
@@ -54,38 +54,12 @@ def deterministic_metadata(fmt: str) -> dict[str, Any] | None:
     return None
 
 
-@functools.cache
-def _figure_class() -> type:
-    from matplotlib import rc_context
-    from matplotlib.figure import Figure
-
-    class InometaFigure(Figure):
-        """A Figure that renders and saves with the pinned inometa style.
-
-        Hinting, the SVG hash salt and PDF font embedding are read from rcParams while
-        drawing and saving, not when artists are created; pinning them here keeps the
-        output identical whatever the user's rcParams are.
-        """
-
-        def __init__(self, *args: Any, inometa_rc: dict[str, Any], **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.inometa_rc = inometa_rc
-
-        def draw(self, renderer: Any) -> None:
-            with rc_context(cast(Any, self.inometa_rc)):
-                super().draw(renderer)
-
-        def savefig(self, fname: Any, *args: Any, **kwargs: Any) -> None:
-            fmt = kwargs.get("format")
-            if fmt is None:
-                name = str(getattr(fname, "name", fname))
-                fmt = name.rsplit(".", 1)[-1] if "." in name else "png"
-            if "metadata" not in kwargs:
-                kwargs["metadata"] = deterministic_metadata(str(fmt))
-            with rc_context(cast(Any, self.inometa_rc)):
-                super().savefig(fname, *args, **kwargs)
-
-    return InometaFigure
+def file_format(fname: Any, fmt: str | None) -> str:
+    """The output format: given, or from the file name's suffix (default PNG)."""
+    if fmt is not None:
+        return str(fmt)
+    name = str(getattr(fname, "name", fname))
+    return name.rsplit(".", 1)[-1] if "." in name else "png"
 
 
 def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None:
@@ -107,11 +81,7 @@ def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None
     """
     from matplotlib import rc_context
 
-    fmt = kwargs.get("format")
-    if fmt is None:
-        name = str(getattr(fname, "name", fname))
-        fmt = name.rsplit(".", 1)[-1] if "." in name else "png"
-    kwargs.setdefault("metadata", deterministic_metadata(str(fmt)))
+    kwargs.setdefault("metadata", deterministic_metadata(file_format(fname, kwargs.get("format"))))
     pinned = {"svg.hashsalt": "inometa", "pdf.fonttype": 42, "ps.fonttype": 42}
     with rc_context(cast(Any, pinned)):
         fig.savefig(fname, dpi=dpi, **kwargs)
@@ -127,8 +97,9 @@ def new_figure(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    cls = _figure_class()
-    fig: Figure = cls(
+    from ._figure import InometaFigure
+
+    fig: Figure = InometaFigure(
         figsize=(width_pt / 72.0, height_pt / 72.0),
         inometa_rc=rc_params(fontsize, family),
         **kwargs,
