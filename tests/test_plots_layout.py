@@ -463,7 +463,7 @@ def test_layout_with_a_fixed_pitch_measurer_is_exact() -> None:
     g = Geometry()
     lay = arrange(content, width=400.0, measurer=fixed_pitch_measurer, geometry=g)
     label, ci = lay.columns
-    gap = max(g.column_gap * FS, g.marker_max * g.row * FS / 2 + 0.4 * FS)
+    gap = max(g.column_gap * FS, g.marker_max * g.row * FS / 2 + 0.6 * FS)
     assert label.x0 == g.margin * FS
     # The header 'Frontline' (9 bold characters at 0.6 em) is the widest label-column text.
     assert label.x1 - label.x0 == pytest.approx(9 * 0.6 * FS * g.measure_slack)

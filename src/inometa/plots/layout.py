@@ -419,7 +419,7 @@ def arrange(
     gap = g.column_gap * fs
     row_h = g.row * fs
     # Squares are centred on their estimate and may reach past the panel's ends.
-    panel_gap = max(gap, g.marker_max * row_h / 2 + 0.4 * fs)
+    panel_gap = max(gap, g.marker_max * row_h / 2 + 0.6 * fs)
     line_h = g.line * fs
 
     # -- horizontal: natural column widths ------------------------------------------------
