@@ -23,6 +23,7 @@ from .bias import (
 )
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
+from .plots import plot_forest, plot_funnel, plot_summary_forest
 from .pooling import metaprop
 from .profiles import PROFILES
 from .regression import MetaRegResult, PermutationTest, metareg
@@ -82,6 +83,9 @@ __all__ = [
     "metaprop",
     "metareg",
     "peters_test",
+    "plot_forest",
+    "plot_funnel",
+    "plot_summary_forest",
     "q_profile_tau2_ci",
     "study_confint",
     "subgroup_analysis",

@@ -1,0 +1,32 @@
+"""Publication-quality plots: forest, summary forest and funnel.
+
+Each plot is built in three steps — content from a result, geometry as data
+(:mod:`~inometa.plots.layout`), then drawing — and matplotlib is imported only when a plot
+is drawn, so ``import inometa`` stays light.
+"""
+
+from __future__ import annotations
+
+from .draw import savefig
+from .forest import forest_content, forest_layout, plot_forest
+from .funnel import FunnelLine, funnel_layout, plot_funnel
+from .style import JOURNAL_WIDTHS_MM, PRESETS, SCALES, Preset, get_preset, get_scale
+from .summary import plot_summary_forest, summary_content
+
+__all__ = [
+    "JOURNAL_WIDTHS_MM",
+    "PRESETS",
+    "SCALES",
+    "FunnelLine",
+    "Preset",
+    "forest_content",
+    "forest_layout",
+    "funnel_layout",
+    "get_preset",
+    "get_scale",
+    "plot_forest",
+    "plot_funnel",
+    "plot_summary_forest",
+    "savefig",
+    "summary_content",
+]

@@ -1,0 +1,582 @@
+"""Forest plot of one proportion meta-analysis: content from a result, then layout, then draw.
+
+Study rows show each study's *observed* proportion (events/n) with its own confidence
+interval from ``result.data`` — never a back-transformed model-scale value, which for the
+Freeman–Tukey transform would need each study's own n. Pooled rows show the pooled
+estimates exactly as the result reports them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..report.format import (
+    bracketed,
+    pad_figures,
+    pct,
+    pvalue_styled,
+    scaled,
+    study_ci_name,
+    tau2_text,
+)
+from ..report.text import method_line
+from .axis import axis_limits, axis_ticks, reference_values, tick_labels
+from .layout import AxisSpec, ColumnSpec, ForestContent, ForestLayout, Row, arrange
+from .style import Preset, get_preset, get_scale, resolve_width
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..results import MetaPropResult
+
+    # Extra study columns: one value per study, in the order of result.data.labels.
+    Columns: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]
+
+__all__ = ["forest_content", "forest_layout", "plot_forest"]
+
+_SORT_BUILTIN = ("estimate", "weight", "label")
+
+
+# -- small formatting helpers -------------------------------------------------------------
+
+
+def _level_text(level: float) -> str:
+    return f"{100 * level:g}%"
+
+
+def _cell_value(v: Any) -> str:
+    """A user column value as text: integral floats (years read as float) without '.0'."""
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:g}"
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    return str(v)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def user_columns(columns: Columns | None, k: int) -> dict[str, list[Any]]:
+    """The user's extra columns as name → list of k raw values (validated)."""
+    if columns is None:
+        return {}
+    if hasattr(columns, "columns") and hasattr(columns, "__getitem__"):  # a DataFrame
+        frame: Any = columns
+        mapping = {str(c): list(frame[c]) for c in frame.columns}
+    elif isinstance(columns, Mapping):
+        mapping = {str(c): list(v) for c, v in columns.items()}
+    else:
+        raise TypeError(
+            "columns must be a pandas DataFrame or a mapping of column name → values "
+            f"(one per study), got {type(columns).__name__}"
+        )
+    for name, values in mapping.items():
+        if len(values) != k:
+            raise ValueError(
+                f"column {name!r} has {len(values)} values but the result has {k} studies; "
+                "give one value per study, in the order of result.data.labels"
+            )
+    return mapping
+
+
+def sort_order(
+    result: MetaPropResult,
+    sort_by: str | None,
+    extra: Mapping[str, Sequence[Any]],
+    *,
+    descending: bool = False,
+    weights: str = "random",
+) -> list[int]:
+    """Study order for the rows: input order, or sorted (stably; missing values last) by
+    ``"estimate"`` (observed proportion), ``"weight"``, ``"label"`` or a user column such
+    as ``"year"`` (matched case-insensitively)."""
+    d = result.data
+    k = len(d.labels)
+    if sort_by is None:
+        return list(range(k))
+    key = sort_by.lower()
+    values: list[Any]
+    if key == "estimate":
+        values = list(d.events / d.n)
+    elif key == "weight":
+        values = list(d.weights_random if weights == "random" else d.weights_common)
+    elif key == "label":
+        values = [s.casefold() for s in d.labels]
+    else:
+        match = [name for name in extra if name.lower() == key]
+        if not match:
+            valid = ", ".join([*_SORT_BUILTIN, *extra])
+            raise ValueError(
+                f"cannot sort by {sort_by!r}: it is neither a built-in key nor one of the "
+                f"columns given; valid values are: {valid}"
+            )
+        values = list(extra[match[0]])
+
+    def missing(v: Any) -> bool:
+        return v is None or (isinstance(v, (float, np.floating)) and math.isnan(float(v)))
+
+    present = [i for i in range(k) if not missing(values[i])]
+    absent = [i for i in range(k) if missing(values[i])]
+    # Python's sort is stable also with reverse=True: tied studies keep their input order.
+    present.sort(key=lambda i: values[i], reverse=descending)
+    return present + absent
+
+
+def _keep_together(item: str) -> str:
+    # No-break spaces inside an item: a wrapped heterogeneity line breaks between items only.
+    return item.replace(" ", "\u00a0")
+
+
+def heterogeneity_text(result: MetaPropResult, preset: Preset) -> str:
+    """The heterogeneity line in the preset's style (I² with CI, τ², Q with df, p).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> from inometa.plots.style import get_preset
+    >>> res = inometa.metaprop([49, 121, 43, 19], [72, 164, 50, 32])
+    >>> heterogeneity_text(res, get_preset("jama")).replace("\u00a0", " ")
+    'Heterogeneity: I² = 67% (95% CI, 0%–98%); τ² = 0.1571; Q = 7.83 (df = 3); P = .05'
+    """
+    h = result.heterogeneity
+    lev = _level_text(result.options.level)
+    i2 = pct(h.i2, 0)
+    has_ci = all(math.isfinite(v) for v in h.i2_ci)
+    p = pvalue_styled(h.q_pvalue, preset.pvalue_style)
+    q_name = "Q" if h.q_type == "Cochran" else "Wald-type Q"
+    items: list[str]
+    if preset.heterogeneity_style == "revman5":
+        chi = "Chi²" if h.q_type == "Cochran" else "Wald Chi²"
+        i2_ci = bracketed(pct(h.i2_ci.low, 0), pct(h.i2_ci.high, 0), "comma") if has_ci else ""
+        items = [
+            f"Tau² = {tau2_text(h.tau2, 2 if h.tau2 >= 0.01 else 4)}",
+            f"{chi} = {h.q:.2f}, df = {h.q_df} ({p})",
+            f"I² = {i2} {i2_ci}".rstrip(),
+        ]
+        sep = "; "
+    elif preset.heterogeneity_style == "jama":
+        ci = f" ({lev} CI, {pct(h.i2_ci.low, 0)}–{pct(h.i2_ci.high, 0)})" if has_ci else ""
+        items = [
+            f"I² = {i2}{ci}",
+            f"τ² = {tau2_text(h.tau2)}",
+            f"{q_name} = {h.q:.2f} (df = {h.q_df})",
+            p,
+        ]
+        sep = "; "
+    else:
+        ci = (
+            " " + bracketed(pct(h.i2_ci.low, 0), pct(h.i2_ci.high, 0), preset.interval_style)
+            if has_ci
+            else ""
+        )
+        items = [
+            f"I² = {i2}{ci}",
+            f"τ² = {tau2_text(h.tau2)}",
+            f"{q_name} = {h.q:.2f} (df = {h.q_df})",
+            p,
+        ]
+        sep = ", "
+    return "Heterogeneity: " + sep.join(_keep_together(i) for i in items)
+
+
+# -- content ------------------------------------------------------------------------------
+
+
+def forest_content(
+    result: MetaPropResult,
+    *,
+    preset: str | Preset = "meta",
+    scale: str = "percent",
+    digits: int | None = None,
+    columns: Columns | None = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+    show_common: bool = False,
+    weights: str = "random",
+    prediction: bool = True,
+    heterogeneity: bool = True,
+    ref: float | Sequence[float] | None = None,
+    xlim: tuple[float, float] | None = None,
+    xticks: Sequence[float] | None = None,
+    measure: str = "Proportion",
+    title: str | None = None,
+    footnotes: bool = True,
+    notes: Sequence[str] = (),
+    max_label_lines: int = 2,
+    fontsize: float | None = None,
+) -> ForestContent:
+    """The rows, columns, axis and footnotes of a forest plot (no geometry, no drawing).
+
+    Takes the same options as :func:`plot_forest` except ``width`` and ``ax``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> from inometa.plots.forest import forest_content
+    >>> res = inometa.metaprop([49, 121], [72, 164], labels=["A", "B"])
+    >>> [r.kind for r in forest_content(res).rows]
+    ['study', 'study', 'spacer', 'pooled', 'prediction', 'text']
+    """
+    p = get_preset(preset).with_fontsize(fontsize)
+    sc = get_scale(scale)
+    dg = sc.digits if digits is None else int(digits)
+    if dg < 0:
+        raise ValueError(f"digits must be >= 0, got {digits}")
+    if weights not in ("random", "common"):
+        raise ValueError(f"unknown weights {weights!r}; valid values are: common, random")
+    if max_label_lines < 1:
+        raise ValueError(f"max_label_lines must be at least 1, got {max_label_lines}")
+    d = result.data
+    o = result.options
+    k = len(d.labels)
+    lev = _level_text(o.level)
+    extra = user_columns(columns, k)
+    order = sort_order(result, sort_by, extra, descending=descending, weights=weights)
+    refs = reference_values(ref)
+
+    prop = d.events / d.n
+    rc, cc = result.random, result.common
+    pi_lo, pi_hi = result.prediction.proportion_low, result.prediction.proportion_high
+    show_pi = prediction and math.isfinite(pi_lo) and math.isfinite(pi_hi)
+    pooled_models = (["common"] if show_common else []) + ["random"]
+    pooled = {"random": rc, "common": cc}
+
+    # Numbers of one column are padded together so their decimal points line up.
+    ests = [scaled(prop[i], sc.factor, dg) for i in order]
+    lows = [scaled(d.ci_low[i], sc.factor, dg) for i in order]
+    highs = [scaled(d.ci_high[i], sc.factor, dg) for i in order]
+    for m in pooled_models:
+        ests.append(scaled(pooled[m].proportion, sc.factor, dg))
+        lows.append(scaled(pooled[m].proportion_ci.low, sc.factor, dg))
+        highs.append(scaled(pooled[m].proportion_ci.high, sc.factor, dg))
+    if show_pi:
+        lows.append(scaled(pi_lo, sc.factor, dg))
+        highs.append(scaled(pi_hi, sc.factor, dg))
+    ests = pad_figures(ests)
+    # '(4.3–9.9)' reads better than '( 4.3– 9.9)': dash-style bounds are not padded.
+    if p.interval_style != "dash":
+        lows, highs = pad_figures(lows), pad_figures(highs)
+    cis = [
+        f"{e} {bracketed(lo, hi, p.interval_style)}"
+        for e, lo, hi in zip(ests, lows[: len(ests)], highs[: len(ests)], strict=True)
+    ]
+
+    def weight_text(w: float) -> str:
+        return f"{w:.1f}{p.weight_suffix}" if math.isfinite(w) else ""
+
+    w_rand = pad_figures([weight_text(d.weights_random[i]) for i in order] + [weight_text(100)])
+    w_comm = pad_figures([weight_text(d.weights_common[i]) for i in order] + [weight_text(100)])
+    extra_text = {name: [_cell_value(v) for v in values] for name, values in extra.items()}
+
+    rows: list[Row] = []
+    size_weights = d.weights_random if weights == "random" else d.weights_common
+    for j, i in enumerate(order):
+        cells = {
+            "label": d.labels[i],
+            "events": str(int(d.events[i])),
+            "total": str(int(d.n[i])),
+            "events_total": f"{int(d.events[i])}/{int(d.n[i])}",
+            "ci": cis[j],
+            "weight_random": w_rand[j],
+            "weight_common": w_comm[j],
+        }
+        cells.update({f"user:{name}": values[i] for name, values in extra_text.items()})
+        rows.append(
+            Row(
+                "study",
+                cells=cells,
+                estimate=float(prop[i]),
+                low=float(d.ci_low[i]),
+                high=float(d.ci_high[i]),
+                weight=float(size_weights[i]),
+            )
+        )
+    rows.append(Row("spacer"))
+    sums = {
+        "events": str(int(d.events.sum())),
+        "total": str(int(d.n.sum())),
+        "events_total": f"{int(d.events.sum())}/{int(d.n.sum())}",
+    }
+    model_tag = f"{'GLMM' if o.method == 'glmm' else 'IV'}, Random"
+    for j, m in enumerate(pooled_models):
+        est = pooled[m]
+        label = p.random_label if (m == "random" and show_common) else p.random_label_alone
+        if m == "common":
+            label = p.common_label
+        cells = {"label": label.format(level=lev), "ci": cis[k + j]}
+        if j == 0:
+            cells.update(sums)
+        cells[f"weight_{m}"] = w_rand[-1] if m == "random" else w_comm[-1]
+        rows.append(
+            Row(
+                "pooled",
+                cells=cells,
+                estimate=est.proportion,
+                low=est.proportion_ci.low,
+                high=est.proportion_ci.high,
+                model=m,
+                bold=True,
+            )
+        )
+    if show_pi:
+        pi_text = bracketed(lows[-1], highs[-1], p.interval_style)
+        rows.append(
+            Row(
+                "prediction",
+                cells={"label": p.prediction_label, "ci": pi_text},
+                low=pi_lo,
+                high=pi_hi,
+                model="random",
+            )
+        )
+    footer: list[str] = []
+    if heterogeneity and k >= 2:
+        het = heterogeneity_text(result, p)
+        if p.heterogeneity_in_rows:
+            rows.append(Row("text", text=het))
+        else:
+            footer.append(het)
+
+    # -- columns ----------------------------------------------------------------------------
+    measure_title = sc.title(measure)
+    fmt = {"measure": measure_title, "level": lev, "model": model_tag}
+    specs: list[ColumnSpec] = []
+    for side, keys in (("left", p.left_columns), ("right", p.right_columns)):
+        for key in keys:
+            if key == "user":
+                for name, values in extra.items():
+                    numeric = all(_is_number(v) or _cell_value(v) == "" for v in values)
+                    specs.append(
+                        ColumnSpec(
+                            f"user:{name}",
+                            name,
+                            align="right" if numeric else "left",
+                            side=side,
+                            wrap=not numeric,
+                            max_width=None if numeric else 12 * p.fontsize,
+                        )
+                    )
+                continue
+            if key == "weight_common" and not show_common:
+                continue
+            specs.append(
+                ColumnSpec(
+                    key,
+                    p.titles[key].format(**fmt),
+                    align="left" if key == "label" else "right",
+                    side=side,
+                    wrap=key == "label",
+                    max_lines=max_label_lines,
+                )
+            )
+
+    # -- axis -------------------------------------------------------------------------------
+    values = [*d.ci_low, *d.ci_high, *refs]
+    for m in pooled_models:
+        values.extend([pooled[m].proportion, *pooled[m].proportion_ci])
+    if show_pi:
+        values.extend([pi_lo, pi_hi])
+    limits = axis_limits(xlim, values, sc)
+    ticks = axis_ticks(xticks, limits, sc)
+    pooled_line = rc.proportion if p.pooled_line and math.isfinite(rc.proportion) else None
+    axis = AxisSpec(
+        xlim=limits,
+        ticks=ticks,
+        tick_labels=tick_labels(ticks, sc),
+        label=measure_title,
+        ref_lines=tuple(r for r in refs if limits[0] <= r <= limits[1]),
+        pooled_line=pooled_line,
+    )
+
+    # -- footnotes ----------------------------------------------------------------------------
+    foot: list[str] = []
+    if footnotes:
+        foot.append(
+            f"Study {lev} CIs: {study_ci_name(o.study_ci_method)}. Pooled: {method_line(result)}."
+        )
+        w_name = "random-effects" if weights == "random" else "common-effect"
+        approx = " (approximate for the GLMM)" if o.method == "glmm" else ""
+        foot.append(f"Square areas are proportional to {w_name} weights{approx}.")
+        clipped = [v for v in values if math.isfinite(v) and not limits[0] <= v <= limits[1]]
+        if clipped:
+            foot.append("Arrows: the interval continues beyond the axis limits.")
+    foot.extend(notes)
+
+    return ForestContent(
+        rows=tuple(rows),
+        columns=tuple(specs),
+        axis=axis,
+        preset=p,
+        title=title,
+        panel_title=p.panel_title.format(**fmt) if p.panel_title else "",
+        footer=tuple(footer),
+        footnotes=tuple(foot),
+    )
+
+
+# -- public -------------------------------------------------------------------------------
+
+
+def forest_layout(
+    result: MetaPropResult, *, width: float | str | None = None, **options: Any
+) -> ForestLayout:
+    """The complete geometry of :func:`plot_forest` as data, without drawing.
+
+    ``width`` as in :func:`plot_forest`; other options as :func:`forest_content`.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> from inometa.plots.forest import forest_layout
+    >>> res = inometa.metaprop([49, 121, 43], [72, 164, 50], labels=["A", "B", "C"])
+    >>> lay = forest_layout(res, width="double")
+    >>> round(lay.width / 72 * 25.4)
+    183
+    >>> [round(r.marker_side, 1) > 0 for r in lay.rows_of("study")]
+    [True, True, True]
+    """
+    return arrange(forest_content(result, **options), width=resolve_width(width))
+
+
+def plot_forest(
+    result: MetaPropResult,
+    *,
+    preset: str | Preset = "meta",
+    scale: str = "percent",
+    digits: int | None = None,
+    columns: Columns | None = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+    show_common: bool = False,
+    weights: str = "random",
+    prediction: bool = True,
+    heterogeneity: bool = True,
+    ref: float | Sequence[float] | None = None,
+    xlim: tuple[float, float] | None = None,
+    xticks: Sequence[float] | None = None,
+    measure: str = "Proportion",
+    title: str | None = None,
+    footnotes: bool = True,
+    notes: Sequence[str] = (),
+    max_label_lines: int = 2,
+    fontsize: float | None = None,
+    width: float | str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Forest plot of a proportion meta-analysis.
+
+    One row per study (label, events, total, proportion with CI, weight, square sized by
+    weight, CI line), the pooled random-effects (and optionally common-effect) diamond, the
+    prediction interval under the random-effects diamond, and a heterogeneity line; the
+    figure's height grows with the number of rows.
+
+    Parameters
+    ----------
+    result
+        A :class:`~inometa.results.MetaPropResult` from :func:`inometa.metaprop`.
+    preset
+        ``"meta"`` (R meta look), ``"revman5"`` (RevMan 5) or ``"jama"``, or a
+        :class:`~inometa.plots.style.Preset`.
+    scale
+        ``"percent"`` (default), ``"proportion"`` or ``"per1000"``; applies to the axis,
+        the column titles and every number shown.
+    digits
+        Decimals of proportions (default: 1 for %, 2 for proportions, 0 per 1000).
+    columns
+        Extra study columns (e.g. setting, regimen, year): a DataFrame or a mapping of
+        column name → values, one value per study in the order of ``result.data.labels``.
+    sort_by
+        ``"estimate"`` (observed proportion), ``"weight"``, ``"label"``, or the name of
+        one of ``columns`` (e.g. ``"year"``); None keeps the input order. Ties keep the
+        input order, missing values go last.
+    descending
+        Sort in decreasing order.
+    show_common
+        Also show the common-effect diamond and weights.
+    weights
+        Which weights size the squares: ``"random"`` (default) or ``"common"``.
+    prediction
+        Show the prediction interval (when the result has a finite one).
+    heterogeneity
+        Show the heterogeneity line (I² with CI, τ², Q with df, p; needs k ≥ 2).
+    ref
+        Reference line(s) at these proportions (0–1).
+    xlim, xticks
+        Axis limits and ticks as proportions (0–1); default: the range of all intervals,
+        rounded to round values. Intervals cut by the limits end in an arrow.
+    measure
+        Name of the measure in titles ("Proportion", "Response rate", …).
+    title
+        Figure title.
+    footnotes
+        Footnotes naming the study-CI method, the pooling method and the square weights.
+    notes
+        Further footnotes.
+    max_label_lines
+        Long study labels are wrapped to at most this many lines, the last truncated with an
+        ellipsis (1: truncate only). Labels never run into the number columns.
+    fontsize
+        Font size in points (default: the preset's, 8 pt).
+    width
+        Figure width: ``"single"`` (89 mm), ``"one-and-a-half"`` (120 mm), ``"double"``
+        (183 mm), a number of mm, or None for the natural width (at most 183 mm). Ignored
+        when ``ax`` is given (the axes' width is used).
+    ax
+        Draw into this matplotlib Axes (its area holds the whole table) instead of a new
+        figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Save with ``fig.savefig("forest.pdf")`` (or :func:`inometa.plots.savefig`): PDF and
+        SVG are vector output, PNG at ``dpi=``; files carry no timestamps, so the same plot
+        gives the same bytes.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([49, 121, 43, 119], [72, 164, 50, 131],
+    ...                        labels=["DeAngelo 2017", "Kantarjian 2019", "C 2020", "D 2024"])
+    >>> fig = inometa.plot_forest(res, ref=0.5, sort_by="estimate")
+    >>> len(fig.axes) >= 1
+    True
+    """
+    from .draw import render
+
+    content = forest_content(
+        result,
+        preset=preset,
+        scale=scale,
+        digits=digits,
+        columns=columns,
+        sort_by=sort_by,
+        descending=descending,
+        show_common=show_common,
+        weights=weights,
+        prediction=prediction,
+        heterogeneity=heterogeneity,
+        ref=ref,
+        xlim=xlim,
+        xticks=xticks,
+        measure=measure,
+        title=title,
+        footnotes=footnotes,
+        notes=notes,
+        max_label_lines=max_label_lines,
+        fontsize=fontsize,
+    )
+    return render(content, width=width, ax=ax)

@@ -1,0 +1,640 @@
+"""Funnel plot: model-scale estimates against their standard errors.
+
+The plot reads the result and draws; it estimates nothing. Its regions are geometry around a
+centre: the pseudo-confidence region is ``centre ± z·SE`` for every SE, and the contours of a
+contour-enhanced funnel (Peters et al. 2008) are the same triangles at z for p = 0.10, 0.05,
+0.01 around a reference value. Studies added by another analysis (trim-and-fill imputations)
+and a regression line (Egger's test) are passed in ready-made: ``extra_points`` and ``line``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..transforms import get_transform
+from .axis import nice_ticks
+from .style import Preset, get_preset, mm_to_pt, resolve_width
+from .text import Measurer, measurer_for, truncate
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..results import MetaPropResult
+
+__all__ = ["FunnelLayout", "FunnelLine", "FunnelPoint", "Region", "funnel_layout", "plot_funnel"]
+
+# Shades of the contour-enhanced funnel, from the least to the most significant region.
+_CONTOUR_SHADES = ("white", "#eeeeee", "#d9d9d9", "#c2c2c2")
+
+
+@dataclass(frozen=True)
+class FunnelLine:
+    """A straight line in the funnel, ``estimate = intercept + slope × predictor``, where
+    the predictor is the standard error (``"se"``, Egger's regression) or the sampling
+    variance (``"vi"``, Peters' regression; drawn as a curve against SE)."""
+
+    intercept: float
+    slope: float
+    predictor: str = "se"
+    label: str = "Regression line"
+
+    def __post_init__(self) -> None:
+        if self.predictor not in ("se", "vi"):
+            raise ValueError(f"unknown predictor {self.predictor!r}; valid values are: se, vi")
+        if not (math.isfinite(self.intercept) and math.isfinite(self.slope)):
+            raise ValueError("the funnel line needs a finite intercept and slope")
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    """One study in the funnel: model-scale estimate ``x``, standard error ``se``."""
+
+    x: float
+    se: float
+    label: str
+    extra: bool = False
+    labelled: bool = False
+
+
+@dataclass(frozen=True)
+class Region:
+    """A triangle ``centre ± z·SE`` (vertices in (estimate, SE)); ``label`` for the legend."""
+
+    z: float
+    vertices: tuple[tuple[float, float], ...]
+    colour: str
+    label: str
+
+
+@dataclass(frozen=True)
+class FunnelLayout:
+    """Everything a funnel plot shows, as data (model scale on x, SE on y)."""
+
+    points: tuple[FunnelPoint, ...]
+    centre: float | None
+    pseudo_ci: tuple[tuple[float, float], ...]
+    pseudo_label: str
+    contours: tuple[Region, ...]
+    background: str | None
+    background_label: str
+    line: tuple[tuple[float, float], ...]
+    line_label: str
+    extra_label: str
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    yticks: tuple[float, ...]
+    xlabel: str
+    ylabel: str
+    title: str | None
+    preset: Preset
+    width: float
+    height: float
+
+
+def _se_ticks(bottom: float) -> tuple[float, ...]:
+    """Round SE ticks from 0, without one so close to the bottom edge that its label would
+    meet the first x tick label in the corner."""
+    ticks = nice_ticks(0.0, bottom, 1.0)
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else bottom
+    if len(ticks) > 2 and bottom - ticks[-1] < 0.4 * step:
+        ticks = ticks[:-1]
+    return ticks
+
+
+def _extra_points(extra: Any) -> list[FunnelPoint]:
+    if extra is None:
+        return []
+    cols = set(
+        map(str, getattr(extra, "columns", extra.keys() if isinstance(extra, Mapping) else []))
+    )
+    missing = {"yi", "vi"} - cols
+    if missing:
+        raise ValueError(
+            f"extra_points needs columns yi and vi (model scale) and optionally label; "
+            f"missing: {', '.join(sorted(missing))}"
+        )
+    yi = np.asarray(extra["yi"], dtype=float)
+    vi = np.asarray(extra["vi"], dtype=float)
+    labels = list(extra["label"]) if "label" in cols else [""] * len(yi)
+    if yi.shape != vi.shape or len(labels) != len(yi):
+        raise ValueError("extra_points: yi, vi and label must have the same length")
+    bad = np.flatnonzero(~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"extra_points row {i + 1}: yi must be finite and vi finite and > 0 "
+            f"(got yi={yi[i]!r}, vi={vi[i]!r})"
+        )
+    return [
+        FunnelPoint(float(x), math.sqrt(float(v)), str(lab), extra=True)
+        for x, v, lab in zip(yi, vi, labels, strict=True)
+    ]
+
+
+def _as_line(line: FunnelLine | Mapping[str, Any] | None) -> FunnelLine | None:
+    if line is None or isinstance(line, FunnelLine):
+        return line
+    return FunnelLine(**dict(line))
+
+
+def funnel_layout(
+    result: MetaPropResult,
+    *,
+    model: str = "random",
+    centre: float | None = None,
+    level: float | None = None,
+    pseudo_ci: bool = True,
+    contours: bool | Sequence[float] = False,
+    contour_ref: float | None = None,
+    extra_points: Any = None,
+    extra_label: str = "Imputed studies",
+    line: FunnelLine | Mapping[str, Any] | None = None,
+    labels: str | Sequence[str] | None = "outside",
+    preset: str | Preset = "meta",
+    fontsize: float | None = None,
+    width: float | str | None = "single",
+    height: float | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+) -> FunnelLayout:
+    """The content of :func:`plot_funnel` as data (no drawing).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> from inometa.plots.funnel import funnel_layout
+    >>> res = inometa.metaprop([5, 20, 30, 9, 40], [50, 60, 70, 40, 200])
+    >>> lay = funnel_layout(res)
+    >>> lay.ylim[1], len(lay.points)
+    (0.0, 5)
+    """
+    p = get_preset(preset).with_fontsize(fontsize)
+    if model not in ("random", "common"):
+        raise ValueError(f"unknown model {model!r}; valid values are: common, random")
+    lev = result.options.level if level is None else float(level)
+    if not 0 < lev < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    d = result.data
+    se = np.sqrt(np.asarray(d.vi, dtype=float))
+    yi = np.asarray(d.yi, dtype=float)
+    pooled = result.random if model == "random" else result.common
+    c = float(centre) if centre is not None else pooled.estimate
+    c_ok = math.isfinite(c)
+    z = NormalDist().inv_cdf(0.5 + lev / 2)
+
+    outside = np.zeros(len(yi), dtype=bool)
+    if c_ok:
+        outside = np.abs(yi - c) > z * se
+    if labels is None or labels == "none":
+        chosen = np.zeros(len(yi), dtype=bool)
+    elif labels == "outside":
+        chosen = outside
+    elif labels == "all":
+        chosen = np.ones(len(yi), dtype=bool)
+    elif isinstance(labels, str):
+        raise ValueError(
+            f"unknown labels {labels!r}; valid values are: outside, all, none, or a list of "
+            "study labels"
+        )
+    else:
+        wanted = list(labels)
+        unknown = [w for w in wanted if w not in d.labels]
+        if unknown:
+            raise ValueError(f"labels: no study named {unknown[0]!r} in the result")
+        chosen = np.array([lab in wanted for lab in d.labels])
+
+    points = [
+        FunnelPoint(float(yi[i]), float(se[i]), d.labels[i], labelled=bool(chosen[i]))
+        for i in range(len(yi))
+        if math.isfinite(yi[i]) and math.isfinite(se[i])
+    ]
+    points.extend(_extra_points(extra_points))
+    fl = _as_line(line)
+
+    se_top = max((pt.se for pt in points), default=1.0)
+    y_bottom = se_top * 1.08 if se_top > 0 else 1.0
+
+    def triangle(ref: float, zz: float) -> tuple[tuple[float, float], ...]:
+        return ((ref - zz * y_bottom, y_bottom), (ref, 0.0), (ref + zz * y_bottom, y_bottom))
+
+    regions: list[Region] = []
+    background: str | None = None
+    background_label = ""
+    if contours is not False:
+        p_levels = (0.10, 0.05, 0.01) if contours is True else tuple(float(a) for a in contours)
+        if not p_levels or any(not 0 < a < 1 for a in p_levels):
+            raise ValueError(f"contour p levels must be between 0 and 1, got {contours!r}")
+        ref = contour_ref if contour_ref is not None else (c if c_ok else None)
+        if ref is None:
+            raise ValueError(
+                "contours need a reference value: the pooled estimate is not finite, so give "
+                "contour_ref (model scale)"
+            )
+        alphas = sorted(p_levels)  # most significant (smallest p) first: widest triangle
+        shades = _CONTOUR_SHADES[: len(alphas) + 1][::-1]
+        background = shades[0]
+        background_label = f"p < {alphas[0]:.2f}"
+        for j, a in enumerate(alphas):
+            zz = NormalDist().inv_cdf(1 - a / 2)
+            upper = alphas[j + 1] if j + 1 < len(alphas) else None
+            text = f"{a:.2f} ≤ p < {upper:.2f}" if upper is not None else f"p ≥ {a:.2f}"
+            regions.append(Region(zz, triangle(float(ref), zz), shades[j + 1], text))
+
+    pseudo = triangle(c, z) if (pseudo_ci and c_ok) else ()
+    line_pts: tuple[tuple[float, float], ...] = ()
+    if fl is not None:
+        s = np.linspace(0.0, y_bottom, 2 if fl.predictor == "se" else 60)
+        pred = s if fl.predictor == "se" else s**2
+        line_pts = tuple(
+            (float(fl.intercept + fl.slope * v), float(u)) for u, v in zip(s, pred, strict=True)
+        )
+
+    xs = [pt.x for pt in points]
+    if c_ok:
+        xs.append(c)
+    for verts in [pseudo, *(r.vertices for r in regions)]:
+        xs.extend(v[0] for v in verts)
+    lo, hi = min(xs, default=-1.0), max(xs, default=1.0)
+    pad = 0.04 * (hi - lo) if hi > lo else 0.5
+    tr = get_transform(result.options.transform)
+
+    w = resolve_width(width) or mm_to_pt(89.0)
+    h = height if height is not None else 0.8 * w + 2.4 * p.fontsize
+    return FunnelLayout(
+        points=tuple(points),
+        centre=c if c_ok else None,
+        pseudo_ci=pseudo,
+        pseudo_label=f"Pseudo {100 * lev:g}% CI",
+        contours=tuple(regions),
+        background=background,
+        background_label=background_label,
+        line=line_pts,
+        line_label=fl.label if fl else "",
+        extra_label=extra_label,
+        xlim=(lo - pad, hi + pad),
+        ylim=(y_bottom, 0.0),
+        yticks=_se_ticks(y_bottom),
+        xlabel=xlabel or tr.label[:1].upper() + tr.label[1:],
+        ylabel="Standard error",
+        title=title,
+        preset=p,
+        width=w,
+        height=float(h),
+    )
+
+
+def plot_funnel(
+    result: MetaPropResult,
+    *,
+    model: str = "random",
+    centre: float | None = None,
+    level: float | None = None,
+    pseudo_ci: bool = True,
+    contours: bool | Sequence[float] = False,
+    contour_ref: float | None = None,
+    extra_points: Any = None,
+    extra_label: str = "Imputed studies",
+    line: FunnelLine | Mapping[str, Any] | None = None,
+    labels: str | Sequence[str] | None = "outside",
+    preset: str | Preset = "meta",
+    fontsize: float | None = None,
+    width: float | str | None = "single",
+    height: float | None = None,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Funnel plot: each study's model-scale estimate against its standard error.
+
+    The SE axis is inverted (precise studies at the top). Around the pooled estimate a
+    pseudo-confidence region ``estimate ± z·SE`` is drawn; the contour-enhanced variant
+    shades where a study's own test against ``contour_ref`` has p < 0.01, 0.05, 0.10.
+
+    Parameters
+    ----------
+    result
+        A :class:`~inometa.results.MetaPropResult`.
+    model
+        Whose pooled estimate is the centre: ``"random"`` (default) or ``"common"``.
+    centre
+        Another centre on the model scale (e.g. a trim-and-fill adjusted estimate).
+    level
+        Level of the pseudo-confidence region (default: the result's level).
+    pseudo_ci
+        Draw the pseudo-confidence region.
+    contours
+        True for contours at p = 0.10, 0.05, 0.01, or a sequence of p levels.
+    contour_ref
+        Model-scale value the contours test against (default: the centre). For a logit
+        transform, 0 tests against a proportion of 50%.
+    extra_points
+        Further studies drawn as open markers — a DataFrame or mapping with columns ``yi``,
+        ``vi`` (model scale) and optionally ``label`` (e.g. trim-and-fill imputations).
+    extra_label
+        Legend text of ``extra_points``.
+    line
+        A :class:`FunnelLine` (or mapping with ``intercept``, ``slope``, ``predictor``,
+        ``label``), e.g. Egger's regression line.
+    labels
+        Which studies get their label: ``"outside"`` (outside the pseudo-confidence
+        region, default), ``"all"``, ``"none"``/None, or a list of study labels.
+    preset, fontsize
+        Look and font size, as in :func:`inometa.plot_forest`.
+    width, height
+        Width (``"single"`` by default, ``"double"``, or mm) and height in points
+        (default: from the width).
+    title, xlabel
+        Figure title; x-axis title (default: the transform, e.g. "Logit proportion").
+    ax
+        Draw into this Axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([5, 20, 30, 9, 40, 12], [50, 60, 70, 40, 200, 30])
+    >>> fig = inometa.plot_funnel(res, contours=True)
+    >>> len(fig.axes)
+    1
+    """
+    layout = funnel_layout(
+        result,
+        model=model,
+        centre=centre,
+        level=level,
+        pseudo_ci=pseudo_ci,
+        contours=contours,
+        contour_ref=contour_ref,
+        extra_points=extra_points,
+        extra_label=extra_label,
+        line=line,
+        labels=labels,
+        preset=preset,
+        fontsize=fontsize,
+        width=width,
+        height=height,
+        title=title,
+        xlabel=xlabel,
+    )
+    return draw_funnel(layout, ax=ax)
+
+
+def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
+    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Polygon
+
+    from .draw import new_figure, style_context
+
+    p = layout.preset
+    col = p.colours
+    fs = p.fontsize
+    with style_context(fs, p.font_family):
+        if ax is None:
+            fig = new_figure(layout.width, layout.height, fs, p.font_family, layout="constrained")
+            ax = fig.add_subplot()
+            own = True
+        else:
+            maybe = ax.get_figure()
+            assert maybe is not None
+            fig = maybe  # type: ignore[assignment]
+            own = False
+        ax.set_xlim(*layout.xlim)
+        ax.set_ylim(*layout.ylim)
+        ax.set_xlabel(layout.xlabel)
+        ax.set_ylabel(layout.ylabel)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.set_yticks(list(layout.yticks))
+        if layout.title:
+            ax.set_title(layout.title, fontweight="bold", loc="left")
+
+        handles: list[Any] = []
+        if layout.background is not None:
+            ax.set_facecolor(layout.background)
+            ax.patch.set_gid("contour-background")
+            handles.append(Patch(facecolor=layout.background, label=layout.background_label))
+            for region in layout.contours:
+                ax.add_patch(
+                    Polygon(
+                        list(region.vertices),
+                        closed=True,
+                        facecolor=region.colour,
+                        edgecolor="none",
+                        zorder=0.5,
+                        gid="contour",
+                    )
+                )
+                handles.append(
+                    Patch(
+                        facecolor=region.colour,
+                        edgecolor="#999999",
+                        linewidth=0.4,
+                        label=region.label,
+                    )
+                )
+        if layout.centre is not None:
+            ax.vlines(
+                layout.centre,
+                layout.ylim[1],
+                layout.ylim[0],
+                colors="black",
+                linewidth=0.7,
+                zorder=2,
+                gid="funnel-centre",
+            )
+        if layout.pseudo_ci:
+            xs, ys = zip(*layout.pseudo_ci, strict=True)
+            ax.plot(xs, ys, color="black", linestyle="--", linewidth=0.7, zorder=2, gid="pseudo-ci")
+            handles.append(
+                Line2D(
+                    [], [], color="black", linestyle="--", linewidth=0.7, label=layout.pseudo_label
+                )
+            )
+        if layout.line:
+            xs, ys = zip(*layout.line, strict=True)
+            ax.plot(xs, ys, color=col.funnel_line, linewidth=1.0, zorder=3, gid="funnel-line")
+            handles.append(
+                Line2D([], [], color=col.funnel_line, linewidth=1.0, label=layout.line_label)
+            )
+
+        studies = [pt for pt in layout.points if not pt.extra]
+        extra = [pt for pt in layout.points if pt.extra]
+        if studies:
+            ax.scatter(
+                [pt.x for pt in studies],
+                [pt.se for pt in studies],
+                s=(0.55 * fs) ** 2,
+                color=col.funnel_point,
+                edgecolors="white",
+                linewidths=0.4,
+                zorder=4,
+                gid="funnel-studies",
+                clip_on=False,
+            )
+        if extra:
+            ax.scatter(
+                [pt.x for pt in extra],
+                [pt.se for pt in extra],
+                s=(0.55 * fs) ** 2,
+                facecolors="white",
+                edgecolors=col.extra_marker,
+                linewidths=0.8,
+                zorder=4,
+                gid="funnel-extra",
+                clip_on=False,
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="o",
+                    markersize=0.55 * fs,
+                    markerfacecolor="white",
+                    markeredgecolor=col.extra_marker,
+                    label=layout.extra_label,
+                )
+            )
+        if handles:
+            if own:
+                fig.legend(
+                    handles=handles,
+                    loc="outside lower center",
+                    ncols=2,
+                    frameon=False,
+                    fontsize=fs,
+                    handlelength=1.6,
+                    columnspacing=1.2,
+                )
+            else:
+                ax.legend(handles=handles, loc="best", frameon=False, fontsize=fs)
+        _place_labels(
+            fig,
+            ax,
+            [pt for pt in layout.points if pt.labelled and pt.label],
+            layout.points,
+            fs,
+            measurer_for(p.font_family),
+        )
+    return fig
+
+
+def _place_labels(
+    fig: Any,
+    ax: Axes,
+    points: Sequence[FunnelPoint],
+    all_points: Sequence[FunnelPoint],
+    fs: float,
+    measurer: Measurer,
+) -> None:
+    """Label points beside them without covering other labels or markers.
+
+    Placement needs the drawn positions (the layout engine moves the axes), so it happens
+    after a draw: each label tries positions around its point — beside it, outward from the
+    centre first, then further above and below with a leader line — and takes the first that
+    overlaps no marker and no placed label and stays inside the axes. A label with no free
+    place is left out, with a warning.
+    """
+    from matplotlib.text import Text
+
+    if not points or not hasattr(fig.canvas, "get_renderer"):
+        return
+    size = 0.9 * fs
+    max_w = 0.4 * (fig.get_figwidth() * 72)
+    texts = []
+    for pt in sorted(points, key=lambda q: q.se):
+        label = truncate(pt.label, max_w, lambda s: measurer(s, size, False))
+        t = ax.annotate(
+            label,
+            (pt.x, pt.se),
+            xytext=(0, 0),
+            textcoords="offset points",
+            fontsize=size,
+            va="center",
+            annotation_clip=False,
+            parse_math=False,
+            gid="funnel-label",
+            zorder=6,
+        )
+        t.set_in_layout(False)
+        texts.append((pt, t))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax_box = ax.get_window_extent(renderer)
+    radius = 0.55 * fs / 2 * fig.dpi / 72.0 + 1.0
+    markers = [ax.transData.transform((q.x, q.se)) for q in all_points]
+    Box = tuple[float, float, float, float]
+    taken: list[Box] = [(mx - radius, my - radius, mx + radius, my + radius) for mx, my in markers]
+    x_mid = (ax.get_xlim()[0] + ax.get_xlim()[1]) / 2
+    gap = 0.5 * size
+    line = 1.15 * size
+
+    def overlaps(a: Box, b: Box) -> bool:
+        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+    def put(t: Any, dx: float, dy: float, right: bool) -> Box:
+        t.xyann = (dx, dy)
+        t.set_horizontalalignment("left" if right else "right")
+        bb = Text.get_window_extent(t, renderer)
+        return (bb.x0, bb.y0, bb.x1, bb.y1)
+
+    left_out: list[str] = []
+    for pt, t in texts:
+        outward = 1 if pt.x >= x_mid else -1
+        candidates: list[tuple[float, float, bool]] = [
+            (side * gap, 0.0, side > 0) for side in (outward, -outward)
+        ]
+        for k in range(1, 12):
+            for side in (outward, -outward):
+                for reach in (0.6, 2.4):
+                    for dy in (k * 0.8 * line, -k * 0.8 * line):
+                        candidates.append((side * gap * reach, dy, side > 0))
+        for dx, dy, right in candidates:
+            box = put(t, dx, dy, right)
+            inside = (
+                box[0] >= ax_box.x0
+                and box[2] <= ax_box.x1
+                and box[1] >= ax_box.y0
+                and box[3] <= ax_box.y1
+            )
+            if inside and not any(overlaps(box, b) for b in taken):
+                taken.append(box)
+                if dy != 0:
+                    # A leader from the label's near end to its point.
+                    ax.annotate(
+                        "",
+                        (pt.x, pt.se),
+                        xytext=(dx, dy),
+                        textcoords="offset points",
+                        annotation_clip=False,
+                        gid="funnel-leader",
+                        arrowprops={
+                            "arrowstyle": "-",
+                            "color": "#555555",
+                            "linewidth": 0.4,
+                            "shrinkA": 0.0,
+                            "shrinkB": 0.55 * fs / 2 + 1.0,
+                        },
+                    ).set_in_layout(False)
+                break
+        else:
+            t.set_visible(False)
+            left_out.append(pt.label)
+    if left_out:
+        warnings.warn(
+            f"{len(left_out)} funnel label(s) found no free place and were left out: "
+            f"{', '.join(left_out)}; label fewer studies or enlarge the figure",
+            stacklevel=4,
+        )

@@ -1,0 +1,123 @@
+"""Shared data and checks for the plot tests (imported by tests/test_plots_*.py).
+
+Importing this module selects the non-interactive Agg backend, so plot tests never need a
+display. Study counts are written out (not drawn from a random generator) so the baseline
+images do not depend on a NumPy version's random streams.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import inometa
+
+# The example CR/CRi data shipped in data/examples/cr_cri.csv.
+CR_LABELS = [
+    "DeAngelo 2017",
+    "Kantarjian 2019 (INO-VATE)",
+    "Stelljes 2024 (INITIAL-1)",
+    "Chevallier 2024 (EWALL-INO)",
+    "Wieduwilt 2023 (A041703)",
+    "Agrawal 2025",
+]
+CR_EVENTS = [49, 121, 43, 119, 28, 19]
+CR_N = [72, 164, 43, 131, 33, 32]
+
+# Sixteen synthetic studies with short, medium and very long labels.
+S16_EVENTS = [92, 35, 106, 97, 178, 46, 114, 99, 115, 75, 12, 47, 63, 135, 180, 46]
+S16_N = [126, 48, 219, 111, 238, 73, 209, 135, 208, 114, 23, 88, 75, 192, 237, 79]
+S16_YEARS = [*range(2008, 2018), *range(2019, 2025)]
+_NAMES = ["Abe", "Fischer", "Kowalski", "Petrov", "Dubois", "Ito", "Nakamura", "Baptiste"]
+_NAMES += ["García", "Larsen", "Esposito", "Jensen", "Olsen", "Chen", "Horvath", "Müller"]
+
+
+def _label(i: int, name: str, year: int) -> str:
+    if i >= 13:
+        return f"{name} {year} (multicentre cooperative-group phase 2 expansion cohort, salvage)"
+    if i % 3 == 1:
+        return f"{name} {year} (INO-{name[0]})"
+    return f"{name} {year}"
+
+
+S16_LABELS = [
+    _label(i, name, year) for i, (name, year) in enumerate(zip(_NAMES, S16_YEARS, strict=True))
+]
+S16_SETTING = ["Frontline" if i % 3 == 0 else "R/R" for i in range(16)]
+
+
+def cr_result(**kw: Any) -> inometa.MetaPropResult:
+    return inometa.metaprop(CR_EVENTS, CR_N, labels=CR_LABELS, **kw)
+
+
+def s16_result(**kw: Any) -> inometa.MetaPropResult:
+    return inometa.metaprop(S16_EVENTS, S16_N, labels=S16_LABELS, **kw)
+
+
+def s60_result(**kw: Any) -> inometa.MetaPropResult:
+    """Sixty studies: the sixteen above, recycled with other counts and suffixes."""
+    events, n, labels = [], [], []
+    for j in range(60):
+        i = j % 16
+        extra = (j * 7) % 23
+        n.append(S16_N[i] + extra)
+        events.append(min(S16_EVENTS[i] + extra // 2, S16_N[i] + extra))
+        labels.append(S16_LABELS[i] + ("" if j < 16 else f" {'abcd'[j // 16 - 1]}"))
+    return inometa.metaprop(events, n, labels=labels, **kw)
+
+
+def text_boxes(fig: Any) -> list[tuple[str, Any]]:
+    """(text, window extent) of every visible, non-empty Text artist, after a draw."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    # Tick labels of ticks outside the view exist but are not drawn.
+    hidden = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            tol = 1e-9 * (hi - lo)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo - tol <= tick.get_loc() <= hi + tol:
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    out = []
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip() and id(t) not in hidden:
+            # Text.get_window_extent: the text itself (an Annotation's would add its leader).
+            out.append((t.get_text(), Text.get_window_extent(t, renderer)))
+    return out
+
+
+def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of texts whose bounding boxes overlap by more than ``tolerance`` pixels."""
+    boxes = text_boxes(fig)
+    bad = []
+    for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+        w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
+        h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
+        if w > tolerance and h > tolerance:
+            bad.append((a, b))
+    return bad
+
+
+def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
+    """Texts whose bounding box leaves the figure."""
+    fb = fig.bbox
+    return [
+        s
+        for s, b in text_boxes(fig)
+        if b.x0 < fb.x0 - tolerance
+        or b.y0 < fb.y0 - tolerance
+        or b.x1 > fb.x1 + tolerance
+        or b.y1 > fb.y1 + tolerance
+    ]
+
+
+def by_gid(fig: Any, gid: str) -> list[Any]:
+    """All artists of a figure with this gid."""
+    return [a for a in fig.findobj() if a.get_gid() == gid]

@@ -1,0 +1,142 @@
+"""plot_funnel: layout data (points, regions, contours, extra points, line) and drawing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import inometa
+from inometa.plots import FunnelLine
+from inometa.plots.funnel import funnel_layout
+from tests.plots_support import (
+    by_gid,
+    cr_result,
+    overlapping_texts,
+    s16_result,
+    texts_outside_figure,
+)
+
+
+def test_points_are_model_scale_estimates_and_standard_errors() -> None:
+    res = s16_result()
+    lay = funnel_layout(res)
+    np.testing.assert_allclose([p.x for p in lay.points], res.data.yi)
+    np.testing.assert_allclose([p.se for p in lay.points], np.sqrt(res.data.vi))
+    assert lay.ylim[1] == 0.0 and lay.ylim[0] > max(p.se for p in lay.points)  # inverted
+    assert lay.centre == res.random.estimate
+    assert funnel_layout(res, model="common").centre == res.common.estimate
+    assert lay.xlabel == "Logit proportion"
+    assert funnel_layout(cr_result(transform="ft")).xlabel.startswith("Freeman–Tukey")
+
+
+def test_pseudo_confidence_region_is_centre_plus_minus_z_se() -> None:
+    res = s16_result()
+    lay = funnel_layout(res)
+    (left, apex, right) = lay.pseudo_ci
+    c, bottom = res.random.estimate, lay.ylim[0]
+    assert apex == (c, 0.0)
+    assert left == pytest.approx((c - 1.959963984540054 * bottom, bottom))
+    assert right == pytest.approx((c + 1.959963984540054 * bottom, bottom))
+    lay90 = funnel_layout(res, level=0.9)
+    assert lay90.pseudo_ci[2][0] == pytest.approx(c + 1.6448536269514722 * bottom)
+    assert funnel_layout(res, pseudo_ci=False).pseudo_ci == ()
+
+
+def test_contours_at_the_usual_p_levels() -> None:
+    res = s16_result()
+    lay = funnel_layout(res, contours=True, contour_ref=0.0)
+    zs = [r.z for r in lay.contours]
+    assert zs == pytest.approx([2.5758293035489, 1.959963984540054, 1.6448536269514722])
+    assert [r.vertices[1] for r in lay.contours] == [(0.0, 0.0)] * 3
+    assert lay.background_label == "p < 0.01"
+    assert [r.label for r in lay.contours] == [
+        "0.01 ≤ p < 0.05",
+        "0.05 ≤ p < 0.10",
+        "p ≥ 0.10",
+    ]
+    assert funnel_layout(res, contours=True).contours[0].vertices[1][0] == res.random.estimate
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        funnel_layout(res, contours=[0.05, 5])
+
+
+def test_outliers_are_the_studies_outside_the_region() -> None:
+    res = s16_result()
+    lay = funnel_layout(res)
+    z = 1.959963984540054
+    c = res.random.estimate
+    expected = [abs(p.x - c) > z * p.se for p in lay.points]
+    assert [p.labelled for p in lay.points] == expected
+    assert any(expected)
+    assert all(p.labelled for p in funnel_layout(res, labels="all").points)
+    assert not any(p.labelled for p in funnel_layout(res, labels=None).points)
+    some = funnel_layout(res, labels=[res.data.labels[0]])
+    assert [p.labelled for p in some.points] == [True] + [False] * 15
+    with pytest.raises(ValueError, match="no study named"):
+        funnel_layout(res, labels=["Nobody 1999"])
+    with pytest.raises(ValueError, match="outside, all, none"):
+        funnel_layout(res, labels="few")
+
+
+def test_extra_points_and_line_are_passed_in_ready_made() -> None:
+    res = s16_result()
+    extra = pd.DataFrame({"yi": [0.1, -0.2], "vi": [0.05, 0.09], "label": ["i1", "i2"]})
+    line = FunnelLine(intercept=0.9, slope=-1.0, label="Egger's regression")
+    lay = funnel_layout(res, extra_points=extra, line=line)
+    added = [p for p in lay.points if p.extra]
+    assert [p.x for p in added] == [0.1, -0.2]
+    assert [p.se for p in added] == pytest.approx([math.sqrt(0.05), 0.3])
+    (x0, y0), (x1, y1) = lay.line
+    assert (x0, y0) == (0.9, 0.0)
+    assert x1 == pytest.approx(0.9 - y1)
+    curved = funnel_layout(res, line={"intercept": 0.5, "slope": 2.0, "predictor": "vi"}).line
+    assert all(x == pytest.approx(0.5 + 2.0 * y**2) for x, y in curved)
+    with pytest.raises(ValueError, match="missing: vi"):
+        funnel_layout(res, extra_points={"yi": [0.1]})
+    with pytest.raises(ValueError, match="row 1"):
+        funnel_layout(res, extra_points={"yi": [0.1], "vi": [0.0]})
+    with pytest.raises(ValueError, match="se, vi"):
+        FunnelLine(0.0, 1.0, predictor="n")
+
+
+def test_drawing_has_the_elements_and_clean_labels() -> None:
+    res = s16_result()
+    extra = pd.DataFrame({"yi": [0.1, -0.2], "vi": [0.05, 0.09], "label": ["i1", "i2"]})
+    fig = inometa.plot_funnel(
+        res,
+        contours=True,
+        extra_points=extra,
+        line=FunnelLine(0.9, -1.0),
+        labels="all",
+        title="Funnel",
+    )
+    (ax,) = fig.axes
+    assert ax.yaxis_inverted()
+    (studies,) = by_gid(fig, "funnel-studies")
+    np.testing.assert_allclose(studies.get_offsets()[:, 0], res.data.yi)
+    (added,) = by_gid(fig, "funnel-extra")
+    assert np.all(added.get_facecolors()[:, :3] == 1.0)  # open (white) markers
+    assert len(by_gid(fig, "contour")) == 3
+    assert by_gid(fig, "funnel-line") and by_gid(fig, "pseudo-ci")
+    assert len(by_gid(fig, "funnel-label")) == 16
+    assert overlapping_texts(fig) == []
+    assert texts_outside_figure(fig) == []
+
+
+def test_plain_funnel_is_clean() -> None:
+    fig = inometa.plot_funnel(cr_result(), preset="jama")
+    assert overlapping_texts(fig) == []
+    assert texts_outside_figure(fig) == []
+
+
+def test_glmm_all_zero_draws_without_a_centre() -> None:
+    res = inometa.metaprop([0, 0, 0], [10, 20, 30], method="glmm")
+    lay = funnel_layout(res)
+    assert lay.centre is None and lay.pseudo_ci == ()
+    fig = inometa.plot_funnel(res)
+    assert by_gid(fig, "funnel-centre") == []
+    with pytest.raises(ValueError, match="contour_ref"):
+        funnel_layout(res, contours=True)
+    assert funnel_layout(res, contours=True, contour_ref=-3.0).contours

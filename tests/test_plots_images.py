@@ -1,0 +1,100 @@
+"""Image regression: drawn figures against committed baseline PNGs.
+
+The figures pin their font (DejaVu Sans, shipped with matplotlib) and their whole style, so
+the same matplotlib draws the same pixels on any machine. Text rasterisation can change
+between matplotlib releases (they bundle a FreeType build), so baselines are compared only
+under the matplotlib minor version that made them (``baseline_images/versions.json``).
+Regenerate after an intended change, and look at the new images before committing:
+
+    INOMETA_UPDATE_BASELINES=1 python -m pytest tests/test_plots_images.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+import pytest
+from matplotlib.testing.compare import compare_images
+
+import inometa
+from inometa.plots import FunnelLine
+from tests.plots_support import S16_SETTING, S16_YEARS, cr_result, s16_result
+
+BASELINES = Path(__file__).parent / "baseline_images"
+VERSIONS = BASELINES / "versions.json"
+# RMS difference on a 0–255 scale. Identical set-ups give 0; the margin absorbs
+# anti-aliasing differences (e.g. CPU-specific rounding) without hiding a moved element,
+# which changes the RMS by far more than this.
+TOLERANCE = 2.0
+DPI = 100
+UPDATE = os.environ.get("INOMETA_UPDATE_BASELINES") == "1"
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+CASES: dict[str, Callable[[], Any]] = {
+    "forest_cr_meta": lambda: inometa.plot_forest(
+        cr_result(ci_method="hk", pi_method="t"),
+        show_common=True,
+        ref=0.5,
+        title="CR/CRi with inotuzumab ozogamicin",
+    ),
+    "forest_s16_revman5_clipped": lambda: inometa.plot_forest(
+        s16_result(),
+        preset="revman5",
+        columns={"Year": S16_YEARS, "Setting": S16_SETTING},
+        sort_by="year",
+        xlim=(0.4, 0.9),
+    ),
+    "summary_jama": lambda: inometa.plot_summary_forest(
+        {
+            "Overall response": s16_result(),
+            "CR/CRi": cr_result(),
+            "VOD": inometa.metaprop([3, 5, 10, 1, 2], [60, 80, 120, 30, 40]),
+        },
+        preset="jama",
+    ),
+    "funnel_contours": lambda: inometa.plot_funnel(
+        s16_result(),
+        contours=True,
+        extra_points=pd.DataFrame({"yi": [0.1, -0.2], "vi": [0.05, 0.09]}),
+        line=FunnelLine(0.9, -1.0, label="Egger's regression"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_image_matches_baseline(name: str, tmp_path: Path) -> None:
+    actual = tmp_path / f"{name}.png"
+    CASES[name]().savefig(actual, dpi=DPI)
+    expected = BASELINES / f"{name}.png"
+    if UPDATE:
+        BASELINES.mkdir(exist_ok=True)
+        shutil.copyfile(actual, expected)
+        VERSIONS.write_text(
+            json.dumps({"matplotlib": _minor(matplotlib.__version__)}, indent=2) + "\n"
+        )
+        return
+    if not expected.exists():
+        pytest.fail(f"no baseline {expected.name}; create it with INOMETA_UPDATE_BASELINES=1")
+    made_with = json.loads(VERSIONS.read_text())["matplotlib"]
+    if made_with != _minor(matplotlib.__version__):
+        pytest.skip(
+            f"baselines were drawn with matplotlib {made_with}, this is "
+            f"{matplotlib.__version__}; regenerate them with INOMETA_UPDATE_BASELINES=1"
+        )
+    error = compare_images(str(expected), str(actual), tol=TOLERANCE)
+    assert error is None, error
+
+
+def test_every_baseline_has_a_case() -> None:
+    assert {p.stem for p in BASELINES.glob("*.png")} == set(CASES)
