@@ -84,6 +84,33 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .report.reproduction import write_reproduction
+    from .reproduce import reproduce
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    print(f"inometa reproduce: analysis set '{args.set}' ...", flush=True)
+    rep = reproduce(args.set, path=args.data)
+    files = write_reproduction(rep, args.out, formats=formats, figures=not args.no_figures)
+    comparison = rep.comparison
+    print()
+    print(
+        f"{'outcome':10}{'reproduced as':44}{'published':>10}{'reproduced':>12}{'Δ pp':>8}{'k':>4}"
+    )
+    for row in comparison.to_dict("records"):
+        diff = row["difference_pp"]
+        reproduced = row["published_method_estimate"]
+        print(
+            f"{row['published_outcome']:10}{row['outcome_label'][:43]:44}"
+            f"{row['published_estimate']:>10.1f}"
+            + (f"{reproduced:>12.1f}{diff:>+8.1f}" if row["k"] else f"{'no counts':>12}{'':>8}")
+            + f"{row['k']:>4}"
+        )
+    print()
+    print(f"{len(files)} files written to {args.out}/ — open {args.out}/report.html")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inometa",
@@ -133,6 +160,27 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     aud.add_argument("--all", action="store_true", help="also list the checks that passed")
     aud.set_defaults(func=_cmd_audit)
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="rerun Lao et al. 2025 from the extracted data and write the report",
+        description="Pool every outcome of an analysis set under the published and the "
+        "recommended method; write tables, figures, manifest and a report.",
+    )
+    rep.add_argument("--set", default="lao2025", help="analysis set: lao2025 | latest")
+    rep.add_argument("--out", default="results", help="output directory (default: results)")
+    rep.add_argument(
+        "--formats",
+        default="png",
+        help="figure formats, comma-separated: png,svg,pdf (default: png)",
+    )
+    rep.add_argument(
+        "--data",
+        default=None,
+        help="data/extracted directory (default: found as inometa.data describes)",
+    )
+    rep.add_argument("--no-figures", action="store_true", help="tables and report only")
+    rep.set_defaults(func=_cmd_reproduce)
 
     check = sub.add_parser(
         "validate",

@@ -32,7 +32,7 @@ Examples
 from ._issues import Issue, ValidationReport
 from ._paths import data_dir
 from .checks import validate
-from .extracted import analysis_set, analysis_sets, load_extracted
+from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
 from .vocabulary import DENOMINATORS, DESIGNS, OUTCOMES, REGIMENS, SETTINGS
 
@@ -49,5 +49,6 @@ __all__ = [
     "data_dir",
     "load_extracted",
     "load_published",
+    "set_exclusions",
     "validate",
 ]

@@ -192,3 +192,48 @@ def analysis_set(name: str, outcome: str, path: PathLike | None = None) -> pd.Da
     rows = rows[rows["outcome"] == outcome].merge(chosen, on="study_id", how="inner")
     result: pd.DataFrame = rows.sort_values(_SORT, kind="stable").reset_index(drop=True)
     return result
+
+
+def set_exclusions(name: str, path: PathLike | None = None) -> pd.DataFrame:
+    """The reports a set leaves out on purpose, with the reason (and their study details).
+
+    Parameters
+    ----------
+    name
+        A set of ``analysis_sets.toml``.
+    path
+        A ``data/extracted`` directory (default: see :mod:`inometa.data`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``study_id``, ``label``, ``year``, ``cohort``, ``n_enrolled``, ``reason``.
+
+    Examples
+    --------
+    >>> from inometa.data import set_exclusions
+    >>> "kantarjian2012" in set(set_exclusions("lao2025")["study_id"])
+    True
+    """
+    tables, specs, report = collect(data_dir(path))
+    report.raise_if_errors()
+    assert tables is not None
+    if name not in specs:
+        raise ValueError(f"unknown analysis set {name!r}; valid sets are: {', '.join(specs)}")
+    _, excluded = resolve(specs, name)
+    studies = tables.studies.frame
+    rows = [
+        {
+            "study_id": sid,
+            "label": studies.loc[studies["study_id"] == sid, "label"].iloc[0],
+            "year": studies.loc[studies["study_id"] == sid, "year"].iloc[0],
+            "cohort": studies.loc[studies["study_id"] == sid, "cohort"].iloc[0],
+            "n_enrolled": studies.loc[studies["study_id"] == sid, "n_enrolled"].iloc[0],
+            "reason": reason,
+        }
+        for sid, reason in excluded.items()
+    ]
+    frame: pd.DataFrame = pd.DataFrame(
+        rows, columns=["study_id", "label", "year", "cohort", "n_enrolled", "reason"]
+    )
+    return frame

@@ -1,0 +1,539 @@
+"""Reproduce Lao, Wen & Wen (2025) from the extracted data: the computation behind
+``inometa reproduce`` (writing files is :mod:`inometa.report.reproduction`).
+
+For every outcome of an analysis set with counts it pools
+
+* under the **published method**, as far as the audit of the abstract lets us infer it:
+  untransformed proportions, DerSimonian–Laird, Wald CI (every published CI is symmetric on
+  the raw scale) and the Higgins–Thompson–Spiegelhalter t(k−2) prediction interval;
+* under the **recommended method**: the binomial–normal GLMM on the logit scale (exact
+  binomial likelihood, no continuity correction, estimates inside [0, 1]) with a t(k−1)
+  prediction interval;
+
+and adds a sensitivity grid (transforms × τ² estimators × CI methods), subgroup analyses by
+setting (newly diagnosed vs relapsed/refractory) and regimen (monotherapy vs combination)
+with both tests for subgroup differences, leave-one-out, and the small-study-effect tests
+where k ≥ 10. It then puts the published numbers beside the reproduced ones and derives the
+explanations it can for each difference: method, study set (including a what-if with the
+overlapping reports a review could have double-counted), denominators, outcome definition,
+and the audit of the published numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .audit import audit_table
+from .bias import SmallKWarning, begg_test, egger_test, trim_and_fill
+from .pooling import metaprop
+from .results import MetaPropResult
+from .sensitivity import leave_one_out
+from .subgroups import SubgroupResult, subgroup_analysis
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "PUBLISHED_METHOD",
+    "RECOMMENDED_METHOD",
+    "OutcomeAnalysis",
+    "Reproduction",
+    "reproduce",
+]
+
+#: The method of the published analysis as inferred from the abstract (see the audit).
+PUBLISHED_METHOD: Mapping[str, Any] = MappingProxyType(
+    {"transform": "raw", "tau2_method": "DL", "ci_method": "z", "pi_method": "hts"}
+)
+#: The method we recommend for single-arm proportions.
+RECOMMENDED_METHOD: Mapping[str, Any] = MappingProxyType(
+    {"method": "glmm", "nagq": 21, "ci_method": "z", "pi_method": "t"}
+)
+METHODS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {"published": PUBLISHED_METHOD, "recommended": RECOMMENDED_METHOD}
+)
+METHOD_LABELS = MappingProxyType(
+    {
+        "published": "published method (raw proportions, DerSimonian–Laird, Wald CI, "
+        "HTS t(k−2) PI)",
+        "recommended": "recommended method (binomial–normal GLMM, logit, ML; Wald CI; t(k−1) PI)",
+    }
+)
+
+#: Published outcome → extracted outcomes it is compared with (CR: both definitions).
+PUBLISHED_TO_EXTRACTED: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "orr": ("orr",),
+        "cr": ("cr", "cr_cri"),
+        "mrd_neg": ("mrd_neg",),
+        "sct": ("sct",),
+        "relapse": ("relapse",),
+        "vod": ("vod",),
+        "os_1y": ("os_1y",),
+        "os_2y": ("os_2y",),
+        "os_3y": ("os_3y",),
+        "os_5y": ("os_5y",),
+    }
+)
+
+SUBGROUP_VARIABLES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "setting": ("setting_group", ("newly diagnosed", "relapsed/refractory")),
+        "regimen": ("regimen_group", ("monotherapy", "combination")),
+    }
+)
+
+_GRID_TRANSFORMS = ("raw", "logit", "arcsine", "ft")
+_GRID_TAU2 = ("DL", "REML", "PM")
+_GRID_CI = ("z", "hk")
+_MIN_K_BIAS = 10
+
+
+@dataclass(frozen=True)
+class OutcomeAnalysis:
+    """Everything computed for one outcome.
+
+    Attributes
+    ----------
+    outcome, label
+        Outcome code and its label.
+    studies
+        The rows pooled (from :func:`inometa.data.analysis_set`).
+    results
+        Method name (``"published"``, ``"recommended"``) → result (absent when k = 0).
+    sensitivity
+        One row per method in the grid: options, k, estimate, CI, PI, τ², I².
+    subgroups
+        Variable → method name → :class:`~inometa.SubgroupResult`.
+    leave_one_out
+        Method name → leave-one-out table.
+    bias
+        Small-study effects under the published method (``egger``, ``begg``,
+        ``trim_and_fill``), or empty when k < 10.
+    notes
+        Plain-language notes.
+    """
+
+    outcome: str
+    label: str
+    studies: pd.DataFrame
+    results: Mapping[str, MetaPropResult]
+    sensitivity: pd.DataFrame
+    subgroups: Mapping[str, Mapping[str, SubgroupResult]]
+    leave_one_out: Mapping[str, pd.DataFrame]
+    bias: Mapping[str, Any]
+    notes: tuple[str, ...]
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return len(self.studies)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """The reproduction of a published analysis from an analysis set.
+
+    Attributes
+    ----------
+    set_name, set_description
+        The analysis set used.
+    outcomes
+        Outcome code → :class:`OutcomeAnalysis` (outcomes without counts included, k = 0).
+    published
+        The published pooled numbers (:func:`inometa.data.load_published`).
+    comparison
+        One row per (published outcome, extracted outcome): published and reproduced
+        estimate, CI, PI, I², k, N, the difference in percentage points and explanations.
+    audit
+        The audit of the published numbers (:func:`inometa.audit_table`).
+    exclusions
+        Reports the set leaves out on purpose, with the reason.
+    data_files
+        Path → SHA-256 of every data file read.
+    timings
+        Step → seconds.
+    methods
+        The method options used (name → options).
+    version
+        inometa version.
+    """
+
+    set_name: str
+    set_description: str
+    outcomes: Mapping[str, OutcomeAnalysis]
+    published: pd.DataFrame
+    comparison: pd.DataFrame
+    audit: pd.DataFrame
+    exclusions: pd.DataFrame
+    data_files: Mapping[str, str]
+    timings: Mapping[str, float]
+    methods: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: METHODS)
+    version: str = __version__
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fit(rows: pd.DataFrame, **options: Any) -> MetaPropResult:
+    return metaprop("events", "total", data=rows, labels="label", **options)
+
+
+def _grid(rows: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    records = []
+    combos: list[dict[str, Any]] = [
+        {"transform": t, "tau2_method": m, "ci_method": c, "pi_method": "t"}
+        for t in _GRID_TRANSFORMS
+        for m in _GRID_TAU2
+        for c in _GRID_CI
+    ]
+    combos += [{"method": "glmm", "nagq": 21, "ci_method": c, "pi_method": "t"} for c in ("z", "t")]
+    for opts in combos:
+        res = _fit(rows, **opts)
+        records.append(
+            {
+                "method": "glmm" if opts.get("method") == "glmm" else "inverse",
+                "transform": res.options.transform,
+                "tau2_method": res.options.tau2_method,
+                "ci_method": res.options.ci_method,
+                "k": res.k,
+                "estimate": res.estimate,
+                "ci_low": res.random.proportion_ci.low,
+                "ci_high": res.random.proportion_ci.high,
+                "pi_low": res.prediction.proportion_low,
+                "pi_high": res.prediction.proportion_high,
+                "tau2": res.tau2,
+                "i2": res.i2,
+            }
+        )
+    grid: pd.DataFrame = pd.DataFrame(records)
+    return grid
+
+
+def _subgroups(rows: pd.DataFrame, notes: list[str]) -> dict[str, dict[str, SubgroupResult]]:
+    out: dict[str, dict[str, SubgroupResult]] = {}
+    for name, (column, levels) in SUBGROUP_VARIABLES.items():
+        sub = rows[rows[column].isin(levels)]
+        present = [lev for lev in levels if (sub[column] == lev).any()]
+        dropped = len(rows) - len(sub)
+        if len(present) < 2:
+            notes.append(
+                f"no subgroup analysis by {name}: only {', '.join(present) or 'none'} present"
+            )
+            continue
+        if dropped:
+            other = ", ".join(sorted(set(rows.loc[~rows[column].isin(levels), column])))
+            notes.append(
+                f"subgroups by {name}: {dropped} stud{'y' if dropped == 1 else 'ies'} "
+                f"in other categories ({other}) left out"
+            )
+        out[name] = {}
+        for method, opts in METHODS.items():
+            out[name][method] = subgroup_analysis(
+                "events",
+                "total",
+                column,
+                data=sub.reset_index(drop=True),
+                labels="label",
+                **opts,
+            )
+    return out
+
+
+def _bias(res: MetaPropResult, notes: list[str]) -> dict[str, Any]:
+    if res.k < _MIN_K_BIAS:
+        notes.append(
+            f"small-study effects not assessed: k = {res.k} < {_MIN_K_BIAS} studies (Egger's and "
+            "Begg's tests and trim-and-fill have too little power and too many false alarms)"
+        )
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallKWarning)
+        return {
+            "egger": egger_test(res),
+            "begg": begg_test(res),
+            "trim_and_fill": trim_and_fill(res),
+        }
+
+
+def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
+    from .data import OUTCOMES, analysis_set
+
+    rows = analysis_set(set_name, outcome, path)
+    notes: list[str] = []
+    if rows.empty:
+        notes.append(
+            "no counts: "
+            + (
+                "survival is reported as Kaplan–Meier percentages, not events out of a total, "
+                "so it cannot be pooled as binomial proportions"
+                if outcome.startswith("os_")
+                else "the set has no rows for this outcome"
+            )
+        )
+        import pandas as pd
+
+        return OutcomeAnalysis(
+            outcome,
+            OUTCOMES[outcome],
+            rows,
+            MappingProxyType({}),
+            pd.DataFrame(),
+            MappingProxyType({}),
+            MappingProxyType({}),
+            MappingProxyType({}),
+            tuple(notes),
+        )
+    results = {name: _fit(rows, **opts) for name, opts in METHODS.items()}
+    loo = {name: leave_one_out(res) for name, res in results.items()} if len(rows) > 1 else {}
+    return OutcomeAnalysis(
+        outcome=outcome,
+        label=OUTCOMES[outcome],
+        studies=rows,
+        results=MappingProxyType(results),
+        sensitivity=_grid(rows),
+        subgroups=MappingProxyType(_subgroups(rows, notes)),
+        leave_one_out=MappingProxyType(loo),
+        bias=MappingProxyType(_bias(results["published"], notes)),
+        notes=tuple(notes),
+    )
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+
+
+def _what_if_overlaps(
+    set_name: str, outcome: str, path: Any, studies: pd.DataFrame
+) -> tuple[MetaPropResult | None, list[str]]:
+    """The published-method result if the set's excluded overlapping reports were added."""
+    from .data import load_extracted, set_exclusions
+
+    excluded = set(set_exclusions(set_name, path)["study_id"])
+    allrows = load_extracted(path)
+    extra = allrows[(allrows["outcome"] == outcome) & allrows["study_id"].isin(excluded)]
+    if extra.empty:
+        return None, []
+    import pandas as pd
+
+    both = pd.concat(
+        [studies[["label", "events", "total"]], extra[["label", "events", "total"]]],
+        ignore_index=True,
+    )
+    return _fit(both, **PUBLISHED_METHOD), list(extra["label"])
+
+
+def _explain(
+    published: Mapping[Any, Any],
+    oa: OutcomeAnalysis,
+    audit_rows: pd.DataFrame,
+    set_name: str,
+    path: Any,
+    siblings: Mapping[str, OutcomeAnalysis],
+) -> list[str]:
+    pub_est = published["estimate"] / 100
+    out: list[str] = []
+    if oa.k == 0:
+        out.append(
+            "Not reproducible from counts: survival is reported as Kaplan–Meier percentages, "
+            "not events out of a total. The published estimate presumably pooled those "
+            "percentages with assumed denominators, which ignores censoring and unequal "
+            "follow-up."
+            if oa.outcome.startswith("os_")
+            else "Not reproducible: the analysis set has no counts for this outcome."
+        )
+    else:
+        res = oa.results["published"]
+        diff = 100 * (res.estimate - pub_est)
+        lo, hi = published["ci_low"] / 100, published["ci_high"] / 100
+        inside = lo <= res.estimate <= hi
+        out.append(
+            f"Published method on the reconstructed set: {_pct(res.estimate)} "
+            f"({diff:+.1f} percentage points; {'inside' if inside else 'outside'} the published "
+            f"CI) from k = {res.k} studies, N = {res.data.n_total}."
+        )
+        grid = oa.sensitivity
+        g_lo, g_hi = float(grid["estimate"].min()), float(grid["estimate"].max())
+        covered = g_lo - 0.0005 <= pub_est <= g_hi + 0.0005
+        out.append(
+            f"Method: across {len(grid)} transform × τ² estimator × CI combinations and the "
+            f"GLMM the estimate ranges {_pct(g_lo)}–{_pct(g_hi)}; the published value lies "
+            + (
+                "inside this range, so a method choice could explain part of the difference."
+                if covered
+                else "outside it, so no method choice alone explains the difference: the study "
+                "set, the counts or the outcome definition must differ."
+            )
+        )
+        what_if, added = _what_if_overlaps(set_name, oa.outcome, path, oa.studies)
+        if what_if is not None:
+            out.append(
+                f"Study set: adding the {len(added)} report{'' if len(added) == 1 else 's'} "
+                f"the reconstruction leaves out on purpose ({', '.join(added)}; mostly earlier "
+                "or partial reports of cohorts already included, whose double counting the "
+                "abstract's 16 studies / 1,068 patients may imply) gives "
+                f"{_pct(what_if.estimate)} (k = {what_if.k})."
+            )
+        else:
+            out.append(
+                "Study set: the per-outcome study lists of the paper are not available; the "
+                "reconstruction is documented in data/extracted (analysis set "
+                f"'{set_name}')."
+            )
+        rows = oa.studies
+        derived = rows.loc[rows["derived"].astype(bool), "label"].tolist()
+        other_den = rows.loc[
+            ~rows["denominator"].isin(["itt", "treated"]), ["label", "denominator"]
+        ]
+        if derived or not other_den.empty:
+            bits = []
+            if derived:
+                verb = "is" if len(derived) == 1 else "are"
+                bits.append(
+                    f"{len(derived)} of {len(rows)} counts {verb} derived from "
+                    f"percentages ({', '.join(derived)})"
+                )
+            if not other_den.empty:
+                bits.append(
+                    "denominators other than all treated: "
+                    + ", ".join(f"{r.label} ({r.denominator})" for r in other_den.itertuples())
+                )
+            out.append("Counts and denominators: " + "; ".join(bits) + ".")
+    if oa.outcome in ("cr", "cr_cri") and "cr" in siblings and "cr_cri" in siblings:
+        strict, cri = siblings["cr"], siblings["cr_cri"]
+        if strict.k and cri.k:
+            e1 = strict.results["published"].estimate
+            e2 = cri.results["published"].estimate
+            if min(e1, e2) < pub_est < max(e1, e2):
+                out.append(
+                    f"Definition: the published 'CR' ({published['estimate']:.1f}%) lies between "
+                    f"strict CR ({_pct(e1)}) and CR/CRi ({_pct(e2)}), consistent with pooling "
+                    "different response definitions across studies."
+                )
+    bad = audit_rows[audit_rows["status"] == "impossible"]
+    if not bad.empty:
+        out.append(
+            "Published numbers: "
+            + " ".join(m[0].upper() + m[1:] + "." for m in bad["message"])
+            + " No analysis can reproduce "
+            "such a prediction interval."
+        )
+    return out
+
+
+def _comparison(
+    rep_outcomes: Mapping[str, OutcomeAnalysis],
+    published: pd.DataFrame,
+    audit: pd.DataFrame,
+    set_name: str,
+    path: Any,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    records = []
+    for pub in published.to_dict("records"):
+        for outcome in PUBLISHED_TO_EXTRACTED.get(pub["outcome"], ()):
+            oa = rep_outcomes.get(outcome)
+            if oa is None:
+                continue
+            rec: dict[str, Any] = {
+                "published_outcome": pub["outcome"],
+                "outcome": outcome,
+                "outcome_label": oa.label,
+                "published_estimate": pub["estimate"],
+                "published_ci_low": pub["ci_low"],
+                "published_ci_high": pub["ci_high"],
+                "published_pi_low": pub.get("pi_low"),
+                "published_pi_high": pub.get("pi_high"),
+                "published_i2": pub.get("i2"),
+                "k": oa.k,
+                "n": int(oa.studies["total"].sum()) if oa.k else 0,
+            }
+            for name in METHODS:
+                res = oa.results.get(name)
+                for key, value in (
+                    ("estimate", None if res is None else res.estimate),
+                    ("ci_low", None if res is None else res.random.proportion_ci.low),
+                    ("ci_high", None if res is None else res.random.proportion_ci.high),
+                    ("pi_low", None if res is None else res.prediction.proportion_low),
+                    ("pi_high", None if res is None else res.prediction.proportion_high),
+                    ("i2", None if res is None else res.i2),
+                ):
+                    rec[f"{name}_method_{key}"] = None if value is None else 100 * value
+            # reproduced under the published method minus published, in percentage points
+            rec["difference_pp"] = (
+                None if oa.k == 0 else rec["published_method_estimate"] - rec["published_estimate"]
+            )
+            rows = audit[audit["label"] == pub["outcome"]]
+            rec["explanations"] = _explain(pub, oa, rows, set_name, path, rep_outcomes)
+            records.append(rec)
+    table: pd.DataFrame = pd.DataFrame(records)
+    return table
+
+
+def reproduce(set_name: str = "lao2025", *, path: Any = None) -> Reproduction:
+    """Rerun the published analysis from an analysis set of the extracted data.
+
+    Parameters
+    ----------
+    set_name
+        ``"lao2025"`` (the reconstruction of the published study set) or ``"latest"``.
+    path
+        A ``data/extracted`` directory (default: see :mod:`inometa.data`).
+
+    Returns
+    -------
+    Reproduction
+
+    Examples
+    --------
+    >>> import inometa
+    >>> rep = inometa.reproduce("lao2025")  # doctest: +SKIP
+    >>> rep.comparison[["outcome", "published_estimate", "published_method_estimate"]]
+    ...                                     # doctest: +SKIP
+    """
+    from .data import OUTCOMES, analysis_sets, data_dir, load_published, set_exclusions
+    from .data._paths import published_file
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    sets = analysis_sets(path)
+    if set_name not in sets:
+        raise ValueError(f"unknown analysis set {set_name!r}; valid sets are: {', '.join(sets)}")
+    outcomes = {}
+    for outcome in OUTCOMES:
+        t0 = time.perf_counter()
+        outcomes[outcome] = _analyse_outcome(set_name, outcome, path)
+        timings[f"outcome {outcome}"] = time.perf_counter() - t0
+    published = load_published(path)
+    audit = audit_table(published)
+    t0 = time.perf_counter()
+    comparison = _comparison(outcomes, published, audit, set_name, path)
+    timings["comparison"] = time.perf_counter() - t0
+    directory = data_dir(path)
+    files = sorted(directory.glob("*.csv")) + sorted(directory.glob("*.toml"))
+    files.append(published_file(path))
+    timings["total"] = time.perf_counter() - start
+    return Reproduction(
+        set_name=set_name,
+        set_description=sets[set_name],
+        outcomes=MappingProxyType(outcomes),
+        published=published,
+        comparison=comparison,
+        audit=audit,
+        exclusions=set_exclusions(set_name, path),
+        data_files=MappingProxyType({str(f): _sha256(f) for f in files}),
+        timings=MappingProxyType(timings),
+    )

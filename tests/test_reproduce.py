@@ -1,0 +1,103 @@
+"""inometa reproduce: the computation, the written outputs and the command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+import inometa.data
+from inometa.cli import main
+from inometa.report.reproduction import write_reproduction
+from inometa.reproduce import PUBLISHED_METHOD, Reproduction, reproduce
+
+
+@pytest.fixture(scope="module")
+def rep() -> Reproduction:
+    return reproduce("lao2025")
+
+
+def test_every_published_outcome_is_compared(rep: Reproduction) -> None:
+    published = set(inometa.data.load_published()["outcome"])
+    assert set(rep.comparison["published_outcome"]) == published
+    cr = rep.comparison[rep.comparison["published_outcome"] == "cr"]
+    assert list(cr["outcome"]) == ["cr", "cr_cri"]
+
+
+def test_methods_and_differences(rep: Reproduction) -> None:
+    vod = rep.outcomes["vod"]
+    o = vod.results["published"].options
+    assert (o.transform, o.tau2_method, o.ci_method, o.pi_method) == tuple(
+        PUBLISHED_METHOD[key] for key in ("transform", "tau2_method", "ci_method", "pi_method")
+    )
+    assert vod.results["recommended"].options.method == "glmm"
+    row = rep.comparison[rep.comparison["outcome"] == "vod"].iloc[0]
+    assert row["difference_pp"] == pytest.approx(
+        row["published_method_estimate"] - row["published_estimate"]
+    )
+    assert row["published_method_estimate"] == pytest.approx(
+        100 * vod.results["published"].estimate
+    )
+
+
+def test_explanations(rep: Reproduction) -> None:
+    expl = dict(zip(rep.comparison["outcome"], rep.comparison["explanations"], strict=True))
+    assert any("does not contain the estimate" in e for e in expl["vod"])
+    assert any(e.startswith("Definition:") for e in expl["cr"])
+    assert any("Kaplan–Meier" in e for e in expl["os_1y"])
+    assert all(any(e.startswith("Method:") for e in expl[o]) for o in ("orr", "sct", "vod"))
+
+
+def test_survival_has_no_counts(rep: Reproduction) -> None:
+    for code in ("os_1y", "os_2y", "os_3y", "os_5y"):
+        assert rep.outcomes[code].k == 0 and not rep.outcomes[code].results
+
+
+def test_subgroups_sensitivity_and_small_k(rep: Reproduction) -> None:
+    orr = rep.outcomes["orr"]
+    assert set(orr.subgroups) == {"setting", "regimen"}
+    assert set(orr.subgroups["setting"]["published"].subgroups) == {
+        "relapsed/refractory",
+        "newly diagnosed",
+    }
+    assert len(orr.sensitivity) == 26
+    assert not orr.bias and any("k = 8 < 10" in n for n in orr.notes)
+    assert len(orr.leave_one_out["published"]) == orr.k
+
+
+def test_written_outputs(rep: Reproduction, tmp_path: Path) -> None:
+    files = write_reproduction(rep, tmp_path, figures=False)
+    names = {p.name for p in files}
+    assert {
+        "results.csv",
+        "results.md",
+        "comparison.csv",
+        "manifest.json",
+        "report.md",
+        "report.html",
+        "sensitivity.csv",
+        "studies.csv",
+    } <= names
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    for path, digest in manifest["data_files"].items():
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest
+    for rel, digest in manifest["outputs"].items():
+        assert hashlib.sha256((tmp_path / rel).read_bytes()).hexdigest() == digest
+    report = (tmp_path / "report.md").read_text()
+    quote = rep.outcomes["vod"].studies["quote"].iloc[0]
+    assert quote[:60] in report.replace("\\|", "|")
+    assert "library(metafor)" in report and "Published versus reproduced" in report
+    assert "<table>" in (tmp_path / "report.html").read_text()
+
+
+def test_bad_format_and_set() -> None:
+    with pytest.raises(ValueError, match="valid sets are: lao2025, latest"):
+        reproduce("lao2026")
+
+
+def test_cli_reproduce_without_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--set", "latest", "--out", str(tmp_path), "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "vod" in out and (tmp_path / "report.html").is_file()
