@@ -101,3 +101,20 @@ def test_cli_reproduce_without_figures(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["reproduce", "--set", "latest", "--out", str(tmp_path), "--no-figures"]) == 0
     out = capsys.readouterr().out
     assert "vod" in out and (tmp_path / "report.html").is_file()
+
+
+def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> None:
+    files = write_reproduction(rep, tmp_path, formats=("png", "svg"))
+    figs = {p.name for p in files if p.parent.name == "figures"}
+    assert {
+        "summary_published.png",
+        "summary_recommended.svg",
+        "forest_vod_published.png",
+        "forest_vod_recommended.png",
+        "funnel_orr.png",
+    } <= figs
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 10
+    assert "figures/forest_vod_published.png" in (tmp_path / "report.md").read_text()
+    with pytest.raises(ValueError, match="valid values are: png, svg, pdf"):
+        write_reproduction(rep, tmp_path, formats=("gif",))

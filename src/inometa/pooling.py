@@ -556,6 +556,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         _proportion(tr, pi.high, n_bt),
         pi.method,
         pi.df,
+        pi.note,
     )
     data = StudyData.build(
         labels=labs,
@@ -646,8 +647,11 @@ def _fit_glmm(prep: _Prepared) -> MetaPropResult:
             bound,
             prop_ci,
         )
-        prediction = Prediction(math.nan, math.nan, math.nan, math.nan, options.pi_method, None)
-        notes.append("GLMM: no prediction interval when every study is at the same boundary")
+        why = "no prediction interval when every study is at the same boundary"
+        prediction = Prediction(
+            math.nan, math.nan, math.nan, math.nan, options.pi_method, None, why
+        )
+        notes.append(f"GLMM: {why}")
     else:
         common_pe = _pooled("common", common, tr, None)
         random_pe = _pooled("random", random, tr, None)
@@ -661,6 +665,7 @@ def _fit_glmm(prep: _Prepared) -> MetaPropResult:
             _proportion(tr, pi.high, None),
             pi.method,
             pi.df,
+            pi.note,
         )
 
     q, q_df, q_p = _wald_q_glmm(x, m)

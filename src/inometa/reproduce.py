@@ -85,6 +85,23 @@ PUBLISHED_TO_EXTRACTED: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
+#: Short outcome names for figures and tables (the data vocabulary's labels are long).
+SHORT_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "orr": "Overall response",
+        "cr": "Complete remission",
+        "cr_cri": "CR/CRi",
+        "mrd_neg": "MRD negativity",
+        "sct": "Allogeneic SCT",
+        "relapse": "Relapse",
+        "vod": "VOD/SOS",
+        "os_1y": "1-year OS",
+        "os_2y": "2-year OS",
+        "os_3y": "3-year OS",
+        "os_5y": "5-year OS",
+    }
+)
+
 SUBGROUP_VARIABLES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
     {
         "setting": ("setting_group", ("newly diagnosed", "relapsed/refractory")),

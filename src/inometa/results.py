@@ -206,7 +206,8 @@ class Prediction:
     """Prediction interval for the true proportion of a new study.
 
     ``low``/``high`` are on the model scale, ``proportion_low``/``proportion_high`` on the
-    proportion scale; ``df`` is the t degrees of freedom (None: normal quantile).
+    proportion scale; ``df`` is the t degrees of freedom (None: normal quantile); ``note``
+    says why the bounds are undefined (NaN) when they are.
     """
 
     low: float
@@ -215,6 +216,7 @@ class Prediction:
     proportion_high: float
     method: str
     df: float | None
+    note: str | None = None
 
 
 def _clean(value: Any) -> Any:
@@ -271,6 +273,11 @@ class MetaPropResult:
     def k(self) -> int:
         """Number of studies."""
         return len(self.data.labels)
+
+    @property
+    def weights_approximate(self) -> bool:
+        """True when the study weights are only approximate (the GLMM has none of its own)."""
+        return self.options.method == "glmm"
 
     @property
     def estimate(self) -> float:

@@ -150,23 +150,30 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
         plt.close(fig)
         written[key] = paths
 
+    from ..reproduce import SHORT_LABELS
+
     for method in ("published", "recommended"):
-        results = {oa.label: oa.results[method] for oa in rep.outcomes.values() if oa.results}
+        results = {
+            SHORT_LABELS.get(code, oa.label): oa.results[method]
+            for code, oa in rep.outcomes.items()
+            if oa.results
+        }
         if results:
             save(
                 plot_summary_forest(results, title=f"All outcomes — {method} method"),
                 f"summary_{method}",
             )
     for code, oa in rep.outcomes.items():
+        name = SHORT_LABELS.get(code, oa.label)
         for method, res in oa.results.items():
-            title = f"{oa.label} — {method} method"
-            save(plot_forest(res, title=title), f"forest_{code}_{method}")
+            save(plot_forest(res, title=f"{name} — {method} method"), f"forest_{code}_{method}")
         if "published" in oa.results and oa.k >= 3:
             save(
                 plot_funnel(
                     oa.results["published"],
                     contours=True,
-                    title=f"{oa.label} — funnel (published method)",
+                    width="one-and-a-half",
+                    title=f"{name} — funnel (published method)",
                 ),
                 f"funnel_{code}",
             )
