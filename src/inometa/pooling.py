@@ -196,6 +196,24 @@ class _Prepared:
     notes: tuple[str, ...]
     imputed: npt.NDArray[np.bool_] | None = None
 
+    def study_data(self, w_common: FloatArray, w_random: FloatArray) -> StudyData:
+        """The result's per-study data, with the given (unnormalised) weights as percentages."""
+        return StudyData.build(
+            labels=self.labels,
+            events=self.events,
+            n=self.n,
+            events_used=self.events_used,
+            n_used=self.n_used,
+            corrected=self.corrected,
+            yi=self.yi,
+            vi=self.vi,
+            ci_low=self.ci_low,
+            ci_high=self.ci_high,
+            weights_common=_weights(w_common),
+            weights_random=_weights(w_random),
+            imputed=_imputed(self),
+        )
+
     def subset(self, keep: npt.NDArray[np.bool_]) -> _Prepared:
         """The same analysis restricted to the studies in ``keep`` (stored yᵢ, vᵢ reused,
         as metafor's leave1out/cumul do; the Freeman–Tukey harmonic mean is recomputed)."""
@@ -482,8 +500,8 @@ def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[s
 
 
 def _fit_inverse(prep: _Prepared) -> MetaPropResult:
-    options, tr, labs = prep.options, prep.transform, prep.labels
-    x, m, yi, vi = prep.events, prep.n, prep.yi, prep.vi
+    options, tr = prep.options, prep.transform
+    yi, vi = prep.yi, prep.vi
     n_bt = prep.backtransform_n
     notes = list(prep.notes)
     k = yi.size
@@ -558,21 +576,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         pi.df,
         pi.note,
     )
-    data = StudyData.build(
-        labels=labs,
-        events=x,
-        n=m,
-        events_used=prep.events_used,
-        n_used=prep.n_used,
-        corrected=prep.corrected,
-        yi=yi,
-        vi=vi,
-        ci_low=prep.ci_low,
-        ci_high=prep.ci_high,
-        weights_common=_weights(w_fe),
-        weights_random=_weights(w_re),
-        imputed=_imputed(prep),
-    )
+    data = prep.study_data(w_fe, w_re)
     return MetaPropResult(
         options,
         data,
@@ -603,8 +607,8 @@ def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[fl
 
 
 def _fit_glmm(prep: _Prepared) -> MetaPropResult:
-    options, tr, labs = prep.options, prep.transform, prep.labels
-    x, m, yi, vi = prep.events, prep.n, prep.yi, prep.vi
+    options, tr = prep.options, prep.transform
+    x, m, vi = prep.events, prep.n, prep.vi
     notes = list(prep.notes)
     k = x.size
     lev = options.level
@@ -703,18 +707,5 @@ def _fit_glmm(prep: _Prepared) -> MetaPropResult:
         "GLMM study weights are approximate: inverse-variance weights 1/(vᵢ + τ²) on the "
         "logit scale (the binomial–normal model has no study weights of its own)"
     )
-    data = StudyData.build(
-        labels=labs,
-        events=x,
-        n=m,
-        events_used=prep.events_used,
-        n_used=prep.n_used,
-        corrected=prep.corrected,
-        yi=yi,
-        vi=vi,
-        ci_low=prep.ci_low,
-        ci_high=prep.ci_high,
-        weights_common=_weights(m.astype(float)),
-        weights_random=_weights(w_re),
-    )
+    data = prep.study_data(m.astype(float), w_re)
     return MetaPropResult(options, data, common_pe, random_pe, het, prediction, None, tuple(notes))

@@ -414,24 +414,6 @@ def metareg(
     return res
 
 
-def _study_data(prep: _Prepared, weights: FloatArray) -> StudyData:
-    w = 100 * weights / weights.sum()
-    return StudyData.build(
-        labels=prep.labels,
-        events=prep.events,
-        n=prep.n,
-        events_used=prep.events_used,
-        n_used=prep.n_used,
-        corrected=prep.corrected,
-        yi=prep.yi,
-        vi=prep.vi,
-        ci_low=prep.ci_low,
-        ci_high=prep.ci_high,
-        weights_common=100 * (1 / prep.vi) / np.sum(1 / prep.vi),
-        weights_random=w,
-    )
-
-
 def _wls(
     yi: FloatArray, vi: FloatArray, X: FloatArray, tau2: float
 ) -> tuple[FloatArray, FloatArray, float]:
@@ -513,7 +495,7 @@ def _fit_inverse_reg(
         r2 = 0.0 if tau2_0 == 0 else max(0.0, (tau2_0 - tau2) / tau2_0)
     return MetaRegResult(
         options=opts,
-        data=_study_data(prep, 1 / (vi + tau2)),
+        data=prep.study_data(1 / vi, 1 / (vi + tau2)),
         terms=terms,
         moderators=mods,
         X=_readonly(X),
@@ -593,7 +575,7 @@ def _fit_glmm_reg(
         )
     return MetaRegResult(
         options=opts,
-        data=_study_data(prep, 1 / (prep.vi + g.tau2)),
+        data=prep.study_data(1 / prep.vi, 1 / (prep.vi + g.tau2)),
         terms=terms,
         moderators=mods,
         X=_readonly(X),
