@@ -118,3 +118,23 @@ def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> 
     assert "figures/forest_vod_published.png" in (tmp_path / "report.md").read_text()
     with pytest.raises(ValueError, match="valid values are: png, svg, pdf"):
         write_reproduction(rep, tmp_path, formats=("gif",))
+
+
+def test_latest_reports_what_changed(rep: Reproduction) -> None:
+    assert rep.baseline is None and rep.changes is None
+    latest = reproduce("latest")
+    assert latest.baseline == "lao2025"
+    changes = latest.changes
+    assert changes is not None
+    vod = changes[changes["outcome"] == "vod"].iloc[0]
+    assert vod["k_after"] == latest.outcomes["vod"].k and vod["k_before"] == rep.outcomes["vod"].k
+    assert vod["published_before"] == pytest.approx(
+        100 * rep.outcomes["vod"].results["published"].estimate
+    )
+    assert vod["published_change_pp"] == pytest.approx(
+        vod["published_after"] - vod["published_before"]
+    )
+    orr = changes[changes["outcome"] == "orr"].iloc[0]
+    assert "Wieduwilt 2025" in orr["added"] and "Wieduwilt 2023 (ASCO)" in orr["dropped"]
+    with pytest.raises(ValueError, match="unknown baseline set"):
+        reproduce("latest", baseline="lao2024")

@@ -179,6 +179,11 @@ class Reproduction:
         Path → SHA-256 of every data file read.
     timings
         Step → seconds.
+    baseline
+        The set this one is compared with (``"lao2025"`` for any other set), or None.
+    changes
+        Per outcome, what changed from the baseline: studies added and dropped, k, and the
+        pooled estimates before and after under both methods (None without a baseline).
     methods
         The method options used (name → options).
     version
@@ -194,6 +199,8 @@ class Reproduction:
     exclusions: pd.DataFrame
     data_files: Mapping[str, str]
     timings: Mapping[str, float]
+    baseline: str | None = None
+    changes: pd.DataFrame | None = None
     methods: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: METHODS)
     version: str = __version__
 
@@ -500,7 +507,52 @@ def _comparison(
     return table
 
 
-def reproduce(set_name: str = "lao2025", *, path: Any = None) -> Reproduction:
+def _changes(
+    before: Mapping[str, OutcomeAnalysis], after: Mapping[str, OutcomeAnalysis]
+) -> pd.DataFrame:
+    """Per outcome: studies added and dropped, and how the pooled estimates moved."""
+    import pandas as pd
+
+    rows = []
+    for code, new in after.items():
+        old = before[code]
+        old_ids = set(old.studies["study_id"]) if old.k else set()
+        new_ids = set(new.studies["study_id"]) if new.k else set()
+        if not old_ids and not new_ids:
+            continue
+        labels = {
+            **(
+                dict(zip(old.studies["study_id"], old.studies["label"], strict=True))
+                if old.k
+                else {}
+            ),
+            **(
+                dict(zip(new.studies["study_id"], new.studies["label"], strict=True))
+                if new.k
+                else {}
+            ),
+        }
+        row: dict[str, Any] = {
+            "outcome": code,
+            "k_before": old.k,
+            "k_after": new.k,
+            "added": ", ".join(sorted(labels[s] for s in new_ids - old_ids)),
+            "dropped": ", ".join(sorted(labels[s] for s in old_ids - new_ids)),
+        }
+        for method in METHODS:
+            b = old.results[method].estimate if method in old.results else math.nan
+            a = new.results[method].estimate if method in new.results else math.nan
+            row[f"{method}_before"] = 100 * b
+            row[f"{method}_after"] = 100 * a
+            row[f"{method}_change_pp"] = 100 * (a - b)
+        rows.append(row)
+    table: pd.DataFrame = pd.DataFrame(rows)
+    return table
+
+
+def reproduce(
+    set_name: str = "lao2025", *, path: Any = None, baseline: str | None = "auto"
+) -> Reproduction:
     """Rerun the published analysis from an analysis set of the extracted data.
 
     Parameters
@@ -509,6 +561,9 @@ def reproduce(set_name: str = "lao2025", *, path: Any = None) -> Reproduction:
         ``"lao2025"`` (the reconstruction of the published study set) or ``"latest"``.
     path
         A ``data/extracted`` directory (default: see :mod:`inometa.data`).
+    baseline
+        A set to report changes against: ``"auto"`` (``"lao2025"`` for any other set,
+        nothing for ``"lao2025"`` itself), a set name, or None.
 
     Returns
     -------
@@ -542,6 +597,18 @@ def reproduce(set_name: str = "lao2025", *, path: Any = None) -> Reproduction:
     directory = data_dir(path)
     files = sorted(directory.glob("*.csv")) + sorted(directory.glob("*.toml"))
     files.append(published_file(path))
+    if baseline == "auto":
+        baseline = None if set_name == "lao2025" else "lao2025"
+    changes = None
+    if baseline is not None:
+        if baseline not in sets:
+            raise ValueError(
+                f"unknown baseline set {baseline!r}; valid sets are: {', '.join(sets)}"
+            )
+        t0 = time.perf_counter()
+        before = {code: _analyse_outcome(baseline, code, path) for code in OUTCOMES}
+        changes = _changes(before, outcomes)
+        timings["baseline"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     return Reproduction(
         set_name=set_name,
@@ -553,4 +620,6 @@ def reproduce(set_name: str = "lao2025", *, path: Any = None) -> Reproduction:
         exclusions=set_exclusions(set_name, path),
         data_files=MappingProxyType({str(f): _sha256(f) for f in files}),
         timings=MappingProxyType(timings),
+        baseline=baseline,
+        changes=changes,
     )

@@ -128,6 +128,7 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
         "leave_one_out": pd.concat(loo, ignore_index=True) if loo else pd.DataFrame(),
         "audit": rep.audit,
         "studies": pd.concat(studies, ignore_index=True) if studies else pd.DataFrame(),
+        **({"changes": rep.changes} if rep.changes is not None else {}),
     }
 
 
@@ -328,6 +329,22 @@ def _report(
         Heading("Published versus reproduced", 2),
         Table(_summary_table(rep), "Percentages; Δ pp = reproduced (published method) − published"),
     ]
+    if rep.changes is not None and not rep.changes.empty:
+        changes = rep.changes.copy()
+        for col in [c for c in changes.columns if c.endswith(("_before", "_after"))]:
+            changes[col] = changes[col].map(lambda v: f"{v:.1f}")
+        for col in [c for c in changes.columns if c.endswith("_change_pp")]:
+            changes[col] = changes[col].map(lambda v: f"{v:+.1f}")
+        blocks += [
+            Heading(f"What changed since '{rep.baseline}'", 2),
+            Paragraph(
+                f"The same analyses on the '{rep.baseline}' set and on '{rep.set_name}': "
+                "studies added and dropped (a newer report of a cohort replaces the older "
+                "one), and the pooled estimates (%) before and after, with the change in "
+                "percentage points."
+            ),
+            Table(changes, ""),
+        ]
     blocks += _fig(written, "summary_published", "All outcomes, published method")
     blocks += _fig(written, "summary_recommended", "All outcomes, recommended method")
     audit = rep.audit[rep.audit["status"] != "ok"][["label", "check", "status", "message"]]
