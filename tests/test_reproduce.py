@@ -19,6 +19,11 @@ def rep() -> Reproduction:
     return reproduce("lao2025")
 
 
+@pytest.fixture(scope="module")
+def latest() -> Reproduction:
+    return reproduce("latest")
+
+
 def test_every_published_outcome_is_compared(rep: Reproduction) -> None:
     published = set(inometa.data.load_published()["outcome"])
     assert set(rep.comparison["published_outcome"]) == published
@@ -97,10 +102,25 @@ def test_bad_format_and_set() -> None:
         reproduce("lao2026")
 
 
-def test_cli_reproduce_without_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reproduce_without_figures(
+    latest: Reproduction,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The command's plumbing; the computation itself is tested above (and not redone here).
+    calls = []
+
+    def fake(set_name: str, *, path: object = None) -> Reproduction:
+        calls.append((set_name, path))
+        return latest
+
+    monkeypatch.setattr("inometa.reproduce.reproduce", fake)
     assert main(["reproduce", "--set", "latest", "--out", str(tmp_path), "--no-figures"]) == 0
+    assert calls == [("latest", None)]
     out = capsys.readouterr().out
-    assert "vod" in out and (tmp_path / "report.html").is_file()
+    assert "vod" in out and "files written" in out and (tmp_path / "report.html").is_file()
+    assert "What changed since 'lao2025'" in (tmp_path / "report.md").read_text()
 
 
 def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> None:
@@ -120,9 +140,8 @@ def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> 
         write_reproduction(rep, tmp_path, formats=("gif",))
 
 
-def test_latest_reports_what_changed(rep: Reproduction) -> None:
+def test_latest_reports_what_changed(rep: Reproduction, latest: Reproduction) -> None:
     assert rep.baseline is None and rep.changes is None
-    latest = reproduce("latest")
     assert latest.baseline == "lao2025"
     changes = latest.changes
     assert changes is not None

@@ -584,6 +584,10 @@ def reproduce(
     sets = analysis_sets(path)
     if set_name not in sets:
         raise ValueError(f"unknown analysis set {set_name!r}; valid sets are: {', '.join(sets)}")
+    if baseline == "auto":
+        baseline = None if set_name == "lao2025" else "lao2025"
+    if baseline is not None and baseline not in sets:
+        raise ValueError(f"unknown baseline set {baseline!r}; valid sets are: {', '.join(sets)}")
     outcomes = {}
     for outcome in OUTCOMES:
         t0 = time.perf_counter()
@@ -597,14 +601,8 @@ def reproduce(
     directory = data_dir(path)
     files = sorted(directory.glob("*.csv")) + sorted(directory.glob("*.toml"))
     files.append(published_file(path))
-    if baseline == "auto":
-        baseline = None if set_name == "lao2025" else "lao2025"
     changes = None
     if baseline is not None:
-        if baseline not in sets:
-            raise ValueError(
-                f"unknown baseline set {baseline!r}; valid sets are: {', '.join(sets)}"
-            )
         t0 = time.perf_counter()
         before = {code: _analyse_outcome(baseline, code, path) for code in OUTCOMES}
         changes = _changes(before, outcomes)
