@@ -135,6 +135,11 @@ def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> 
     } <= figs
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 10
+    # the HTML embeds the light screen copies; the 300-dpi files are for manuscripts
+    assert (tmp_path / "figures" / "web" / "forest_vod_published.png").is_file()
+    assert (tmp_path / "figures" / "web" / "forest_vod_published.png").stat().st_size < (
+        tmp_path / "figures" / "forest_vod_published.png"
+    ).stat().st_size
     assert "figures/forest_vod_published.png" in (tmp_path / "report.md").read_text()
     with pytest.raises(ValueError, match="valid values are: png, svg, pdf"):
         write_reproduction(rep, tmp_path, formats=("gif",))

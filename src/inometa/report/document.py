@@ -50,10 +50,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure: ``path`` relative to the report's directory."""
+    """A figure: ``path`` relative to the report's directory; ``html_path`` an optional
+    lighter copy for the HTML page (e.g. a screen-resolution PNG)."""
 
     path: str
     caption: str
+    html_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,8 @@ def to_html(blocks: list[Block], title: str, base: Path) -> str:
             cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
             parts.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Figure):
-            src = b.path
-            file = base / b.path
+            src = b.html_path or b.path
+            file = base / src
             if file.suffix == ".png" and file.is_file():
                 src = "data:image/png;base64," + base64.b64encode(file.read_bytes()).decode()
             parts.append(

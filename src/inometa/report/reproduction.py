@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "write_reproduction"]
 
 FORMATS = ("png", "svg", "pdf")
+_WEB_DPI = 110  # the HTML report's embedded copies (the files in figures/ are 300 dpi)
 
 
 def _pct(v: Any, digits: int = 1) -> str:
@@ -140,6 +141,9 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
     figdir.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[str]] = {}
 
+    webdir = figdir / "web"
+    webdir.mkdir(exist_ok=True)
+
     def save(fig: Any, key: str) -> None:
         import matplotlib.pyplot as plt
 
@@ -148,6 +152,10 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
             path = figdir / f"{key}.{fmt}"
             savefig(fig, path, format=fmt)
             paths.append(str(path.relative_to(out)))
+        # A screen-resolution copy keeps the self-contained HTML report small.
+        web = webdir / f"{key}.png"
+        savefig(fig, web, format="png", dpi=_WEB_DPI)
+        paths.append(str(web.relative_to(out)))
         plt.close(fig)
         written[key] = paths
 
@@ -183,11 +191,10 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
 
 def _fig(written: dict[str, list[str]], key: str, caption: str) -> list[Block]:
     paths = written.get(key, [])
-    png = [p for p in paths if p.endswith(".png")]
-    if png:
-        return [Figure(png[0], caption)]
-    if paths:
-        return [Paragraph(f"{caption}: {', '.join(paths)}")]
+    web = [p for p in paths if Path(p).parent.name == "web"]
+    full = [p for p in paths if p.endswith(".png") and p not in web]
+    if full:
+        return [Figure(full[0], caption, web[0] if web else None)]
     return []
 
 
