@@ -23,6 +23,7 @@ suppressPackageStartupMessages({
   library(lme4)
 })
 source(file.path("tests", "reference", "_json.R"))
+pdf(NULL)  # baujat() and gosh() draw; keep R from writing Rplots.pdf into the repository
 
 args <- commandArgs(trailingOnly = TRUE)
 outfile <- if (length(args) >= 1) args[1] else
