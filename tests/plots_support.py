@@ -121,3 +121,14 @@ def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
 def by_gid(fig: Any, gid: str) -> list[Any]:
     """All artists of a figure with this gid."""
     return [a for a in fig.findobj() if a.get_gid() == gid]
+
+
+def s16_subgroups(**kw: Any) -> inometa.SubgroupResult:
+    """The sixteen studies by setting (frontline / relapsed-refractory)."""
+    return inometa.subgroup_analysis(S16_EVENTS, S16_N, S16_SETTING, labels=S16_LABELS, **kw)
+
+
+def cr_subgroups_with_one_study(**kw: Any) -> inometa.SubgroupResult:
+    """The CR/CRi studies in three subgroups, one of them with a single study."""
+    groups = ["R/R", "R/R", "Frontline", "Frontline", "Frontline", "Older adults"]
+    return inometa.subgroup_analysis(CR_EVENTS, CR_N, groups, labels=CR_LABELS, **kw)

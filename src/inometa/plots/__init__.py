@@ -1,4 +1,5 @@
-"""Publication-quality plots: forest, summary forest and funnel.
+"""Publication-quality plots: forest (also by subgroup), summary forest, leave-one-out and
+cumulative forests, funnel, Baujat, GOSH and drapery plots.
 
 Each plot is built in three steps — content from a result, geometry as data
 (:mod:`~inometa.plots.layout`), then drawing — and matplotlib is imported only when a plot
@@ -10,6 +11,12 @@ from __future__ import annotations
 from .draw import savefig
 from .forest import forest_content, forest_layout, plot_forest
 from .funnel import FunnelLine, funnel_layout, plot_funnel
+from .refits import (
+    cumulative_content,
+    leave_one_out_content,
+    plot_cumulative,
+    plot_leave_one_out,
+)
 from .style import JOURNAL_WIDTHS_MM, PRESETS, SCALES, Preset, get_preset, get_scale
 from .summary import plot_summary_forest, summary_content
 
@@ -19,13 +26,17 @@ __all__ = [
     "SCALES",
     "FunnelLine",
     "Preset",
+    "cumulative_content",
     "forest_content",
     "forest_layout",
     "funnel_layout",
     "get_preset",
     "get_scale",
+    "leave_one_out_content",
+    "plot_cumulative",
     "plot_forest",
     "plot_funnel",
+    "plot_leave_one_out",
     "plot_summary_forest",
     "savefig",
     "summary_content",

@@ -275,7 +275,11 @@ def _draw_panel(panel: Axes, layout: ForestLayout) -> None:
             gid="ref-line",
         )
     if axis.pooled_line is not None and study_rows:
-        y_end = pooled_rows[0].top if pooled_rows else layout.panel_bottom
+        below = [r for r in pooled_rows if r.top >= study_rows[-1].bottom]
+        if axis.pooled_line_end is not None:
+            y_end = layout.rows[axis.pooled_line_end].top
+        else:
+            y_end = below[0].top if below else layout.panel_bottom
         panel.vlines(
             axis.pooled_line,
             layout.panel_top,
