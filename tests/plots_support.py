@@ -93,9 +93,7 @@ def text_boxes(fig: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]:
-    """Pairs of texts whose bounding boxes overlap by more than ``tolerance`` pixels."""
-    boxes = text_boxes(fig)
+def _overlaps(boxes: list[tuple[str, Any]], tolerance: float) -> list[tuple[str, str]]:
     bad = []
     for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
         w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
@@ -105,17 +103,33 @@ def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]
     return bad
 
 
-def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
-    """Texts whose bounding box leaves the figure."""
+def _outside(fig: Any, boxes: list[tuple[str, Any]], tolerance: float) -> list[str]:
     fb = fig.bbox
     return [
         s
-        for s, b in text_boxes(fig)
+        for s, b in boxes
         if b.x0 < fb.x0 - tolerance
         or b.y0 < fb.y0 - tolerance
         or b.x1 > fb.x1 + tolerance
         or b.y1 > fb.y1 + tolerance
     ]
+
+
+def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of texts whose bounding boxes overlap by more than ``tolerance`` pixels."""
+    return _overlaps(text_boxes(fig), tolerance)
+
+
+def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
+    """Texts whose bounding box leaves the figure."""
+    return _outside(fig, text_boxes(fig), tolerance)
+
+
+def assert_clean(fig: Any, tolerance: float = 0.5) -> None:
+    """No overlapping texts and none outside the figure (one draw for both checks)."""
+    boxes = text_boxes(fig)
+    assert _overlaps(boxes, tolerance) == []
+    assert _outside(fig, boxes, tolerance) == []
 
 
 def by_gid(fig: Any, gid: str) -> list[Any]:

@@ -12,11 +12,10 @@ import inometa
 from inometa.plots import FunnelLine
 from inometa.plots.funnel import funnel_layout
 from tests.plots_support import (
+    assert_clean,
     by_gid,
     cr_result,
-    overlapping_texts,
     s16_result,
-    texts_outside_figure,
 )
 
 
@@ -121,14 +120,12 @@ def test_drawing_has_the_elements_and_clean_labels() -> None:
     assert len(by_gid(fig, "contour")) == 3
     assert by_gid(fig, "funnel-line") and by_gid(fig, "pseudo-ci")
     assert len(by_gid(fig, "funnel-label")) == 16
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_plain_funnel_is_clean() -> None:
     fig = inometa.plot_funnel(cr_result(), preset="jama")
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_glmm_all_zero_draws_without_a_centre() -> None:
@@ -169,7 +166,7 @@ def test_trimfill_and_egger_are_read_from_their_results() -> None:
     np.testing.assert_allclose(extra.get_offsets()[:, 0], tf.filled["yi"])
     legend = "\n".join(t.get_text() for t in fig.legends[0].get_texts())
     assert "Egger's test: z = " in legend and "Trim-and-fill estimate" in legend
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_trimfill_without_imputed_studies_and_misuse() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import inometa
@@ -14,11 +15,10 @@ from inometa.plots.refits import cumulative_content, leave_one_out_content
 from tests.plots_support import (
     CR_LABELS,
     S16_YEARS,
+    assert_clean,
     by_gid,
     cr_result,
-    overlapping_texts,
     s16_result,
-    texts_outside_figure,
 )
 
 
@@ -87,12 +87,19 @@ def test_cumulative_rows_in_the_order_with_the_order_column() -> None:
     assert "order" in [col.key for col in cumulative_content(res, table).columns]
 
 
-@pytest.mark.parametrize("preset", ["meta", "revman5", "jama"])
-def test_drawn_clean_with_squares_at_the_estimates(preset: str) -> None:
+@pytest.fixture(scope="module")
+def s16_tables() -> tuple[inometa.MetaPropResult, pd.DataFrame, pd.DataFrame]:
     res = s16_result()
-    table = inometa.leave_one_out(res)
+    return res, inometa.leave_one_out(res), inometa.cumulative(res, order=S16_YEARS)
+
+
+@pytest.mark.parametrize("preset", ["meta", "revman5", "jama"])
+def test_drawn_clean_with_squares_at_the_estimates(
+    preset: str, s16_tables: tuple[inometa.MetaPropResult, pd.DataFrame, pd.DataFrame]
+) -> None:
+    res, table, cumul = s16_tables
     fig = inometa.plot_leave_one_out(res, table, preset=preset, title="Leave-one-out")
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    assert_clean(fig)
     (squares,) = by_gid(fig, "study-squares")
     np.testing.assert_allclose(squares.get_offsets()[:, 0], table["estimate"])
     assert len(set(squares.get_sizes())) == 1
@@ -100,8 +107,7 @@ def test_drawn_clean_with_squares_at_the_estimates(preset: str) -> None:
     assert diamond.get_xy()[:, 0].min() == pytest.approx(res.random.proportion_ci.low)
     (line,) = by_gid(fig, "pooled-line")
     assert line.get_segments()[0][0][0] == pytest.approx(res.random.proportion)
-    fig = inometa.plot_cumulative(res, order=S16_YEARS, order_title="Year", preset=preset)
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    assert_clean(inometa.plot_cumulative(res, cumul, order_title="Year", preset=preset))
 
 
 def test_clipped_refits_get_arrows() -> None:
@@ -115,8 +121,5 @@ def test_clipped_refits_get_arrows() -> None:
 
 
 def test_glmm_refits_draw() -> None:
-    res = inometa.metaprop([0, 2, 5, 1], [20, 35, 40, 18], method="glmm", labels=list("ABCD"))
-    fig = inometa.plot_leave_one_out(res)
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
-    fig = inometa.plot_cumulative(res)
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    res = inometa.metaprop([0, 2, 5], [20, 35, 40], method="glmm", labels=list("ABC"))
+    assert_clean(inometa.plot_leave_one_out(res))

@@ -18,11 +18,10 @@ from tests.plots_support import (
     S16_LABELS,
     S16_SETTING,
     S16_YEARS,
+    assert_clean,
     by_gid,
     cr_subgroups_with_one_study,
-    overlapping_texts,
     s16_subgroups,
-    texts_outside_figure,
 )
 
 
@@ -109,7 +108,7 @@ def test_one_study_subgroup_is_marked_without_tau2() -> None:
     start = next(i for i, r in enumerate(rows) if r.kind == "header" and r.text == "Older adults")
     block = rows[start : start + 5]
     assert [r.kind for r in block] == ["header", "study", "pooled", "text", "spacer"]
-    assert "one study: no τ²" in block[3].text
+    assert "one study: no τ²" in plain(block[3].text)
     het = [r.text for r in rows if r.kind == "text" and r.text.startswith("Heterogeneity")]
     assert het[:2] == [
         heterogeneity_text(sg.subgroups[level], get_preset("meta"), i2_ci=False)
@@ -117,7 +116,7 @@ def test_one_study_subgroup_is_marked_without_tau2() -> None:
     ]
     assert het[-1] == heterogeneity_text(sg.overall, get_preset("meta"))
     fig = inometa.plot_forest(sg)
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_sorting_is_within_subgroups_and_columns_follow_the_studies() -> None:
@@ -151,8 +150,7 @@ def test_drawn_clean_with_diamonds_at_the_subgroup_estimates(preset: str) -> Non
         subgroup_tests="all",
         subgroup_title="Setting",
     )
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
     diamonds = by_gid(fig, "diamond-random")
     expected = [*sg.subgroups.values(), sg.overall]
     assert len(diamonds) == len(expected)
@@ -175,13 +173,13 @@ def test_pooled_line_runs_to_the_overall_diamond() -> None:
 
 
 def test_glmm_subgroups_and_an_all_zero_subgroup() -> None:
-    events = [0, 0, 0, 5, 9, 7]
-    n = [20, 35, 18, 40, 52, 33]
+    events = [0, 0, 5, 9]
+    n = [20, 35, 40, 52]
     sg = inometa.subgroup_analysis(
-        events, n, ["none"] * 3 + ["some"] * 3, labels=CR_LABELS, method="glmm"
+        events, n, ["none"] * 2 + ["some"] * 2, labels=CR_LABELS[:4], method="glmm"
     )
     fig = inometa.plot_forest(sg, show_notes=True)
-    assert overlapping_texts(fig) == [] and texts_outside_figure(fig) == []
+    assert_clean(fig)
     assert len(by_gid(fig, "diamond-random")) == 3
     joined = "\n".join(t.get_text() for t in fig.texts + fig.axes[0].texts)
     assert "approximate for the GLMM" in joined

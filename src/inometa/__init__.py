@@ -24,9 +24,12 @@ from .bias import (
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
 from .plots import (
+    plot_baujat,
     plot_cumulative,
+    plot_drapery,
     plot_forest,
     plot_funnel,
+    plot_gosh,
     plot_leave_one_out,
     plot_summary_forest,
 )
@@ -89,9 +92,12 @@ __all__ = [
     "metaprop",
     "metareg",
     "peters_test",
+    "plot_baujat",
     "plot_cumulative",
+    "plot_drapery",
     "plot_forest",
     "plot_funnel",
+    "plot_gosh",
     "plot_leave_one_out",
     "plot_summary_forest",
     "q_profile_tau2_ci",

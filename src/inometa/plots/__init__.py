@@ -8,9 +8,12 @@ is drawn, so ``import inometa`` stays light.
 
 from __future__ import annotations
 
+from .baujat import baujat_layout, plot_baujat
+from .drapery import drapery_layout, plot_drapery
 from .draw import savefig
 from .forest import forest_content, forest_layout, plot_forest
 from .funnel import FunnelLine, funnel_layout, plot_funnel
+from .gosh import gosh_layout, plot_gosh
 from .refits import (
     cumulative_content,
     leave_one_out_content,
@@ -18,6 +21,7 @@ from .refits import (
     plot_leave_one_out,
 )
 from .style import JOURNAL_WIDTHS_MM, PRESETS, SCALES, Preset, get_preset, get_scale
+from .subgroup import subgroup_content
 from .summary import plot_summary_forest, summary_content
 
 __all__ = [
@@ -26,18 +30,25 @@ __all__ = [
     "SCALES",
     "FunnelLine",
     "Preset",
+    "baujat_layout",
     "cumulative_content",
+    "drapery_layout",
     "forest_content",
     "forest_layout",
     "funnel_layout",
     "get_preset",
     "get_scale",
+    "gosh_layout",
     "leave_one_out_content",
+    "plot_baujat",
     "plot_cumulative",
+    "plot_drapery",
     "plot_forest",
     "plot_funnel",
+    "plot_gosh",
     "plot_leave_one_out",
     "plot_summary_forest",
     "savefig",
+    "subgroup_content",
     "summary_content",
 ]

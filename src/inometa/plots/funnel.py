@@ -23,7 +23,7 @@ import numpy as np
 from ..report.format import pvalue_styled
 from ..transforms import get_transform
 from .axis import nice_ticks
-from .labels import place_labels
+from .labels import legend_columns, place_labels
 from .style import Preset, get_preset, mm_to_pt, resolve_width
 from .text import measurer_for
 
@@ -350,7 +350,23 @@ def funnel_layout(
     tr = get_transform(result.options.transform)
 
     w = resolve_width(width) or mm_to_pt(89.0)
-    h = height if height is not None else 0.8 * w + 2.4 * p.fontsize
+    if height is None:
+        # The legend sits below the panel: each further row of it adds to the height, so
+        # the panel keeps its size.
+        entries = [
+            *([background_label] if background is not None else []),
+            *(r.label for r in regions),
+            *([filled_label] if filled is not None else []),
+            *([f"Pseudo {100 * lev:g}% CI"] if pseudo else []),
+            *([fl.label] if fl is not None else []),
+            *([extra_label] if any(pt.extra for pt in points) else []),
+            *legend_notes,
+        ]
+        ncols = legend_columns(entries, w, p.fontsize, measurer_for(p.font_family))
+        rows = -(-len(entries) // ncols)
+        h = 0.8 * w + 2.4 * p.fontsize + max(0, rows - 2) * 1.25 * p.fontsize
+    else:
+        h = height
     return FunnelLayout(
         points=tuple(points),
         centre=c if c_ok else None,
@@ -492,17 +508,6 @@ def plot_funnel(
         xlabel=xlabel,
     )
     return draw_funnel(layout, ax=ax)
-
-
-def _legend_columns(handles: Sequence[Any], width: float, fs: float, measure: Any) -> int:
-    """Two legend columns if they fit the figure's width, else one."""
-    texts = [str(h.get_label()) for h in handles]
-    half = (len(texts) + 1) // 2  # matplotlib fills the first column first
-    entry = (1.6 + 0.8) * fs  # handle length and the pad to the text
-    cols = [texts[:half], texts[half:]]
-    needed = sum(entry + max((measure(t, fs, False) for t in c), default=0.0) for c in cols)
-    needed += 1.2 * fs + 2 * 0.4 * fs + 0.1 * width  # column gap, borders, a safe margin
-    return 2 if needed <= width else 1
 
 
 def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
@@ -650,7 +655,12 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                 fig.legend(
                     handles=handles,
                     loc="outside lower center",
-                    ncols=_legend_columns(handles, layout.width, fs, measurer_for(p.font_family)),
+                    ncols=legend_columns(
+                        [str(h.get_label()) for h in handles],
+                        layout.width,
+                        fs,
+                        measurer_for(p.font_family),
+                    ),
                     frameon=False,
                     fontsize=fs,
                     handlelength=1.6,

@@ -1,5 +1,5 @@
 """Labels beside scatter points, placed after drawing so that none overlaps another label
-or a marker and all stay inside the axes (funnel and Baujat plots)."""
+or a marker and all stay inside the axes (funnel and Baujat plots), and legends that fit."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .text import Measurer, truncate
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["place_labels"]
+__all__ = ["legend_columns", "place_labels"]
 
 
 def place_labels(
@@ -130,3 +130,19 @@ def place_labels(
             f"{', '.join(left_out)}; label fewer studies or enlarge the figure",
             stacklevel=4,
         )
+
+
+def legend_columns(
+    texts: Sequence[str], width: float, fs: float, measure: Measurer, most: int = 2
+) -> int:
+    """The most legend columns (up to ``most``) that fit a figure ``width`` points wide
+    for entries with these ``texts``."""
+    entry = (1.6 + 0.8) * fs  # handle length and the pad to the text
+    for ncols in range(min(most, len(texts)), 1, -1):
+        per = -(-len(texts) // ncols)  # matplotlib fills the first column first
+        cols = [texts[c * per : (c + 1) * per] for c in range(ncols)]
+        needed = sum(entry + max((measure(t, fs, False) for t in c), default=0.0) for c in cols)
+        needed += (ncols - 1) * 1.2 * fs + 0.8 * fs + 0.1 * width  # gaps, borders, margin
+        if needed <= width:
+            return ncols
+    return 1

@@ -138,7 +138,7 @@ def subgroup_test_text(test: SubgroupTest, p: Preset) -> str:
 
 
 def _single_study_text() -> str:
-    return "Heterogeneity: not applicable (one study: no τ²)"
+    return "Heterogeneity:\u00a0not\u00a0applicable (one\u00a0study:\u00a0no\u00a0τ²)"
 
 
 def subgroup_content(
