@@ -74,7 +74,8 @@ def text_boxes(fig: Any) -> list[tuple[str, Any]]:
     """(text, window extent) of every visible, non-empty Text artist, after a draw."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()
+    # Layout engines and text positions run without rasterising anything.
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     # Tick labels of ticks outside the view exist but are not drawn.
     hidden = set()

@@ -115,8 +115,7 @@ def test_one_study_subgroup_is_marked_without_tau2() -> None:
         for level in ("R/R", "Frontline")
     ]
     assert het[-1] == heterogeneity_text(sg.overall, get_preset("meta"))
-    fig = inometa.plot_forest(sg)
-    assert_clean(fig)
+    assert_clean(inometa.plot_forest(sg, preset="revman5"))
 
 
 def test_sorting_is_within_subgroups_and_columns_follow_the_studies() -> None:
@@ -139,7 +138,7 @@ def test_members_match_repeated_labels_in_order() -> None:
     assert subgroup_members(sg) == {"x": [0, 3], "y": [1, 2]}
 
 
-@pytest.mark.parametrize("preset", ["meta", "revman5", "jama"])
+@pytest.mark.parametrize("preset", ["meta", "jama"])
 def test_drawn_clean_with_diamonds_at_the_subgroup_estimates(preset: str) -> None:
     sg = s16_subgroups()
     fig = inometa.plot_forest(

@@ -97,7 +97,7 @@ def test_gosh_of_65535_subsets_draws_fast_and_stays_small_as_vector() -> None:
     assert len(main.get_offsets()) + len(highlighted.get_offsets()) == 2**16 - 1 - 16
     assert main.get_rasterized() and 0 < main.get_alpha() < 0.5
     pdf = io.BytesIO()
-    fig.savefig(pdf, format="pdf")
+    fig.savefig(pdf, format="pdf", dpi=100)
     assert len(pdf.getvalue()) < 400_000
     assert_clean(fig)
     hexes = inometa.plot_gosh(res, table, kind="hexbin")
@@ -162,4 +162,21 @@ def test_drapery_of_an_all_zero_glmm_has_no_pooled_curve() -> None:
     lay = drapery_layout(res)
     assert not any(c.pooled for c in lay.curves) and lay.prediction is None
     assert any("no pooled curve" in n for n in lay.notes)
-    assert_clean(inometa.plot_drapery(res))
+    fig = inometa.plot_drapery(res)
+    assert_clean(fig)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "No pooled curve: estimate at the boundary" in legend
+
+
+def test_baujat_and_drapery_draw_into_given_axes() -> None:
+    import matplotlib.pyplot as plt
+
+    res = cr_result()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5), layout="constrained")
+    try:
+        assert inometa.plot_baujat(res, ax=left) is fig
+        assert inometa.plot_drapery(res, ax=right) is fig
+        assert by_gid(fig, "baujat-studies") and by_gid(fig, "drapery-pooled")
+        assert right.get_legend() is not None
+    finally:
+        plt.close(fig)

@@ -135,7 +135,7 @@ def drapery_layout(
     notes: list[str] = []
     for i, label in enumerate(d.labels):
         if not (math.isfinite(yi[i]) and math.isfinite(vi[i]) and vi[i] > 0):
-            notes.append(f"no curve for study '{label}' (its model-scale value is undefined)")
+            notes.append(f"no curve for '{label}' (no model-scale value)")
             continue
         n_i = None if n_study is None else n_study[i]
         x, pv = _curve(yi[i], math.sqrt(vi[i]), tr.inverse, n_i, points, None)
@@ -145,7 +145,7 @@ def drapery_layout(
         x, pv = _curve(r.estimate, r.se, tr.inverse, result.backtransform_n, points, r.df)
         curves.append(Curve("Random effects model", x, pv, pooled=True))
     else:
-        notes.append("no pooled curve: the random-effects estimate is at the boundary")
+        notes.append("no pooled curve: estimate at the boundary")
     pi = (result.prediction.proportion_low, result.prediction.proportion_high)
     show_pi = prediction and all(math.isfinite(v) for v in pi)
 
@@ -340,6 +340,8 @@ def draw_drapery(layout: DraperyLayout, ax: Axes | None = None) -> Figure:
                     label=f"{layout.level_text} prediction interval",
                 )
             )
+        for note in layout.notes:
+            handles.append(Line2D([], [], linestyle="none", label=note[:1].upper() + note[1:]))
         if own:
             fig.legend(
                 handles=handles,
