@@ -52,7 +52,14 @@ class BaujatLayout:
 def check_table(
     table: pd.DataFrame, result: MetaPropResult, columns: Sequence[str], what: str
 ) -> None:
-    """The table has ``columns`` and was computed from ``result`` (same options)."""
+    """The table has ``columns`` and was computed from ``result`` (same options).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70])
+    >>> check_table(inometa.baujat(res), res, ("label", "x", "y"), "baujat")
+    """
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ValueError(
@@ -221,7 +228,15 @@ def plot_baujat(
 
 
 def draw_baujat(layout: BaujatLayout, ax: Axes | None = None) -> Figure:
-    """Draw a :class:`BaujatLayout` into a new figure or into ``ax``."""
+    """Draw a :class:`BaujatLayout` into a new figure or into ``ax``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40])
+    >>> len(draw_baujat(baujat_layout(res)).axes)
+    1
+    """
     from .draw import plot_axes, style_context
     from .labels import place_labels
     from .text import measurer_for

@@ -256,7 +256,15 @@ def plot_drapery(
 
 
 def draw_drapery(layout: DraperyLayout, ax: Axes | None = None) -> Figure:
-    """Draw a :class:`DraperyLayout` into a new figure or into ``ax``."""
+    """Draw a :class:`DraperyLayout` into a new figure or into ``ax``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40])
+    >>> len(draw_drapery(drapery_layout(res, prediction=False)).axes)
+    1
+    """
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle

@@ -113,7 +113,15 @@ def plot_axes(
     width_pt: float, height_pt: float, preset: Preset, ax: Axes | None
 ) -> tuple[Figure, Axes]:
     """A new figure with one axes (constrained layout), or ``ax`` and its figure; for the
-    plots that are one axes (funnel, Baujat, drapery)."""
+    plots that are one axes (funnel, Baujat, drapery).
+
+    Examples
+    --------
+    >>> from inometa.plots.style import get_preset
+    >>> fig, ax = plot_axes(252, 200, get_preset("meta"), None)
+    >>> [round(v) for v in fig.get_size_inches() * 72]
+    [252, 200]
+    """
     if ax is None:
         fig = new_figure(
             width_pt, height_pt, preset.fontsize, preset.font_family, layout="constrained"

@@ -225,7 +225,14 @@ def setup(
     max_label_lines: int = 1,
     weights: str = "random",
 ) -> Setup:
-    """Validate the display options shared by all forests."""
+    """Validate the display options shared by all forests.
+
+    Examples
+    --------
+    >>> s = setup("jama", "per1000", None, None, 0.95)
+    >>> s.number(0.6806), s.level
+    ('681', '95%')
+    """
     p = get_preset(preset).with_fontsize(fontsize)
     sc = get_scale(scale)
     dg = sc.digits if digits is None else int(digits)
@@ -245,7 +252,15 @@ def interval_texts(
 ) -> tuple[list[str], list[str]]:
     """'estimate [low; high]' for each (estimate, low, high) and '[low; high]' for each
     (low, high), in the preset's interval style, padded together so that the numbers of
-    one column line up on their decimal points."""
+    one column line up on their decimal points.
+
+    Examples
+    --------
+    >>> s = setup("meta", "percent", None, None, 0.95)
+    >>> points, intervals = interval_texts(s, [(0.681, 0.561, 0.785)], [(0.32, 0.99)])
+    >>> points[0].replace("\u2007", " "), intervals[0].replace("\u2007", " ")
+    ('68.1 [56.1; 78.5]', '[32.0; 99.0]')
+    """
     ests = pad_figures([s.number(e) for e, _, _ in points])
     lows = [s.number(lo) for _, lo, _ in points] + [s.number(lo) for lo, _ in intervals]
     highs = [s.number(hi) for _, _, hi in points] + [s.number(hi) for _, hi in intervals]
@@ -262,12 +277,24 @@ def interval_texts(
 
 
 def weight_texts(weights: Sequence[float], p: Preset) -> list[str]:
-    """Weights in percent with one decimal, padded to line up ('' where missing)."""
+    """Weights in percent with one decimal, padded to line up ('' where missing).
+
+    Examples
+    --------
+    >>> [w.replace("\u2007", "_") for w in weight_texts([9.5, 100.0], get_preset("meta"))]
+    ['__9.5%', '100.0%']
+    """
     return pad_figures([f"{w:.1f}{p.weight_suffix}" if math.isfinite(w) else "" for w in weights])
 
 
 def count_cells(events: npt.ArrayLike, n: npt.ArrayLike) -> dict[str, str]:
-    """Events, total and 'events/total' of one study or summed over several."""
+    """Events, total and 'events/total' of one study or summed over several.
+
+    Examples
+    --------
+    >>> count_cells([49, 121], [72, 164])["events_total"]
+    '170/236'
+    """
     x, m = int(np.sum(events)), int(np.sum(n))
     return {"events": str(x), "total": str(m), "events_total": f"{x}/{m}"}
 
@@ -281,7 +308,16 @@ def study_row(
     extra_text: Mapping[str, Sequence[str]],
     weights: str,
 ) -> Row:
-    """The row of study ``i``: its observed proportion events/n and its own CI."""
+    """The row of study ``i``: its observed proportion events/n and its own CI.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([49, 121], [72, 164], labels=["A", "B"])
+    >>> row = study_row(res, 1, "73.8 [66.4; 80.3]", "50.1%", "69.3%", {}, "random")
+    >>> row.cells["events_total"], round(row.estimate, 4)
+    ('121/164', 0.7378)
+    """
     d = result.data
     cells = {
         "label": d.labels[i],
@@ -303,12 +339,24 @@ def study_row(
 
 
 def pooled_models(show_common: bool) -> list[str]:
-    """The pooled rows in display order."""
+    """The pooled rows in display order.
+
+    Examples
+    --------
+    >>> pooled_models(True)
+    ['common', 'random']
+    """
     return (["common"] if show_common else []) + ["random"]
 
 
 def pooled_label(p: Preset, model: str, show_common: bool, level: str) -> str:
-    """The label of an overall pooled row in the preset's words."""
+    """The label of an overall pooled row in the preset's words.
+
+    Examples
+    --------
+    >>> pooled_label(get_preset("revman5"), "random", False, "95%")
+    'Total (95% CI)'
+    """
     if model == "common":
         label = p.common_label
     else:
@@ -317,12 +365,26 @@ def pooled_label(p: Preset, model: str, show_common: bool, level: str) -> str:
 
 
 def model_tag(result: MetaPropResult) -> str:
-    """RevMan's method tag of the column title ('IV, Random')."""
+    """RevMan's method tag of the column title ('IV, Random').
+
+    Examples
+    --------
+    >>> import inometa
+    >>> model_tag(inometa.metaprop([4, 5], [10, 12]))
+    'IV, Random'
+    """
     return f"{'GLMM' if result.options.method == 'glmm' else 'IV'}, Random"
 
 
 def prediction_bounds(result: MetaPropResult, prediction: bool) -> tuple[float, float] | None:
-    """The proportion-scale prediction interval if it is to be shown and is defined."""
+    """The proportion-scale prediction interval if it is to be shown and is defined.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> prediction_bounds(inometa.metaprop([0, 0], [10, 20], method="glmm"), True) is None
+    True
+    """
     lo, hi = result.prediction.proportion_low, result.prediction.proportion_high
     return (lo, hi) if prediction and math.isfinite(lo) and math.isfinite(hi) else None
 
@@ -334,7 +396,14 @@ def column_specs(
     fmt: Mapping[str, str],
     max_label_lines: int,
 ) -> list[ColumnSpec]:
-    """The preset's columns, with the user's columns where the preset puts ``user``."""
+    """The preset's columns, with the user's columns where the preset puts ``user``.
+
+    Examples
+    --------
+    >>> fmt = {"measure": "Proportion, %", "level": "95%", "model": "IV, Random"}
+    >>> [c.key for c in column_specs(get_preset("jama"), {"Year": [2019]}, False, fmt, 2)]
+    ['label', 'user:Year', 'events_total', 'ci', 'weight_random']
+    """
     specs: list[ColumnSpec] = []
     for side, keys in (("left", p.left_columns), ("right", p.right_columns)):
         for key in keys:
@@ -376,7 +445,14 @@ def proportion_axis(
     measure: str,
     pooled_line: float | None = None,
 ) -> AxisSpec:
-    """The proportion axis holding ``values`` (and the reference lines)."""
+    """The proportion axis holding ``values`` (and the reference lines).
+
+    Examples
+    --------
+    >>> s = setup("meta", "percent", None, None, 0.95)
+    >>> proportion_axis(s, [0.43, 0.91], [0.5], None, None, "Proportion").tick_labels
+    ('40', '60', '80', '100')
+    """
     limits = axis_limits(xlim, [*values, *refs], s.scale)
     ticks = axis_ticks(xticks, limits, s.scale)
     return AxisSpec(
@@ -390,7 +466,13 @@ def proportion_axis(
 
 
 def clipped_note(values: Sequence[float], axis: AxisSpec) -> list[str]:
-    """The footnote explaining arrows, when an interval reaches past the axis limits."""
+    """The footnote explaining arrows, when an interval reaches past the axis limits.
+
+    Examples
+    --------
+    >>> clipped_note([0.2, 0.95], AxisSpec((0.4, 0.9), (0.4, 0.9), ("40", "90"), "%"))
+    ['Arrows: the interval continues beyond the axis limits.']
+    """
     lo, hi = axis.xlim
     if any(math.isfinite(v) and not lo <= v <= hi for v in values):
         return ["Arrows: the interval continues beyond the axis limits."]
@@ -398,7 +480,13 @@ def clipped_note(values: Sequence[float], axis: AxisSpec) -> list[str]:
 
 
 def result_notes(notes: Sequence[str], show: bool) -> list[str]:
-    """The result's own notes as footnotes ('Note: …'), when asked for."""
+    """The result's own notes as footnotes ('Note: …'), when asked for.
+
+    Examples
+    --------
+    >>> result_notes(["one-study subgroups: X"], True)
+    ['Note: One-study subgroups: X.']
+    """
     if not show:
         return []
     return [f"Note: {n[:1].upper()}{n[1:]}{'' if n.endswith('.') else '.'}" for n in notes]

@@ -511,7 +511,15 @@ def plot_funnel(
 
 
 def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
-    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``."""
+    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([5, 20, 30, 9], [50, 60, 70, 40])
+    >>> len(draw_funnel(funnel_layout(res)).axes)
+    1
+    """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Polygon
 

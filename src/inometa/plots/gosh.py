@@ -240,7 +240,15 @@ def plot_gosh(
 
 
 def draw_gosh(layout: GoshLayout) -> Figure:
-    """Draw a :class:`GoshLayout` into a new figure (main panel and two marginal panels)."""
+    """Draw a :class:`GoshLayout` into a new figure (main panel and two marginal panels).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40])
+    >>> len(draw_gosh(gosh_layout(res, kind="hexbin")).axes)
+    3
+    """
     from matplotlib.lines import Line2D
 
     from .draw import new_figure, style_context

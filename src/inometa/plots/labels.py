@@ -38,6 +38,19 @@ def place_labels(
     most important first); ``obstacles`` are the markers (x, y) labels must not cover, each
     of diameter ``marker`` points. Labels get gid ``{what}-label``, leaders
     ``{what}-leader``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> from inometa.plots.draw import plot_axes
+    >>> from inometa.plots.style import get_preset
+    >>> from inometa.plots.text import font_measurer
+    >>> fig, ax = plot_axes(200, 150, get_preset("meta"), None)
+    >>> _ = ax.scatter([1, 2], [1, 2])
+    >>> place_labels(fig, ax, [(1, 1, "A"), (2, 2, "B")], [(1, 1), (2, 2)], 8,
+    ...              font_measurer, marker=4, what="demo")
+    >>> sorted(t.get_text() for t in ax.texts)
+    ['A', 'B']
     """
     from matplotlib.text import Text
 
@@ -136,7 +149,16 @@ def legend_columns(
     texts: Sequence[str], width: float, fs: float, measure: Measurer, most: int = 2
 ) -> int:
     """The most legend columns (up to ``most``) that fit a figure ``width`` points wide
-    for entries with these ``texts``."""
+    for entries with these ``texts``.
+
+    Examples
+    --------
+    >>> from inometa.plots.text import font_measurer
+    >>> legend_columns(["Pseudo 95% CI", "Imputed"], 250, 8, font_measurer)
+    2
+    >>> legend_columns(["A rather long legend entry"] * 2, 150, 8, font_measurer)
+    1
+    """
     entry = (1.6 + 0.8) * fs  # handle length and the pad to the text
     for ncols in range(min(most, len(texts)), 1, -1):
         per = -(-len(texts) // ncols)  # matplotlib fills the first column first

@@ -281,8 +281,9 @@ def leave_one_out_content(
         title=title,
         footnotes=footnotes,
         explain=(
-            f"Each row: the random-effects analysis of the other {result.k - 1} studies "
-            "(leave-one-out)."
+            "Each row: the random-effects analysis of the "
+            + ("other study" if result.k == 2 else f"other {result.k - 1} studies")
+            + " (leave-one-out)."
         ),
         notes=notes,
         show_notes=show_notes,
