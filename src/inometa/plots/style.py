@@ -275,8 +275,8 @@ _REVMAN5 = Preset(
         funnel_point="#1f3fbf",
     ),
     subtotal_label="Subtotal ({level} CI)",
-    subtotal_random_label="Subtotal, random effects ({level} CI)",
-    subtotal_common_label="Subtotal, common effect ({level} CI)",
+    subtotal_random_label="Subtotal, random effects",
+    subtotal_common_label="Subtotal, common effect",
 )
 
 _JAMA = Preset(
