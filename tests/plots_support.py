@@ -74,7 +74,8 @@ def text_boxes(fig: Any) -> list[tuple[str, Any]]:
     """(text, window extent) of every visible, non-empty Text artist, after a draw."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()
+    # Layout engines and text positions run without rasterising anything.
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     # Tick labels of ticks outside the view exist but are not drawn.
     hidden = set()
@@ -93,9 +94,7 @@ def text_boxes(fig: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]:
-    """Pairs of texts whose bounding boxes overlap by more than ``tolerance`` pixels."""
-    boxes = text_boxes(fig)
+def _overlaps(boxes: list[tuple[str, Any]], tolerance: float) -> list[tuple[str, str]]:
     bad = []
     for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
         w = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
@@ -105,12 +104,11 @@ def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]
     return bad
 
 
-def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
-    """Texts whose bounding box leaves the figure."""
+def _outside(fig: Any, boxes: list[tuple[str, Any]], tolerance: float) -> list[str]:
     fb = fig.bbox
     return [
         s
-        for s, b in text_boxes(fig)
+        for s, b in boxes
         if b.x0 < fb.x0 - tolerance
         or b.y0 < fb.y0 - tolerance
         or b.x1 > fb.x1 + tolerance
@@ -118,6 +116,34 @@ def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
     ]
 
 
+def overlapping_texts(fig: Any, tolerance: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of texts whose bounding boxes overlap by more than ``tolerance`` pixels."""
+    return _overlaps(text_boxes(fig), tolerance)
+
+
+def texts_outside_figure(fig: Any, tolerance: float = 0.5) -> list[str]:
+    """Texts whose bounding box leaves the figure."""
+    return _outside(fig, text_boxes(fig), tolerance)
+
+
+def assert_clean(fig: Any, tolerance: float = 0.5) -> None:
+    """No overlapping texts and none outside the figure (one draw for both checks)."""
+    boxes = text_boxes(fig)
+    assert _overlaps(boxes, tolerance) == []
+    assert _outside(fig, boxes, tolerance) == []
+
+
 def by_gid(fig: Any, gid: str) -> list[Any]:
     """All artists of a figure with this gid."""
     return [a for a in fig.findobj() if a.get_gid() == gid]
+
+
+def s16_subgroups(**kw: Any) -> inometa.SubgroupResult:
+    """The sixteen studies by setting (frontline / relapsed-refractory)."""
+    return inometa.subgroup_analysis(S16_EVENTS, S16_N, S16_SETTING, labels=S16_LABELS, **kw)
+
+
+def cr_subgroups_with_one_study(**kw: Any) -> inometa.SubgroupResult:
+    """The CR/CRi studies in three subgroups, one of them with a single study."""
+    groups = ["R/R", "R/R", "Frontline", "Frontline", "Frontline", "Older adults"]
+    return inometa.subgroup_analysis(CR_EVENTS, CR_N, groups, labels=CR_LABELS, **kw)

@@ -15,6 +15,8 @@ from tests.plots_support import cr_result
 
 
 def save(fig: Any, fmt: str, **kw: Any) -> bytes:
+    # 100 dpi unless asked: reproducibility does not depend on the resolution.
+    kw.setdefault("dpi", 100)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, **kw)
     return buf.getvalue()

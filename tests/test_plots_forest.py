@@ -18,9 +18,9 @@ from tests.plots_support import (
     CR_N,
     S16_SETTING,
     S16_YEARS,
+    assert_clean,
     by_gid,
     cr_result,
-    overlapping_texts,
     s16_result,
     s60_result,
     texts_outside_figure,
@@ -28,8 +28,7 @@ from tests.plots_support import (
 
 
 def check_clean(fig: Figure) -> None:
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_import_inometa_does_not_import_matplotlib() -> None:

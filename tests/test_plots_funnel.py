@@ -12,11 +12,10 @@ import inometa
 from inometa.plots import FunnelLine
 from inometa.plots.funnel import funnel_layout
 from tests.plots_support import (
+    assert_clean,
     by_gid,
     cr_result,
-    overlapping_texts,
     s16_result,
-    texts_outside_figure,
 )
 
 
@@ -121,14 +120,12 @@ def test_drawing_has_the_elements_and_clean_labels() -> None:
     assert len(by_gid(fig, "contour")) == 3
     assert by_gid(fig, "funnel-line") and by_gid(fig, "pseudo-ci")
     assert len(by_gid(fig, "funnel-label")) == 16
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_plain_funnel_is_clean() -> None:
     fig = inometa.plot_funnel(cr_result(), preset="jama")
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
 
 
 def test_glmm_all_zero_draws_without_a_centre() -> None:
@@ -140,3 +137,57 @@ def test_glmm_all_zero_draws_without_a_centre() -> None:
     with pytest.raises(ValueError, match="contour_ref"):
         funnel_layout(res, contours=True)
     assert funnel_layout(res, contours=True, contour_ref=-3.0).contours
+
+
+def test_trimfill_and_egger_are_read_from_their_results() -> None:
+    import warnings
+
+    res = s16_result()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", inometa.SmallKWarning)
+        tf = inometa.trim_and_fill(res, side="right")
+        eg = inometa.egger_test(res)
+    assert tf.k0 == 1
+    lay = funnel_layout(res, trimfill=tf, egger=eg)
+    added = [p for p in lay.points if p.extra]
+    np.testing.assert_allclose([p.x for p in added], tf.filled["yi"])
+    np.testing.assert_allclose([p.se for p in added], np.sqrt(tf.filled["vi"]))
+    assert lay.centre == res.random.estimate
+    assert lay.filled_centre == tf.result.random.estimate
+    assert f"k0 = {tf.k0}" in lay.filled_label and "trim-and-fill" in lay.extra_label
+    (x0, y0), (x1, y1) = lay.line
+    assert (x0, y0) == (eg.limit_estimate, 0.0)
+    assert x1 == pytest.approx(eg.limit_estimate + eg.slope * y1)
+    assert lay.line_label == f"Egger's test: z = {eg.statistic:.2f}, p = {eg.pvalue:.3f}"
+    fig = inometa.plot_funnel(res, trimfill=tf, egger=eg)
+    (filled,) = by_gid(fig, "funnel-filled-centre")
+    assert filled.get_segments()[0][0][0] == pytest.approx(tf.result.random.estimate)
+    (extra,) = by_gid(fig, "funnel-extra")
+    np.testing.assert_allclose(extra.get_offsets()[:, 0], tf.filled["yi"])
+    legend = "\n".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert "Egger's test: z = " in legend and "Trim-and-fill estimate" in legend
+    assert_clean(fig)
+
+
+def test_trimfill_without_imputed_studies_and_misuse() -> None:
+    import warnings
+
+    res = cr_result()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", inometa.SmallKWarning)
+        tf = inometa.trim_and_fill(res, side="right")
+        eg = inometa.egger_test(res, model="lm")
+        peters = inometa.peters_test(res)
+    lay = funnel_layout(res, trimfill=tf, egger=eg)
+    assert tf.k0 == 0
+    assert lay.filled_centre is None and not any(p.extra for p in lay.points)
+    assert lay.legend_notes == ("Trim-and-fill (L0): no study imputed",)
+    assert lay.line_label.startswith(f"Egger's test: t({eg.df:g}) = ")
+    with pytest.raises(ValueError, match="not both"):
+        funnel_layout(res, trimfill=tf, extra_points={"yi": [0.1], "vi": [0.1]})
+    with pytest.raises(ValueError, match="not both"):
+        funnel_layout(res, egger=eg, line=FunnelLine(0.0, 1.0))
+    with pytest.raises(ValueError, match="only Egger's test"):
+        funnel_layout(res, egger=peters)
+    with pytest.raises(ValueError, match="not computed from this analysis"):
+        funnel_layout(s16_result(), trimfill=tf)

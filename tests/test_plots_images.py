@@ -25,7 +25,17 @@ from matplotlib.testing.compare import compare_images
 
 import inometa
 from inometa.plots import FunnelLine
-from tests.plots_support import S16_SETTING, S16_YEARS, cr_result, s16_result
+from tests.plots_support import (
+    S16_EVENTS,
+    S16_LABELS,
+    S16_N,
+    S16_SETTING,
+    S16_YEARS,
+    cr_result,
+    cr_subgroups_with_one_study,
+    s16_result,
+    s16_subgroups,
+)
 
 BASELINES = Path(__file__).parent / "baseline_images"
 VERSIONS = BASELINES / "versions.json"
@@ -69,7 +79,42 @@ CASES: dict[str, Callable[[], Any]] = {
         extra_points=pd.DataFrame({"yi": [0.1, -0.2], "vi": [0.05, 0.09]}),
         line=FunnelLine(0.9, -1.0, label="Egger's regression"),
     ),
+    "subgroup_s16_meta": lambda: inometa.plot_forest(
+        s16_subgroups(),
+        columns={"Year": S16_YEARS},
+        sort_by="year",
+        subgroup_tests="all",
+        subgroup_title="Setting",
+    ),
+    "subgroup_single_study_jama": lambda: inometa.plot_forest(
+        cr_subgroups_with_one_study(), preset="jama"
+    ),
+    "leave_one_out_cr": lambda: inometa.plot_leave_one_out(cr_result()),
+    "cumulative_cr_revman5": lambda: inometa.plot_cumulative(
+        cr_result(),
+        order=[2017, 2019, 2024, 2024, 2023, 2025],
+        order_title="Year",
+        preset="revman5",
+    ),
+    "funnel_trimfill_egger": lambda: _funnel_trimfill_egger(),
+    "baujat_s16": lambda: inometa.plot_baujat(s16_result()),
+    "gosh_12_highlight": lambda: inometa.plot_gosh(
+        inometa.metaprop(S16_EVENTS[:12], S16_N[:12], labels=S16_LABELS[:12], tau2_method="DL"),
+        highlight=S16_LABELS[3],
+    ),
+    "drapery_s16": lambda: inometa.plot_drapery(s16_result()),
 }
+
+
+def _funnel_trimfill_egger() -> Any:
+    import warnings
+
+    res = s16_result()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", inometa.SmallKWarning)
+        tf = inometa.trim_and_fill(res, side="right")
+        eg = inometa.egger_test(res)
+    return inometa.plot_funnel(res, trimfill=tf, egger=eg, contours=True)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -150,7 +150,7 @@ def test_heterogeneity_line_by_preset() -> None:
     assert f"Chi² = {h.q:.2f}, df = 5" in text["revman5"].replace("\u00a0", " ")
     jama = forest_content(res, preset="jama")
     assert "text" not in kinds(jama)
-    assert jama.footer[0].startswith("Heterogeneity: I²")
+    assert jama.footer[0].replace("\u00a0", " ").startswith("Heterogeneity: I²")
     assert "P < .001" in jama.footer[0].replace("\u00a0", " ")
 
 

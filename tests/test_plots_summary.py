@@ -8,11 +8,10 @@ import pytest
 import inometa
 from inometa.plots.summary import summary_content
 from tests.plots_support import (
+    assert_clean,
     by_gid,
     cr_result,
-    overlapping_texts,
     s16_result,
-    texts_outside_figure,
 )
 
 
@@ -70,8 +69,7 @@ def test_bad_input() -> None:
 def test_drawn_summary_is_clean_with_diamonds_at_the_estimates(preset: str) -> None:
     res = outcomes()
     fig = inometa.plot_summary_forest(res, preset=preset, ref=0.5, title="Pooled outcomes")
-    assert overlapping_texts(fig) == []
-    assert texts_outside_figure(fig) == []
+    assert_clean(fig)
     diamonds = by_gid(fig, "diamond-random")
     assert len(diamonds) == len(res)
     for d, result in zip(diamonds, res.values(), strict=True):

@@ -23,7 +23,16 @@ from .bias import (
 )
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
-from .plots import plot_forest, plot_funnel, plot_summary_forest
+from .plots import (
+    plot_baujat,
+    plot_cumulative,
+    plot_drapery,
+    plot_forest,
+    plot_funnel,
+    plot_gosh,
+    plot_leave_one_out,
+    plot_summary_forest,
+)
 from .pooling import metaprop
 from .profiles import PROFILES
 from .regression import MetaRegResult, PermutationTest, metareg
@@ -83,8 +92,13 @@ __all__ = [
     "metaprop",
     "metareg",
     "peters_test",
+    "plot_baujat",
+    "plot_cumulative",
+    "plot_drapery",
     "plot_forest",
     "plot_funnel",
+    "plot_gosh",
+    "plot_leave_one_out",
     "plot_summary_forest",
     "q_profile_tau2_ci",
     "study_confint",

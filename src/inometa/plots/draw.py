@@ -14,7 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 from .layout import ForestContent, ForestLayout, PlacedRow, arrange
-from .style import FONT_FAMILY, rc_params, resolve_width
+from .style import FONT_FAMILY, Preset, rc_params, resolve_width
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -26,6 +26,7 @@ __all__ = [
     "draw_forest",
     "file_format",
     "new_figure",
+    "plot_axes",
     "render",
     "savefig",
     "style_context",
@@ -106,6 +107,29 @@ def new_figure(
     )
     FigureCanvasAgg(fig)
     return fig
+
+
+def plot_axes(
+    width_pt: float, height_pt: float, preset: Preset, ax: Axes | None
+) -> tuple[Figure, Axes]:
+    """A new figure with one axes (constrained layout), or ``ax`` and its figure; for the
+    plots that are one axes (funnel, Baujat, drapery).
+
+    Examples
+    --------
+    >>> from inometa.plots.style import get_preset
+    >>> fig, ax = plot_axes(252, 200, get_preset("meta"), None)
+    >>> [round(v) for v in fig.get_size_inches() * 72]
+    [252, 200]
+    """
+    if ax is None:
+        fig = new_figure(
+            width_pt, height_pt, preset.fontsize, preset.font_family, layout="constrained"
+        )
+        return fig, fig.add_subplot()
+    maybe = ax.get_figure()
+    assert maybe is not None
+    return maybe, ax  # type: ignore[return-value]
 
 
 def axes_size_pt(ax: Axes) -> tuple[float, float]:
@@ -275,7 +299,11 @@ def _draw_panel(panel: Axes, layout: ForestLayout) -> None:
             gid="ref-line",
         )
     if axis.pooled_line is not None and study_rows:
-        y_end = pooled_rows[0].top if pooled_rows else layout.panel_bottom
+        below = [r for r in pooled_rows if r.top >= study_rows[-1].bottom]
+        if axis.pooled_line_end is not None:
+            y_end = layout.rows[axis.pooled_line_end].top
+        else:
+            y_end = below[0].top if below else layout.panel_bottom
         panel.vlines(
             axis.pooled_line,
             layout.panel_top,

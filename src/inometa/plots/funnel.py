@@ -4,13 +4,15 @@ The plot reads the result and draws; it estimates nothing. Its regions are geome
 centre: the pseudo-confidence region is ``centre ± z·SE`` for every SE, and the contours of a
 contour-enhanced funnel (Peters et al. 2008) are the same triangles at z for p = 0.10, 0.05,
 0.01 around a reference value. Studies added by another analysis (trim-and-fill imputations)
-and a regression line (Egger's test) are passed in ready-made: ``extra_points`` and ``line``.
+and a regression line (Egger's test) are passed in ready-made: ``extra_points`` and ``line``,
+or read from the analyses' results: ``trimfill=`` (a :class:`~inometa.TrimFillResult`:
+imputed studies and the filled estimate) and ``egger=`` (a :class:`~inometa.RegTestResult`:
+the regression line, labelled with its test).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -18,15 +20,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..report.format import pvalue_styled
 from ..transforms import get_transform
 from .axis import nice_ticks
+from .labels import legend_columns, place_labels
 from .style import Preset, get_preset, mm_to_pt, resolve_width
-from .text import Measurer, measurer_for, truncate
+from .text import measurer_for
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..bias import RegTestResult, TrimFillResult
     from ..results import MetaPropResult
 
 __all__ = ["FunnelLayout", "FunnelLine", "FunnelPoint", "Region", "funnel_layout", "plot_funnel"]
@@ -97,6 +102,9 @@ class FunnelLayout:
     preset: Preset
     width: float
     height: float
+    filled_centre: float | None = None
+    filled_label: str = ""
+    legend_notes: tuple[str, ...] = ()
 
 
 def _se_ticks(bottom: float) -> tuple[float, ...]:
@@ -139,6 +147,54 @@ def _extra_points(extra: Any) -> list[FunnelPoint]:
     ]
 
 
+_EXTRA_LABEL = "Imputed studies"
+
+
+def _check_trimfill(tf: TrimFillResult, result: MetaPropResult) -> None:
+    """The trim-and-fill result belongs to ``result``: same studies, same model scale."""
+    k = result.k
+    same = (
+        tuple(tf.result.data.labels[:k]) == result.data.labels
+        and tf.result.options.transform == result.options.transform
+        and np.allclose(np.asarray(tf.result.data.yi[:k]), np.asarray(result.data.yi))
+    )
+    if not same:
+        raise ValueError(
+            "the trim-and-fill result was not computed from this analysis (other studies or "
+            "another transform); pass inometa.trim_and_fill(result)"
+        )
+
+
+def egger_line(egger: RegTestResult, preset: Preset) -> FunnelLine:
+    """Egger's regression as a funnel line, labelled with its test (statistic and p).
+
+    Only the regression on the standard error (``predictor == "sei"``) is a line against
+    the SE; Peters' regression on 1/n is not drawn.
+
+    Examples
+    --------
+    >>> import inometa, warnings
+    >>> from inometa.plots.style import get_preset
+    >>> res = inometa.metaprop([4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7],
+    ...                        [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131])
+    >>> line = egger_line(inometa.egger_test(res), get_preset("meta"))
+    >>> line.label.startswith("Egger's test: z = ")
+    True
+    """
+    if egger.predictor != "sei":
+        raise ValueError(
+            f"the regression on {egger.predictor!r} is not a line against the standard error; "
+            "only Egger's test (predictor 'sei') can be drawn in the funnel"
+        )
+    if egger.df is None:
+        stat = f"z = {egger.statistic:.2f}"
+    else:
+        df = f"{egger.df:g}" if float(egger.df).is_integer() else f"{egger.df:.1f}"
+        stat = f"t({df}) = {egger.statistic:.2f}"
+    p = pvalue_styled(egger.pvalue, preset.pvalue_style)
+    return FunnelLine(egger.limit_estimate, egger.slope, "se", label=f"Egger's test: {stat}, {p}")
+
+
 def _as_line(line: FunnelLine | Mapping[str, Any] | None) -> FunnelLine | None:
     if line is None or isinstance(line, FunnelLine):
         return line
@@ -155,8 +211,10 @@ def funnel_layout(
     contours: bool | Sequence[float] = False,
     contour_ref: float | None = None,
     extra_points: Any = None,
-    extra_label: str = "Imputed studies",
+    extra_label: str = _EXTRA_LABEL,
     line: FunnelLine | Mapping[str, Any] | None = None,
+    trimfill: TrimFillResult | None = None,
+    egger: RegTestResult | None = None,
     labels: str | Sequence[str] | None = "outside",
     preset: str | Preset = "meta",
     fontsize: float | None = None,
@@ -216,7 +274,28 @@ def funnel_layout(
         for i in range(len(yi))
         if math.isfinite(yi[i]) and math.isfinite(se[i])
     ]
+    filled: float | None = None
+    filled_label = ""
+    legend_notes: list[str] = []
+    if trimfill is not None:
+        if extra_points is not None:
+            raise ValueError("give trimfill or extra_points, not both")
+        _check_trimfill(trimfill, result)
+        if trimfill.k0 > 0:
+            extra_points = trimfill.filled
+            if extra_label == _EXTRA_LABEL:
+                extra_label = f"Imputed (trim-and-fill, {trimfill.estimator})"
+            estimate = trimfill.result.random.estimate
+            if math.isfinite(estimate):
+                filled = float(estimate)
+                filled_label = f"Trim-and-fill estimate (k0 = {trimfill.k0})"
+        else:
+            legend_notes.append(f"Trim-and-fill ({trimfill.estimator}): no study imputed")
     points.extend(_extra_points(extra_points))
+    if egger is not None:
+        if line is not None:
+            raise ValueError("give egger or line, not both")
+        line = egger_line(egger, p)
     fl = _as_line(line)
 
     se_top = max((pt.se for pt in points), default=1.0)
@@ -260,6 +339,10 @@ def funnel_layout(
     xs = [pt.x for pt in points]
     if c_ok:
         xs.append(c)
+    if filled is not None:
+        xs.append(filled)
+    if fl is not None:
+        xs.append(fl.intercept)  # the line's value at SE = 0 (Egger's limit estimate)
     for verts in [pseudo, *(r.vertices for r in regions)]:
         xs.extend(v[0] for v in verts)
     lo, hi = min(xs, default=-1.0), max(xs, default=1.0)
@@ -267,7 +350,23 @@ def funnel_layout(
     tr = get_transform(result.options.transform)
 
     w = resolve_width(width) or mm_to_pt(89.0)
-    h = height if height is not None else 0.8 * w + 2.4 * p.fontsize
+    if height is None:
+        # The legend sits below the panel: each further row of it adds to the height, so
+        # the panel keeps its size.
+        entries = [
+            *([background_label] if background is not None else []),
+            *(r.label for r in regions),
+            *([filled_label] if filled is not None else []),
+            *([f"Pseudo {100 * lev:g}% CI"] if pseudo else []),
+            *([fl.label] if fl is not None else []),
+            *([extra_label] if any(pt.extra for pt in points) else []),
+            *legend_notes,
+        ]
+        ncols = legend_columns(entries, w, p.fontsize, measurer_for(p.font_family))
+        rows = -(-len(entries) // ncols)
+        h = 0.8 * w + 2.4 * p.fontsize + max(0, rows - 2) * 1.25 * p.fontsize
+    else:
+        h = height
     return FunnelLayout(
         points=tuple(points),
         centre=c if c_ok else None,
@@ -288,6 +387,9 @@ def funnel_layout(
         preset=p,
         width=w,
         height=float(h),
+        filled_centre=filled,
+        filled_label=filled_label,
+        legend_notes=tuple(legend_notes),
     )
 
 
@@ -301,8 +403,10 @@ def plot_funnel(
     contours: bool | Sequence[float] = False,
     contour_ref: float | None = None,
     extra_points: Any = None,
-    extra_label: str = "Imputed studies",
+    extra_label: str = _EXTRA_LABEL,
     line: FunnelLine | Mapping[str, Any] | None = None,
+    trimfill: TrimFillResult | None = None,
+    egger: RegTestResult | None = None,
     labels: str | Sequence[str] | None = "outside",
     preset: str | Preset = "meta",
     fontsize: float | None = None,
@@ -343,6 +447,15 @@ def plot_funnel(
     line
         A :class:`FunnelLine` (or mapping with ``intercept``, ``slope``, ``predictor``,
         ``label``), e.g. Egger's regression line.
+    trimfill
+        A :class:`~inometa.TrimFillResult` of this analysis: its imputed studies
+        (``trimfill.filled``) are drawn as open markers and the filled analysis' estimate
+        as a second, dashed vertical line; the funnel stays centred on ``result``. Instead
+        of ``extra_points``.
+    egger
+        A :class:`~inometa.RegTestResult` of :func:`inometa.egger_test` on this analysis:
+        its regression line (intercept ``limit_estimate``, slope on the SE), labelled with
+        the test's statistic and p-value. Instead of ``line``.
     labels
         Which studies get their label: ``"outside"`` (outside the pseudo-confidence
         region, default), ``"all"``, ``"none"``/None, or a list of study labels.
@@ -367,6 +480,11 @@ def plot_funnel(
     >>> fig = inometa.plot_funnel(res, contours=True)
     >>> len(fig.axes)
     1
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # fewer than 10 studies
+    ...     tf, eg = inometa.trim_and_fill(res), inometa.egger_test(res)
+    >>> fig = inometa.plot_funnel(res, trimfill=tf, egger=eg)
     """
     layout = funnel_layout(
         result,
@@ -379,6 +497,8 @@ def plot_funnel(
         extra_points=extra_points,
         extra_label=extra_label,
         line=line,
+        trimfill=trimfill,
+        egger=egger,
         labels=labels,
         preset=preset,
         fontsize=fontsize,
@@ -391,7 +511,15 @@ def plot_funnel(
 
 
 def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
-    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``."""
+    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([5, 20, 30, 9], [50, 60, 70, 40])
+    >>> len(draw_funnel(funnel_layout(res)).axes)
+    1
+    """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Polygon
 
@@ -454,6 +582,27 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                 zorder=2,
                 gid="funnel-centre",
             )
+        if layout.filled_centre is not None:
+            ax.vlines(
+                layout.filled_centre,
+                layout.ylim[1],
+                layout.ylim[0],
+                colors=col.extra_marker,
+                linestyles="--",
+                linewidth=0.8,
+                zorder=2,
+                gid="funnel-filled-centre",
+            )
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=col.extra_marker,
+                    linestyle="--",
+                    linewidth=0.8,
+                    label=layout.filled_label,
+                )
+            )
         if layout.pseudo_ci:
             xs, ys = zip(*layout.pseudo_ci, strict=True)
             ax.plot(xs, ys, color="black", linestyle="--", linewidth=0.7, zorder=2, gid="pseudo-ci")
@@ -507,12 +656,19 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                     label=layout.extra_label,
                 )
             )
+        for note in layout.legend_notes:
+            handles.append(Line2D([], [], linestyle="none", label=note))
         if handles:
             if own:
                 fig.legend(
                     handles=handles,
                     loc="outside lower center",
-                    ncols=2,
+                    ncols=legend_columns(
+                        [str(h.get_label()) for h in handles],
+                        layout.width,
+                        fs,
+                        measurer_for(p.font_family),
+                    ),
                     frameon=False,
                     fontsize=fs,
                     handlelength=1.6,
@@ -520,121 +676,18 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                 )
             else:
                 ax.legend(handles=handles, loc="best", frameon=False, fontsize=fs)
-        _place_labels(
+        place_labels(
             fig,
             ax,
-            [pt for pt in layout.points if pt.labelled and pt.label],
-            layout.points,
+            [
+                (pt.x, pt.se, pt.label)
+                for pt in sorted(layout.points, key=lambda q: q.se)
+                if pt.labelled and pt.label
+            ],
+            [(pt.x, pt.se) for pt in layout.points],
             fs,
             measurer_for(p.font_family),
+            marker=0.55 * fs,
+            what="funnel",
         )
     return fig
-
-
-def _place_labels(
-    fig: Any,
-    ax: Axes,
-    points: Sequence[FunnelPoint],
-    all_points: Sequence[FunnelPoint],
-    fs: float,
-    measurer: Measurer,
-) -> None:
-    """Label points beside them without covering other labels or markers.
-
-    Placement needs the drawn positions (the layout engine moves the axes), so it happens
-    after a draw: each label tries positions around its point — beside it, outward from the
-    centre first, then further above and below with a leader line — and takes the first that
-    overlaps no marker and no placed label and stays inside the axes. A label with no free
-    place is left out, with a warning.
-    """
-    from matplotlib.text import Text
-
-    if not points or not hasattr(fig.canvas, "get_renderer"):
-        return
-    size = 0.9 * fs
-    max_w = 0.4 * (fig.get_figwidth() * 72)
-    texts = []
-    for pt in sorted(points, key=lambda q: q.se):
-        label = truncate(pt.label, max_w, lambda s: measurer(s, size, False))
-        t = ax.annotate(
-            label,
-            (pt.x, pt.se),
-            xytext=(0, 0),
-            textcoords="offset points",
-            fontsize=size,
-            va="center",
-            annotation_clip=False,
-            parse_math=False,
-            gid="funnel-label",
-            zorder=6,
-        )
-        t.set_in_layout(False)
-        texts.append((pt, t))
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    ax_box = ax.get_window_extent(renderer)
-    radius = 0.55 * fs / 2 * fig.dpi / 72.0 + 1.0
-    markers = [ax.transData.transform((q.x, q.se)) for q in all_points]
-    Box = tuple[float, float, float, float]
-    taken: list[Box] = [(mx - radius, my - radius, mx + radius, my + radius) for mx, my in markers]
-    x_mid = (ax.get_xlim()[0] + ax.get_xlim()[1]) / 2
-    gap = 0.5 * size
-    line = 1.15 * size
-
-    def overlaps(a: Box, b: Box) -> bool:
-        return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
-    def put(t: Any, dx: float, dy: float, right: bool) -> Box:
-        t.xyann = (dx, dy)
-        t.set_horizontalalignment("left" if right else "right")
-        bb = Text.get_window_extent(t, renderer)
-        return (bb.x0, bb.y0, bb.x1, bb.y1)
-
-    left_out: list[str] = []
-    for pt, t in texts:
-        outward = 1 if pt.x >= x_mid else -1
-        candidates: list[tuple[float, float, bool]] = [
-            (side * gap, 0.0, side > 0) for side in (outward, -outward)
-        ]
-        for k in range(1, 12):
-            for side in (outward, -outward):
-                for reach in (0.6, 2.4):
-                    for dy in (k * 0.8 * line, -k * 0.8 * line):
-                        candidates.append((side * gap * reach, dy, side > 0))
-        for dx, dy, right in candidates:
-            box = put(t, dx, dy, right)
-            inside = (
-                box[0] >= ax_box.x0
-                and box[2] <= ax_box.x1
-                and box[1] >= ax_box.y0
-                and box[3] <= ax_box.y1
-            )
-            if inside and not any(overlaps(box, b) for b in taken):
-                taken.append(box)
-                if dy != 0:
-                    # A leader from the label's near end to its point.
-                    ax.annotate(
-                        "",
-                        (pt.x, pt.se),
-                        xytext=(dx, dy),
-                        textcoords="offset points",
-                        annotation_clip=False,
-                        gid="funnel-leader",
-                        arrowprops={
-                            "arrowstyle": "-",
-                            "color": "#555555",
-                            "linewidth": 0.4,
-                            "shrinkA": 0.0,
-                            "shrinkB": 0.55 * fs / 2 + 1.0,
-                        },
-                    ).set_in_layout(False)
-                break
-        else:
-            t.set_visible(False)
-            left_out.append(pt.label)
-    if left_out:
-        warnings.warn(
-            f"{len(left_out)} funnel label(s) found no free place and were left out: "
-            f"{', '.join(left_out)}; label fewer studies or enlarge the figure",
-            stacklevel=4,
-        )

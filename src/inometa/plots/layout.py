@@ -69,6 +69,9 @@ class Row:
         Bold cell texts (pooled rows).
     pi_low, pi_high
         A prediction interval drawn on the same row as the diamond (summary forests).
+    marker_size
+        A fixed square size, as a fraction of the largest square, for study rows without
+        weights (the refits of leave-one-out and cumulative forests).
     """
 
     kind: str
@@ -82,6 +85,7 @@ class Row:
     bold: bool = False
     pi_low: float = math.nan
     pi_high: float = math.nan
+    marker_size: float = math.nan
 
     def __post_init__(self) -> None:
         if self.kind not in ROW_KINDS:
@@ -110,7 +114,9 @@ class AxisSpec:
     """The proportion axis: limits, ticks and their labels, title, vertical lines.
 
     Values are proportions (0–1); the labels carry the scale (%, per 1000).
-    ``pooled_line`` is a dashed line at the pooled estimate, drawn over the study rows.
+    ``pooled_line`` is a dashed line at the pooled estimate, drawn over the study rows down
+    to the first diamond after them, or down to row ``pooled_line_end`` (an index into the
+    content's rows; subgroup forests end it at the overall diamond).
     """
 
     xlim: tuple[float, float]
@@ -119,6 +125,7 @@ class AxisSpec:
     label: str
     ref_lines: tuple[float, ...] = ()
     pooled_line: float | None = None
+    pooled_line_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -331,7 +338,9 @@ def _place_graphics(
     if r.kind == "study":
         seg, a_lo, a_hi = _clip_segment(r.low, r.high, xmin, xmax)
         side = g.marker_min * row_h
-        if math.isfinite(r.weight) and w_max > 0:
+        if math.isfinite(r.marker_size):
+            side = max(side_max * r.marker_size, side)
+        elif math.isfinite(r.weight) and w_max > 0:
             # Area ∝ weight; the smallest squares are kept visible.
             side = max(side_max * math.sqrt(max(r.weight, 0.0) / w_max), side)
         visible = math.isfinite(r.estimate) and xmin <= r.estimate <= xmax

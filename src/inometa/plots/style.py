@@ -164,6 +164,9 @@ class Preset:
     measured in the same font it is drawn in. DejaVu Sans, the default, ships with
     matplotlib; other fonts must be installed, or matplotlib falls back to DejaVu Sans.
 
+    Subgroup forests label each block's diamond with ``subtotal_label`` (or, with the
+    common-effect model shown too, ``subtotal_random_label``/``subtotal_common_label``).
+
     Column keys: ``label``, ``user`` (the user's columns, in their order), ``events``,
     ``total``, ``events_total`` ("49/72"), ``ci`` (estimate with CI), ``weight_random``,
     ``weight_common`` (shown only with ``show_common=True``). Titles are templates with
@@ -190,6 +193,9 @@ class Preset:
     header_rules: bool
     colours: Colours = field(default_factory=Colours)
     font_family: str = FONT_FAMILY
+    subtotal_label: str = "Random effects model"
+    subtotal_random_label: str = "Random effects model"
+    subtotal_common_label: str = "Common effect model"
 
     def with_fontsize(self, fontsize: float | None) -> Preset:
         """The same preset at another font size (None keeps it)."""
@@ -268,6 +274,9 @@ _REVMAN5 = Preset(
         prediction="black",
         funnel_point="#1f3fbf",
     ),
+    subtotal_label="Subtotal ({level} CI)",
+    subtotal_random_label="Subtotal, random effects",
+    subtotal_common_label="Subtotal, common effect",
 )
 
 _JAMA = Preset(
@@ -309,6 +318,9 @@ _JAMA = Preset(
         funnel_line="#c45b28",
         funnel_point="#1b4f8a",
     ),
+    subtotal_label="Subtotal",
+    subtotal_random_label="Subtotal (random effects)",
+    subtotal_common_label="Subtotal (common effect)",
 )
 
 PRESETS: Mapping[str, Preset] = MappingProxyType({p.name: p for p in (_META, _REVMAN5, _JAMA)})
