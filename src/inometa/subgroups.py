@@ -75,6 +75,8 @@ class SubgroupResult:
         τ² of the common-τ² model.
     single_study
         Levels with one study (reported without τ², flagged).
+    groups
+        The subgroup of each study, in the order of ``overall.data``.
     notes
         Plain-language notes.
     """
@@ -86,7 +88,23 @@ class SubgroupResult:
     tests: tuple[SubgroupTest, ...]
     common_tau2: float
     single_study: tuple[str, ...]
+    groups: tuple[str, ...]
     notes: tuple[str, ...]
+
+    def members(self) -> dict[str, list[int]]:
+        """Indices (into ``overall.data``) of each subgroup's studies, in level order.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> sg = inometa.subgroup_analysis([10, 20, 30, 12], [50, 60, 70, 40],
+        ...                                ["b", "a", "b", "a"])
+        >>> sg.members()
+        {'b': [0, 2], 'a': [1, 3]}
+        """
+        return {
+            level: [i for i, g in enumerate(self.groups) if g == level] for level in self.subgroups
+        }
 
     @property
     def q_between(self) -> float:
@@ -262,6 +280,7 @@ def subgroup_analysis(
             tests=(q_between, undefined),
             common_tau2=overall.tau2,
             single_study=single,
+            groups=tuple(codes.tolist()),
             notes=(*notes, "a single subgroup: no test for subgroup differences"),
         )
 
@@ -329,6 +348,7 @@ def subgroup_analysis(
         tests=tuple(tests),
         common_tau2=reg.tau2,
         single_study=single,
+        groups=tuple(codes.tolist()),
         notes=tuple(dict.fromkeys(notes)),
     )
 

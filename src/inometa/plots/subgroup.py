@@ -56,11 +56,7 @@ _TEST_CHOICES = ("headline", "all")
 
 
 def subgroup_members(sg: SubgroupResult) -> dict[str, list[int]]:
-    """Indices (into ``sg.overall.data``) of each subgroup's studies.
-
-    Each subgroup's studies are the overall studies of that level, in the overall order, so
-    they are matched in order by label and counts; studies alike in all three are
-    interchangeable on the plot.
+    """Indices (into ``sg.overall.data``) of each subgroup's studies (``sg.members()``).
 
     Examples
     --------
@@ -70,29 +66,7 @@ def subgroup_members(sg: SubgroupResult) -> dict[str, list[int]]:
     >>> subgroup_members(sg)
     {'b': [0, 2], 'a': [1, 3]}
     """
-    d = sg.overall.data
-    keys = [(d.labels[i], float(d.events[i]), float(d.n[i])) for i in range(len(d.labels))]
-    free = list(range(len(keys)))
-    members: dict[str, list[int]] = {}
-    for level, res in sg.subgroups.items():
-        s = res.data
-        found: list[int] = []
-        for j in range(len(s.labels)):
-            key = (s.labels[j], float(s.events[j]), float(s.n[j]))
-            start = found[-1] + 1 if found else 0
-            match = next((i for i in free if i >= start and keys[i] == key), None)
-            if match is None:
-                raise ValueError(
-                    f"subgroup {level!r}: study {s.labels[j]!r} is not among the overall "
-                    "analysis' studies; was the SubgroupResult modified?"
-                )
-            found.append(match)
-            free.remove(match)
-        members[level] = found
-    if free:
-        missing = ", ".join(repr(d.labels[i]) for i in free[:3])
-        raise ValueError(f"studies in no subgroup: {missing}")
-    return members
+    return sg.members()
 
 
 def _number(x: float, digits: int = 2) -> str:
