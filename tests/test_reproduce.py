@@ -123,8 +123,18 @@ def test_cli_reproduce_without_figures(
     assert "What changed since 'lao2025'" in (tmp_path / "report.md").read_text()
 
 
-def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> None:
-    files = write_reproduction(rep, tmp_path, formats=("png", "svg"))
+def test_figures_are_written_embedded_and_deterministic(
+    latest: Reproduction, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    # Two outcomes keep this fast: ORR (k = 11 in 'latest': funnel with trim-and-fill and
+    # Egger) and VOD; every figure kind is drawn.
+    small = replace(
+        latest, outcomes=MappingProxyType({k: latest.outcomes[k] for k in ("orr", "vod")})
+    )
+    files = write_reproduction(small, tmp_path / "a", formats=("png", "svg"))
     figs = {p.name for p in files if p.parent.name == "figures"}
     assert {
         "summary_published.png",
@@ -132,17 +142,27 @@ def test_figures_are_written_and_embedded(rep: Reproduction, tmp_path: Path) -> 
         "forest_vod_published.png",
         "forest_vod_recommended.png",
         "funnel_orr.png",
+        "loo_vod_published.png",
+        "subgroups_orr_setting_recommended.png",
+        "subgroups_vod_regimen_published.svg",
     } <= figs
-    html = (tmp_path / "report.html").read_text()
+    html = (tmp_path / "a" / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 10
-    # the HTML embeds the light screen copies; the 300-dpi files are for manuscripts
-    assert (tmp_path / "figures" / "web" / "forest_vod_published.png").is_file()
-    assert (tmp_path / "figures" / "web" / "forest_vod_published.png").stat().st_size < (
-        tmp_path / "figures" / "forest_vod_published.png"
-    ).stat().st_size
-    assert "figures/forest_vod_published.png" in (tmp_path / "report.md").read_text()
+    # the HTML embeds light screen copies; the 300-dpi files are for manuscripts
+    web = tmp_path / "a" / "figures" / "web" / "forest_vod_published.png"
+    assert (
+        web.stat().st_size
+        < (tmp_path / "a" / "figures" / "forest_vod_published.png").stat().st_size
+    )
+    assert "figures/forest_vod_published.png" in (tmp_path / "a" / "report.md").read_text()
+    assert small.outcomes["orr"].bias  # k = 11: small-study effects were assessed
+    # a second run writes byte-identical files (no timestamps anywhere but the timings)
+    write_reproduction(small, tmp_path / "b", formats=("png", "svg"))
+    first = json.loads((tmp_path / "a" / "manifest.json").read_text())["outputs"]
+    second = json.loads((tmp_path / "b" / "manifest.json").read_text())["outputs"]
+    assert first == second
     with pytest.raises(ValueError, match="valid values are: png, svg, pdf"):
-        write_reproduction(rep, tmp_path, formats=("gif",))
+        write_reproduction(small, tmp_path, formats=("gif",))
 
 
 def test_latest_reports_what_changed(rep: Reproduction, latest: Reproduction) -> None:

@@ -16,6 +16,7 @@ Nothing written depends on the clock except ``manifest.json``'s timings.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import platform
@@ -135,7 +136,15 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
 
 def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, list[str]]:
     """Draw every figure; returns figure key → written paths (relative to ``out``)."""
-    from ..plots import plot_forest, plot_funnel, plot_summary_forest, savefig
+    from PIL import Image
+
+    from ..plots import (
+        plot_forest,
+        plot_funnel,
+        plot_leave_one_out,
+        plot_summary_forest,
+        savefig,
+    )
 
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
@@ -152,9 +161,16 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
             path = figdir / f"{key}.{fmt}"
             savefig(fig, path, format=fmt)
             paths.append(str(path.relative_to(out)))
-        # A screen-resolution copy keeps the self-contained HTML report small.
+        # A screen-resolution, 64-colour copy keeps the self-contained HTML report small
+        # (the figures are grey with one accent colour; the loss is invisible).
         web = webdir / f"{key}.png"
-        savefig(fig, web, format="png", dpi=_WEB_DPI)
+        buffer = io.BytesIO()
+        savefig(fig, buffer, format="png", dpi=_WEB_DPI)
+        buffer.seek(0)
+        with Image.open(buffer) as image:
+            image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(
+                web, format="PNG", optimize=True
+            )
         paths.append(str(web.relative_to(out)))
         plt.close(fig)
         written[key] = paths
@@ -176,12 +192,35 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
         name = SHORT_LABELS.get(code, oa.label)
         for method, res in oa.results.items():
             save(plot_forest(res, title=f"{name} — {method} method"), f"forest_{code}_{method}")
+        for variable, by_method in oa.subgroups.items():
+            for method, sg in by_method.items():
+                save(
+                    plot_forest(
+                        sg,
+                        subgroup_title=variable.capitalize(),
+                        subgroup_tests="all",
+                        title=f"{name} by {variable} — {method} method",
+                    ),
+                    f"subgroups_{code}_{variable}_{method}",
+                )
+        for method, table in oa.leave_one_out.items():
+            save(
+                plot_leave_one_out(
+                    oa.results[method],
+                    table=table,
+                    title=f"{name}, leave-one-out — {method} method",
+                ),
+                f"loo_{code}_{method}",
+            )
         if "published" in oa.results and oa.k >= 3:
+            bias = oa.bias
             save(
                 plot_funnel(
                     oa.results["published"],
                     contours=True,
                     width="one-and-a-half",
+                    trimfill=bias.get("trim_and_fill"),
+                    egger=bias.get("egger"),
                     title=f"{name} — funnel (published method)",
                 ),
                 f"funnel_{code}",
@@ -268,9 +307,19 @@ def _outcome_blocks(
         blocks += _fig(
             written, f"forest_{oa.outcome}_{method}", f"{oa.label}: forest plot, {method} method"
         )
-    blocks += _fig(written, f"funnel_{oa.outcome}", f"{oa.label}: contour-enhanced funnel plot")
+    blocks += _fig(
+        written,
+        f"funnel_{oa.outcome}",
+        f"{oa.label}: contour-enhanced funnel plot"
+        + (" with trim-and-fill and Egger's regression line" if oa.bias else ""),
+    )
     for variable, by_method in oa.subgroups.items():
         for method, sg in by_method.items():
+            blocks += _fig(
+                written,
+                f"subgroups_{oa.outcome}_{variable}_{method}",
+                f"{oa.label} by {variable}, {method} method",
+            )
             frame = sg.to_frame()[
                 ["subgroup", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2"]
             ]
@@ -282,6 +331,10 @@ def _outcome_blocks(
                 for t in sg.tests
             )
             blocks.append(Table(frame, f"Subgroups by {variable} ({method} method) — {tests}"))
+    for method in oa.leave_one_out:
+        blocks += _fig(
+            written, f"loo_{oa.outcome}_{method}", f"{oa.label}: leave-one-out, {method} method"
+        )
     if "published" in oa.leave_one_out:
         loo = oa.leave_one_out["published"][
             ["omitted", "estimate", "ci_low", "ci_high", "tau2", "i2"]
