@@ -26,3 +26,20 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 def test_readme_main_job_is_reproduce() -> None:
     main_cmd = _bash_blocks((ROOT / "README.md").read_text())[0]
     assert main_cmd.endswith("inometa reproduce")
+
+
+def test_readme_python_examples_run(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    monkeypatch.chdir(tmp_path)  # the examples use paths relative to the repository root
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    namespace: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the k < 10 warnings the examples mention
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "forest.pdf").is_file()
