@@ -6,8 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import inometa
 import inometa.data
 from inometa.cli import main
 from inometa.report.reproduction import write_reproduction
@@ -143,6 +145,8 @@ def test_figures_are_written_embedded_and_deterministic(
         "forest_vod_recommended.png",
         "funnel_orr.png",
         "loo_vod_published.png",
+        "cumulative_orr_recommended.png",
+        "cumulative_vod_published.svg",
         "subgroups_orr_setting_recommended.png",
         "subgroups_vod_regimen_published.svg",
     } <= figs
@@ -182,3 +186,45 @@ def test_latest_reports_what_changed(rep: Reproduction, latest: Reproduction) ->
     assert "Wieduwilt 2025" in orr["added"] and "Wieduwilt 2023 (ASCO)" in orr["dropped"]
     with pytest.raises(ValueError, match="unknown baseline set"):
         reproduce("latest", baseline="lao2024")
+
+
+def test_cumulative_by_publication_date(latest: Reproduction) -> None:
+    import datetime
+
+    from inometa.data._csv import earliest_date
+
+    orr = latest.outcomes["orr"]
+    for method, res in orr.results.items():
+        table = orr.cumulative[method]
+        assert list(table["step"]) == list(range(1, orr.k + 1)) == list(table["k"])
+        dates = [earliest_date(d) for d in table["order"]]
+        assert dates == sorted(dates)
+        # the last step is the analysis of every study
+        assert table["estimate"].iloc[-1] == pytest.approx(res.estimate, abs=1e-12)
+        assert table["n"].iloc[-1] == orr.studies["total"].sum()
+        assert table["change_pp"].iloc[1:].to_numpy() == pytest.approx(
+            100 * table["estimate"].diff().iloc[1:].to_numpy()
+        )
+        # 'new' flags exactly the reports published after lao2025's search date
+        cutoff = datetime.date(2024, 12, 2)
+        assert list(table["new"]) == [d > cutoff for d in dates]
+        assert table["new"].sum() == 4
+    # step 3 is the analysis of the three earliest reports, refitted from scratch
+    rows = orr.studies.assign(date=[earliest_date(d) for d in orr.studies["publication_date"]])
+    first3 = rows.sort_values("date", kind="stable").head(3)
+    direct = inometa.metaprop("events", "total", data=first3, labels="label", **PUBLISHED_METHOD)
+    assert orr.cumulative["published"]["estimate"].iloc[2] == pytest.approx(direct.estimate)
+
+
+def test_cumulative_report_says_where_the_evidence_moved(
+    latest: Reproduction, tmp_path: Path
+) -> None:
+    write_reproduction(latest, tmp_path, figures=False)
+    cumul = pd.read_csv(tmp_path / "cumulative.csv")
+    assert set(cumul["method"]) == {"published", "recommended"}
+    assert {"orr", "vod"} <= set(cumul["outcome"])
+    report = (tmp_path / "report.md").read_text()
+    assert (
+        "published after the search date (Agrawal 2025, INO-CD22 2025, MDACC 2025 (ASH), "
+        "Wieduwilt 2025) moved it from" in report
+    )

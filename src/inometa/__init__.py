@@ -45,6 +45,7 @@ from .results import (
     Prediction,
     StudyData,
 )
+from .rundiff import RunDiff, diff_runs, read_run
 from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from .study_ci import study_confint
 from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
@@ -68,6 +69,7 @@ __all__ = [
     "Prediction",
     "RankTestResult",
     "RegTestResult",
+    "RunDiff",
     "SmallKWarning",
     "StudyData",
     "SubgroupResult",
@@ -82,6 +84,7 @@ __all__ = [
     "begg_test",
     "cochran_q",
     "cumulative",
+    "diff_runs",
     "egger_test",
     "estimate_tau2",
     "fit_glmm",
@@ -101,6 +104,7 @@ __all__ = [
     "plot_leave_one_out",
     "plot_summary_forest",
     "q_profile_tau2_ci",
+    "read_run",
     "study_confint",
     "subgroup_analysis",
     "trim_and_fill",

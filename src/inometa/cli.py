@@ -111,6 +111,30 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report.rundiff import diff_text, write_diff
+    from .rundiff import diff_runs, parse_threshold, read_run, resolve_run
+
+    thresholds = [parse_threshold(t) for t in args.threshold]
+    out = Path(args.out)
+    # A folder names the set to rerun a git revision with, unless --set says otherwise.
+    known = [read_run(s) for s in (args.before, args.after) if Path(s).is_dir()]
+    set_name = args.set or next((r.analysis_set for r in known if r.analysis_set), None)
+    runs = []
+    for spec in (args.before, args.after):
+        if not Path(spec).is_dir():
+            print(f"inometa diff: rerunning '{set_name}' on the data at {spec} ...", flush=True)
+        runs.append(resolve_run(spec, set_name=set_name, scratch=out, data=args.data))
+    d = diff_runs(runs[0], runs[1], thresholds=thresholds, methods=args.method or None)
+    print(diff_text(d))
+    files = write_diff(d, out)
+    print()
+    print(f"{len(files)} files written to {out}/ — {out}/diff.md")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inometa",
@@ -176,11 +200,50 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--data",
+        "--data-dir",
+        dest="data",
         default=None,
         help="data/extracted directory (default: found as inometa.data describes)",
     )
     rep.add_argument("--no-figures", action="store_true", help="tables and report only")
     rep.set_defaults(func=_cmd_reproduce)
+
+    dif = sub.add_parser(
+        "diff",
+        help="what changed between two runs of 'inometa reproduce'",
+        description="Compare two output folders of 'inometa reproduce' (or a folder and a git "
+        "revision of the data, which is rerun): per outcome and method the pooled estimate, "
+        "CI, PI, I², τ², k and N before → after, the studies added, removed and changed, and "
+        "whether a conclusion flipped at the --threshold values.",
+    )
+    dif.add_argument("before", help="run folder, or a git revision of the data (e.g. HEAD~1)")
+    dif.add_argument("after", help="run folder, or a git revision of the data")
+    dif.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        help="a proportion the conclusion may hinge on, e.g. 0.5 or 50%% (repeatable)",
+    )
+    dif.add_argument(
+        "--method",
+        action="append",
+        choices=["published", "recommended"],
+        help="compare only this pooling method (repeatable; default both)",
+    )
+    dif.add_argument(
+        "--set",
+        default=None,
+        help="analysis set to rerun for a git revision (default: the other run's set)",
+    )
+    dif.add_argument("--out", default="diff", help="output directory (default: diff)")
+    dif.add_argument(
+        "--data",
+        "--data-dir",
+        dest="data",
+        default=None,
+        help="data/extracted directory inside the git repository (for revisions)",
+    )
+    dif.set_defaults(func=_cmd_diff)
 
     check = sub.add_parser(
         "validate",

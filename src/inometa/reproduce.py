@@ -21,6 +21,7 @@ and the audit of the published numbers.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import time
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from . import __version__
 from .audit import audit_table
@@ -47,6 +50,7 @@ __all__ = [
     "RECOMMENDED_METHOD",
     "OutcomeAnalysis",
     "Reproduction",
+    "cumulative_by_date",
     "reproduce",
 ]
 
@@ -133,6 +137,9 @@ class OutcomeAnalysis:
         Variable → method name → :class:`~inometa.SubgroupResult`.
     leave_one_out
         Method name → leave-one-out table.
+    cumulative
+        Method name → cumulative meta-analysis by publication date (see
+        :func:`cumulative_by_date`).
     bias
         Small-study effects under the published method (``egger``, ``begg``,
         ``trim_and_fill``), or empty when k < 10.
@@ -149,6 +156,7 @@ class OutcomeAnalysis:
     leave_one_out: Mapping[str, pd.DataFrame]
     bias: Mapping[str, Any]
     notes: tuple[str, ...]
+    cumulative: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def k(self) -> int:
@@ -292,6 +300,82 @@ def _bias(res: MetaPropResult, notes: list[str]) -> dict[str, Any]:
         }
 
 
+def cumulative_by_date(
+    res: MetaPropResult, rows: pd.DataFrame, cutoff: dt.date | None = None
+) -> pd.DataFrame:
+    """Cumulative meta-analysis adding studies in order of publication date.
+
+    Parameters
+    ----------
+    res
+        The analysis of ``rows`` (studies in the order of ``rows``).
+    rows
+        The pooled rows, with ``study_id``, ``label`` and ``publication_date`` (``YYYY``,
+        ``YYYY-MM`` or ``YYYY-MM-DD``; a date given as a year or month counts as its first
+        day, and ties keep the order of ``rows``).
+    cutoff
+        A search date: steps adding a report published after it are flagged ``new``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`inometa.cumulative` (``order`` holds the publication date as
+        written in the data) plus ``step``, ``study_id``, ``events`` and ``n`` (cumulative
+        totals), ``change_pp`` (how far the pooled estimate moved with this study, in
+        percentage points; NaN at step 1) and ``new``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import inometa
+    >>> from inometa.reproduce import cumulative_by_date
+    >>> rows = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["A", "B", "C"],
+    ...                      "events": [10, 20, 30], "total": [50, 60, 70],
+    ...                      "publication_date": ["2019-03", "2017", "2025"]})
+    >>> res = inometa.metaprop("events", "total", data=rows, labels="label")
+    >>> import datetime
+    >>> table = cumulative_by_date(res, rows, cutoff=datetime.date(2024, 12, 2))
+    >>> table[["step", "added", "order", "new"]].to_numpy().tolist()
+    [[1, 'B', '2017', False], [2, 'A', '2019-03', False], [3, 'C', '2025', True]]
+    """
+    from .data._csv import earliest_date
+    from .sensitivity import cumulative
+
+    dates = np.array([earliest_date(str(d)) for d in rows["publication_date"]], "datetime64[D]")
+    table = cumulative(res, order=dates)
+    by_label = rows.set_index("label")
+    steps = by_label.loc[table["added"]]
+    table = table.assign(
+        order=list(steps["publication_date"].astype(str)),
+        step=range(1, len(table) + 1),
+        study_id=list(steps["study_id"]),
+        events=list(steps["events"].cumsum()),
+        n=list(steps["total"].cumsum()),
+        change_pp=100 * table["estimate"].diff(),
+        new=[
+            cutoff is not None and earliest_date(str(d)) > cutoff for d in steps["publication_date"]
+        ],
+    )
+    first = ["step", "added", "study_id", "order", "new", "events", "n"]
+    out: pd.DataFrame = table[first + [c for c in table.columns if c not in first]]
+    out.attrs.update(table.attrs)
+    return out
+
+
+def _search_date(set_name: str, path: Any) -> dt.date | None:
+    """The publication cut-off of the set or of the nearest set it extends."""
+    from .data import data_dir
+    from .data.checks import collect
+
+    _, specs, _ = collect(data_dir(path))
+    name: str | None = set_name
+    while name is not None and name in specs:
+        if specs[name].cutoff is not None:
+            return specs[name].cutoff
+        name = specs[name].extends
+    return None
+
+
 def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
     from .data import OUTCOMES, analysis_set
 
@@ -322,6 +406,8 @@ def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
         )
     results = {name: _fit(rows, **opts) for name, opts in METHODS.items()}
     loo = {name: leave_one_out(res) for name, res in results.items()} if len(rows) > 1 else {}
+    cutoff = _search_date(set_name, path)
+    cumul = {name: cumulative_by_date(res, rows, cutoff) for name, res in results.items()}
     return OutcomeAnalysis(
         outcome=outcome,
         label=OUTCOMES[outcome],
@@ -332,6 +418,7 @@ def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
         leave_one_out=MappingProxyType(loo),
         bias=MappingProxyType(_bias(results["published"], notes)),
         notes=tuple(notes),
+        cumulative=MappingProxyType(cumul),
     )
 
 

@@ -34,6 +34,7 @@ from ._paths import data_dir
 from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
+from .snapshot import snapshot
 from .vocabulary import DENOMINATORS, DESIGNS, OUTCOMES, REGIMENS, SETTINGS
 
 __all__ = [
@@ -50,5 +51,6 @@ __all__ = [
     "load_extracted",
     "load_published",
     "set_exclusions",
+    "snapshot",
     "validate",
 ]

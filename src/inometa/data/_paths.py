@@ -45,14 +45,18 @@ def data_dir(path: PathLike | None = None) -> Path:
 
 
 def published_file(path: PathLike | None = None) -> Path:
-    """The published-numbers CSV: ``path`` itself, ``path/lao2025.csv`` for a directory, or
+    """The published-numbers CSV: ``path`` itself; for a directory ``path/lao2025.csv``, or
+    ``path/../published/lao2025.csv`` when ``path`` is a ``data/extracted`` directory; and
     ``data/published/lao2025.csv`` beside the resolved ``data/extracted`` when None."""
     if path is None:
         found = data_dir().parent / "published" / PUBLISHED_NAME
     else:
         found = Path(path)
         if found.is_dir():
-            found = found / PUBLISHED_NAME
+            inside = found / PUBLISHED_NAME
+            # a data/extracted directory: its published numbers live beside it
+            beside = found.parent / "published" / PUBLISHED_NAME
+            found = beside if not inside.is_file() and beside.is_file() else inside
     if not found.is_file():
         raise ValueError(f"no published-numbers file at {found}")
     return found

@@ -5,7 +5,7 @@ Output directory layout::
     results.csv, results.md      one row per outcome × method
     comparison.csv               published vs reproduced, with explanations
     sensitivity.csv              every outcome × transform × τ² estimator × CI method
-    subgroups.csv, leave_one_out.csv, audit.csv, studies.csv
+    subgroups.csv, leave_one_out.csv, cumulative.csv, audit.csv, studies.csv
     figures/                     forest, funnel and summary plots (--formats)
     manifest.json                versions, data file hashes, options, timings, outputs
     report.md, report.html       the reproduction report (HTML self-contained)
@@ -82,7 +82,7 @@ def _result_row(outcome: str, method: str, res: MetaPropResult) -> dict[str, Any
 def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
     import pandas as pd
 
-    results, sens, subgroups, loo, studies = [], [], [], [], []
+    results, sens, subgroups, loo, cumul, studies = [], [], [], [], [], []
     for code, oa in rep.outcomes.items():
         for method, res in oa.results.items():
             results.append(_result_row(code, method, res))
@@ -97,6 +97,8 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
                 subgroups.append(frame)
         for method, table in oa.leave_one_out.items():
             loo.append(table.assign(outcome=code, method=method))
+        for method, table in oa.cumulative.items():
+            cumul.append(table.assign(outcome=code, method=method))
         if not oa.studies.empty:
             studies.append(
                 oa.studies.assign(outcome=code)[
@@ -128,6 +130,7 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
         "sensitivity": pd.concat(sens, ignore_index=True) if sens else pd.DataFrame(),
         "subgroups": pd.concat(subgroups, ignore_index=True) if subgroups else pd.DataFrame(),
         "leave_one_out": pd.concat(loo, ignore_index=True) if loo else pd.DataFrame(),
+        "cumulative": pd.concat(cumul, ignore_index=True) if cumul else pd.DataFrame(),
         "audit": rep.audit,
         "studies": pd.concat(studies, ignore_index=True) if studies else pd.DataFrame(),
         **({"changes": rep.changes} if rep.changes is not None else {}),
@@ -139,6 +142,7 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
     from PIL import Image
 
     from ..plots import (
+        plot_cumulative,
         plot_forest,
         plot_funnel,
         plot_leave_one_out,
@@ -212,6 +216,19 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
                 ),
                 f"loo_{code}_{method}",
             )
+        for method, table in oa.cumulative.items():
+            if oa.k < 2:
+                continue
+            save(
+                plot_cumulative(
+                    oa.results[method],
+                    table=table,
+                    order_title="Published",
+                    notes=_new_reports_note(table),
+                    title=f"{name}, cumulative by publication date — {method} method",
+                ),
+                f"cumulative_{code}_{method}",
+            )
         if "published" in oa.results and oa.k >= 3:
             bias = oa.bias
             save(
@@ -226,6 +243,18 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
                 f"funnel_{code}",
             )
     return written
+
+
+def _new_reports_note(table: pd.DataFrame) -> tuple[str, ...]:
+    new = table[table["new"]]
+    if new.empty:
+        return ()
+    steps = (
+        f"row {new['step'].iloc[0]}"
+        if len(new) == 1
+        else f"rows {new['step'].min()}–{new['step'].max()}"
+    )
+    return (f"Published after the search date ({steps}): {', '.join(new['added'])}.",)
 
 
 def _fig(written: dict[str, list[str]], key: str, caption: str) -> list[Block]:
@@ -342,6 +371,7 @@ def _outcome_blocks(
         for col in ("estimate", "ci_low", "ci_high", "i2"):
             loo[col] = loo[col].map(lambda v: _pct(v))
         blocks.append(Table(loo, "Leave-one-out (published method)"))
+    blocks += _cumulative_blocks(oa, written)
     sens = oa.sensitivity
     blocks.append(
         Paragraph(
@@ -361,6 +391,41 @@ def _outcome_blocks(
     other = [n for n in oa.notes]
     if other:
         blocks.append(Bullets(tuple(other)))
+    return blocks
+
+
+def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> list[Block]:
+    """Cumulative forests and where the evidence moved (the largest step, the new reports)."""
+    blocks: list[Block] = []
+    for method in oa.cumulative:
+        blocks += _fig(
+            written,
+            f"cumulative_{oa.outcome}_{method}",
+            f"{oa.label}: cumulative meta-analysis by publication date, {method} method",
+        )
+    table = oa.cumulative.get("recommended")
+    if table is None or len(table) < 2:
+        return blocks
+    moves = table["change_pp"].abs()
+    big = table.iloc[int(moves.fillna(-1.0).to_numpy().argmax())]
+    text = (
+        f"Cumulative by publication date (recommended method): the estimate moved most when "
+        f"{big['added']} ({big['order']}) was added ({big['change_pp']:+.1f} percentage points, "
+        f"to {_pct(big['estimate'])}%)."
+    )
+    new = table[table["new"]]
+    if not new.empty:
+        first = int(new["step"].min())
+        before = table.loc[table["step"] == first - 1]
+        start = _pct(before["estimate"].iloc[0]) if not before.empty else "–"
+        last = table.iloc[-1]
+        reports = f"{len(new)} reports" if len(new) > 1 else "report"
+        text += (
+            f" The {reports} published after the search date ({', '.join(new['added'])}) "
+            f"moved it from {start}% to {_pct(last['estimate'])}% "
+            f"(95% CI {_ci(last['ci_low'], last['ci_high'])}%)."
+        )
+    blocks.append(Paragraph(text))
     return blocks
 
 
