@@ -31,6 +31,7 @@ Examples
 
 from ._issues import Issue, ValidationReport
 from ._paths import data_dir
+from .adding import AddError, AddProblem, AddReport, add_rows, add_rows_from_csv
 from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
@@ -42,8 +43,13 @@ __all__ = [
     "OUTCOMES",
     "REGIMENS",
     "SETTINGS",
+    "AddError",
+    "AddProblem",
+    "AddReport",
     "Issue",
     "ValidationReport",
+    "add_rows",
+    "add_rows_from_csv",
     "analysis_set",
     "analysis_sets",
     "data_dir",
