@@ -221,3 +221,15 @@ def test_yes_skips_the_confirmation_and_events_above_total_are_asked_again(
     assert "events 90 > total 79" in captured.err and "Write these changes" not in captured.out
     row = data.load_extracted(extracted).query("study_id == 'jabbour2023' and outcome == 'mrd_neg'")
     assert (row.events.item(), row.total.item()) == (50, 79)
+
+
+def test_help_lists_every_column_flag_with_its_allowed_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["add-study", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # help wraps to the terminal width
+    assert caught.value.code == 0
+    for flag in ("--publication-date", "--study-notes", "--outcome-notes", "--from-csv"):
+        assert flag in out
+    assert "one of: orr, cr, cr_cri" in out and "75% x 40 = 30" in out

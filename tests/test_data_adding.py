@@ -421,3 +421,26 @@ def test_an_exception_mid_write_leaves_every_file_intact(
     monkeypatch.undo()
     add_rows([new_row()], path=extracted)  # and the same addition then succeeds
     assert data.validate(extracted).ok
+
+
+def test_a_newer_report_of_a_cohort_replaces_the_older_one_in_latest(extracted: Path) -> None:
+    update = new_row(
+        study_id="inovate2026", label="INO-VATE 2026 update", cohort="inovate", total=164
+    )
+    with pytest.raises(AddError, match="cohort 'inovate' would be counted twice"):
+        add_rows([update], path=extracted)
+    report = add_rows([dict(update, replaces="kantarjian2019")], path=extracted)
+    assert 'replaces = "kantarjian2019"' in report.files[2].added
+    latest = data.analysis_set("latest", "orr", path=extracted)
+    assert "inovate2026" in set(latest.study_id) and "kantarjian2019" not in set(latest.study_id)
+    lao = data.analysis_set("lao2025", "orr", path=extracted)
+    assert "kantarjian2019" in set(lao.study_id)
+    # Other outcomes keep the older report.
+    vod = data.analysis_set("latest", "vod", path=extracted)
+    assert "kantarjian2019" in set(vod.study_id)
+
+
+def test_replaces_cannot_change_an_existing_entry(extracted: Path) -> None:
+    row = {"study_id": "wieduwilt2025", **NEW_ORR, "outcome": "vod", "total": 33}
+    with pytest.raises(AddError, match=r"has replaces 'wieduwilt2023'; change it by hand"):
+        add_rows([dict(row, replaces="kantarjian2019")], path=extracted)

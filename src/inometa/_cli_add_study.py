@@ -85,6 +85,11 @@ def _describe(field: str) -> str:
     return _HELP.get(field, "")
 
 
+def _help(field: str) -> str:
+    """Help text for argparse, which expands ``%`` (the derivation example has one)."""
+    return _describe(field).replace("%", "%%")
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``add-study`` subcommand to the ``inometa`` parser."""
     add = sub.add_parser(
@@ -99,12 +104,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     study = add.add_argument_group("study (studies.csv; only for a study not yet in the file)")
-    study.add_argument("--study-id", dest="study_id", help=_describe("study_id"))
+    study.add_argument("--study-id", dest="study_id", help=_help("study_id"))
     for field in STUDY_FIELDS:
-        study.add_argument(_flag(field), dest=field, metavar="VALUE", help=_describe(field))
+        study.add_argument(_flag(field), dest=field, metavar="VALUE", help=_help(field))
     outcome = add.add_argument_group("outcome (outcomes.csv)")
     for field in OUTCOME_FIELDS:
-        outcome.add_argument(_flag(field), dest=field, metavar="VALUE", help=_describe(field))
+        outcome.add_argument(_flag(field), dest=field, metavar="VALUE", help=_help(field))
     sets = add.add_argument_group("analysis sets (analysis_sets.toml)")
     sets.add_argument(
         "--set",
@@ -116,7 +121,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     sets.add_argument("--no-set", action="store_true", help="join no set (record the row only)")
     sets.add_argument("--reason", help="why the report joins the set(s) (recorded with it)")
-    sets.add_argument("--replaces", dest="replaces", metavar="STUDY_ID", help=_HELP["replaces"])
+    sets.add_argument("--replaces", dest="replaces", metavar="STUDY_ID", help=_help("replaces"))
     add.add_argument(
         "--from-csv",
         metavar="FILE",
