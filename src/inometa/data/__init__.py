@@ -19,6 +19,9 @@ Where the data are found when no ``path`` is given, in order:
 
 ``data/published`` is the sibling of the resolved ``data/extracted`` directory.
 
+New reports and outcome rows are added with :func:`add_rows` or :func:`add_rows_from_csv`
+(``inometa add-study``): validated before writing, appended without rewriting other lines.
+
 Examples
 --------
 >>> from inometa import data

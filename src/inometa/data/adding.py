@@ -221,6 +221,11 @@ def _add(
     if isinstance(sets, str):
         raise ValueError(f"sets must be a sequence of set names, e.g. [{sets!r}], not a string")
     directory = data_dir(path)
+    # Read before validating: a file edited after this is caught when writing (replace_files).
+    originals = {
+        name: (directory / name).read_bytes() if (directory / name).is_file() else b""
+        for name in _FILES
+    }
     tables, specs, report = collect(directory)
     if tables is None or not report.ok:
         raise ValueError(
@@ -229,7 +234,6 @@ def _add(
         )
     if not rows and not problems and not unknown:
         raise ValueError("no rows to add")
-    originals = {name: (directory / name).read_bytes() for name in _FILES}
     texts = {name: data.decode("utf-8") for name, data in originals.items()}
     change = plan(
         rows,
