@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "inometa.data",
     "inometa.data.checks",
+    "inometa.data.adding",
     "inometa.data.extracted",
     "inometa.data.published",
 ]

@@ -262,6 +262,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--errors-only", action="store_true", help="do not print warnings")
     check.set_defaults(func=_cmd_validate)
+
+    from ._cli_add_study import register as register_add_study
+
+    register_add_study(sub)
     return parser
 
 

@@ -19,6 +19,9 @@ Where the data are found when no ``path`` is given, in order:
 
 ``data/published`` is the sibling of the resolved ``data/extracted`` directory.
 
+New reports and outcome rows are added with :func:`add_rows` or :func:`add_rows_from_csv`
+(``inometa add-study``): validated before writing, appended without rewriting other lines.
+
 Examples
 --------
 >>> from inometa import data
@@ -31,6 +34,7 @@ Examples
 
 from ._issues import Issue, ValidationReport
 from ._paths import data_dir
+from .adding import AddError, AddProblem, AddReport, add_rows, add_rows_from_csv
 from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
@@ -43,8 +47,13 @@ __all__ = [
     "OUTCOMES",
     "REGIMENS",
     "SETTINGS",
+    "AddError",
+    "AddProblem",
+    "AddReport",
     "Issue",
     "ValidationReport",
+    "add_rows",
+    "add_rows_from_csv",
     "analysis_set",
     "analysis_sets",
     "data_dir",

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ __all__ = [
     "Table",
     "check_columns",
     "check_header",
+    "check_value",
     "earliest_date",
     "is_date",
     "issues_where",
@@ -159,6 +161,39 @@ def earliest_date(value: str) -> dt.date:
     return dt.date(parts[0], parts[1], parts[2])
 
 
+# Rules for a filled cell, by column kind: a test and the message when the test fails.
+_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "id": (
+        lambda v: _ID.fullmatch(v) is not None,
+        "must be lower-case letters, digits and '_', starting with a letter",
+    ),
+    "int": (
+        lambda v: _INT.fullmatch(v) is not None,
+        "must be a whole number ≥ 0 (no decimals, signs or text)",
+    ),
+    "year": (lambda v: _YEAR.fullmatch(v) is not None, "must be a four-digit year"),
+    "date": (is_date, "must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD"),
+    "number": (lambda v: not pd.isna(pd.to_numeric(v, errors="coerce")), "must be a number"),
+}
+
+
+def _rule(col: Column) -> tuple[Callable[[str], bool], str] | None:
+    if col.kind == "choice" and col.choices is not None:
+        allowed = col.choices
+        return (lambda v: v in allowed), "must be one of: " + ", ".join(allowed)
+    return _RULES.get(col.kind)
+
+
+def check_value(col: Column, value: str) -> str | None:
+    """The problem with one cell of column ``col`` (as :func:`check_columns` words it), or None."""
+    if value == "":
+        return "required value is empty" if col.required else None
+    rule = _rule(col)
+    if rule is None or rule[0](value):
+        return None
+    return rule[1]
+
+
 def check_columns(table: Table, schema: tuple[Column, ...], findings: Findings) -> None:
     """Check every column of ``schema``: emptiness, then type or vocabulary of the filled cells."""
     frame = table.frame
@@ -167,27 +202,11 @@ def check_columns(table: Table, schema: tuple[Column, ...], findings: Findings) 
         empty = values == ""
         if col.required:
             findings.errors += issues_where(table, empty, col.name, "required value is empty")
-        filled = values[~empty]
-        bad: pd.Series
-        if col.kind == "id":
-            bad = ~filled.str.fullmatch(_ID.pattern)
-            msg = "must be lower-case letters, digits and '_', starting with a letter"
-        elif col.kind == "int":
-            bad = ~filled.str.fullmatch(_INT.pattern)
-            msg = "must be a whole number ≥ 0 (no decimals, signs or text)"
-        elif col.kind == "year":
-            bad = ~filled.str.fullmatch(_YEAR.pattern)
-            msg = "must be a four-digit year"
-        elif col.kind == "date":
-            bad = ~filled.map(is_date).astype(bool)
-            msg = "must be an ISO date: YYYY, YYYY-MM or YYYY-MM-DD"
-        elif col.kind == "number":
-            bad = pd.to_numeric(filled, errors="coerce").isna()
-            msg = "must be a number"
-        elif col.kind == "choice" and col.choices is not None:
-            bad = ~filled.isin(list(col.choices))
-            msg = "must be one of: " + ", ".join(col.choices)
-        else:
+        rule = _rule(col)
+        if rule is None:
             continue
+        test, msg = rule
+        filled = values[~empty]
+        bad = ~filled.map(test).astype(bool)
         mask = bad.reindex(frame.index, fill_value=False).astype(bool)
         findings.errors += issues_where(table, mask, col.name, msg)
