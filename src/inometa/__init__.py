@@ -11,6 +11,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 from .audit import AuditFinding, AuditResult, audit, audit_table
+from .batch import MetaPropBatchResult, metaprop_batch
 from .bias import (
     RankTestResult,
     RegTestResult,
@@ -60,6 +61,7 @@ __all__ = [
     "GlmmFit",
     "Heterogeneity",
     "Interval",
+    "MetaPropBatchResult",
     "MetaPropOptions",
     "MetaPropResult",
     "MetaRegResult",
@@ -90,6 +92,7 @@ __all__ = [
     "influence",
     "leave_one_out",
     "metaprop",
+    "metaprop_batch",
     "metareg",
     "peters_test",
     "plot_baujat",
