@@ -31,6 +31,7 @@ from ._validation import check_choice, check_level
 from .batch_glmm import fit_glmm_batch
 from .batch_tau2 import (
     Tau2Batch,
+    by_df,
     estimate_tau2_batch,
     generalized_q_batch,
     q_profile_batch,
@@ -400,15 +401,17 @@ def _check_counts(
                 (arr < 0, "{field} {value:g} is negative"),
             )
         for bad, template in checks:
+            if not (present & bad).any():
+                continue
             cells = np.argwhere(present & bad)
             if cells.size:
                 what = [template.format(field=field, value=arr[r, j]) for r, j in cells]
                 raise ValueError(_describe(labels, cells, what))
-    cells = np.argwhere(present & (m == 0))
-    if cells.size:
+    if (present & (m == 0)).any():
+        cells = np.argwhere(present & (m == 0))
         raise ValueError(_describe(labels, cells, ["total is 0 (no patients)" for _ in cells]))
-    cells = np.argwhere(present & (x > m))
-    if cells.size:
+    if (present & (x > m)).any():
+        cells = np.argwhere(present & (x > m))
         raise ValueError(
             _describe(labels, cells, [f"events {x[r, j]:g} > total {m[r, j]:g}" for r, j in cells])
         )
@@ -580,7 +583,7 @@ def _critical(level: float, df: FloatArray | None, r: int) -> FloatArray:
     if df is None:
         return np.full(r, float(stats.norm.isf(alpha / 2)))
     ok = df >= 1
-    return np.where(ok, stats.t.isf(alpha / 2, np.where(ok, df, 1.0)), np.nan)
+    return np.where(ok, by_df(stats.t.isf, alpha / 2, np.where(ok, df, 1.0)), np.nan)
 
 
 def _pvalue(stat: FloatArray, df: FloatArray | None) -> FloatArray:
@@ -857,11 +860,10 @@ def _fit_inverse(
     vt = typical_variance_batch(V, M, k)
     cols["typical_variance"] = vt
     ci = q_profile_batch(Y, V, M, lev)
-    for i in range(r):
-        if multi[i]:
-            notes.rows[i].extend(f"τ² interval: {s}" for s in ci.notes[i])
-        else:
-            notes.rows[i].append("k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
+    for i, row_notes in enumerate(ci.notes):
+        if multi[i] and row_notes:
+            notes.rows[i].extend(f"τ² interval: {s}" for s in row_notes)
+    notes.add(~multi, "k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
     cols["tau2"], cols["tau2_se"] = tau2, tfit.se
     cols["tau2_ci_low"], cols["tau2_ci_high"] = ci.low, ci.high
     cols["tau2_iterations"] = tfit.iterations.astype(float)

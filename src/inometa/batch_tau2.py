@@ -38,6 +38,7 @@ from .tau2 import DEFAULT_MAXITER, DEFAULT_TOL
 __all__ = [
     "Tau2Batch",
     "Tau2IntervalBatch",
+    "by_df",
     "estimate_tau2_batch",
     "find_root",
     "generalized_q_batch",
@@ -158,14 +159,24 @@ def find_root(
 # -- sums over the studies present ---------------------------------------------------------
 
 
+def _rsum(a: FloatArray) -> FloatArray:
+    """Row sums (a matrix–vector product: far faster than ``sum(axis=1)`` over short rows)."""
+    return np.asarray(a @ np.ones(a.shape[1]), dtype=float)
+
+
+def _rdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise Σⱼ aᵢⱼ bᵢⱼ."""
+    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=float)
+
+
 def _weights(V: FloatArray, M: FloatArray, tau2: FloatArray) -> FloatArray:
     return np.asarray(M / (V + tau2[:, None]), dtype=float)
 
 
 def _residuals(Y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Σw, the weighted mean and the residuals yᵢ − μ̂ (zero weight where absent)."""
-    s1 = w.sum(axis=1)
-    mu = np.einsum("ij,ij->i", w, Y) / s1
+    s1 = _rsum(w)
+    mu = _rdot(w, Y) / s1
     return s1, mu, Y - mu[:, None]
 
 
@@ -183,7 +194,7 @@ def generalized_q_batch(
     t = np.broadcast_to(np.asarray(tau2, dtype=float), (Y.shape[0],))
     w = _weights(V, M, t)
     _, _, res = _residuals(Y, w)
-    return np.asarray(np.einsum("ij,ij->i", w, res * res), dtype=float)
+    return np.asarray(_rdot(w, res * res), dtype=float)
 
 
 def typical_variance_batch(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
@@ -195,21 +206,21 @@ def typical_variance_batch(V: FloatArray, M: FloatArray, k: FloatArray) -> Float
     array([0.01])
     """
     w = M / V
-    s1 = w.sum(axis=1)
-    trp = s1 - (w * w).sum(axis=1) / s1
+    s1 = _rsum(w)
+    trp = s1 - _rsum(w * w) / s1
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(k > 1, (k - 1) / trp, 0.0)
 
 
 def _mean_v(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
-    return np.asarray((M * V).sum(axis=1) / k, dtype=float)
+    return np.asarray(_rsum(M * V) / k, dtype=float)
 
 
 def _var_y(Y: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
     """Variance of the yᵢ present, divisor k (numpy's ``var``)."""
-    ybar = (M * Y).sum(axis=1) / k
+    ybar = _rsum(M * Y) / k
     d = M * (Y - ybar[:, None])
-    return np.asarray((d * d).sum(axis=1) / k, dtype=float)
+    return np.asarray(_rsum(d * d) / k, dtype=float)
 
 
 def _max_v(V: FloatArray, M: FloatArray) -> FloatArray:
@@ -246,9 +257,9 @@ def _truncation_notes(raw: FloatArray, active: BoolArray) -> NoteArray:
 def _p0_sums(V: FloatArray, M: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """tr P₀ and ΣP₀² (P at τ² = 0) and Σwᵢ, wᵢ = 1/vᵢ."""
     w = M / V
-    s1 = w.sum(axis=1)
-    s2 = (w * w).sum(axis=1)
-    s3 = (w * w * w).sum(axis=1)
+    s1 = _rsum(w)
+    s2 = _rsum(w * w)
+    s3 = _rsum(w * w * w)
     return s1 - s2 / s1, s2 - 2 * s3 / s1 + s2**2 / s1**2, s1
 
 
@@ -265,8 +276,8 @@ def _he_raw(
     Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The untruncated Hedges estimate, tr((I − H)V) and Σ((I − H)V ∘ ((I − H)V)ᵀ)."""
-    sv = (M * V).sum(axis=1)
-    sv2 = (M * V * V).sum(axis=1)
+    sv = _rsum(M * V)
+    sv2 = _rsum(M * V * V)
     tr_pv = (1 - 1 / k) * sv
     spv = (1 - 1 / k) ** 2 * sv2 + (sv**2 - sv2) / k**2
     return (_var_y(Y, M, k) * k - tr_pv) / (k - 1), tr_pv, spv
@@ -293,14 +304,14 @@ def _sj(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArr
     tau0 = np.where(equal, 0.0, _var_y(Y, M, k))
     w = _weights(V, M, tau0)
     s1, _, res = _residuals(Y, w)
-    q = np.einsum("ij,ij->i", w, res * res)
+    q = _rdot(w, res * res)
     tau2 = np.maximum(0.0, tau0 * q / (k - 1))
     w2, w3 = w * w, w * w * w
-    s2, s3 = w2.sum(axis=1), w3.sum(axis=1)
-    wv2 = (w2 * V).sum(axis=1)
+    s2, s3 = _rsum(w2), _rsum(w3)
+    wv2 = _rsum(w2 * V)
     # Σ (PV ∘ (PV)ᵀ), Σ (PV ∘ P) and Σ P² for P = W − wwᵀ/Σw, V = diag(vᵢ)
-    s_pvpv = (w2 * V * V).sum(axis=1) - 2 * (w3 * V * V).sum(axis=1) / s1 + wv2**2 / s1**2
-    s_pvp = wv2 - 2 * (w3 * V).sum(axis=1) / s1 + s2 * wv2 / s1**2
+    s_pvpv = _rsum(w2 * V * V) - 2 * _rsum(w3 * V * V) / s1 + wv2**2 / s1**2
+    s_pvp = wv2 - 2 * _rsum(w3 * V) / s1 + s2 * wv2 / s1**2
     s_pp = s2 - 2 * s3 / s1 + s2**2 / s1**2
     se = np.sqrt(tau0**2 / (k - 1) ** 2 * (2 * s_pvpv + 4 * tau2 * s_pvp + 2 * tau2**2 * s_pp))
     note = _notes(k.size)
@@ -364,30 +375,50 @@ def _pm(
             fa=q0[solve] - ts,
         )
         tau2[solve], converged[solve], iterations[solve] = root, ok, nfev
-    s1 = _weights(V, M, tau2).sum(axis=1)
+    s1 = _rsum(_weights(V, M, tau2))
     se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
     return Tau2Batch("PM", tau2, se, iterations, converged, note)
 
 
+class _Workspace:
+    """Reused (rows × studies) buffers for the hot loops: a fresh array of this size costs
+    more in page faults than the arithmetic done in it."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self._bufs = [np.empty(shape) for _ in range(3)]
+
+    def get(self, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a, b, c = (buf[:n] for buf in self._bufs)
+        return a, b, c
+
+
 def _adjustment(
-    method: str, Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, tau2: FloatArray
+    method: str,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    tau2: FloatArray,
+    work: _Workspace | None = None,
 ) -> FloatArray:
     """The Fisher-scoring step of ``method`` at τ² (metafor's ``adj``), per row."""
-    w = _weights(V, M, tau2)
-    s1, _, res = _residuals(Y, w)
-    wr = w * res
-    ypp = np.einsum("ij,ij->i", wr, wr)
+    w, res, wr = (work or _Workspace(Y.shape)).get(Y.shape[0])
+    np.add(V, tau2[:, None], out=w)
+    np.divide(M, w, out=w)
+    s1 = _rsum(w)
+    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
+    np.multiply(w, res, out=wr)
+    ypp = _rdot(wr, wr)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "EB":
+            q = _rdot(wr, res)
+            return np.asarray((q * k / (k - 1) - k) / s1, dtype=float)
+        w2 = np.multiply(w, w, out=res)
+        s2 = _rsum(w2)
         if method == "ML":
-            return np.asarray((ypp - s1) / (w * w).sum(axis=1), dtype=float)
-        if method == "REML":
-            s2 = (w * w).sum(axis=1)
-            s3 = (w * w * w).sum(axis=1)
-            return np.asarray(
-                (ypp - (s1 - s2 / s1)) / (s2 - 2 * s3 / s1 + s2**2 / s1**2), dtype=float
-            )
-        q = np.einsum("ij,ij->i", wr, res)
-        return np.asarray((q * k / (k - 1) - k) / s1, dtype=float)
+            return np.asarray((ypp - s1) / s2, dtype=float)
+        s3 = _rdot(w2, w)
+        return np.asarray((ypp - (s1 - s2 / s1)) / (s2 - 2 * s3 / s1 + s2**2 / s1**2), dtype=float)
 
 
 def _score_at_zero(
@@ -397,12 +428,12 @@ def _score_at_zero(
     w = M / V
     s1, _, res = _residuals(Y, w)
     wr = w * res
-    ypp = np.einsum("ij,ij->i", wr, wr)
+    ypp = _rdot(wr, wr)
     if method == "ML":
         return np.asarray(ypp - s1, dtype=float)
     if method == "REML":
-        return np.asarray(ypp - (s1 - (w * w).sum(axis=1) / s1), dtype=float)
-    return np.asarray(np.einsum("ij,ij->i", wr, res) * k / (k - 1) - k, dtype=float)
+        return np.asarray(ypp - (s1 - _rsum(w * w) / s1), dtype=float)
+    return np.asarray(_rdot(wr, res) * k / (k - 1) - k, dtype=float)
 
 
 def _loglik(
@@ -410,8 +441,8 @@ def _loglik(
 ) -> FloatArray:
     w = _weights(V, M, tau2)
     s1, _, res = _residuals(Y, w)
-    rss = np.einsum("ij,ij->i", w, res * res)
-    logs = (M * np.log(V + tau2[:, None])).sum(axis=1)
+    rss = _rdot(w, res * res)
+    logs = _rsum(M * np.log(V + tau2[:, None]))
     if reml:
         return np.asarray(
             -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logs - 0.5 * np.log(s1) - 0.5 * rss,
@@ -445,12 +476,23 @@ def _fisher_scoring(
     converged = ~act
     at_boundary = np.zeros(r, dtype=bool)
     iterations = np.zeros(r, dtype=np.int64)
+    # Working copies of the active rows' data, compacted only when a fifth of them has
+    # finished (gathering the 2-D arrays every iteration would cost more than it saves).
+    wrows, Yw, Vw, Mw, kw = rows, Y[rows], V[rows], M[rows], k[rows]
+    work = _Workspace(Yw.shape)
     for _ in range(maxiter):
         if rows.size == 0:
             break
+        if rows.size < 0.8 * wrows.size:
+            pos = np.searchsorted(wrows, rows)
+            wrows, Yw, Vw, Mw, kw = rows, Yw[pos], Vw[pos], Mw[pos], kw[pos]
         iterations[rows] += 1
         t = tau2[rows]
-        adj = _adjustment(method, Y[rows], V[rows], M[rows], k[rows], t)
+        if rows.size == wrows.size:
+            adj = _adjustment(method, Yw, Vw, Mw, kw, t, work)
+        else:
+            adj = _adjustment(method, Yw, Vw, Mw, kw, tau2[wrows], work)
+            adj = adj[np.searchsorted(wrows, rows)]
         adj = np.where(np.isfinite(adj), adj, 0.0)
         jump = (t + adj < 0) & (score0[rows] <= 0)
         tau2[rows[jump]] = 0.0
@@ -494,13 +536,13 @@ def _fisher_scoring(
             )
     tau2 = np.maximum(0.0, tau2)
     w = _weights(V, M, tau2)
-    s1 = w.sum(axis=1)
-    s2 = (w * w).sum(axis=1)
+    s1 = _rsum(w)
+    s2 = _rsum(w * w)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "ML":
             se = np.sqrt(2 / s2)
         elif method == "REML":
-            s3 = (w * w * w).sum(axis=1)
+            s3 = _rsum(w * w * w)
             se = np.sqrt(2 / (s2 - 2 * s3 / s1 + s2**2 / s1**2))
         else:
             se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
@@ -536,7 +578,7 @@ def estimate_tau2_batch(
     >>> np.round(fit.tau2, 6).tolist(), fit.note[1]
     ([0.024444, 0.0], 'the estimate (-0.01) was negative and is truncated at 0')
     """
-    k = M.sum(axis=1)
+    k = _rsum(M)
     act = k > 1
     with np.errstate(divide="ignore", invalid="ignore"):
         if method in _CLOSED:
@@ -570,6 +612,75 @@ class Tau2IntervalBatch:
     notes: tuple[tuple[str, ...], ...]
 
 
+def by_df(
+    quantile: Callable[[float, FloatArray], FloatArray], p: float, df: FloatArray
+) -> FloatArray:
+    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K)."""
+    values, inverse = np.unique(df, return_inverse=True)
+    return np.asarray(quantile(p, values), dtype=float)[inverse]
+
+
+def _take(a: FloatArray, rows: IntArray) -> FloatArray:
+    """``a[rows]``, without the copy when ``rows`` is every row."""
+    return a if rows.size == a.shape[0] else a[rows]
+
+
+def _q_and_slope(
+    Y: FloatArray, V: FloatArray, M: FloatArray, tau2: FloatArray, work: _Workspace
+) -> tuple[FloatArray, FloatArray]:
+    """Q(τ²) and dQ/dτ² = −Σ wᵢ² (yᵢ − μ̂)² per row (μ̂'s own change drops out: Σ wᵢ(yᵢ − μ̂) = 0)."""
+    w, res, wr = work.get(Y.shape[0])
+    np.add(V, tau2[:, None], out=w)
+    np.divide(M, w, out=w)
+    s1 = _rsum(w)
+    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
+    np.multiply(w, res, out=wr)
+    return _rdot(wr, res), -_rdot(wr, wr)
+
+
+def _solve_q(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    target: FloatArray,
+    hi: FloatArray,
+    xatol: FloatArray,
+    maxiter: int = 200,
+) -> FloatArray:
+    """The τ² in [0, hi] with Q(τ²) = target, per row, given Q(0) ≥ target ≥ Q(hi).
+
+    Q decreases in τ², and 1/Q is nearly linear in it (each study contributes about
+    1/(vᵢ + τ²)), so Newton steps on 1/Q converge in a few iterations; a step that leaves
+    the current bracket is replaced by bisection. A row stops when its Newton step is below
+    ``xatol + 4 eps τ²`` (the error after such a step is of the order of its square).
+    """
+    r = target.size
+    t = np.zeros(r)
+    lo = np.zeros(r)
+    hi = np.array(hi, dtype=float)
+    rows = np.arange(r)
+    work = _Workspace(Y.shape)
+    for _ in range(maxiter):
+        tr = t[rows]
+        q, d = _q_and_slope(_take(Y, rows), _take(V, rows), _take(M, rows), tr, work)
+        c = target[rows]
+        left = q >= c
+        lo[rows] = np.where(left, tr, lo[rows])
+        hi[rows] = np.where(left, hi[rows], tr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = q * (1 - q / c) / d
+        new = tr + step
+        bad = ~np.isfinite(new) | (new <= lo[rows]) | (new >= hi[rows])
+        new = np.where(bad, 0.5 * (lo[rows] + hi[rows]), new)
+        exact = q == c
+        done = exact | (~bad & (np.abs(step) <= xatol[rows] + 4 * _EPS * np.abs(new)))
+        t[rows] = np.where(exact, tr, new)
+        rows = rows[~done]
+        if rows.size == 0:
+            break
+    return t
+
+
 def q_profile_batch(
     Y: FloatArray, V: FloatArray, M: FloatArray, level: float, *, tol: float = 1e-12
 ) -> Tau2IntervalBatch:
@@ -589,7 +700,7 @@ def q_profile_batch(
     (0.0307, 1.7849)
     """
     r = Y.shape[0]
-    k = M.sum(axis=1)
+    k = _rsum(M)
     df = k - 1
     low = np.full(r, np.nan)
     high = np.full(r, np.nan)
@@ -600,8 +711,8 @@ def q_profile_batch(
     if ok.size:
         Ys, Vs, Ms, d = Y[ok], V[ok], M[ok], df[ok]
         alpha = 1 - level
-        crit_upper = stats.chi2.isf(alpha / 2, d)
-        crit_lower = stats.chi2.ppf(alpha / 2, d)
+        crit_upper = by_df(stats.chi2.isf, alpha / 2, d)
+        crit_lower = by_df(stats.chi2.ppf, alpha / 2, d)
         q0 = generalized_q_batch(Ys, Vs, Ms, 0.0)
         tmax = np.full(ok.size, 100.0)
         q_tmax = generalized_q_batch(Ys, Vs, Ms, tmax)
@@ -614,19 +725,7 @@ def q_profile_batch(
         xatol = tol * _mean_v(Vs, Ms, k[ok])
 
         def solve(rows: IntArray, target: FloatArray) -> FloatArray:
-            def f(t: FloatArray, sub: IntArray) -> FloatArray:
-                j = rows[sub]
-                return generalized_q_batch(Ys[j], Vs[j], Ms[j], t) - target[j]
-
-            root, _, _ = find_root(
-                f,
-                np.zeros(rows.size),
-                tmax[rows],
-                xatol=xatol[rows],
-                fa=q0[rows] - target[rows],
-                fb=q_tmax[rows] - target[rows],
-            )
-            return root
+            return _solve_q(Ys[rows], Vs[rows], Ms[rows], target[rows], tmax[rows], xatol[rows])
 
         null = q0 < crit_lower
         unbounded = ~null & (q_tmax > crit_lower)
