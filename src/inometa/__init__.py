@@ -10,6 +10,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from . import simulate
 from .audit import AuditFinding, AuditResult, audit, audit_table
 from .batch import MetaPropBatchResult, metaprop_batch
 from .bias import (
@@ -47,6 +48,7 @@ from .results import (
     StudyData,
 )
 from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
+from .simulate import simulate_coverage
 from .study_ci import study_confint
 from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
@@ -104,6 +106,8 @@ __all__ = [
     "plot_leave_one_out",
     "plot_summary_forest",
     "q_profile_tau2_ci",
+    "simulate",
+    "simulate_coverage",
     "study_confint",
     "subgroup_analysis",
     "trim_and_fill",
