@@ -101,22 +101,28 @@ def _same(a: float, b: float, rtol: float, atol: float) -> bool:
 
 
 def assert_matches_single(
-    events: Any, n: Any, *, kind: str = "inverse", mask: Any = None, **options: Any
+    events: Any,
+    n: Any,
+    *,
+    kind: str = "inverse",
+    mask: Any = None,
+    labels: list[str] | None = None,
+    **options: Any,
 ) -> inometa.MetaPropBatchResult:
     """Fit ``events``/``n`` (2-D, NaN = absent) in one batch and row by row with metaprop;
-    every column and the notes must agree (tolerance ``TOL[kind]``)."""
+    every column and the notes must agree (tolerance ``TOL[kind]``). Study labels default
+    to metaprop's ``Study j``, j the column."""
     rtol, atol = TOL[kind]
     x = np.asarray(events, dtype=float)
     m = np.asarray(n, dtype=float)
-    out = inometa.metaprop_batch(x, m, mask=mask, as_frame=False, **options)
+    out = inometa.metaprop_batch(x, m, mask=mask, labels=labels, as_frame=False, **options)
     assert isinstance(out, inometa.MetaPropBatchResult)
     present = np.isfinite(x) & np.isfinite(m) if mask is None else np.asarray(mask, dtype=bool)
     method = out.options.tau2_method if out.options.method == "inverse" else "ML_glmm"
+    names = labels or [f"Study {j + 1}" for j in range(x.shape[1])]
     for i in range(x.shape[0]):
         cols = np.flatnonzero(present[i])
-        res = inometa.metaprop(
-            x[i, cols], m[i, cols], labels=[f"Study {j + 1}" for j in cols], **options
-        )
+        res = inometa.metaprop(x[i, cols], m[i, cols], labels=[names[j] for j in cols], **options)
         ref = single_values(res)
         for name in COLUMNS:
             if name == "tau2_iterations" and method in _ROOT_FOUND:

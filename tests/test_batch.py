@@ -87,6 +87,13 @@ def test_other_options(options: dict[str, object]) -> None:
     assert out.options == _options_of_single(options)
 
 
+def test_study_labels_are_metaprops_labels() -> None:
+    trials = ["Kantarjian 2016", "Jabbour 2023", "INO-VATE", "A", "B", "C"]
+    out = assert_matches_single(X, N, labels=trials)
+    assert "'Kantarjian 2016', 'INO-VATE'" in out.notes[2][0]
+    assert out.studies == tuple(trials)
+
+
 def _options_of_single(options: dict[str, object]) -> inometa.MetaPropOptions:
     from dataclasses import replace
 
@@ -212,7 +219,7 @@ def test_ragged_lists_and_one_analysis() -> None:
 
 
 def test_frame_columns_index_and_attrs() -> None:
-    df = inometa.metaprop_batch(X[:3], N[:3], labels=["ORR", "CR", "MRD"], tau2_method="DL")
+    df = inometa.metaprop_batch(X[:3], N[:3], analyses=["ORR", "CR", "MRD"], tau2_method="DL")
     assert list(df.columns) == [*COLUMNS, "notes"]
     assert list(df.index) == ["ORR", "CR", "MRD"] and df.index.name == "analysis"
     assert df.attrs["options"]["tau2_method"] == "DL"
@@ -259,8 +266,14 @@ def test_column_map_points_at_to_dict() -> None:
         (
             [[1, 7]],
             [[5, 5]],
-            {"labels": ["nausea"]},
+            {"analyses": ["nausea"]},
             "analysis 'nausea' (row 1), study 2: events 7 > total 5",
+        ),
+        (
+            [[1, 7]],
+            [[5, 5]],
+            {"analyses": ["nausea"], "labels": ["A", "Jabbour 2023"]},
+            "analysis 'nausea' (row 1), study 'Jabbour 2023' (column 2): events 7 > total 5",
         ),
         ([[1, 2.5]], [[5, 5]], {}, "analysis 1, study 2: events 2.5 is not a whole number"),
         ([[1, -1]], [[5, 5]], {}, "analysis 1, study 2: events -1 is negative"),
@@ -275,7 +288,8 @@ def test_column_map_points_at_to_dict() -> None:
         ),
         ([[1, 2]], [[5, 5, 5]], {}, "different shapes"),
         ([[1, 2]], [[5, 5]], {"mask": [[True]]}, "mask has shape"),
-        ([[1, 2]], [[5, 5]], {"labels": ["a", "b"]}, "labels has 2 entries"),
+        ([[1, 2]], [[5, 5]], {"analyses": ["a", "b"]}, "analyses has 2 entries"),
+        ([[1, 2]], [[5, 5]], {"labels": ["a"]}, "labels has 1 entries but there are 2 study"),
         ([[[1]]], [[[5]]], {}, "must be a 2-D array"),
         ([[1, "x"], [1]], [[5, 5], [5]], {}, "analysis 1, study 2: events 'x' is not a number"),
         (

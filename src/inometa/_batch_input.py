@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from .study_ci import STUDY_CI_METHODS
 from .tau2 import TAU2_ESTIMATORS
 from .transforms import CORRECTIONS, Transform, get_transform
 
-__all__ = ["apply_correction", "check_counts", "check_finite", "locate", "resolve_options"]
+__all__ = ["Names", "apply_correction", "check_counts", "check_finite", "resolve_options"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -79,17 +80,35 @@ def _row(values: Any, i: int, field: str) -> list[float]:
     return out
 
 
-def locate(labels: tuple[str, ...] | None, r: int, j: int | None = None) -> str:
-    head = f"analysis {r + 1}" if labels is None else f"analysis '{labels[r]}' (row {r + 1})"
-    return head if j is None else f"{head}, study {j + 1}"
+@dataclass(frozen=True)
+class Names:
+    """Optional labels of the analyses (rows) and studies (columns), for messages and notes."""
+
+    analyses: tuple[str, ...] | None = None
+    studies: tuple[str, ...] | None = None
+
+    def analysis(self, r: int) -> str:
+        if self.analyses is None:
+            return f"analysis {r + 1}"
+        return f"analysis '{self.analyses[r]}' (row {r + 1})"
+
+    def study(self, j: int) -> str:
+        """The study's label as metaprop would show it (default ``Study j``)."""
+        return f"Study {j + 1}" if self.studies is None else self.studies[j]
+
+    def locate(self, r: int, j: int | None = None) -> str:
+        if j is None:
+            return self.analysis(r)
+        where = (
+            f"study {j + 1}"
+            if self.studies is None
+            else f"study '{self.studies[j]}' (column {j + 1})"
+        )
+        return f"{self.analysis(r)}, {where}"
 
 
-def _describe(
-    labels: tuple[str, ...] | None, cells: npt.NDArray[np.intp], what: Sequence[str]
-) -> str:
-    parts = [
-        f"{locate(labels, int(r), int(j))}: {w}" for (r, j), w in zip(cells, what, strict=True)
-    ]
+def _describe(names: Names, cells: npt.NDArray[np.intp], what: Sequence[str]) -> str:
+    parts = [f"{names.locate(int(r), int(j))}: {w}" for (r, j), w in zip(cells, what, strict=True)]
     shown = parts[:_MAX_LISTED]
     if len(parts) > _MAX_LISTED:
         shown.append(f"... and {len(parts) - _MAX_LISTED} more")
@@ -97,7 +116,7 @@ def _describe(
 
 
 def check_counts(
-    events: Any, n: Any, mask: Any, labels: tuple[str, ...] | None
+    events: Any, n: Any, mask: Any, names: Names
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Validate (R, K) counts; return events, totals (absent entries 0) and presence."""
     x = _matrix(events, "events")
@@ -109,8 +128,14 @@ def check_counts(
         )
     if x.size == 0:
         raise ValueError("no analyses: events and total are empty")
-    if labels is not None and len(labels) != x.shape[0]:
-        raise ValueError(f"labels has {len(labels)} entries but there are {x.shape[0]} analyses")
+    if names.analyses is not None and len(names.analyses) != x.shape[0]:
+        raise ValueError(
+            f"analyses has {len(names.analyses)} entries but there are {x.shape[0]} analyses"
+        )
+    if names.studies is not None and len(names.studies) != x.shape[1]:
+        raise ValueError(
+            f"labels has {len(names.studies)} entries but there are {x.shape[1]} study columns"
+        )
     if mask is None:
         fx, fm = np.isfinite(x), np.isfinite(m)
         half = np.argwhere(fx != fm)
@@ -121,7 +146,7 @@ def check_counts(
                 for r, j in half
             ]
             raise ValueError(
-                _describe(labels, half, what)
+                _describe(names, half, what)
                 + ". Mark a study absent with NaN in both, or pass mask="
             )
         present = fx & fm
@@ -136,7 +161,7 @@ def check_counts(
     empty = np.flatnonzero(~present.any(axis=1))
     if empty.size:
         raise ValueError(
-            "; ".join(f"{locate(labels, int(r))}: no studies" for r in empty[:_MAX_LISTED])
+            "; ".join(f"{names.locate(int(r))}: no studies" for r in empty[:_MAX_LISTED])
             + (f"; ... and {empty.size - _MAX_LISTED} more" if empty.size > _MAX_LISTED else "")
             + " (every entry is missing or masked out)"
         )
@@ -153,14 +178,14 @@ def check_counts(
             cells = np.argwhere(present & bad)
             if cells.size:
                 what = [template.format(field=field, value=arr[r, j]) for r, j in cells]
-                raise ValueError(_describe(labels, cells, what))
+                raise ValueError(_describe(names, cells, what))
     if (present & (m == 0)).any():
         cells = np.argwhere(present & (m == 0))
-        raise ValueError(_describe(labels, cells, ["total is 0 (no patients)" for _ in cells]))
+        raise ValueError(_describe(names, cells, ["total is 0 (no patients)" for _ in cells]))
     if (present & (x > m)).any():
         cells = np.argwhere(present & (x > m))
         raise ValueError(
-            _describe(labels, cells, [f"events {x[r, j]:g} > total {m[r, j]:g}" for r, j in cells])
+            _describe(names, cells, [f"events {x[r, j]:g} > total {m[r, j]:g}" for r, j in cells])
         )
     return np.where(present, x, 0.0), np.where(present, m, 0.0), present
 
@@ -265,7 +290,7 @@ def check_finite(
     present: BoolArray,
     tr: Transform,
     corr: str,
-    labels: tuple[str, ...] | None,
+    names: Names,
 ) -> None:
     with np.errstate(invalid="ignore"):
         bad = np.argwhere(present & (~np.isfinite(Y) | ~np.isfinite(V) | (V <= 0)))
@@ -273,7 +298,7 @@ def check_finite(
         i, j = (int(v) for v in bad[0])
         problem = "is infinite" if not np.isfinite(Y[i, j]) else "has zero sampling variance"
         raise ValueError(
-            f"{locate(labels, i, j)}: {x[i, j]:g} events of {m[i, j]:g} {problem} on the "
+            f"{names.locate(i, j)}: {x[i, j]:g} events of {m[i, j]:g} {problem} on the "
             f"{tr.name} scale with correction '{corr}'; use correction='only0' (metafor's "
             "default) or the 'arcsine' or 'ft' transform"
         )

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ._batch_input import apply_correction, check_counts, check_finite, resolve_options
+from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
 from .batch_glmm import fit_glmm_batch
 from .batch_tau2 import (
     Tau2Batch,
@@ -115,8 +115,8 @@ class MetaPropBatchResult:
     options
         Every resolved choice, shared by all analyses (``backtransform`` describes the rule;
         the harmonic means are the column ``backtransform_n``).
-    labels
-        The analysis labels given, else None.
+    analyses, studies
+        The labels of the analyses (rows) and of the studies (columns) given, else None.
     values
         Column name → read-only array (see :data:`COLUMNS`).
     notes
@@ -124,10 +124,21 @@ class MetaPropBatchResult:
 
     ``res["tau2"]`` returns a column, ``res.to_frame()`` a DataFrame, ``res.row(i)`` one
     analysis as a dict (i counted from 0).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop_batch([[9, 17, 49], [3, 5, 8]], [[49, 90, 72], [30, 41, 52]],
+    ...                              as_frame=False)
+    >>> len(res), res["k"].tolist(), res.row(1)["k"]
+    (2, [3, 3], 3)
+    >>> res.to_frame().shape
+    (2, 49)
     """
 
     options: MetaPropOptions
-    labels: tuple[str, ...] | None
+    analyses: tuple[str, ...] | None
+    studies: tuple[str, ...] | None
     values: Mapping[str, npt.NDArray[Any]]
     notes: tuple[tuple[str, ...], ...]
 
@@ -157,8 +168,8 @@ class MetaPropBatchResult:
 
         r = len(self)
         index = (
-            pd.Index(self.labels, name="analysis")
-            if self.labels is not None
+            pd.Index(self.analyses, name="analysis")
+            if self.analyses is not None
             else pd.RangeIndex(1, r + 1, name="analysis")
         )
         frame: pd.DataFrame = pd.DataFrame(dict(self.values), index=index)
@@ -177,6 +188,7 @@ def metaprop_batch(
     *,
     mask: Any = None,
     labels: Sequence[Any] | None = None,
+    analyses: Sequence[Any] | None = None,
     method: str | None = None,
     transform: str | None = None,
     tau2_method: str | None = None,
@@ -205,7 +217,11 @@ def metaprop_batch(
         Optional R × K booleans, True where the study is part of the analysis; entries
         outside the mask are ignored (they may hold anything, NaN included).
     labels
-        Optional names of the analyses (the result's index and error messages).
+        Optional labels of the studies (columns), as :func:`inometa.metaprop`'s ``labels``:
+        used in notes and error messages (default ``Study 1`` … ``Study K``).
+    analyses
+        Optional labels of the analyses (rows): the result's index and error messages
+        (default 1 … R).
     method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition, \
 study_ci_method, correction, increment, level, nagq, profile
         As :func:`inometa.metaprop`: the same names, defaults, aliases and checks. One
@@ -252,8 +268,8 @@ study_ci_method, correction, increment, level, nagq, profile
     >>> df.attrs["options"]["tau2_method"]
     'DL'
     """
-    lab = None if labels is None else tuple("" if v is None else str(v) for v in labels)
-    x, m, present = check_counts(events, n, mask, lab)
+    names = Names(_strings(analyses), _strings(labels))
+    x, m, present = check_counts(events, n, mask, names)
     opts = resolve_options(
         method=method,
         transform=transform,
@@ -272,8 +288,12 @@ study_ci_method, correction, increment, level, nagq, profile
     tr = get_transform(opts.transform)
     if opts.increment < 0 or not np.isfinite(opts.increment):
         raise ValueError(f"increment must be a finite number >= 0, got {opts.increment!r}")
-    out = _fit(x, m, present, opts, tr, lab)
+    out = _fit(x, m, present, opts, tr, names)
     return out.to_frame() if as_frame else out
+
+
+def _strings(values: Sequence[Any] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple("" if v is None else str(v) for v in values)
 
 
 # -- fitting --------------------------------------------------------------------------------
@@ -304,11 +324,17 @@ class _Notes:
 
 
 def _correction_notes(
-    notes: _Notes, corrected: BoolArray, inc: float, tr: Transform, corr: str, glmm: bool
+    notes: _Notes,
+    corrected: BoolArray,
+    inc: float,
+    tr: Transform,
+    corr: str,
+    glmm: bool,
+    names: Names,
 ) -> None:
     for i in np.flatnonzero(corrected.any(axis=1)):
         cols = np.flatnonzero(corrected[i])
-        which = ", ".join(f"'Study {j + 1}'" for j in cols[:6])
+        which = ", ".join(f"'{names.study(j)}'" for j in cols[:6])
         more = "" if cols.size <= 6 else f" and {cols.size - 6} more"
         studies = f"{cols.size} stud{'y' if cols.size == 1 else 'ies'}"
         if glmm:
@@ -354,7 +380,7 @@ def _fit(
     present: BoolArray,
     opts: MetaPropOptions,
     tr: Transform,
-    labels: tuple[str, ...] | None,
+    names: Names,
 ) -> MetaPropBatchResult:
     r = x.shape[0]
     M = present.astype(float)
@@ -362,13 +388,13 @@ def _fit(
     glmm = opts.method == "glmm"
     notes = _Notes(r)
     xu, mu_, corrected = apply_correction(x, m, present, opts.correction, opts.increment)
-    _correction_notes(notes, corrected, opts.increment, tr, opts.correction, glmm)
+    _correction_notes(notes, corrected, opts.increment, tr, opts.correction, glmm, names)
     # Absent entries get harmless values so that the transform is finite there; their
     # weight is 0 through M.
     with np.errstate(divide="ignore", invalid="ignore"):
         Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
     if not glmm:
-        check_finite(Y, V, x, m, present, tr, opts.correction, labels)
+        check_finite(Y, V, x, m, present, tr, opts.correction, names)
     Y = np.where(present, Y, 0.0)
     V = np.where(present, V, 1.0)
     n_bt = k / (M / np.where(present, m, 1.0)).sum(axis=1) if tr.needs_n else None
@@ -392,7 +418,9 @@ def _fit(
         arr = np.array(cols[name], dtype=dtype)
         arr.setflags(write=False)
         values[name] = arr
-    return MetaPropBatchResult(opts, labels, MappingProxyType(values), notes.frozen())
+    return MetaPropBatchResult(
+        opts, names.analyses, names.studies, MappingProxyType(values), notes.frozen()
+    )
 
 
 def _proportion(tr: Transform, y: FloatArray, n_bt: FloatArray | None) -> FloatArray:

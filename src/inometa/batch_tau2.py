@@ -615,7 +615,13 @@ class Tau2IntervalBatch:
 def by_df(
     quantile: Callable[[float, FloatArray], FloatArray], p: float, df: FloatArray
 ) -> FloatArray:
-    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K)."""
+    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K).
+
+    Examples
+    --------
+    >>> np.round(by_df(stats.chi2.isf, 0.025, np.array([4.0, 2.0, 4.0])), 4).tolist()
+    [11.1433, 7.3778, 11.1433]
+    """
     values, inverse = np.unique(df, return_inverse=True)
     return np.asarray(quantile(p, values), dtype=float)[inverse]
 
