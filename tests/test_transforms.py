@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
+import inometa
 from inometa.transforms import TRANSFORMS, apply_correction, ft_forward, ft_inverse, get_transform
 
 
@@ -83,3 +86,10 @@ def test_ft_inverse_is_monotone_and_bounded_everywhere(n: int) -> None:
     p = ft_inverse(y, n)
     assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
     assert (np.diff(p) >= -1e-12).all()
+
+
+def test_ft_inverse_keeps_undefined_values_undefined() -> None:
+    # A t interval with k = 1 has NaN bounds on the model scale; they must not become 100%.
+    assert np.isnan(ft_inverse(np.nan, 10.0))
+    res = inometa.metaprop([3], [10], transform="ft", ci_method="t", pi_method="t")
+    assert math.isnan(res.random.proportion_ci.low) and math.isnan(res.prediction.proportion_high)

@@ -10,7 +10,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from . import simulate
 from .audit import AuditFinding, AuditResult, audit, audit_table
+from .batch import MetaPropBatchResult, metaprop_batch
 from .bias import (
     RankTestResult,
     RegTestResult,
@@ -47,6 +49,7 @@ from .results import (
 )
 from .rundiff import RunDiff, diff_runs, read_run
 from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
+from .simulate import simulate_coverage
 from .study_ci import study_confint
 from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
 from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
@@ -61,6 +64,7 @@ __all__ = [
     "GlmmFit",
     "Heterogeneity",
     "Interval",
+    "MetaPropBatchResult",
     "MetaPropOptions",
     "MetaPropResult",
     "MetaRegResult",
@@ -93,6 +97,7 @@ __all__ = [
     "influence",
     "leave_one_out",
     "metaprop",
+    "metaprop_batch",
     "metareg",
     "peters_test",
     "plot_baujat",
@@ -105,6 +110,8 @@ __all__ = [
     "plot_summary_forest",
     "q_profile_tau2_ci",
     "read_run",
+    "simulate",
+    "simulate_coverage",
     "study_confint",
     "subgroup_analysis",
     "trim_and_fill",

@@ -158,6 +158,7 @@ def ft_inverse(y: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
     transform of p = 1 map to 1, as metafor's ``transf.ipft``. Between those bounds
     the square root can become negative for very small n and values very near the
     bounds; there the nearer bound (0 or 1) is returned rather than a missing value.
+    NaN stays NaN.
 
     Examples
     --------
@@ -180,6 +181,8 @@ def ft_inverse(y: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
     p = np.where(np.isfinite(p), p, nearer)
     p = np.where(yy < lo, 0.0, p)
     p = np.where(yy > hi, 1.0, p)
+    # An undefined value (e.g. a t interval with k = 1) stays undefined, not a bound.
+    p = np.where(np.isnan(yy), np.nan, p)
     return np.asarray(np.clip(p, 0.0, 1.0), dtype=float)
 
 

@@ -1,0 +1,736 @@
+"""``metaprop_batch()``: the same meta-analysis as :func:`inometa.metaprop`, for many sets of
+studies at once.
+
+Simulation studies, bootstrap and adverse-event tables need thousands of meta-analyses.
+Here R analyses of up to K studies are (R, K) arrays and every step of :func:`metaprop` —
+continuity correction, transform, τ² (every estimator), pooled estimates, CI and PI
+(every method), Q, I², H², the Q-profile interval for τ², and the binomial–normal GLMM — is
+computed for all rows at once, without a Python loop over analyses in the numerical work.
+Each row equals ``metaprop`` on that row's studies (the tests compare them row by row);
+:func:`metaprop` stays the readable reference implementation.
+
+Ragged sets: a study is absent from an analysis where its events and total are NaN, or
+where ``mask`` is False. Analyses and studies are numbered from 1 in messages (analysis =
+row, study = column), and the default index of the result is 1 … R.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
+from .batch_glmm import fit_glmm_batch
+from .batch_tau2 import (
+    Tau2Batch,
+    by_df,
+    estimate_tau2_batch,
+    generalized_q_batch,
+    q_profile_batch,
+    typical_variance_batch,
+)
+from .results import MetaPropOptions
+from .study_ci import study_confint
+from .transforms import Transform, get_transform
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
+#: The result columns: name → (where the same number sits in ``MetaPropResult.to_dict()``,
+#: description). Proportion-scale values are unprefixed; ``model_`` marks the model scale
+#: (logit, arcsine, …); ``common_`` the common-effect model.
+COLUMNS: dict[str, tuple[tuple[str | int, ...], str]] = {
+    "k": (("k",), "number of studies"),
+    "n_total": (("n_total",), "participants"),
+    "events_total": (("events_total",), "events"),
+    "estimate": (("estimate",), "random-effects pooled proportion"),
+    "ci_low": (("ci_low",), "its confidence interval (proportion scale)"),
+    "ci_high": (("ci_high",), ""),
+    "pi_low": (("pi_low",), "prediction interval (proportion scale)"),
+    "pi_high": (("pi_high",), ""),
+    "tau2": (("tau2",), "between-study variance (model scale)"),
+    "tau": (("tau",), ""),
+    "tau2_se": (("tau2_se",), "metafor's se.tau2 (NaN for the GLMM)"),
+    "tau2_ci_low": (("tau2_ci", 0), "Q-profile (GLMM: profile-likelihood) interval for τ²"),
+    "tau2_ci_high": (("tau2_ci", 1), ""),
+    "tau2_iterations": (("tau2_iterations",), "iterations of the τ² search"),
+    "tau2_converged": (("tau2_converged",), "False where the τ² search did not converge"),
+    "i2": (("i2",), "I² (fraction), by ``i2_definition``"),
+    "i2_ci_low": (("i2_ci", 0), ""),
+    "i2_ci_high": (("i2_ci", 1), ""),
+    "h2": (("h2",), "H²"),
+    "h2_ci_low": (("h2_ci", 0), ""),
+    "h2_ci_high": (("h2_ci", 1), ""),
+    "q": (("q",), "Cochran's Q (GLMM: Wald-type Q of the saturated model)"),
+    "q_df": (("q_df",), ""),
+    "q_pvalue": (("q_pvalue",), ""),
+    "q_lrt": (("q_lrt",), "GLMM likelihood-ratio Q (NaN for inverse variance)"),
+    "q_lrt_pvalue": (("q_lrt_pvalue",), ""),
+    "typical_variance": (("typical_variance",), "ṽ behind I² = τ²/(τ² + ṽ)"),
+    "model_estimate": (("model_scale", "estimate"), "random-effects estimate, model scale"),
+    "model_se": (("model_scale", "se"), "its SE as the CI method uses it (HK-scaled for hk)"),
+    "model_se_wald": (("random", "se_wald"), "its inverse-variance (Wald) SE"),
+    "model_ci_low": (("model_scale", "ci_low"), ""),
+    "model_ci_high": (("model_scale", "ci_high"), ""),
+    "model_pi_low": (("model_scale", "pi_low"), ""),
+    "model_pi_high": (("model_scale", "pi_high"), ""),
+    "ci_df": (("random", "df"), "t df of the CI (NaN: normal quantile)"),
+    "pi_df": (("pi_df",), "t df of the PI (NaN: normal quantile)"),
+    "statistic": (("random", "statistic"), "z or t statistic of μ = 0 (model scale)"),
+    "pvalue": (("random", "pvalue"), ""),
+    "common_estimate": (("common", "proportion"), "common-effect pooled proportion"),
+    "common_ci_low": (("common", "proportion_ci", 0), ""),
+    "common_ci_high": (("common", "proportion_ci", 1), ""),
+    "common_model_estimate": (("common", "estimate"), "common-effect estimate, model scale"),
+    "common_model_se": (("common", "se"), ""),
+    "common_model_ci_low": (("common", "ci_low"), ""),
+    "common_model_ci_high": (("common", "ci_high"), ""),
+    "common_statistic": (("common", "statistic"), ""),
+    "common_pvalue": (("common", "pvalue"), ""),
+    "backtransform_n": (("backtransform_n",), "harmonic mean of n (Freeman–Tukey), else NaN"),
+}
+_INT_COLUMNS = ("k", "n_total", "events_total", "tau2_iterations", "q_df")
+_BOOL_COLUMNS = ("tau2_converged",)
+
+
+@dataclass(frozen=True)
+class MetaPropBatchResult:
+    """The results of :func:`metaprop_batch`: one entry per analysis in every column.
+
+    Attributes
+    ----------
+    options
+        Every resolved choice, shared by all analyses (``backtransform`` describes the rule;
+        the harmonic means are the column ``backtransform_n``).
+    analyses, studies
+        The labels of the analyses (rows) and of the studies (columns) given, else None.
+    values
+        Column name → read-only array (see :data:`COLUMNS`).
+    notes
+        Per analysis, the notes :func:`inometa.metaprop` gives for it (a tuple of str).
+
+    ``res["tau2"]`` returns a column, ``res.to_frame()`` a DataFrame, ``res.row(i)`` one
+    analysis as a dict (i counted from 0).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop_batch([[9, 17, 49], [3, 5, 8]], [[49, 90, 72], [30, 41, 52]],
+    ...                              as_frame=False)
+    >>> len(res), res["k"].tolist(), res.row(1)["k"]
+    (2, [3, 3], 3)
+    >>> res.to_frame().shape
+    (2, 49)
+    """
+
+    options: MetaPropOptions
+    analyses: tuple[str, ...] | None
+    studies: tuple[str, ...] | None
+    values: Mapping[str, npt.NDArray[Any]]
+    notes: tuple[tuple[str, ...], ...]
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        return self.values[name]
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names, in :data:`COLUMNS` order."""
+        return tuple(self.values)
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Analysis ``i`` (from 0) as a dict of plain Python values, with its notes."""
+        out: dict[str, Any] = {name: col[i].item() for name, col in self.values.items()}
+        out["notes"] = self.notes[i]
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per analysis; ``notes`` holds tuples; ``attrs`` the options and version."""
+        import pandas as pd
+
+        r = len(self)
+        index = (
+            pd.Index(self.analyses, name="analysis")
+            if self.analyses is not None
+            else pd.RangeIndex(1, r + 1, name="analysis")
+        )
+        frame: pd.DataFrame = pd.DataFrame(dict(self.values), index=index)
+        notes = np.empty(r, dtype=object)
+        notes[:] = list(self.notes)
+        frame["notes"] = notes
+        frame.attrs["analysis"] = "metaprop_batch"
+        frame.attrs["options"] = asdict(self.options)
+        frame.attrs["version"] = self.options.version
+        return frame
+
+
+def metaprop_batch(
+    events: Any,
+    n: Any,
+    *,
+    mask: Any = None,
+    labels: Sequence[Any] | None = None,
+    analyses: Sequence[Any] | None = None,
+    method: str | None = None,
+    transform: str | None = None,
+    tau2_method: str | None = None,
+    tau2_fixed: float | None = None,
+    ci_method: str | None = None,
+    pi_method: str | None = None,
+    i2_definition: str | None = None,
+    study_ci_method: str | None = None,
+    correction: str | None = None,
+    increment: float | None = None,
+    level: float = 0.95,
+    nagq: int | None = None,
+    profile: str = "metafor",
+    as_frame: bool = True,
+) -> pd.DataFrame | MetaPropBatchResult:
+    """Many proportion meta-analyses at once, each the same as :func:`inometa.metaprop`.
+
+    Parameters
+    ----------
+    events, n
+        Event counts and totals, R analyses × K studies: 2-D arrays, DataFrames, or lists
+        of rows (rows of different lengths are padded with NaN). A 1-D input is one
+        analysis. A study is absent from an analysis where both its events and its total
+        are NaN (or where ``mask`` is False).
+    mask
+        Optional R × K booleans, True where the study is part of the analysis; entries
+        outside the mask are ignored (they may hold anything, NaN included).
+    labels
+        Optional labels of the studies (columns), as :func:`inometa.metaprop`'s ``labels``:
+        used in notes and error messages (default ``Study 1`` … ``Study K``).
+    analyses
+        Optional labels of the analyses (rows): the result's index and error messages
+        (default 1 … R).
+    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition, \
+study_ci_method, correction, increment, level, nagq, profile
+        As :func:`inometa.metaprop`: the same names, defaults, aliases and checks. One
+        set of options applies to every analysis. ``study_ci_method`` is recorded only
+        (no per-study rows are returned).
+    as_frame
+        Return a DataFrame (default) or a :class:`MetaPropBatchResult` of arrays.
+
+    Returns
+    -------
+    pandas.DataFrame or MetaPropBatchResult
+        One row per analysis with the columns of :data:`COLUMNS` — named after the keys
+        of :meth:`MetaPropResult.to_dict` — and ``notes`` (a tuple of the notes
+        ``metaprop`` gives for that analysis). ``attrs["options"]`` records every choice
+        and ``attrs["version"]`` the inometa version. Non-converged τ² searches are kept
+        and flagged (``tau2_converged`` False, with a note).
+
+    Raises
+    ------
+    ValueError
+        Invalid counts, naming analysis, study and field (``analysis 12, study 3: events 7
+        > total 5``); an analysis with no studies; unknown options (listing the valid ones).
+
+    Notes
+    -----
+    Numbers agree with ``metaprop`` row by row to floating-point rounding, except that
+    root-finding (PM, the Q-profile interval for τ², the GLMM) stops within the same
+    tolerance as the single path does, so those values agree to that tolerance, and
+    ``tau2_iterations`` counts this function's root-finder evaluations there. The GLMM's
+    standard error comes from a finite-difference Hessian in both paths (see
+    :mod:`inometa.batch_glmm`).
+
+    Examples
+    --------
+    >>> import numpy as np, inometa
+    >>> events = np.array([[9, 17, 49], [3, 5, np.nan]])
+    >>> n = np.array([[49, 90, 72], [30, 41, np.nan]])
+    >>> df = inometa.metaprop_batch(events, n, tau2_method="DL")
+    >>> df["k"].tolist()
+    [3, 2]
+    >>> one = inometa.metaprop([9, 17, 49], [49, 90, 72], tau2_method="DL")
+    >>> bool(np.isclose(df.loc[1, "estimate"], one.estimate, rtol=1e-12))
+    True
+    >>> df.attrs["options"]["tau2_method"]
+    'DL'
+    """
+    names = Names(_strings(analyses), _strings(labels))
+    x, m, present = check_counts(events, n, mask, names)
+    opts = resolve_options(
+        method=method,
+        transform=transform,
+        tau2_method=tau2_method,
+        tau2_fixed=tau2_fixed,
+        ci_method=ci_method,
+        pi_method=pi_method,
+        i2_definition=i2_definition,
+        study_ci_method=study_ci_method,
+        correction=correction,
+        increment=increment,
+        level=level,
+        nagq=nagq,
+        profile=profile,
+    )
+    tr = get_transform(opts.transform)
+    if opts.increment < 0 or not np.isfinite(opts.increment):
+        raise ValueError(f"increment must be a finite number >= 0, got {opts.increment!r}")
+    out = _fit(x, m, present, opts, tr, names)
+    return out.to_frame() if as_frame else out
+
+
+def _strings(values: Sequence[Any] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple("" if v is None else str(v) for v in values)
+
+
+# -- fitting --------------------------------------------------------------------------------
+
+
+class _Notes:
+    """Per-analysis notes, added in the order :func:`metaprop` adds them."""
+
+    def __init__(self, r: int) -> None:
+        self.rows: list[list[str]] = [[] for _ in range(r)]
+
+    def add(self, where: BoolArray, text: str) -> None:
+        for i in np.flatnonzero(where):
+            self.rows[i].append(text)
+
+    def add_each(self, texts: Any) -> None:
+        """``texts[i]``: a note (str), notes (tuple) or None for analysis i."""
+        for i, t in enumerate(texts):
+            if t is None:
+                continue
+            if isinstance(t, str):
+                self.rows[i].append(t)
+            else:
+                self.rows[i].extend(t)
+
+    def frozen(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(r) for r in self.rows)
+
+
+def _correction_notes(
+    notes: _Notes,
+    corrected: BoolArray,
+    inc: float,
+    tr: Transform,
+    corr: str,
+    glmm: bool,
+    names: Names,
+) -> None:
+    for i in np.flatnonzero(corrected.any(axis=1)):
+        cols = np.flatnonzero(corrected[i])
+        which = ", ".join(f"'{names.study(j)}'" for j in cols[:6])
+        more = "" if cols.size <= 6 else f" and {cols.size - 6} more"
+        studies = f"{cols.size} stud{'y' if cols.size == 1 else 'ies'}"
+        if glmm:
+            notes.rows[i].append(
+                f"continuity correction: {inc:g} added to {studies} ({which}{more}) only for "
+                "the study logits shown in tables and the typical variance behind I²; the "
+                "GLMM itself uses the exact binomial likelihood"
+            )
+        else:
+            notes.rows[i].append(
+                f"continuity correction: {inc:g} added to events and non-events of {studies} "
+                f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
+            )
+
+
+def _critical(level: float, df: FloatArray | None, r: int) -> FloatArray:
+    """Two-sided critical values: normal (df None) or t(df), NaN where df < 1."""
+    alpha = 1 - level
+    if df is None:
+        return np.full(r, float(stats.norm.isf(alpha / 2)))
+    ok = df >= 1
+    return np.where(ok, by_df(stats.t.isf, alpha / 2, np.where(ok, df, 1.0)), np.nan)
+
+
+def _pvalue(stat: FloatArray, df: FloatArray | None) -> FloatArray:
+    if df is None:
+        return np.asarray(2 * stats.norm.sf(np.abs(stat)), dtype=float)
+    ok = df >= 1
+    return np.where(ok, 2 * stats.t.sf(np.abs(stat), np.where(ok, df, 1.0)), np.nan)
+
+
+def _interval(
+    est: FloatArray, se: FloatArray, crit: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, est / se, np.nan)
+    return est - crit * se, est + crit * se, stat
+
+
+def _fit(
+    x: FloatArray,
+    m: FloatArray,
+    present: BoolArray,
+    opts: MetaPropOptions,
+    tr: Transform,
+    names: Names,
+) -> MetaPropBatchResult:
+    r = x.shape[0]
+    M = present.astype(float)
+    k = M.sum(axis=1)
+    glmm = opts.method == "glmm"
+    notes = _Notes(r)
+    xu, mu_, corrected = apply_correction(x, m, present, opts.correction, opts.increment)
+    _correction_notes(notes, corrected, opts.increment, tr, opts.correction, glmm, names)
+    # Absent entries get harmless values so that the transform is finite there; their
+    # weight is 0 through M.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
+    if not glmm:
+        check_finite(Y, V, x, m, present, tr, opts.correction, names)
+    Y = np.where(present, Y, 0.0)
+    V = np.where(present, V, 1.0)
+    n_bt = k / (M / np.where(present, m, 1.0)).sum(axis=1) if tr.needs_n else None
+    cols: dict[str, FloatArray] = {
+        "k": k,
+        "n_total": m.sum(axis=1),
+        "events_total": x.sum(axis=1),
+    }
+    # Boundary rows carry ±inf on the model scale by design (see metaprop); the arithmetic
+    # on them is expected, and every column is checked against metaprop in the tests.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if glmm:
+            _fit_glmm(cols, notes, x, m, present, Y, V, M, k, opts, tr)
+        else:
+            _fit_inverse(cols, notes, Y, V, M, k, opts, tr, n_bt)
+    cols["tau"] = np.sqrt(cols["tau2"])
+    cols["backtransform_n"] = np.full(r, np.nan) if n_bt is None else n_bt
+    values: dict[str, npt.NDArray[Any]] = {}
+    for name in COLUMNS:
+        dtype: Any = np.int64 if name in _INT_COLUMNS else bool if name in _BOOL_COLUMNS else float
+        arr = np.array(cols[name], dtype=dtype)
+        arr.setflags(write=False)
+        values[name] = arr
+    return MetaPropBatchResult(
+        opts, names.analyses, names.studies, MappingProxyType(values), notes.frozen()
+    )
+
+
+def _proportion(tr: Transform, y: FloatArray, n_bt: FloatArray | None) -> FloatArray:
+    return np.asarray(tr.inverse(y, n_bt), dtype=float)
+
+
+def _i2_h2(
+    cols: dict[str, FloatArray],
+    i2_def: str,
+    tau2: FloatArray,
+    tau2_lo: FloatArray,
+    tau2_hi: FloatArray,
+    vt: FloatArray,
+    q: FloatArray,
+    df: FloatArray,
+    level: float,
+) -> None:
+    def from_tau2(t: FloatArray) -> tuple[FloatArray, FloatArray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            i2 = np.where(vt > 0, t / (vt + t), 0.0)
+            h2 = np.where(vt > 0, t / vt + 1, 1.0)
+        undefined = ~np.isfinite(t)
+        return np.where(undefined, np.nan, i2), np.where(undefined, np.nan, h2)
+
+    if i2_def == "tau2":
+        cols["i2"], cols["h2"] = from_tau2(tau2)
+        cols["i2_ci_low"], cols["h2_ci_low"] = from_tau2(tau2_lo)
+        cols["i2_ci_high"], cols["h2_ci_high"] = from_tau2(tau2_hi)
+        return
+    undefined = (df <= 0) | (q <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["i2"] = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / q))
+        cols["h2"] = np.where(undefined, 1.0, np.maximum(1.0, q / df))
+        # Higgins & Thompson's test-based interval (inometa.heterogeneity.i2_h2_ci_test_based)
+        kk = df + 1
+        h = np.where(q > 0, np.sqrt(q / df), 0.0)
+        se_big = 0.5 * (np.log(q) - np.log(kk - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * kk - 3))
+        se_small = np.sqrt(1 / (2 * (kk - 2)) * (1 - 1 / (3 * (kk - 2) ** 2)))
+        se = np.where(q > kk, se_big, se_small)
+        z = float(stats.norm.isf((1 - level) / 2))
+        logh = np.log(np.where(h > 0, h, 1.0))
+        h_lo = np.where(h > 0, np.maximum(1.0, np.exp(logh - z * se)), 1.0)
+        h_hi = np.where(h > 0, np.maximum(1.0, np.exp(logh + z * se)), 1.0)
+    small = kk <= 2
+    for side, hh in (("low", h_lo), ("high", h_hi)):
+        cols[f"i2_ci_{side}"] = np.where(small, np.nan, (hh**2 - 1) / hh**2)
+        cols[f"h2_ci_{side}"] = np.where(small, np.nan, hh**2)
+
+
+def _pooled(
+    cols: dict[str, FloatArray],
+    prefix: str,
+    est: FloatArray,
+    se_wald: FloatArray,
+    method: str,
+    level: float,
+    k: FloatArray,
+    hk_s2: FloatArray | None,
+    tr: Transform,
+    n_bt: FloatArray | None,
+) -> FloatArray:
+    """Pooled interval and test (:func:`inometa.intervals.pooled_interval`) into ``cols``;
+    returns the SE the interval uses."""
+    r = k.size
+    df = k - 1 if method in ("t", "hk", "hk_adhoc") else None
+    se = se_wald
+    if method in ("hk", "hk_adhoc"):
+        assert hk_s2 is not None
+        s2 = np.fmax(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
+        se = np.sqrt(s2) * se_wald
+    lo, hi, stat = _interval(est, se, _critical(level, df, r))
+    p = prefix
+    cols[f"{p}model_estimate"] = est
+    cols[f"{p}model_se"] = se
+    cols[f"{p}model_ci_low"], cols[f"{p}model_ci_high"] = lo, hi
+    cols[f"{p}statistic"] = stat
+    cols[f"{p}pvalue"] = _pvalue(stat, df)
+    cols[f"{p}estimate"] = _proportion(tr, est, n_bt)
+    cols[f"{p}ci_low"] = _proportion(tr, lo, n_bt)
+    cols[f"{p}ci_high"] = _proportion(tr, hi, n_bt)
+    if not prefix:
+        cols["model_se_wald"] = se_wald
+        cols["ci_df"] = np.full(r, np.nan) if df is None else df
+    return se
+
+
+def _prediction(
+    cols: dict[str, FloatArray],
+    notes: _Notes,
+    est: FloatArray,
+    se: FloatArray,
+    tau2: FloatArray,
+    method: str,
+    level: float,
+    k: FloatArray,
+    tr: Transform,
+    n_bt: FloatArray | None,
+    skip: BoolArray | None = None,
+) -> None:
+    """Prediction interval (:func:`inometa.intervals.prediction_interval`) into ``cols``;
+    rows in ``skip`` get NaN and no note (the caller explains them)."""
+    r = k.size
+    df = None if method == "z" else (k - 1 if method == "t" else k - 2)
+    half = _critical(level, df, r) * np.sqrt(se**2 + tau2)
+    lo, hi = est - half, est + half
+    if skip is not None:
+        lo, hi = np.where(skip, np.nan, lo), np.where(skip, np.nan, hi)
+    cols["model_pi_low"], cols["model_pi_high"] = lo, hi
+    cols["pi_low"], cols["pi_high"] = _proportion(tr, lo, n_bt), _proportion(tr, hi, n_bt)
+    cols["pi_df"] = np.full(r, np.nan) if df is None else df
+    if skip is not None:
+        cols["pi_df"] = np.where(skip, np.nan, cols["pi_df"])
+    if df is not None:
+        undefined = df < 1
+        if skip is not None:
+            undefined &= ~skip
+        label = "HTS t(k−2)" if method == "hts" else "t(k−1)"
+        need = "k ≥ 3" if method == "hts" else "k ≥ 2"
+        for i in np.flatnonzero(undefined):
+            notes.rows[i].append(
+                f"the {label} prediction interval needs {need} (k = {int(k[i])}); its bounds "
+                "are undefined"
+            )
+
+
+def _tau2_fit(
+    Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, opts: MetaPropOptions
+) -> Tau2Batch:
+    r = k.size
+    if opts.tau2_fixed is None:
+        return estimate_tau2_batch(Y, V, M, opts.tau2_method)
+    note = np.full(r, "τ² fixed by the user", dtype=object)
+    return Tau2Batch(
+        "fixed",
+        np.full(r, opts.tau2_fixed),
+        np.full(r, np.nan),
+        np.zeros(r, dtype=np.int64),
+        np.ones(r, dtype=bool),
+        note,
+    )
+
+
+def _fit_inverse(
+    cols: dict[str, FloatArray],
+    notes: _Notes,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    opts: MetaPropOptions,
+    tr: Transform,
+    n_bt: FloatArray | None,
+) -> None:
+    r = k.size
+    lev = opts.level
+    w_fe = M / V
+    s_fe = w_fe.sum(axis=1)
+    mu_fe = np.einsum("ij,ij->i", w_fe, Y) / s_fe
+    _pooled(cols, "common_", mu_fe, np.sqrt(1 / s_fe), "z", lev, k, None, tr, n_bt)
+
+    tfit = _tau2_fit(Y, V, M, k, opts)
+    notes.add_each([None if t is None else f"τ² ({tfit.method}): {t}" for t in tfit.note])
+    notes.add(~tfit.converged, f"τ² ({tfit.method}) did not converge; the last iterate is reported")
+    tau2 = tfit.tau2
+    w_re = M / (V + tau2[:, None])
+    s_re = w_re.sum(axis=1)
+    mu_re = np.einsum("ij,ij->i", w_re, Y) / s_re
+    res = Y - mu_re[:, None]
+    rss = np.einsum("ij,ij->i", w_re, res * res)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = np.where(k > 1, np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1)), np.nan)
+    se = _pooled(cols, "", mu_re, np.sqrt(1 / s_re), opts.ci_method, lev, k, s2, tr, n_bt)
+    if opts.ci_method in ("t", "hk", "hk_adhoc"):
+        notes.add(k < 2, f"the {opts.ci_method} confidence interval needs k ≥ 2; it is undefined")
+    if opts.ci_method == "hk":
+        notes.add(
+            np.asarray(s2 == 0),
+            "Hartung–Knapp s² is 0 (all studies at the pooled value): the HK interval has "
+            "zero width; ci_method='hk_adhoc' keeps the Wald width",
+        )
+    _prediction(cols, notes, mu_re, se, tau2, opts.pi_method, lev, k, tr, n_bt)
+
+    multi = k >= 2
+    q = np.where(multi, np.maximum(0.0, generalized_q_batch(Y, V, M, 0.0)), 0.0)
+    q_df = np.where(multi, k - 1, 0.0)
+    cols["q"], cols["q_df"] = q, q_df
+    cols["q_pvalue"] = np.where(multi, stats.chi2.sf(q, np.maximum(q_df, 1.0)), 1.0)
+    cols["q_lrt"] = np.full(r, np.nan)
+    cols["q_lrt_pvalue"] = np.full(r, np.nan)
+    vt = typical_variance_batch(V, M, k)
+    cols["typical_variance"] = vt
+    ci = q_profile_batch(Y, V, M, lev)
+    for i, row_notes in enumerate(ci.notes):
+        if multi[i] and row_notes:
+            notes.rows[i].extend(f"τ² interval: {s}" for s in row_notes)
+    notes.add(~multi, "k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
+    cols["tau2"], cols["tau2_se"] = tau2, tfit.se
+    cols["tau2_ci_low"], cols["tau2_ci_high"] = ci.low, ci.high
+    cols["tau2_iterations"] = tfit.iterations.astype(float)
+    cols["tau2_converged"] = tfit.converged.astype(float)
+    _i2_h2(cols, opts.i2_definition, tau2, ci.low, ci.high, vt, q, q_df, lev)
+    if tr.name in ("raw", "log"):
+        lower = 0.0 if tr.name == "raw" else -np.inf
+        upper = 1.0 if tr.name == "raw" else 0.0
+        bounds = np.stack(
+            [
+                cols["model_ci_low"],
+                cols["model_ci_high"],
+                cols["model_pi_low"],
+                cols["model_pi_high"],
+            ]
+        )
+        with np.errstate(invalid="ignore"):
+            outside = np.asarray(
+                (np.isfinite(bounds) & ((bounds < lower) | (bounds > upper))).any(axis=0)
+            )
+        notes.add(
+            outside,
+            f"an interval bound on the {tr.name} scale lies outside the range of a "
+            "proportion; on the proportion scale it is truncated to [0, 1] (model-scale "
+            "values are kept as computed)",
+        )
+
+
+def _wald_q_glmm(
+    x: FloatArray, m: FloatArray, present: BoolArray, k: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """metafor's ``QE.Wld`` per analysis (see :func:`inometa.pooling._wald_q_glmm`): Cochran's
+    Q on the uncorrected logits of the studies with 0 < x < n."""
+    inner = present & (x > 0) & (x < m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Y = np.where(inner, np.log(x / (m - x)), 0.0)
+        V = np.where(inner, 1 / x + 1 / (m - x), 1.0)
+    n_inner = inner.sum(axis=1)
+    enough = (k >= 2) & (n_inner >= 2)
+    q = np.zeros(k.size)
+    rows = np.flatnonzero(enough)
+    if rows.size:
+        q[rows] = np.maximum(
+            0.0, generalized_q_batch(Y[rows], V[rows], inner[rows].astype(float), 0.0)
+        )
+    df = np.where(k >= 2, k - 1, 0.0)
+    p = np.where(enough, stats.chi2.sf(q, np.maximum(df, 1.0)), 1.0)
+    return q, df, p
+
+
+def _fit_glmm(
+    cols: dict[str, FloatArray],
+    notes: _Notes,
+    x: FloatArray,
+    m: FloatArray,
+    present: BoolArray,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    opts: MetaPropOptions,
+    tr: Transform,
+) -> None:
+    r = k.size
+    lev = opts.level
+    assert opts.nagq is not None
+    g = fit_glmm_batch(x, m, present, nagq=opts.nagq, level=lev, tau2_fixed=opts.tau2_fixed)
+    notes.add_each([tuple(f"GLMM: {s}" for s in row) for row in g.notes])
+    _pooled(cols, "common_", g.mu_common, g.se_common, "z", lev, k, None, tr, None)
+    se = _pooled(cols, "", g.mu, g.se, opts.ci_method, lev, k, None, tr, None)
+    cols["model_se_wald"] = g.se
+    bound = ~np.isfinite(g.mu)
+    if bound.any():
+        # Every study at one boundary: the boundary proportion and the exact interval of
+        # the pooled counts; the model-scale interval is unbounded (as metaprop).
+        lo, hi = study_confint(x.sum(axis=1)[bound], m.sum(axis=1)[bound], "clopper-pearson", lev)
+        prop = np.where(g.mu[bound] < 0, 0.0, 1.0)
+        for p in ("common_", ""):
+            for name, value in (
+                ("model_se", np.inf),
+                ("model_ci_low", -np.inf),
+                ("model_ci_high", np.inf),
+                ("statistic", np.nan),
+                ("pvalue", np.nan),
+                ("estimate", prop),
+                ("ci_low", lo),
+                ("ci_high", hi),
+            ):
+                cols[f"{p}{name}"] = np.array(cols[f"{p}{name}"], dtype=float)
+                cols[f"{p}{name}"][bound] = value
+        cols["model_se_wald"] = np.where(bound, np.inf, cols["model_se_wald"])
+    _prediction(cols, notes, g.mu, se, g.tau2, opts.pi_method, lev, k, tr, None, skip=bound)
+    notes.add(bound, "GLMM: no prediction interval when every study is at the same boundary")
+    q, q_df, q_p = _wald_q_glmm(x, m, present, k)
+    cols["q"], cols["q_df"], cols["q_pvalue"] = q, q_df, q_p
+    q_lrt = np.maximum(0.0, 2 * (g.loglik_saturated - g.loglik_common))
+    cols["q_lrt"] = q_lrt
+    cols["q_lrt_pvalue"] = np.where(k > 1, stats.chi2.sf(q_lrt, np.maximum(k - 1, 1.0)), 1.0)
+    edge = present & ((x == 0) | (x == m))
+    notes.add(
+        edge.any(axis=1) & (k > 1),
+        "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "
+        "weight in it (as in metafor's saturated-model fit); the likelihood-ratio Q uses them",
+    )
+    vt = typical_variance_batch(V, M, k)
+    cols["typical_variance"] = vt
+    cols["tau2"] = g.tau2
+    cols["tau2_se"] = np.full(r, np.nan)
+    cols["tau2_ci_low"], cols["tau2_ci_high"] = g.tau2_ci_low, g.tau2_ci_high
+    cols["tau2_iterations"] = g.iterations.astype(float)
+    cols["tau2_converged"] = g.converged.astype(float)
+    _i2_h2(cols, opts.i2_definition, g.tau2, g.tau2_ci_low, g.tau2_ci_high, vt, q, q_df, lev)
+    notes.add(
+        np.ones(r, dtype=bool),
+        "GLMM study weights are approximate: inverse-variance weights 1/(vᵢ + τ²) on the "
+        "logit scale (the binomial–normal model has no study weights of its own)",
+    )

@@ -1,0 +1,754 @@
+"""τ² estimators, Q and Q-profile intervals for many analyses at once (vectorised over rows).
+
+The data of R analyses are (R, K) arrays: model-scale values ``Y``, sampling variances ``V``
+and a 0/1 ``mask`` of the studies present (ragged sets). Every function computes, for all
+rows at once, what the single-analysis function of the same name in :mod:`inometa.tau2` or
+:mod:`inometa.heterogeneity` computes for one analysis (intercept-only model), with the same
+definitions, starting values, step rules, boundary rules and convergence criteria:
+
+==============================  ===================================================
+here                            single-analysis reference
+==============================  ===================================================
+:func:`estimate_tau2_batch`     :func:`inometa.tau2.estimate_tau2` (all estimators)
+:func:`generalized_q_batch`     :func:`inometa.tau2.generalized_q`
+:func:`q_profile_batch`         :func:`inometa.heterogeneity.q_profile_tau2_ci`
+:func:`typical_variance_batch`  :func:`inometa.heterogeneity.typical_variance`
+==============================  ===================================================
+
+With one column of ones as the design, P = W − wwᵀ/Σw, so every matrix expression of the
+single path has a closed form in the sums Σwᵢ, Σwᵢ², Σwᵢ³ and the weighted residuals;
+these are what is computed here. Fisher scoring (ML, REML, EB) runs the same iteration
+for every row until each row meets the single path's criterion; each row records its own
+iteration count and convergence flag. Root-finding estimators (PM, the Q-profile bounds)
+use :func:`find_root`, a vectorised Chandrupatla bracketing method, with the single
+path's tolerance (``xtol = tol · mean vᵢ``); its iteration counts differ from Brent's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from .tau2 import DEFAULT_MAXITER, DEFAULT_TOL
+
+__all__ = [
+    "Tau2Batch",
+    "Tau2IntervalBatch",
+    "by_df",
+    "estimate_tau2_batch",
+    "find_root",
+    "generalized_q_batch",
+    "q_profile_batch",
+    "typical_variance_batch",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+NoteArray = npt.NDArray[np.object_]
+# f(x, rows) → values of the function at x for the analyses ``rows`` (indices into R).
+RowFunction = Callable[[FloatArray, IntArray], FloatArray]
+
+_EPS = float(np.finfo(float).eps)
+
+
+def _notes(r: int) -> NoteArray:
+    return np.full(r, None, dtype=object)
+
+
+def find_root(
+    f: RowFunction,
+    a: FloatArray,
+    b: FloatArray,
+    *,
+    xatol: FloatArray | float,
+    xrtol: float = 4 * _EPS,
+    maxiter: int = DEFAULT_MAXITER,
+    fa: FloatArray | None = None,
+    fb: FloatArray | None = None,
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    """Roots of many scalar functions at once, each bracketed by ``[a, b]``.
+
+    Chandrupatla's (1997) method: inverse quadratic interpolation where it is safe, else
+    bisection, so each bracket shrinks at least as fast as bisection does every other step.
+    Row ``i`` stops when its bracket is shorter than ``2 (xatol + xrtol |x|)`` or f = 0
+    exactly; only rows still searching are evaluated.
+
+    Parameters
+    ----------
+    f
+        ``f(x, rows)``: the functions of analyses ``rows`` evaluated at ``x`` (same length).
+    a, b
+        Bracket ends; f(a) and f(b) must not have the same strict sign.
+    xatol, xrtol
+        Absolute (per row or scalar) and relative tolerance on the root.
+    maxiter
+        Iteration limit; rows that reach it are returned with ``converged`` False.
+    fa, fb
+        f(a) and f(b) if already known.
+
+    Returns
+    -------
+    root, converged, evaluations
+
+    Examples
+    --------
+    >>> c = np.array([2.0, 3.0, 10.0])
+    >>> root, ok, _ = find_root(lambda x, rows: x**2 - c[rows], np.zeros(3), c, xatol=1e-14)
+    >>> np.allclose(root, np.sqrt(c), rtol=1e-13), bool(ok.all())
+    (True, True)
+    """
+    r = a.size
+    all_rows = np.arange(r)
+    x1 = np.array(a, dtype=float)
+    x2 = np.array(b, dtype=float)
+    f1 = f(x1, all_rows) if fa is None else np.array(fa, dtype=float)
+    f2 = f(x2, all_rows) if fb is None else np.array(fb, dtype=float)
+    nfev = np.full(r, (fa is None) + (fb is None), dtype=np.int64)
+    atol = np.broadcast_to(np.asarray(xatol, dtype=float), (r,))
+    root = np.where(np.abs(f1) < np.abs(f2), x1, x2)
+    done = (f1 == 0) | (f2 == 0)
+    root = np.where(f1 == 0, x1, np.where(f2 == 0, x2, root))
+    if np.any(~done & (np.sign(f1) == np.sign(f2))):
+        bad = int(np.flatnonzero(~done & (np.sign(f1) == np.sign(f2)))[0])
+        raise ValueError(f"analysis {bad + 1}: the root is not bracketed by [{x1[bad]}, {x2[bad]}]")
+    converged = done.copy()
+    x3, f3 = x2.copy(), f2.copy()
+    t = np.full(r, 0.5)
+    rows = np.flatnonzero(~done)
+    for _ in range(maxiter):
+        if rows.size == 0:
+            break
+        a1, a2, a3, b1, b2, b3 = x1[rows], x2[rows], x3[rows], f1[rows], f2[rows], f3[rows]
+        xt = a1 + t[rows] * (a2 - a1)
+        ft = f(xt, rows)
+        nfev[rows] += 1
+        same = np.sign(ft) == np.sign(b1)
+        a3 = np.where(same, a1, a2)
+        b3 = np.where(same, b1, b2)
+        a2 = np.where(same, a2, a1)
+        b2 = np.where(same, b2, b1)
+        a1, b1 = xt, ft
+        best1 = np.abs(b1) < np.abs(b2)
+        xm = np.where(best1, a1, a2)
+        fm = np.where(best1, b1, b2)
+        tol = atol[rows] + xrtol * np.abs(xm)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tlim = tol / np.abs(a2 - a1)
+            xi = (a1 - a2) / (a3 - a2)
+            phi = (b1 - b2) / (b3 - b2)
+            interp = (phi**2 < xi) & ((1 - phi) ** 2 < 1 - xi)
+            t_iqi = b1 / (b2 - b1) * b3 / (b2 - b3) + (a3 - a1) / (a2 - a1) * b1 / (
+                b3 - b1
+            ) * b2 / (b3 - b2)
+        stop = (fm == 0) | ~(tlim <= 0.5)
+        tn = np.where(interp & np.isfinite(t_iqi), t_iqi, 0.5)
+        t[rows] = np.clip(tn, np.minimum(tlim, 0.5), np.maximum(1 - tlim, 0.5))
+        x1[rows], x2[rows], x3[rows] = a1, a2, a3
+        f1[rows], f2[rows], f3[rows] = b1, b2, b3
+        root[rows] = xm
+        converged[rows] = stop
+        rows = rows[~stop]
+    return root, converged, nfev
+
+
+# -- sums over the studies present ---------------------------------------------------------
+
+
+def _rsum(a: FloatArray) -> FloatArray:
+    """Row sums (a matrix–vector product: far faster than ``sum(axis=1)`` over short rows)."""
+    return np.asarray(a @ np.ones(a.shape[1]), dtype=float)
+
+
+def _rdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise Σⱼ aᵢⱼ bᵢⱼ."""
+    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=float)
+
+
+def _weights(V: FloatArray, M: FloatArray, tau2: FloatArray) -> FloatArray:
+    return np.asarray(M / (V + tau2[:, None]), dtype=float)
+
+
+def _residuals(Y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Σw, the weighted mean and the residuals yᵢ − μ̂ (zero weight where absent)."""
+    s1 = _rsum(w)
+    mu = _rdot(w, Y) / s1
+    return s1, mu, Y - mu[:, None]
+
+
+def generalized_q_batch(
+    Y: FloatArray, V: FloatArray, M: FloatArray, tau2: FloatArray | float
+) -> FloatArray:
+    """yᵀP(τ²)y = Σ wᵢ (yᵢ − μ̂)² per row (Cochran's Q at τ² = 0).
+
+    Examples
+    --------
+    >>> Y = np.array([[0.1, 0.3], [0.2, 0.2]])
+    >>> generalized_q_batch(Y, np.full((2, 2), 0.01), np.ones((2, 2)), 0.0)
+    array([2., 0.])
+    """
+    t = np.broadcast_to(np.asarray(tau2, dtype=float), (Y.shape[0],))
+    w = _weights(V, M, t)
+    _, _, res = _residuals(Y, w)
+    return np.asarray(_rdot(w, res * res), dtype=float)
+
+
+def typical_variance_batch(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
+    """ṽ = (k − 1)/tr P₀ per row (0 when k = 1).
+
+    Examples
+    --------
+    >>> typical_variance_batch(np.full((1, 3), 0.01), np.ones((1, 3)), np.array([3.0]))
+    array([0.01])
+    """
+    w = M / V
+    s1 = _rsum(w)
+    trp = s1 - _rsum(w * w) / s1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k > 1, (k - 1) / trp, 0.0)
+
+
+def _mean_v(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
+    return np.asarray(_rsum(M * V) / k, dtype=float)
+
+
+def _var_y(Y: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
+    """Variance of the yᵢ present, divisor k (numpy's ``var``)."""
+    ybar = _rsum(M * Y) / k
+    d = M * (Y - ybar[:, None])
+    return np.asarray(_rsum(d * d) / k, dtype=float)
+
+
+def _max_v(V: FloatArray, M: FloatArray) -> FloatArray:
+    return np.asarray(np.where(M > 0, V, -np.inf).max(axis=1), dtype=float)
+
+
+# -- estimators --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tau2Batch:
+    """τ² estimates of many analyses (the fields of :class:`inometa.tau2.Tau2Fit`, per row).
+
+    ``note`` holds, per row, the note the single path gives (None where it gives none).
+    ``iterations`` counts Fisher-scoring steps exactly as the single path; for root-finding
+    estimators (PM) it counts this module's root-finder evaluations.
+    """
+
+    method: str
+    tau2: FloatArray
+    se: FloatArray
+    iterations: IntArray
+    converged: BoolArray
+    note: NoteArray
+
+
+def _truncation_notes(raw: FloatArray, active: BoolArray) -> NoteArray:
+    note = _notes(raw.size)
+    for i in np.flatnonzero(active & (raw < 0)):
+        note[i] = f"the estimate ({raw[i]:.4g}) was negative and is truncated at 0"
+    return note
+
+
+def _p0_sums(V: FloatArray, M: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """tr P₀ and ΣP₀² (P at τ² = 0) and Σwᵢ, wᵢ = 1/vᵢ."""
+    w = M / V
+    s1 = _rsum(w)
+    s2 = _rsum(w * w)
+    s3 = _rsum(w * w * w)
+    return s1 - s2 / s1, s2 - 2 * s3 / s1 + s2**2 / s1**2, s1
+
+
+def _dl(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArray) -> Tau2Batch:
+    trp, sp2, _ = _p0_sums(V, M)
+    q0 = generalized_q_batch(Y, V, M, 0.0)
+    raw = (q0 - (k - 1)) / trp
+    tau2 = np.maximum(0.0, raw)
+    se = np.sqrt((2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * sp2) / trp**2)
+    return _closed("DL", tau2, se, _truncation_notes(raw, act))
+
+
+def _he_raw(
+    Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The untruncated Hedges estimate, tr((I − H)V) and Σ((I − H)V ∘ ((I − H)V)ᵀ)."""
+    sv = _rsum(M * V)
+    sv2 = _rsum(M * V * V)
+    tr_pv = (1 - 1 / k) * sv
+    spv = (1 - 1 / k) ** 2 * sv2 + (sv**2 - sv2) / k**2
+    return (_var_y(Y, M, k) * k - tr_pv) / (k - 1), tr_pv, spv
+
+
+def _he(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArray) -> Tau2Batch:
+    raw, tr_pv, spv = _he_raw(Y, V, M, k)
+    tau2 = np.maximum(0.0, raw)
+    se = np.sqrt((2 * spv + 4 * tau2 * tr_pv + 2 * tau2**2 * (k - 1)) / (k - 1) ** 2)
+    return _closed("HE", tau2, se, _truncation_notes(raw, act))
+
+
+def _hs(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArray) -> Tau2Batch:
+    trp, sp2, s1 = _p0_sums(V, M)
+    raw = (generalized_q_batch(Y, V, M, 0.0) - k) / s1
+    tau2 = np.maximum(0.0, raw)
+    se = np.sqrt((2 * (k - 1) + 4 * tau2 * trp + 2 * tau2**2 * sp2) / s1**2)
+    return _closed("HS", tau2, se, _truncation_notes(raw, act))
+
+
+def _sj(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArray) -> Tau2Batch:
+    # Equal values are detected exactly: their variance can round to ~1e-34 instead of 0.
+    equal = np.where(M > 0, Y, -np.inf).max(axis=1) == np.where(M > 0, Y, np.inf).min(axis=1)
+    tau0 = np.where(equal, 0.0, _var_y(Y, M, k))
+    w = _weights(V, M, tau0)
+    s1, _, res = _residuals(Y, w)
+    q = _rdot(w, res * res)
+    tau2 = np.maximum(0.0, tau0 * q / (k - 1))
+    w2, w3 = w * w, w * w * w
+    s2, s3 = _rsum(w2), _rsum(w3)
+    wv2 = _rsum(w2 * V)
+    # Σ (PV ∘ (PV)ᵀ), Σ (PV ∘ P) and Σ P² for P = W − wwᵀ/Σw, V = diag(vᵢ)
+    s_pvpv = _rsum(w2 * V * V) - 2 * _rsum(w3 * V * V) / s1 + wv2**2 / s1**2
+    s_pvp = wv2 - 2 * _rsum(w3 * V) / s1 + s2 * wv2 / s1**2
+    s_pp = s2 - 2 * s3 / s1 + s2**2 / s1**2
+    se = np.sqrt(tau0**2 / (k - 1) ** 2 * (2 * s_pvpv + 4 * tau2 * s_pvp + 2 * tau2**2 * s_pp))
+    note = _notes(k.size)
+    note[act & (tau0 == 0)] = "all model-scale values are equal: τ² = 0"
+    return _closed("SJ", tau2, se, note)
+
+
+def _closed(method: str, tau2: FloatArray, se: FloatArray, note: NoteArray) -> Tau2Batch:
+    r = tau2.size
+    return Tau2Batch(method, tau2, se, np.zeros(r, dtype=np.int64), np.ones(r, dtype=bool), note)
+
+
+def _pm(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    act: BoolArray,
+    tol: float,
+    maxiter: int,
+) -> Tau2Batch:
+    r = k.size
+    target = k - 1
+    q0 = generalized_q_batch(Y, V, M, 0.0)
+    tau2 = np.zeros(r)
+    iterations = np.zeros(r, dtype=np.int64)
+    converged = np.ones(r, dtype=bool)
+    note = _notes(r)
+    below = act & (q0 < target)
+    note[below] = "Q at τ² = 0 is below its expectation: τ² = 0"
+    hi = np.maximum(100.0, 10 * _var_y(Y, M, k) + _max_v(V, M))
+    grow = act & ~below
+    expansions = np.zeros(r, dtype=np.int64)
+    gave_up = np.zeros(r, dtype=bool)
+    while grow.any():
+        rows = np.flatnonzero(grow)
+        still = generalized_q_batch(Y[rows], V[rows], M[rows], hi[rows]) > target[rows]
+        rows = rows[still]
+        hi[rows] *= 10
+        expansions[rows] += 1
+        gave_up[rows[expansions[rows] > 30]] = True
+        grow[:] = False
+        grow[rows[expansions[rows] <= 30]] = True
+    for i in np.flatnonzero(gave_up):
+        note[i] = "no root of the Q equation was found below τ² = " + f"{hi[i]:.3g}"
+    tau2[gave_up] = hi[gave_up]
+    converged[gave_up] = False
+    solve = np.flatnonzero(act & ~below & ~gave_up)
+    if solve.size:
+        Ys, Vs, Ms, ts = Y[solve], V[solve], M[solve], target[solve]
+
+        def f(t: FloatArray, rows: IntArray) -> FloatArray:
+            return generalized_q_batch(Ys[rows], Vs[rows], Ms[rows], t) - ts[rows]
+
+        root, ok, nfev = find_root(
+            f,
+            np.zeros(solve.size),
+            hi[solve],
+            xatol=tol * _mean_v(Vs, Ms, k[solve]),
+            maxiter=maxiter,
+            fa=q0[solve] - ts,
+        )
+        tau2[solve], converged[solve], iterations[solve] = root, ok, nfev
+    s1 = _rsum(_weights(V, M, tau2))
+    se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
+    return Tau2Batch("PM", tau2, se, iterations, converged, note)
+
+
+class _Workspace:
+    """Reused (rows × studies) buffers for the hot loops: a fresh array of this size costs
+    more in page faults than the arithmetic done in it."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self._bufs = [np.empty(shape) for _ in range(3)]
+
+    def get(self, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a, b, c = (buf[:n] for buf in self._bufs)
+        return a, b, c
+
+
+def _adjustment(
+    method: str,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    tau2: FloatArray,
+    work: _Workspace | None = None,
+) -> FloatArray:
+    """The Fisher-scoring step of ``method`` at τ² (metafor's ``adj``), per row."""
+    w, res, wr = (work or _Workspace(Y.shape)).get(Y.shape[0])
+    np.add(V, tau2[:, None], out=w)
+    np.divide(M, w, out=w)
+    s1 = _rsum(w)
+    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
+    np.multiply(w, res, out=wr)
+    ypp = _rdot(wr, wr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "EB":
+            q = _rdot(wr, res)
+            return np.asarray((q * k / (k - 1) - k) / s1, dtype=float)
+        w2 = np.multiply(w, w, out=res)
+        s2 = _rsum(w2)
+        if method == "ML":
+            return np.asarray((ypp - s1) / s2, dtype=float)
+        s3 = _rdot(w2, w)
+        return np.asarray((ypp - (s1 - s2 / s1)) / (s2 - 2 * s3 / s1 + s2**2 / s1**2), dtype=float)
+
+
+def _score_at_zero(
+    method: str, Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray
+) -> FloatArray:
+    """The score for τ² at τ² = 0 (≤ 0: the boundary is a maximum)."""
+    w = M / V
+    s1, _, res = _residuals(Y, w)
+    wr = w * res
+    ypp = _rdot(wr, wr)
+    if method == "ML":
+        return np.asarray(ypp - s1, dtype=float)
+    if method == "REML":
+        return np.asarray(ypp - (s1 - _rsum(w * w) / s1), dtype=float)
+    return np.asarray(_rdot(wr, res) * k / (k - 1) - k, dtype=float)
+
+
+def _loglik(
+    Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, tau2: FloatArray, reml: bool
+) -> FloatArray:
+    w = _weights(V, M, tau2)
+    s1, _, res = _residuals(Y, w)
+    rss = _rdot(w, res * res)
+    logs = _rsum(M * np.log(V + tau2[:, None]))
+    if reml:
+        return np.asarray(
+            -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logs - 0.5 * np.log(s1) - 0.5 * rss,
+            dtype=float,
+        )
+    return np.asarray(-0.5 * k * np.log(2 * np.pi) - 0.5 * logs - 0.5 * rss, dtype=float)
+
+
+def _fisher_scoring(
+    method: str,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    act: BoolArray,
+    tol: float,
+    maxiter: int,
+) -> Tau2Batch:
+    """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE), every row at once.
+
+    Each row follows the single path's iteration step for step (same start, step halving,
+    jump to the boundary, stopping rule); rows drop out as they finish.
+    """
+    r = k.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau2 = np.where(act, np.maximum(0.0, _he_raw(Y, V, M, k)[0]), 0.0)
+    scale = _mean_v(V, M, k)
+    score0 = np.zeros(r)
+    rows = np.flatnonzero(act)
+    score0[rows] = _score_at_zero(method, Y[rows], V[rows], M[rows], k[rows])
+    converged = ~act
+    at_boundary = np.zeros(r, dtype=bool)
+    iterations = np.zeros(r, dtype=np.int64)
+    # Working copies of the active rows' data, compacted only when a fifth of them has
+    # finished (gathering the 2-D arrays every iteration would cost more than it saves).
+    wrows, Yw, Vw, Mw, kw = rows, Y[rows], V[rows], M[rows], k[rows]
+    work = _Workspace(Yw.shape)
+    for _ in range(maxiter):
+        if rows.size == 0:
+            break
+        if rows.size < 0.8 * wrows.size:
+            pos = np.searchsorted(wrows, rows)
+            wrows, Yw, Vw, Mw, kw = rows, Yw[pos], Vw[pos], Mw[pos], kw[pos]
+        iterations[rows] += 1
+        t = tau2[rows]
+        if rows.size == wrows.size:
+            adj = _adjustment(method, Yw, Vw, Mw, kw, t, work)
+        else:
+            adj = _adjustment(method, Yw, Vw, Mw, kw, tau2[wrows], work)
+            adj = adj[np.searchsorted(wrows, rows)]
+        adj = np.where(np.isfinite(adj), adj, 0.0)
+        jump = (t + adj < 0) & (score0[rows] <= 0)
+        tau2[rows[jump]] = 0.0
+        converged[rows[jump]] = True
+        at_boundary[rows[jump]] = True
+        keep = ~jump
+        rows, t, adj = rows[keep], t[keep], adj[keep]
+        # Step halving keeps τ² inside the parameter space.
+        crossing = t + adj < 0
+        while crossing.any():
+            adj = np.where(crossing, adj / 2, adj)
+            tiny = crossing & (np.abs(adj) < 1e-300)
+            adj = np.where(tiny, -t, adj)
+            crossing = ~tiny & (t + adj < 0)
+        new = t + adj
+        done = np.abs(new - t) <= tol * np.maximum(new, scale[rows])
+        tau2[rows] = new
+        converged[rows[done]] = True
+        rows = rows[~done]
+    note = _notes(r)
+    note[act & ~converged] = (
+        f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
+    )
+    # Step halving approaches the boundary geometrically and stops within tol of it.
+    near = act & (tau2 > 0) & (tau2 <= 1e3 * tol * scale) & (score0 <= 0)
+    tau2[near] = 0.0
+    at_boundary |= near
+    note[at_boundary] = "the maximum is at the boundary τ² = 0"
+    if method in ("ML", "REML"):
+        check = np.flatnonzero(act & (tau2 > 0))
+        if check.size:
+            args = (Y[check], V[check], M[check], k[check])
+            reml = method == "REML"
+            worse = (
+                _loglik(*args, np.zeros(check.size), reml) - _loglik(*args, tau2[check], reml)
+                > 1e-10
+            )
+            tau2[check[worse]] = 0.0
+            note[check[worse]] = (
+                "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
+            )
+    tau2 = np.maximum(0.0, tau2)
+    w = _weights(V, M, tau2)
+    s1 = _rsum(w)
+    s2 = _rsum(w * w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "ML":
+            se = np.sqrt(2 / s2)
+        elif method == "REML":
+            s3 = _rsum(w * w * w)
+            se = np.sqrt(2 / (s2 - 2 * s3 / s1 + s2**2 / s1**2))
+        else:
+            se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
+    return Tau2Batch(method, tau2, se, iterations, converged, note)
+
+
+_CLOSED = {"DL": _dl, "HE": _he, "HS": _hs, "SJ": _sj}
+
+
+def estimate_tau2_batch(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    method: str,
+    *,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+) -> Tau2Batch:
+    """Estimate τ² for every row with one of metafor's estimators (canonical name).
+
+    Rows with one study get τ² = 0 and a NaN standard error, as
+    :func:`inometa.tau2.estimate_tau2`.
+
+    Examples
+    --------
+    The rows are independent analyses; the first is the example of
+    :func:`inometa.tau2.estimate_tau2` (metafor: 0.0244444):
+
+    >>> Y = np.array([[0.1, 0.5, 0.2], [0.3, 0.3, 0.0]])
+    >>> V = np.array([[0.01, 0.02, 0.015], [0.01, 0.01, 1.0]])
+    >>> M = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    >>> fit = estimate_tau2_batch(Y, V, M, "DL")
+    >>> np.round(fit.tau2, 6).tolist(), fit.note[1]
+    ([0.024444, 0.0], 'the estimate (-0.01) was negative and is truncated at 0')
+    """
+    k = _rsum(M)
+    act = k > 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method in _CLOSED:
+            fit = _CLOSED[method](Y, V, M, k, act)
+        elif method == "PM":
+            fit = _pm(Y, V, M, k, act, tol, maxiter)
+        elif method in ("ML", "REML", "EB"):
+            fit = _fisher_scoring(method, Y, V, M, k, act, tol, maxiter)
+        else:
+            raise ValueError(f"unknown tau2_method {method!r}")
+    single = ~act
+    if single.any():
+        fit.tau2[single] = 0.0
+        fit.se[single] = np.nan
+        fit.iterations[single] = 0
+        fit.converged[single] = True
+        for i in np.flatnonzero(single):
+            fit.note[i] = f"k = {int(k[i])} study: τ² is 0 by definition"
+    return fit
+
+
+# -- Q-profile interval ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tau2IntervalBatch:
+    """Q-profile intervals for τ² per row, with the notes the single path gives."""
+
+    low: FloatArray
+    high: FloatArray
+    notes: tuple[tuple[str, ...], ...]
+
+
+def by_df(
+    quantile: Callable[[float, FloatArray], FloatArray], p: float, df: FloatArray
+) -> FloatArray:
+    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K).
+
+    Examples
+    --------
+    >>> np.round(by_df(stats.chi2.isf, 0.025, np.array([4.0, 2.0, 4.0])), 4).tolist()
+    [11.1433, 7.3778, 11.1433]
+    """
+    values, inverse = np.unique(df, return_inverse=True)
+    return np.asarray(quantile(p, values), dtype=float)[inverse]
+
+
+def _take(a: FloatArray, rows: IntArray) -> FloatArray:
+    """``a[rows]``, without the copy when ``rows`` is every row."""
+    return a if rows.size == a.shape[0] else a[rows]
+
+
+def _q_and_slope(
+    Y: FloatArray, V: FloatArray, M: FloatArray, tau2: FloatArray, work: _Workspace
+) -> tuple[FloatArray, FloatArray]:
+    """Q(τ²) and dQ/dτ² = −Σ wᵢ² (yᵢ − μ̂)² per row (μ̂'s own change drops out: Σ wᵢ(yᵢ − μ̂) = 0)."""
+    w, res, wr = work.get(Y.shape[0])
+    np.add(V, tau2[:, None], out=w)
+    np.divide(M, w, out=w)
+    s1 = _rsum(w)
+    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
+    np.multiply(w, res, out=wr)
+    return _rdot(wr, res), -_rdot(wr, wr)
+
+
+def _solve_q(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    target: FloatArray,
+    hi: FloatArray,
+    xatol: FloatArray,
+    maxiter: int = 200,
+) -> FloatArray:
+    """The τ² in [0, hi] with Q(τ²) = target, per row, given Q(0) ≥ target ≥ Q(hi).
+
+    Q decreases in τ², and 1/Q is nearly linear in it (each study contributes about
+    1/(vᵢ + τ²)), so Newton steps on 1/Q converge in a few iterations; a step that leaves
+    the current bracket is replaced by bisection. A row stops when its Newton step is below
+    ``xatol + 4 eps τ²`` (the error after such a step is of the order of its square).
+    """
+    r = target.size
+    t = np.zeros(r)
+    lo = np.zeros(r)
+    hi = np.array(hi, dtype=float)
+    rows = np.arange(r)
+    work = _Workspace(Y.shape)
+    for _ in range(maxiter):
+        tr = t[rows]
+        q, d = _q_and_slope(_take(Y, rows), _take(V, rows), _take(M, rows), tr, work)
+        c = target[rows]
+        left = q >= c
+        lo[rows] = np.where(left, tr, lo[rows])
+        hi[rows] = np.where(left, hi[rows], tr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = q * (1 - q / c) / d
+        new = tr + step
+        bad = ~np.isfinite(new) | (new <= lo[rows]) | (new >= hi[rows])
+        new = np.where(bad, 0.5 * (lo[rows] + hi[rows]), new)
+        exact = q == c
+        done = exact | (~bad & (np.abs(step) <= xatol[rows] + 4 * _EPS * np.abs(new)))
+        t[rows] = np.where(exact, tr, new)
+        rows = rows[~done]
+        if rows.size == 0:
+            break
+    return t
+
+
+def q_profile_batch(
+    Y: FloatArray, V: FloatArray, M: FloatArray, level: float, *, tol: float = 1e-12
+) -> Tau2IntervalBatch:
+    """Q-profile confidence interval for τ² (Viechtbauer 2007) for every row.
+
+    As :func:`inometa.heterogeneity.q_profile_tau2_ci`: the bounds solve
+    Q(τ²) = χ²₍k−1; 1−α/2₎ (lower) and χ²₍k−1; α/2₎ (upper), the search range starts at
+    100 and grows tenfold as needed, and Q(0) below the lower quantile gives {0}.
+
+    Examples
+    --------
+    The example of :func:`inometa.heterogeneity.q_profile_tau2_ci` (metafor 0.0307, 1.7849):
+
+    >>> ci = q_profile_batch(np.array([[0.1, 0.5, 0.2, 0.9]]),
+    ...                      np.array([[0.01, 0.02, 0.015, 0.01]]), np.ones((1, 4)), 0.95)
+    >>> round(float(ci.low[0]), 4), round(float(ci.high[0]), 4)
+    (0.0307, 1.7849)
+    """
+    r = Y.shape[0]
+    k = _rsum(M)
+    df = k - 1
+    low = np.full(r, np.nan)
+    high = np.full(r, np.nan)
+    notes: list[list[str]] = [[] for _ in range(r)]
+    for i in np.flatnonzero(df < 1):
+        notes[i].append("no confidence interval for τ² with k = 1")
+    ok = np.flatnonzero(df >= 1)
+    if ok.size:
+        Ys, Vs, Ms, d = Y[ok], V[ok], M[ok], df[ok]
+        alpha = 1 - level
+        crit_upper = by_df(stats.chi2.isf, alpha / 2, d)
+        crit_lower = by_df(stats.chi2.ppf, alpha / 2, d)
+        q0 = generalized_q_batch(Ys, Vs, Ms, 0.0)
+        tmax = np.full(ok.size, 100.0)
+        q_tmax = generalized_q_batch(Ys, Vs, Ms, tmax)
+        grow = (q_tmax > crit_lower) & (tmax < 1e12)
+        while grow.any():
+            g = np.flatnonzero(grow)
+            tmax[g] *= 10
+            q_tmax[g] = generalized_q_batch(Ys[g], Vs[g], Ms[g], tmax[g])
+            grow = (q_tmax > crit_lower) & (tmax < 1e12)
+        xatol = tol * _mean_v(Vs, Ms, k[ok])
+
+        def solve(rows: IntArray, target: FloatArray) -> FloatArray:
+            return _solve_q(Ys[rows], Vs[rows], Ms[rows], target[rows], tmax[rows], xatol[rows])
+
+        null = q0 < crit_lower
+        unbounded = ~null & (q_tmax > crit_lower)
+        lo, hi = np.zeros(ok.size), np.zeros(ok.size)
+        hi[unbounded] = tmax[unbounded]
+        rows = np.flatnonzero(~null & ~unbounded)
+        if rows.size:
+            hi[rows] = solve(rows, crit_lower)
+        rows = np.flatnonzero(~null & (q0 >= crit_upper))
+        if rows.size:
+            lo[rows] = solve(rows, crit_upper)
+        low[ok], high[ok] = lo, hi
+        for j in np.flatnonzero(null):
+            notes[ok[j]].append(
+                "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
+                "interval for τ² is the single point 0 (metafor: 'CI is the null set')"
+            )
+        for j in np.flatnonzero(unbounded):
+            notes[ok[j]].append(f"the upper Q-profile bound for τ² exceeds {tmax[j]:g}")
+    return Tau2IntervalBatch(low, high, tuple(tuple(n) for n in notes))

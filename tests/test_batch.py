@@ -1,0 +1,335 @@
+"""metaprop_batch(): every analysis equals metaprop() on its studies, for every option."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import inometa
+from inometa.batch import COLUMNS
+from tests.batch_support import assert_matches_single, single_values
+
+NAN = math.nan
+# One analysis per row (NaN = study absent), chosen to reach every branch metaprop has:
+X = np.array(
+    [
+        [9, 17, 49, 30, 12, 40],  # heterogeneous
+        [10, 22, 14, 33, NAN, NAN],  # nearly homogeneous: τ² at the boundary 0
+        [0, 3, 0, 8, 5, NAN],  # zero cells (continuity correction)
+        [0, 0, 0, NAN, NAN, NAN],  # every study at 0 events
+        [12, 20, 7, NAN, NAN, NAN],  # every study at n events
+        [NAN, NAN, 7, NAN, NAN, NAN],  # k = 1
+        [4, NAN, NAN, 11, NAN, NAN],  # k = 2
+        [5, 5, 5, 5, NAN, NAN],  # identical studies: Q = 0, Hartung–Knapp s² = 0
+        [1, 2, 1, 0, 3, 4],  # small n
+        [15, 20, 3, 44, 9, 25],  # a 100% study among others
+    ]
+)
+N = np.array(
+    [
+        [49, 90, 72, 61, 80, 55],
+        [50, 100, 75, 150, NAN, NAN],
+        [20, 25, 30, 35, 40, NAN],
+        [10, 12, 14, NAN, NAN, NAN],
+        [12, 20, 7, NAN, NAN, NAN],
+        [NAN, NAN, 30, NAN, NAN, NAN],
+        [20, NAN, NAN, 25, NAN, NAN],
+        [20, 20, 20, 20, NAN, NAN],
+        [5, 8, 4, 6, 9, 7],
+        [15, 40, 30, 50, 60, 25],
+    ]
+)
+TRANSFORMS = ["raw", "log", "logit", "arcsine", "ft"]
+TAU2 = ["DL", "REML", "ML", "PM", "HS", "SJ", "HE", "EB"]
+
+
+CI_PI = [(ci, pi) for ci in ("z", "t", "hk", "hk_adhoc") for pi in ("z", "t", "hts")]
+
+
+@pytest.mark.parametrize("tau2_method", TAU2)
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_every_transform_tau2_estimator_ci_and_pi(transform: str, tau2_method: str) -> None:
+    # The CI and PI methods act after τ² on any scale: rotating through all 12 pairs across
+    # the 40 transform × estimator cells tests each pair on several of them.
+    ci_method, pi_method = CI_PI[(TRANSFORMS.index(transform) * 8 + TAU2.index(tau2_method)) % 12]
+    assert_matches_single(
+        X,
+        N,
+        transform=transform,
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        pi_method=pi_method,
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"i2_definition": "q", "ci_method": "t"},
+        {"level": 0.9, "transform": "ft", "pi_method": "t"},
+        {"correction": "all", "increment": 0.25},
+        {"correction": "if0all", "transform": "raw"},
+        {"correction": "none", "transform": "arcsine", "tau2_method": "ML"},
+        {"tau2_fixed": 0.2, "ci_method": "hk_adhoc"},
+        {"tau2_fixed": 0.0},
+        {"profile": "stata_metaprop"},
+        {"profile": "meta", "method": "inverse", "transform": "log"},
+        {"transform": "PLO", "tau2_method": "reml", "ci_method": "knha", "pi_method": "riley"},
+    ],
+)
+def test_other_options(options: dict[str, object]) -> None:
+    out = assert_matches_single(X, N, **options)
+    assert out.options == _options_of_single(options)
+
+
+def test_study_labels_are_metaprops_labels() -> None:
+    trials = ["Kantarjian 2016", "Jabbour 2023", "INO-VATE", "A", "B", "C"]
+    out = assert_matches_single(X, N, labels=trials)
+    assert "'Kantarjian 2016', 'INO-VATE'" in out.notes[2][0]
+    assert out.studies == tuple(trials)
+
+
+def _options_of_single(options: dict[str, object]) -> inometa.MetaPropOptions:
+    from dataclasses import replace
+
+    o = inometa.metaprop([9, 17], [49, 90], **options).options  # type: ignore[arg-type]
+    if o.transform == "ft":
+        # The rule is shared; each analysis has its own harmonic mean (a column).
+        o = replace(
+            o,
+            backtransform="Miller (1978) inverse with the harmonic mean of each analysis's n "
+            "(column backtransform_n)",
+        )
+    return o
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    r = draw(st.integers(1, 4))
+    k = draw(st.integers(1, 7))
+    n = np.array(draw(st.lists(st.integers(1, 300), min_size=r * k, max_size=r * k)), float)
+    x = np.array([draw(st.integers(0, int(v))) for v in n], float)
+    absent = np.array(draw(st.lists(st.booleans(), min_size=r * k, max_size=r * k)))
+    absent = absent.reshape(r, k)
+    absent[:, 0] = False  # every analysis keeps at least one study
+    x, n = x.reshape(r, k), n.reshape(r, k)
+    x[absent] = NAN
+    n[absent] = NAN
+    return x, n
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    batches(),
+    st.sampled_from(TRANSFORMS),
+    st.sampled_from(TAU2),
+    st.sampled_from(["z", "t", "hk", "hk_adhoc"]),
+    st.sampled_from(["z", "t", "hts"]),
+    st.sampled_from(["tau2", "q"]),
+)
+def test_random_ragged_batches(data, transform, tau2_method, ci_method, pi_method, i2) -> None:
+    x, n = data
+    assert_matches_single(
+        x,
+        n,
+        transform=transform,
+        tau2_method=tau2_method,
+        ci_method=ci_method,
+        pi_method=pi_method,
+        i2_definition=i2,
+    )
+
+
+def test_non_converged_fit_is_kept_and_flagged() -> None:
+    # On the raw scale these counts make REML's Fisher scoring oscillate towards its
+    # maximum, too slowly for the 1e-12 criterion: metaprop reports the last iterate with a
+    # note, and so must the batch, next to an analysis that converges.
+    x = np.array([[1, 2, 1, 0, 3, 2], [9, 17, 49, 30, 12, 40]])
+    n = np.array([[5, 8, 4, 6, 9, 7], [49, 90, 72, 61, 80, 55]])
+    out = assert_matches_single(x, n, transform="raw", tau2_method="REML")
+    assert out["tau2_converged"].tolist() == [False, True]
+    assert out["tau2_iterations"][0] == 10_000 and out["tau2"][0] > 0
+    assert "τ² (REML) did not converge; the last iterate is reported" in out.notes[0]
+
+
+# -- GLMM ----------------------------------------------------------------------------------
+
+GX = np.array(
+    [
+        [2, 8, 15, 4, NAN],  # heterogeneous
+        [10, 12, 9, 11, 10],  # no extra-binomial variation: τ² = 0
+        [0, 3, 0, 8, NAN],  # zero cells
+        [0, 0, 0, NAN, NAN],  # every study at 0 events
+        [12, 20, NAN, NAN, NAN],  # every study at n events
+        [NAN, 7, NAN, NAN, NAN],  # k = 1
+        [4, NAN, 11, NAN, NAN],  # k = 2
+    ]
+)
+GN = np.array(
+    [
+        [20, 25, 30, 22, NAN],
+        [50, 52, 48, 51, 49],
+        [20, 25, 30, 35, NAN],
+        [10, 12, 14, NAN, NAN],
+        [12, 20, NAN, NAN, NAN],
+        [NAN, 30, NAN, NAN, NAN],
+        [20, NAN, 25, NAN, NAN],
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"ci_method": "t", "pi_method": "t", "i2_definition": "q", "level": 0.9},
+        {"tau2_fixed": 0.3, "pi_method": "hts"},
+    ],
+)
+def test_glmm_rows_equal_metaprop(options: dict[str, object]) -> None:
+    opts = {"method": "glmm", **options} if "profile" not in options else options
+    out = assert_matches_single(GX, GN, kind="glmm", **opts)
+    assert out.options.method == "glmm"
+
+
+# -- input and output ------------------------------------------------------------------------
+
+
+def test_mask_is_the_same_as_nan() -> None:
+    mask = np.isfinite(X)
+    filled_x = np.where(mask, X, 999.0)
+    filled_n = np.where(mask, N, 1.0)  # nonsense outside the mask is ignored
+    a = inometa.metaprop_batch(X, N)
+    b = inometa.metaprop_batch(filled_x, filled_n, mask=mask)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_ragged_lists_and_one_analysis() -> None:
+    a = inometa.metaprop_batch([[9, 17, 49], [3, 5]], [[49, 90, 72], [30, 41]])
+    b = inometa.metaprop_batch([[9, 17, 49], [3, 5, NAN]], [[49, 90, 72], [30, 41, NAN]])
+    pd.testing.assert_frame_equal(a, b)
+    one = inometa.metaprop_batch([9, 17, 49], [49, 90, 72])
+    assert len(one) == 1
+    assert one.iloc[0]["estimate"] == a.iloc[0]["estimate"]
+
+
+def test_frame_columns_index_and_attrs() -> None:
+    df = inometa.metaprop_batch(X[:3], N[:3], analyses=["ORR", "CR", "MRD"], tau2_method="DL")
+    assert list(df.columns) == [*COLUMNS, "notes"]
+    assert list(df.index) == ["ORR", "CR", "MRD"] and df.index.name == "analysis"
+    assert df.attrs["options"]["tau2_method"] == "DL"
+    assert df.attrs["version"] == inometa.__version__
+    assert df["k"].dtype == np.int64 and df["tau2_converged"].dtype == bool
+    assert isinstance(df.loc["MRD", "notes"], tuple)
+    default = inometa.metaprop_batch(X[:3], N[:3])
+    assert list(default.index) == [1, 2, 3]
+
+
+def test_array_result_is_frozen() -> None:
+    out = inometa.metaprop_batch(X, N, as_frame=False)
+    assert isinstance(out, inometa.MetaPropBatchResult)
+    assert len(out) == X.shape[0] and out.columns == tuple(COLUMNS)
+    with pytest.raises(ValueError, match="read-only"):
+        out["tau2"][0] = 1.0
+    with pytest.raises(TypeError):
+        out.values["tau2"] = np.zeros(3)  # type: ignore[index]
+    row = out.row(0)
+    assert row["k"] == 6 and row["notes"] == out.notes[0]
+
+
+def test_column_map_points_at_to_dict() -> None:
+    # COLUMNS documents where each column sits in MetaPropResult.to_dict(); check every path.
+    res = inometa.metaprop(X[2, :5], N[2, :5], ci_method="t", pi_method="t")
+    d = res.to_dict()
+    values = single_values(res)
+    assert set(values) == set(COLUMNS)
+    for name, (path, _) in COLUMNS.items():
+        node = d
+        for key in path:
+            node = node[key]
+        v = values[name]
+        assert (node is None and not math.isfinite(v)) or node == pytest.approx(v, rel=1e-15)
+
+
+# -- errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("events", "n", "kwargs", "message"),
+    [
+        ([[1, 7], [2, 3]], [[5, 5], [5, 5]], {}, "analysis 1, study 2: events 7 > total 5"),
+        (
+            [[1, 7]],
+            [[5, 5]],
+            {"analyses": ["nausea"]},
+            "analysis 'nausea' (row 1), study 2: events 7 > total 5",
+        ),
+        (
+            [[1, 7]],
+            [[5, 5]],
+            {"analyses": ["nausea"], "labels": ["A", "Jabbour 2023"]},
+            "analysis 'nausea' (row 1), study 'Jabbour 2023' (column 2): events 7 > total 5",
+        ),
+        ([[1, 2.5]], [[5, 5]], {}, "analysis 1, study 2: events 2.5 is not a whole number"),
+        ([[1, -1]], [[5, 5]], {}, "analysis 1, study 2: events -1 is negative"),
+        ([[1, 1]], [[5, 0]], {}, "analysis 1, study 2: total is 0"),
+        ([[1, NAN]], [[5, 5]], {}, "analysis 1, study 2: events is missing (NaN) but total"),
+        ([[1, 2], [NAN, NAN]], [[5, 5], [NAN, NAN]], {}, "analysis 2: no studies"),
+        (
+            [[1, NAN]],
+            [[5, 5]],
+            {"mask": [[True, True]]},
+            "analysis 1, study 2: events is missing (NaN) but the study is present",
+        ),
+        ([[1, 2]], [[5, 5, 5]], {}, "different shapes"),
+        ([[1, 2]], [[5, 5]], {"mask": [[True]]}, "mask has shape"),
+        ([[1, 2]], [[5, 5]], {"analyses": ["a", "b"]}, "analyses has 2 entries"),
+        ([[1, 2]], [[5, 5]], {"labels": ["a"]}, "labels has 1 entries but there are 2 study"),
+        ([[[1]]], [[[5]]], {}, "must be a 2-D array"),
+        ([[1, "x"], [1]], [[5, 5], [5]], {}, "analysis 1, study 2: events 'x' is not a number"),
+        (
+            [[0, 2]],
+            [[5, 5]],
+            {"correction": "none"},
+            "analysis 1, study 1: 0 events of 5 is infinite on the logit scale",
+        ),
+    ],
+)
+def test_bad_counts_name_analysis_and_study(events, n, kwargs, message) -> None:
+    with pytest.raises(ValueError) as err:
+        inometa.metaprop_batch(events, n, **kwargs)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"transform": "probit"},
+        {"tau2_method": "XX"},
+        {"ci_method": "wald"},
+        {"pi_method": "q"},
+        {"i2_definition": "h"},
+        {"study_ci_method": "exactly"},
+        {"correction": "some"},
+        {"profile": "stata14"},
+        {"method": "bayes"},
+        {"level": 0},
+        {"increment": -1},
+        {"tau2_fixed": -0.1},
+        {"method": "glmm", "transform": "ft"},
+        {"method": "glmm", "tau2_method": "REML"},
+        {"method": "glmm", "ci_method": "hk"},
+        {"method": "glmm", "nagq": 0},
+    ],
+)
+def test_option_errors_are_metaprops(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError) as single:
+        inometa.metaprop([3, 4], [10, 12], **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError) as batch:
+        inometa.metaprop_batch([[3, 4]], [[10, 12]], **kwargs)  # type: ignore[arg-type]
+    assert str(batch.value) == str(single.value)
