@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from . import __version__
+from ._distributions import chi2_sf
 from ._validation import check_choice, check_counts, check_level
 from .glmm import fit_glmm
 from .heterogeneity import (
@@ -603,7 +603,7 @@ def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[fl
     yi = np.log(xi / (mi - xi))
     vi = 1 / xi + 1 / (mi - xi)
     q = cochran_q(yi, vi).statistic
-    return q, k - 1, float(stats.chi2.sf(q, k - 1))
+    return q, k - 1, chi2_sf(q, k - 1)
 
 
 def _fit_glmm(prep: _Prepared) -> MetaPropResult:
@@ -674,7 +674,7 @@ def _fit_glmm(prep: _Prepared) -> MetaPropResult:
 
     q, q_df, q_p = _wald_q_glmm(x, m)
     q_lrt = max(0.0, 2 * (g.loglik_saturated - g.loglik_common))
-    q_lrt_p = float(stats.chi2.sf(q_lrt, k - 1)) if k > 1 else 1.0
+    q_lrt_p = chi2_sf(q_lrt, k - 1) if k > 1 else 1.0
     if ((x == 0) | (x == m)).any() and k > 1:
         notes.append(
             "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "
