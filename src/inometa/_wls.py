@@ -50,19 +50,35 @@ class InterceptProjection:
     """P for an intercept-only model: Pᵢⱼ = wᵢ δᵢⱼ − wᵢ wⱼ / Σw.
 
     Its quadratic form is Cochran's weighted sum of squares Σ wᵢ (yᵢ − μ̂)², μ̂ = Σwy/Σw,
-    computed from residuals (not as Σwy² − (Σwy)²/Σw, which cancels).
+    computed from residuals (not as Σwy² − (Σwy)²/Σw, which cancels). With ωᵢ = wᵢ/Σw,
+
+        tr P  = Σw − Σw²/Σw = Σ wᵢ(1 − ωᵢ),
+        tr P² = Σw² − 2Σw³/Σw + (Σw²/Σw)² = Σ wᵢ²(1 − 2ωᵢ) + (Σw²/Σw)².
+
+    While no study carries more than half the weight (ωᵢ ≤ ½) every term is non-negative
+    and the power sums can be used as they stand (one pass over the studies each). A study
+    with more than half makes them cancel, and then the leave-one-out sums of
+    :func:`sum_of_others` are used instead.
     """
 
-    __slots__ = ("_diag", "_top", "sum_w", "w")
+    __slots__ = ("_diag", "_sums", "sum_w", "w")
 
     p = 1
 
     def __init__(self, w: FloatArray) -> None:
         self.w = w
         self.sum_w = float(w.sum())
-        # the largest weight (also the largest squared weight) for sum_of_others
-        self._top = int(w.argmax())
         self._diag: FloatArray | None = None
+        self._sums: tuple[float, float, int | None] | None = None
+
+    def _power_sums(self) -> tuple[float, float, int | None]:
+        """Σw², Σw³ and the index of a study with more than half the weight (or None)."""
+        if self._sums is None:
+            w2 = self.w * self.w
+            top = int(self.w.argmax())
+            dominant = 2 * float(self.w[top]) > self.sum_w
+            self._sums = (float(w2.sum()), float(np.dot(w2, self.w)), top if dominant else None)
+        return self._sums
 
     def mean(self, y: FloatArray) -> float:
         """The weighted mean μ̂ = Σwy/Σw."""
@@ -82,28 +98,34 @@ class InterceptProjection:
         return float(np.dot(self.w, r * r))
 
     def diagonal(self) -> FloatArray:
-        """Pᵢᵢ = wᵢ Σⱼ≠ᵢ wⱼ / Σw (cached: estimators ask for it more than once)."""
+        """Pᵢᵢ = wᵢ Σⱼ≠ᵢ wⱼ / Σw."""
         if self._diag is None:
-            self._diag = self.w * (sum_of_others(self.w, self._top) / self.sum_w)
+            self._diag = self.w * (sum_of_others(self.w) / self.sum_w)
         return self._diag
 
     def trace(self) -> float:
         """tr P."""
+        s2, _, dominant = self._power_sums()
+        if dominant is None:
+            return self.sum_w - s2 / self.sum_w
         return float(self.diagonal().sum())
 
     def sum_sq(self, a: FloatArray | None = None, b: FloatArray | None = None) -> float:
         """Σᵢⱼ Pᵢⱼ² aᵢ bⱼ (a, b default to 1): tr P² = sum_sq(), tr PVPV = sum_sq(v, v).
 
-        Diagonal terms plus the off-diagonal ones Σᵢ wᵢ²aᵢ Σⱼ≠ᵢ wⱼ²bⱼ / (Σw)², both
-        non-negative, so the sum does not cancel.
+        In general: the diagonal terms plus the off-diagonal ones
+        Σᵢ wᵢ²aᵢ Σⱼ≠ᵢ wⱼ²bⱼ / (Σw)², both non-negative, so the sum does not cancel.
         """
+        if a is None and b is None:
+            s2, s3, dominant = self._power_sums()
+            if dominant is None:
+                ratio = s2 / self.sum_w
+                return s2 - 2 * s3 / self.sum_w + ratio * ratio
         d = self.diagonal()
         w2 = self.w * self.w
-        if a is None and b is None:  # tr P², once per Fisher-scoring step: the short way
-            return float(np.dot(d, d) + np.dot(w2, sum_of_others(w2, self._top)) / self.sum_w**2)
         aa = 1.0 if a is None else a
         bb = 1.0 if b is None else b
-        diag = np.dot(d * d, aa * bb)
+        diag = np.dot(d * d, aa * bb) if np.ndim(aa * bb) else float(np.dot(d, d))
         return float(diag + np.dot(w2 * aa, sum_of_others(w2 * bb)) / self.sum_w**2)
 
     def logdet_xtwx(self) -> float:
