@@ -170,9 +170,11 @@ class _Quadrature:
         logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
         self.log_const = logc[:, None] + (np.log(w) + t**2)[None, :] - 0.5 * np.log(2 * np.pi)
         self.x_minus_n = x - n
-        # Last modes found: successive evaluations are at nearby (β, τ), so they are a good
-        # start; the result does not depend on the start (the search is bracketed).
+        # Successive evaluations are at nearby (β, τ): the modes found last, moved to first
+        # order with their derivatives in (η, τ) when _per_study computed those, are a good
+        # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
+        self._z_motion: tuple[FloatArray, float, FloatArray, FloatArray, FloatArray] | None = None
 
     # -- per-study pieces, as functions of the linear predictor η = Xβ ---------------------
     def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -187,10 +189,8 @@ class _Quadrature:
         lo = tau * self.x_minus_n - 1e-12
         hi = tau * x + 1e-12
         tau2 = tau * tau
-        z = self._start(eta, tau, lo, hi)
+        z, p, grad = self._start(eta, tau, lo, hi)
         for _ in range(200):
-            p = expit(eta + tau * z)
-            grad = tau * (x - n * p) - z
             if np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
                 break
             lo = np.where(grad > 0, z, lo)
@@ -199,27 +199,42 @@ class _Quadrature:
             # Non-strict bounds: a converged step lands on the bracket edge by rounding.
             inside = (newton >= lo) & (newton <= hi)
             z = np.where(inside, newton, 0.5 * (lo + hi))
+            p = expit(eta + tau * z)
+            grad = tau * (x - n * p) - z
         self._z_start = z
         sigma = 1 / np.sqrt(1 + tau2 * n * p * (1 - p))
         return z, sigma, p
 
-    def _start(self, eta: FloatArray, tau: float, lo: FloatArray, hi: FloatArray) -> FloatArray:
-        """Per study, the better of the previous mode and the z at which p = (x+½)/(n+1).
+    def _start(
+        self, eta: FloatArray, tau: float, lo: FloatArray, hi: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per study, the better (smaller |g'|) of the last modes — moved to first order when
+        their derivatives are known — and the z at which p = (x+½)/(n+1); with expit and g'
+        there.
 
         For large τ the mode sits where the study's fitted proportion is near its observed
         one, far from a warm start made at another τ; for small τ it sits near 0.
         """
         x, n = self.xv, self.nv
-        warm = np.clip(self._z_start, lo, hi)
+        warm = self._z_start
+        if self._z_motion is not None:
+            eta0, tau0, z0, dz_eta, dz_tau = self._z_motion
+            warm = z0 + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
+        warm = np.clip(warm, lo, hi)
+        p_warm = expit(eta + tau * warm)
+        g_warm = tau * (x - n * p_warm) - warm
         if tau == 0:
-            return warm
+            return warm, p_warm, g_warm
         p_obs = (x + 0.5) / (n + 1)
         near = np.clip((np.log(p_obs / (1 - p_obs)) - eta) / tau, lo, hi)
-
-        def score(z: FloatArray) -> FloatArray:
-            return np.asarray(np.abs(tau * (x - n * expit(eta + tau * z)) - z), dtype=float)
-
-        return np.where(score(near) < score(warm), near, warm)
+        p_near = expit(eta + tau * near)
+        g_near = tau * (x - n * p_near) - near
+        better = np.abs(g_near) < np.abs(g_warm)
+        return (
+            np.where(better, near, warm),
+            np.where(better, p_near, p_warm),
+            np.where(better, g_near, g_warm),
+        )
 
     def _terms(self, eta: FloatArray, tau: float) -> _Nodes:
         """The adaptive nodes and each study's log L̃ᵢ."""
@@ -264,6 +279,7 @@ class _Quadrature:
         ds_tau = -half_s3 * (2 * tau * npq + skew * (zhat + tau * dz_tau))
         g_eta = direct_eta + d_zhat * dz_eta + d_sigma * ds_eta
         g_tau = direct_tau + d_zhat * dz_tau + d_sigma * ds_tau
+        self._z_motion = (eta, tau, zhat, dz_eta, dz_tau)
         # variance of r under the node weights, less the binomial information
         slope = (pi_r * r).sum(axis=1) - direct_eta**2 - (pi * (self.n * p * (1 - p))).sum(axis=1)
         return g_eta, g_tau, slope, float(log_li.sum())
@@ -305,14 +321,15 @@ class _Quadrature:
         g_eta, g_tau, slope, ll = self._per_study(self.X @ beta, tau)
 
         def negligible(change: FloatArray) -> bool:
-            return float(np.max(np.abs(change))) <= 1e-12 * (1 + float(np.max(np.abs(beta))))
+            return float(np.abs(change).max()) <= 1e-12 * (1 + float(np.abs(beta).max()))
 
         for _ in range(200):
             grad = self.X.T @ g_eta
             # The fixed-node curvature is ≤ 0 for the exact integral; guard rounding.
             curv = np.minimum(slope, -1e-12)
             info = self.X.T @ (self.X * (-curv)[:, None])
-            step = np.linalg.solve(info, grad)
+            # (one coefficient: a division; LAPACK's call costs more than an evaluation)
+            step = grad / info[0, 0] if info.shape == (1, 1) else np.linalg.solve(info, grad)
             if negligible(step):
                 break
             scale = 1.0
@@ -324,11 +341,11 @@ class _Quadrature:
                 scale /= 2
             moved = trial - beta
             beta, g_eta, g_tau, slope, ll = trial, g_trial, t_trial, s_trial, ll_trial
-            if np.max(np.abs(self.X @ beta)) > _BETA_BOUND:
+            if np.abs(self.X @ beta).max() > _BETA_BOUND:
                 return _ProfilePoint(beta, False, ll, float(g_tau.sum()))
             if negligible(moved):  # backtracking found no ascent: as far as β̂ can be located
                 break
-        ok = bool(np.max(np.abs(self.X @ beta)) <= _BETA_BOUND)
+        ok = bool(np.abs(self.X @ beta).max() <= _BETA_BOUND)
         return _ProfilePoint(beta, ok, ll, float(g_tau.sum()))
 
     def beta_hat(self, tau: float, start: FloatArray) -> tuple[FloatArray, bool]:
@@ -639,7 +656,7 @@ def _locate_tau(
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
         return 0.0, common, evaluations, True, "tau2=0"
     lo, hi = tau0, 0.5
-    beta_lo = near_zero.beta
+    beta_lo, slope_lo = near_zero.beta, near_zero.slope
     at_hi = quad.profile(hi, beta_lo)
     evaluations += 1
     while at_hi.slope > 0:
@@ -650,7 +667,7 @@ def _locate_tau(
                 "not interpretable"
             )
             return _TAU_MAX, at_hi, evaluations, False, "tau-unbounded"
-        lo, beta_lo = hi, at_hi.beta
+        lo, beta_lo, slope_lo = hi, at_hi.beta, at_hi.slope
         hi = min(2 * hi, _TAU_MAX)
         at_hi = quad.profile(hi, beta_lo)
         evaluations += 1
@@ -658,8 +675,10 @@ def _locate_tau(
     path.taus.append(hi)
     path.betas.append(at_hi.beta)
 
+    known = {lo: slope_lo, hi: at_hi.slope}  # brentq starts by evaluating the bracket ends
+
     def slope(t: float) -> float:
-        return path.profile(quad, t).slope
+        return known[t] if t in known else path.profile(quad, t).slope
 
     tau, info = brentq(slope, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=500, full_output=True)
     evaluations += int(info.function_calls)
@@ -698,18 +717,18 @@ def _profile_ci_tau2(
 
     lo = 0.0
     if tau_hat > 0:
-        inner, f_inner = tau_hat, drop
+        inner, f_inner = tau_hat, (drop, 0.0)  # ℓₚ is flat at its maximum
         for frac in (0.8, 0.6, 0.4, 0.2, 0.0):
             outer = tau_hat * frac
-            f_outer = excess(outer)[0]
-            if f_outer < 0:
+            f_outer = excess(outer)
+            if f_outer[0] < 0:
                 lo = _newton_in_bracket(excess, outer, inner, f_outer, f_inner, xtol)
                 break
             inner, f_inner = outer, f_outer
-    inner, f_inner = tau_hat, drop
+    inner, f_inner = tau_hat, (drop, 0.0)
     outer = max(1.25 * tau_hat, 0.1)
-    f_outer = excess(outer)[0]
-    while f_outer > 0:
+    f_outer = excess(outer)
+    while f_outer[0] > 0:
         inner, f_inner = outer, f_outer
         outer = 1.25 * outer
         if outer > 2 * _TAU_MAX:
@@ -718,28 +737,56 @@ def _profile_ci_tau2(
                 "from above (profile-likelihood upper limit ∞)"
             )
             return lo**2, np.inf
-        f_outer = excess(outer)[0]
+        f_outer = excess(outer)
     hi = _newton_in_bracket(excess, inner, outer, f_inner, f_outer, xtol)
     return lo**2, hi**2
+
+
+def _hermite_root(a: float, fa: tuple[float, float], b: float, fb: tuple[float, float]) -> float:
+    """A zero in (a, b) of the cubic that matches f and f′ at a and b (f(a), f(b) of
+    opposite signs), by bisection on the cubic: a start for Newton steps on f itself that is
+    much closer to its root than the chord's zero."""
+    h = b - a
+
+    def cubic(u: float) -> float:
+        u2, u3 = u * u, u * u * u
+        return (
+            (2 * u3 - 3 * u2 + 1) * fa[0]
+            + (u3 - 2 * u2 + u) * h * fa[1]
+            + (3 * u2 - 2 * u3) * fb[0]
+            + (u3 - u2) * h * fb[1]
+        )
+
+    lo, hi = 0.0, 1.0
+    negative_at_lo = fa[0] < 0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if (cubic(mid) < 0) == negative_at_lo:
+            lo = mid
+        else:
+            hi = mid
+    return a + 0.5 * (lo + hi) * h
 
 
 def _newton_in_bracket(
     f: Callable[[float], tuple[float, float]],
     a: float,
     b: float,
-    fa: float,
-    fb: float,
+    f_a: tuple[float, float],
+    f_b: tuple[float, float],
     xtol: float,
 ) -> float:
-    """The root of f in the bracket [a, b] (f(a), f(b) of opposite signs; f returns its
-    value and derivative): Newton steps, started where the chord crosses 0, with bisection
-    whenever a step would leave the shrinking bracket ("rtsafe"). Quadratic convergence
-    near the root; never worse than bisection."""
+    """The root of f in the bracket [a, b] (f returns its value and derivative; the values
+    at a and b, given, have opposite signs): Newton steps, started at the zero of the
+    cubic through both ends (:func:`_hermite_root`), with bisection whenever a step would
+    leave the shrinking bracket ("rtsafe"). Quadratic convergence near the root; never
+    worse than bisection."""
+    fa, fb = f_a[0], f_b[0]
     if fa == 0:
         return a
     if fb == 0:
         return b
-    x = a - fa * (b - a) / (fb - fa)
+    x = _hermite_root(a, f_a, b, f_b)
     for _ in range(200):
         fx, dfx = f(x)
         if fx == 0:
