@@ -75,9 +75,13 @@ class InterceptProjection:
         """Σw², Σw³ and the index of a study with more than half the weight (or None)."""
         if self._sums is None:
             w2 = self.w * self.w
-            top = int(self.w.argmax())
-            dominant = 2 * float(self.w[top]) > self.sum_w
-            self._sums = (float(w2.sum()), float(np.dot(w2, self.w)), top if dominant else None)
+            s2 = float(w2.sum())
+            top: int | None = None
+            # max wᵢ ≤ √Σw², so no study can have half the weight while 4 Σw² ≤ (Σw)²
+            if 4 * s2 > self.sum_w * self.sum_w:
+                i = int(self.w.argmax())
+                top = i if 2 * float(self.w[i]) > self.sum_w else None
+            self._sums = (s2, float(np.dot(w2, self.w)), top)
         return self._sums
 
     def mean(self, y: FloatArray) -> float:
