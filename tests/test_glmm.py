@@ -129,3 +129,32 @@ def test_extreme_data_interval_takes_the_nearest_crossing() -> None:
     for tau in np.linspace(math.sqrt(lo) + 1e-3, math.sqrt(fit.tau2), 15):
         beta, _ = q.beta_hat(float(tau), beta)
         assert q.loglik(beta, float(tau)) > fit.loglik - drop
+
+
+def test_laplace_with_large_tau_locates_the_maximum_and_the_profile_bounds() -> None:
+    # τ̂² ≈ 13 with one node: the nodes move so much with β that the curvature with fixed
+    # nodes overstates the true one about 400-fold. β̂ must still be a stationary point, and
+    # each bound a root of the profile equation — checked with an independent optimiser.
+    from scipy.optimize import minimize_scalar
+
+    from inometa.glmm import _Quadrature
+
+    x = [151, 55, 112, 14, 366, 353, 18, 0, 149, 216]
+    n = [151, 170, 382, 130, 379, 367, 170, 257, 364, 313]
+    fit = fit_glmm(x, n, nagq=1)
+    q = _Quadrature(np.array(x, float), np.array(n, float), np.ones((len(x), 1)), 1)
+    assert fit.converged and fit.tau2 > 10
+    assert np.abs(q.gradient(fit.beta, math.sqrt(fit.tau2))).max() < 1e-6
+
+    def profile(tau: float) -> float:
+        best = minimize_scalar(
+            lambda b: -q.loglik(np.array([b]), tau),
+            bounds=(-10, 10),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        return float(-best.fun)
+
+    drop = stats.chi2.ppf(0.95, 1) / 2
+    for bound in fit.tau2_ci:
+        assert profile(math.sqrt(bound)) == pytest.approx(fit.loglik - drop, abs=1e-8)

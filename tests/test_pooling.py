@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -252,3 +253,22 @@ def test_tau2_fixed_equals_weighted_least_squares() -> None:
     # the Hartung–Knapp SE is the WLS SE with its estimated residual scale
     assert res.random.se == pytest.approx(wls.bse[0], rel=1e-10)
     assert res.options.tau2_method == "fixed" and res.options.tau2_fixed == 0.3
+
+
+@pytest.mark.parametrize("tau2_method", sorted(inometa.TAU2_ESTIMATORS))
+def test_memory_is_linear_in_the_number_of_studies(tau2_method: str) -> None:
+    # metafor forms k × k matrices (3.2 GB for these 20,000 studies); inometa's whole
+    # analysis, Q-profile interval included, stays within a few hundred bytes per study.
+    k = 20_000
+    rng = np.random.default_rng(8)
+    n = rng.integers(20, 300, size=k)
+    x = rng.binomial(n, rng.uniform(0.05, 0.6, size=k))
+    tracemalloc.start()
+    try:
+        res = inometa.metaprop(x, n, tau2_method=tau2_method)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400 * k
+    low, high = res.heterogeneity.tau2_ci
+    assert res.k == k and res.tau2 > 0 and 0 < low < high

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inometa.tau2 import TAU2_ESTIMATORS, estimate_tau2
+from inometa.tau2 import TAU2_ESTIMATORS, estimate_tau2, generalized_q, solve_q
 
 Y = np.array([0.1, 0.3])
 V = np.array([0.01, 0.01])
@@ -76,11 +76,41 @@ def test_single_study() -> None:
 
 
 def test_design_matrix_intercept_equals_default() -> None:
+    # An explicit intercept column goes through the k × k matrix (as metafor); the default
+    # through the O(k) sums: the two must agree, standard errors included.
     X = np.ones((RNG_Y.size, 1))
     for method in TAU2_ESTIMATORS:
-        assert estimate_tau2(RNG_Y, RNG_V, method, X).tau2 == pytest.approx(
-            estimate_tau2(RNG_Y, RNG_V, method).tau2, rel=1e-12
-        )
+        dense = estimate_tau2(RNG_Y, RNG_V, method, X)
+        linear = estimate_tau2(RNG_Y, RNG_V, method)
+        assert linear.tau2 == pytest.approx(dense.tau2, rel=1e-12)
+        assert linear.se == pytest.approx(dense.se, rel=1e-12)
+
+
+def test_solve_q_finds_the_root() -> None:
+    for target in (1.0, 3.0, 10.0, 40.0):
+        root = solve_q(target, RNG_Y, RNG_V)
+        assert root.converged and not root.capped
+        assert generalized_q(root.tau2, RNG_Y, RNG_V) == pytest.approx(target, rel=1e-10)
+    # starting from a point left of the root gives the same root
+    root = solve_q(3.0, RNG_Y, RNG_V)
+    again = solve_q(3.0, RNG_Y, RNG_V, start=0.5 * root.tau2)
+    assert again.tau2 == pytest.approx(root.tau2, rel=1e-12)
+
+
+def test_solve_q_is_one_newton_step_on_1_over_q_with_equal_variances() -> None:
+    # With equal vᵢ, Q(τ²) = S/(v + τ²): 1/Q is linear in τ², so the first step lands on
+    # the root (S = Σ(y − ȳ)² = 0.08 here; Q = 2 at τ² = 0.08/2 − 0.01 = 0.03).
+    v = np.full(4, 0.01)
+    y = np.array([-0.2, 0.0, 0.2, 0.0])
+    root = solve_q(2.0, y, v)
+    assert root.tau2 == pytest.approx(0.03, rel=1e-13)
+    assert root.iterations <= 2  # the step, then the step that confirms convergence
+
+
+def test_solve_q_reports_a_root_beyond_the_cap() -> None:
+    root = solve_q(0.5, RNG_Y, RNG_V, cap=0.01)
+    assert root.capped and root.tau2 == 0.01
+    assert generalized_q(0.01, RNG_Y, RNG_V) > 0.5
 
 
 def test_bad_inputs() -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["check_choice", "check_counts", "check_labels", "check_level"]
+__all__ = ["check_choice", "check_counts", "check_labels", "check_level", "study_label"]
 
 T = TypeVar("T")
 
@@ -64,8 +64,16 @@ def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     return out
 
 
-def _describe(labels: Sequence[str], rows: npt.NDArray[np.intp], what: Sequence[str]) -> str:
-    parts = [f"study '{labels[r]}' (row {r + 1}): {w}" for r, w in zip(rows, what, strict=True)]
+def study_label(labels: Sequence[str] | None, i: int) -> str:
+    """The label of study i (from 0): given, or the default ``"Study i+1"``."""
+    return f"Study {i + 1}" if labels is None else labels[i]
+
+
+def _describe(labels: Sequence[str] | None, rows: npt.NDArray[np.intp], what: Sequence[str]) -> str:
+    parts = [
+        f"study '{study_label(labels, r)}' (row {r + 1}): {w}"
+        for r, w in zip(rows, what, strict=True)
+    ]
     shown = parts[:_MAX_LISTED]
     if len(parts) > _MAX_LISTED:
         shown.append(f"... and {len(parts) - _MAX_LISTED} more rows")
@@ -74,7 +82,7 @@ def _describe(labels: Sequence[str], rows: npt.NDArray[np.intp], what: Sequence[
 
 def check_counts(
     events: Any, n: Any, labels: Sequence[Any] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[str, ...]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[str, ...] | None]:
     """Validate event counts and totals.
 
     Parameters
@@ -87,7 +95,9 @@ def check_counts(
     Returns
     -------
     events, n : numpy.ndarray of int64
-    labels : tuple of str
+    labels : tuple of str, or None
+        The labels as strings; None when none were given (the default labels are not
+        built here: a million of them take a noticeable time, see :func:`check_labels`).
 
     Raises
     ------
@@ -114,7 +124,7 @@ def check_counts(
         )
     if x.size == 0:
         raise ValueError("no studies: events and total are empty")
-    labs = check_labels(labels, x.size)
+    labs = None if labels is None else check_labels(labels, x.size)
 
     for field, arr in (("events", x), ("total", m)):
         bad = np.flatnonzero(~np.isfinite(arr))

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from ._deferred import Deferred
 from .pooling import _Prepared, fit_prepared, prepared_from_result
 from .regression import _fit_inverse_reg
 from .results import Interval, MetaPropResult
@@ -382,9 +383,11 @@ def _augment(
     tr = prep.transform
     n_arg = n_fill if tr.needs_n else None
     nan = np.full(yi_fill.size, np.nan)
+    low = np.concatenate([prep.ci_low, tr.inverse(yi_fill - z * np.sqrt(vi_fill), n_arg)])
+    high = np.concatenate([prep.ci_high, tr.inverse(yi_fill + z * np.sqrt(vi_fill), n_arg)])
     return replace(
         prep,
-        labels=prep.labels + labels,
+        label_source=Deferred.of(prep.labels + labels),
         events=np.concatenate([np.asarray(prep.events, dtype=float), nan]),
         n=np.concatenate([np.asarray(prep.n, dtype=float), n_fill]),
         events_used=np.concatenate([prep.events_used, nan]),
@@ -392,8 +395,7 @@ def _augment(
         corrected=np.concatenate([prep.corrected, np.zeros(yi_fill.size, dtype=bool)]),
         yi=np.concatenate([prep.yi, yi_fill]),
         vi=np.concatenate([prep.vi, vi_fill]),
-        ci_low=np.concatenate([prep.ci_low, tr.inverse(yi_fill - z * np.sqrt(vi_fill), n_arg)]),
-        ci_high=np.concatenate([prep.ci_high, tr.inverse(yi_fill + z * np.sqrt(vi_fill), n_arg)]),
+        intervals=Deferred.of((low, high)),
         imputed=np.concatenate(
             [np.zeros(prep.yi.size, dtype=bool), np.ones(yi_fill.size, dtype=bool)]
         ),

@@ -37,13 +37,16 @@ Boundary cases never raise:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import expit, gammaln
+
+from ._distributions import chi2_ppf
 
 __all__ = ["GlmmFit", "fit_glmm", "glmm_loglik"]
 
@@ -128,10 +131,18 @@ class GlmmFit:
         return float(np.sqrt(self.vcov_common[0, 0]))
 
 
-def _logsumexp_rows(a: FloatArray) -> FloatArray:
-    """log Σⱼ exp(aᵢⱼ) per row (plain numpy: scipy's version costs more than the sum here)."""
-    top = np.max(a, axis=1, keepdims=True)
-    return np.asarray(top[:, 0] + np.log(np.sum(np.exp(a - top), axis=1)), dtype=float)
+class _Nodes(NamedTuple):
+    """The adaptive quadrature of every study at one (η, τ): modes ẑ, scales σ̂, fitted
+    proportions at the modes, the nodes z (k × nagq), the linear predictor there, the
+    normalised node weights πᵢⱼ of each study's integral, and log L̃ᵢ."""
+
+    zhat: FloatArray
+    sigma: FloatArray
+    phat: FloatArray
+    z: FloatArray
+    lin: FloatArray
+    pi: FloatArray
+    log_li: FloatArray
 
 
 class _Quadrature:
@@ -153,12 +164,17 @@ class _Quadrature:
         self.n = n[:, None]
         t, w = np.polynomial.hermite.hermgauss(nagq)
         self.t = t[None, :]
-        # ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}
-        self.logw = (np.log(w) + t**2)[None, :]
-        self.logc = (gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1))[:, None]
-        # Last modes found: successive evaluations are at nearby (β, τ), so they are a good
-        # start; the result does not depend on the start (the search is bracketed).
+        self.sqrt2_t = np.sqrt(2) * self.t
+        # log of ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}: the terms of g that do not
+        # depend on (β, τ) — binomial coefficient, ½ log 2π — and the node weights, once.
+        logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
+        self.log_const = logc[:, None] + (np.log(w) + t**2)[None, :] - 0.5 * np.log(2 * np.pi)
+        self.x_minus_n = x - n
+        # Successive evaluations are at nearby (β, τ): the modes found last, moved to first
+        # order with their derivatives in (η, τ) when _per_study computed those, are a good
+        # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
+        self._z_motion: tuple[FloatArray, float, FloatArray, FloatArray, FloatArray] | None = None
 
     # -- per-study pieces, as functions of the linear predictor η = Xβ ---------------------
     def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -166,100 +182,112 @@ class _Quadrature:
 
         gᵢ'(z) = τ(xᵢ − nᵢ p) − z is decreasing with its root in [τ(xᵢ − nᵢ), τxᵢ]; Newton
         steps that leave the shrinking bracket are replaced by bisection (plain Newton
-        diverges on the flat logistic tails).
+        diverges on the flat logistic tails). Since gᵢ'' ≤ −1, |z − ẑᵢ| ≤ |gᵢ'(z)|: the
+        iteration stops when every gradient is below 1e-13 (relative to 1 + |z|).
         """
         x, n = self.xv, self.nv
-        lo = tau * (x - n) - 1e-12
+        lo = tau * self.x_minus_n - 1e-12
         hi = tau * x + 1e-12
-        z = self._start(eta, tau, lo, hi)
+        tau2 = tau * tau
+        z, p, grad = self._start(eta, tau, lo, hi)
         for _ in range(200):
-            p = expit(eta + tau * z)
-            grad = tau * (x - n * p) - z
+            if np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
+                break
             lo = np.where(grad > 0, z, lo)
             hi = np.where(grad < 0, z, hi)
-            newton = z + grad / (tau**2 * n * p * (1 - p) + 1)
+            newton = z + grad / (tau2 * n * p * (1 - p) + 1)
             # Non-strict bounds: a converged step lands on the bracket edge by rounding.
             inside = (newton >= lo) & (newton <= hi)
-            z_new = np.where(inside, newton, 0.5 * (lo + hi))
-            change = float(np.max(np.abs(z_new - z)))
-            z = z_new
-            if change <= 1e-13 * (1 + float(np.max(np.abs(z)))):
-                break
+            z = np.where(inside, newton, 0.5 * (lo + hi))
+            p = expit(eta + tau * z)
+            grad = tau * (x - n * p) - z
         self._z_start = z
-        p = expit(eta + tau * z)
-        sigma = 1 / np.sqrt(1 + tau**2 * n * p * (1 - p))
+        sigma = 1 / np.sqrt(1 + tau2 * n * p * (1 - p))
         return z, sigma, p
 
-    def _start(self, eta: FloatArray, tau: float, lo: FloatArray, hi: FloatArray) -> FloatArray:
-        """Per study, the better of the previous mode and the z at which p = (x+½)/(n+1).
+    def _start(
+        self, eta: FloatArray, tau: float, lo: FloatArray, hi: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per study, the better (smaller |g'|) of the last modes — moved to first order when
+        their derivatives are known — and the z at which p = (x+½)/(n+1); with expit and g'
+        there.
 
         For large τ the mode sits where the study's fitted proportion is near its observed
         one, far from a warm start made at another τ; for small τ it sits near 0.
         """
         x, n = self.xv, self.nv
-        warm = np.clip(self._z_start, lo, hi)
+        warm = self._z_start
+        if self._z_motion is not None:
+            eta0, tau0, z0, dz_eta, dz_tau = self._z_motion
+            warm = z0 + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
+        warm = np.clip(warm, lo, hi)
+        p_warm = expit(eta + tau * warm)
+        g_warm = tau * (x - n * p_warm) - warm
         if tau == 0:
-            return warm
+            return warm, p_warm, g_warm
         p_obs = (x + 0.5) / (n + 1)
         near = np.clip((np.log(p_obs / (1 - p_obs)) - eta) / tau, lo, hi)
-
-        def score(z: FloatArray) -> FloatArray:
-            return np.asarray(np.abs(tau * (x - n * expit(eta + tau * z)) - z), dtype=float)
-
-        return np.where(score(near) < score(warm), near, warm)
-
-    def _terms(
-        self, eta: FloatArray, tau: float
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        zhat, sigma, phat = self.modes(eta, tau)
-        z = zhat[:, None] + np.sqrt(2) * sigma[:, None] * self.t
-        lin = eta[:, None] + tau * z
-        g = (
-            self.logc
-            + self.x * lin
-            - self.n * np.logaddexp(0, lin)
-            - 0.5 * z**2
-            - 0.5 * np.log(2 * np.pi)
+        p_near = expit(eta + tau * near)
+        g_near = tau * (x - n * p_near) - near
+        better = np.abs(g_near) < np.abs(g_warm)
+        return (
+            np.where(better, near, warm),
+            np.where(better, p_near, p_warm),
+            np.where(better, g_near, g_warm),
         )
-        a = self.logw + g
-        log_li = np.log(np.sqrt(2) * sigma) + _logsumexp_rows(a)
-        return zhat, sigma, phat, z, a, log_li
+
+    def _terms(self, eta: FloatArray, tau: float) -> _Nodes:
+        """The adaptive nodes and each study's log L̃ᵢ."""
+        zhat, sigma, phat = self.modes(eta, tau)
+        z = zhat[:, None] + sigma[:, None] * self.sqrt2_t
+        lin = eta[:, None] + tau * z
+        a = self.log_const + self.x * lin - self.n * np.logaddexp(0, lin) - 0.5 * z * z
+        # log Σⱼ exp(aᵢⱼ), shifted by the row maximum (plain numpy: scipy's logsumexp costs
+        # more than the sum here)
+        top = a.max(axis=1, keepdims=True)
+        e = np.exp(a - top)
+        total = e.sum(axis=1)
+        log_li = np.log(np.sqrt(2) * sigma * total) + top[:, 0]
+        return _Nodes(zhat, sigma, phat, z, lin, e / total[:, None], log_li)
 
     def _per_study(
         self, eta: FloatArray, tau: float
     ) -> tuple[FloatArray, FloatArray, FloatArray, float]:
         """Per study: ∂ log L̃ᵢ/∂ηᵢ, ∂ log L̃ᵢ/∂τ (exact, including node movement), an
         approximate ∂²/∂ηᵢ² (nodes fixed) used only to propose Newton steps; and log L̃."""
-        zhat, sigma, phat, z, a, log_li = self._terms(eta, tau)
-        pi = np.exp(a - (log_li - np.log(np.sqrt(2) * sigma))[:, None])
-        p = expit(eta[:, None] + tau * z)
+        zhat, sigma, phat, z, lin, pi, log_li = self._terms(eta, tau)
+        p = expit(lin)
         r = self.x - self.n * p
-        gprime = tau * r - z
+        pi_r = pi * r
         # direct derivatives with nodes held fixed
-        direct_eta = np.sum(pi * r, axis=1)
-        direct_tau = np.sum(pi * r * z, axis=1)
-        # derivatives with respect to the node centre and scale
-        d_zhat = np.sum(pi * gprime, axis=1)
-        d_sigma = 1 / sigma + np.sum(pi * gprime * np.sqrt(2) * self.t, axis=1)
+        direct_eta = pi_r.sum(axis=1)
+        direct_tau = (pi_r * z).sum(axis=1)
+        # derivatives with respect to the node centre and scale: g'(z) = τr − z at the nodes
+        pi_g = tau * pi_r - pi * z
+        d_zhat = pi_g.sum(axis=1)
+        d_sigma = 1 / sigma + (pi_g * self.sqrt2_t).sum(axis=1)
         # implicit derivatives of ẑ (root of g') and σ̂ = (τ² n p q + 1)^(−½)
         x, n = self.xv, self.nv
         npq = n * phat * (1 - phat)
         rhat = x - n * phat
-        dz_eta = sigma**2 * (-tau * npq)
-        dz_tau = sigma**2 * (rhat - tau * npq * zhat)
-        skew = tau**2 * npq * (1 - 2 * phat)
-        ds_eta = -0.5 * sigma**3 * skew * (1 + tau * dz_eta)
-        ds_tau = -0.5 * sigma**3 * (2 * tau * npq + skew * (zhat + tau * dz_tau))
+        sigma2 = sigma * sigma
+        dz_eta = sigma2 * (-tau * npq)
+        dz_tau = sigma2 * (rhat - tau * npq * zhat)
+        skew = tau * tau * npq * (1 - 2 * phat)
+        half_s3 = 0.5 * sigma2 * sigma
+        ds_eta = -half_s3 * skew * (1 + tau * dz_eta)
+        ds_tau = -half_s3 * (2 * tau * npq + skew * (zhat + tau * dz_tau))
         g_eta = direct_eta + d_zhat * dz_eta + d_sigma * ds_eta
         g_tau = direct_tau + d_zhat * dz_tau + d_sigma * ds_tau
-        var_r = np.sum(pi * r**2, axis=1) - direct_eta**2
-        slope = var_r - np.sum(pi * self.n * p * (1 - p), axis=1)
-        return g_eta, g_tau, slope, float(np.sum(log_li))
+        self._z_motion = (eta, tau, zhat, dz_eta, dz_tau)
+        # variance of r under the node weights, less the binomial information
+        slope = (pi_r * r).sum(axis=1) - direct_eta**2 - (pi * (self.n * p * (1 - p))).sum(axis=1)
+        return g_eta, g_tau, slope, float(log_li.sum())
 
     # -- functions of (β, τ) ----------------------------------------------------------
     def loglik(self, beta: FloatArray, tau: float) -> float:
         """log L̃(β, τ) = Σᵢ log L̃ᵢ."""
-        return float(np.sum(self._terms(self.X @ beta, tau)[5]))
+        return float(self._terms(self.X @ beta, tau).log_li.sum())
 
     def gradient(self, beta: FloatArray, tau: float) -> FloatArray:
         """Exact gradient of log L̃ in (β, τ), including the movement of ẑ and σ̂."""
@@ -280,37 +308,108 @@ class _Quadrature:
             out[:, j] = (gp - gm) / (2 * h)
         return np.asarray(0.5 * (out + out.T), dtype=float)
 
-    def beta_hat(self, tau: float, start: FloatArray) -> tuple[FloatArray, bool]:
-        """β̂(τ) by Newton steps with backtracking; False if it runs off to infinity
-        (separation: some level's studies all at 0 or all at n events)."""
+    def profile(self, tau: float, start: FloatArray) -> _ProfilePoint:
+        """β̂(τ) by Newton steps with backtracking, with log L̃ and the profile slope there
+        (from the same evaluation); ``ok`` False if β̂ runs off to infinity (separation:
+        some level's studies all at 0 or all at n events).
+
+        The Newton steps use the curvature with the nodes held fixed (it needs no further
+        evaluation), rescaled after each step by how far it misjudged the curvature along
+        that step — the observed change of the exact gradient. Usually the two agree to
+        about 1e-3; for large τ with one node (Laplace) the moving nodes can make the true
+        curvature hundreds of times smaller, and unscaled steps would crawl.
+
+        The iteration stops when the proposed step is below 1e-12 (relative to 1 + |β|):
+        the current β is then within about that distance of β̂(τ), and its evaluation is
+        the one reported.
+        """
         beta = np.array(start, dtype=float)
-        g_eta, _, slope, ll = self._per_study(self.X @ beta, tau)
+        g_eta, g_tau, slope, ll = self._per_study(self.X @ beta, tau)
+
+        def negligible(change: FloatArray) -> bool:
+            return float(np.abs(change).max()) <= 1e-12 * (1 + float(np.abs(beta).max()))
+
+        rescale = 1.0
         for _ in range(200):
             grad = self.X.T @ g_eta
             # The fixed-node curvature is ≤ 0 for the exact integral; guard rounding.
             curv = np.minimum(slope, -1e-12)
             info = self.X.T @ (self.X * (-curv)[:, None])
-            step = np.linalg.solve(info, grad)
+            # (one coefficient: a division; LAPACK's call costs more than an evaluation)
+            step = grad / info[0, 0] if info.shape == (1, 1) else np.linalg.solve(info, grad)
+            step = step / rescale
+            if negligible(step):
+                break
             scale = 1.0
             for _ in range(60):
                 trial = beta + scale * step
-                g_trial, _, s_trial, ll_trial = self._per_study(self.X @ trial, tau)
+                g_trial, t_trial, s_trial, ll_trial = self._per_study(self.X @ trial, tau)
                 if ll_trial >= ll - 1e-12 * (1 + abs(ll)):
                     break
                 scale /= 2
-            moved = float(np.max(np.abs(trial - beta)))
-            beta, g_eta, slope, ll = trial, g_trial, s_trial, ll_trial
-            if np.max(np.abs(self.X @ beta)) > _BETA_BOUND:
-                return beta, False
-            if moved <= 1e-12 * (1 + float(np.max(np.abs(beta)))):
+            moved = trial - beta
+            # curvature along the step: observed (−Δgradient·Δβ) against the fixed-node one
+            observed = -float((self.X.T @ g_trial - grad) @ moved)
+            predicted = float(moved @ (info @ moved))
+            if observed > 0 and predicted > 0:
+                rescale = observed / predicted
+            beta, g_eta, g_tau, slope, ll = trial, g_trial, t_trial, s_trial, ll_trial
+            if np.abs(self.X @ beta).max() > _BETA_BOUND:
+                return _ProfilePoint(beta, False, ll, float(g_tau.sum()))
+            if negligible(moved):  # backtracking found no ascent: as far as β̂ can be located
                 break
-        return beta, bool(np.max(np.abs(self.X @ beta)) <= _BETA_BOUND)
+        ok = bool(np.abs(self.X @ beta).max() <= _BETA_BOUND)
+        return _ProfilePoint(beta, ok, ll, float(g_tau.sum()))
+
+    def beta_hat(self, tau: float, start: FloatArray) -> tuple[FloatArray, bool]:
+        """β̂(τ) and whether it is finite (see :meth:`profile`)."""
+        point = self.profile(tau, start)
+        return point.beta, point.ok
 
     def profile_slope(self, tau: float, start: FloatArray) -> tuple[float, FloatArray]:
         """dℓₚ/dτ at τ (the total τ-derivative at β̂(τ), by the envelope theorem) and β̂(τ)."""
-        beta, _ = self.beta_hat(tau, start)
-        _, g_tau, _, _ = self._per_study(self.X @ beta, tau)
-        return float(np.sum(g_tau)), beta
+        point = self.profile(tau, start)
+        return point.slope, point.beta
+
+
+class _ProfilePoint(NamedTuple):
+    """The profile likelihood at one τ: β̂(τ), whether it is finite, ℓₚ(τ) and dℓₚ/dτ."""
+
+    beta: FloatArray
+    ok: bool
+    loglik: float
+    slope: float
+
+
+class _BetaPath:
+    """The β̂(τ) found so far, to start the search for β̂ at a new τ.
+
+    The start is interpolated (or extrapolated) linearly from the two known τ nearest to
+    the new one: its error is of second order in the distance, so Newton needs fewer steps
+    than from the nearest β̂ alone. The result does not depend on the start.
+    """
+
+    def __init__(self, tau: float, beta: FloatArray) -> None:
+        self.taus = [tau]
+        self.betas = [beta]
+
+    def start(self, tau: float) -> FloatArray:
+        if len(self.taus) == 1:
+            return self.betas[0]
+        order = np.argsort(np.abs(np.asarray(self.taus) - tau))
+        i, j = int(order[0]), int(order[1])
+        t_i, t_j = self.taus[i], self.taus[j]
+        if t_i == t_j:
+            return self.betas[i]
+        return self.betas[i] + (self.betas[j] - self.betas[i]) * ((tau - t_i) / (t_j - t_i))
+
+    def profile(self, quad: _Quadrature, tau: float) -> _ProfilePoint:
+        """The profile point at τ, started from the path and added to it."""
+        point = quad.profile(tau, self.start(tau))
+        if point.ok:
+            self.taus.append(tau)
+            self.betas.append(point.beta)
+        return point
 
 
 def _saturated_loglik(x: FloatArray, n: FloatArray) -> float:
@@ -456,8 +555,8 @@ def _fit(
 
     p_pool = total_x / total_n
     start = np.linalg.lstsq(Xd, np.full(x.size, np.log(p_pool / (1 - p_pool))), rcond=None)[0]
-    beta_fe, ok_fe = quad.beta_hat(0.0, start)
-    ll_common = quad.loglik(beta_fe, 0.0)
+    common = quad.profile(0.0, start)
+    beta_fe, ok_fe, ll_common = common.beta, common.ok, common.loglik
     npq = m * expit(Xd @ beta_fe) * (1 - expit(Xd @ beta_fe))
     vcov_fe = np.linalg.inv(Xd.T @ (Xd * npq[:, None]))
     if not ok_fe:
@@ -486,7 +585,8 @@ def _fit(
 
     if tau2_fixed is not None:
         tau = math.sqrt(tau2_fixed)
-        beta, ok = quad.beta_hat(tau, beta_fe)
+        fixed = quad.profile(tau, beta_fe)
+        beta, ok = fixed.beta, fixed.ok
         info = -quad.hessian(beta, tau)[:p, :p]
         vcov = np.linalg.inv(info) if tau > 0 else vcov_fe
         return GlmmFit(
@@ -494,7 +594,7 @@ def _fit(
             np.asarray(vcov, dtype=float),
             float(tau2_fixed),
             (np.nan, np.nan),
-            quad.loglik(beta, tau),
+            fixed.loglik,
             ll_common,
             ll_sat,
             beta_fe,
@@ -505,7 +605,8 @@ def _fit(
             None if ok else "separation",
             tuple(notes),
         )
-    tau, beta, iterations, converged, boundary = _locate_tau(quad, beta_fe, notes)
+    tau, at_tau, iterations, converged, boundary = _locate_tau(quad, common, notes)
+    beta, ll_hat = at_tau.beta, at_tau.loglik
     if converged and tau > _TAU_LARGE:
         notes.append(
             f"τ̂ = {tau:.3g} on the logit scale: studies at or near 0% and 100% drive an extreme "
@@ -530,7 +631,6 @@ def _fit(
     else:
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         vcov = vcov_fe
-    ll_hat = quad.loglik(beta, tau)
     tau2_ci = (
         _profile_ci_tau2(quad, tau, beta, ll_hat, level, notes) if converged else (np.nan, np.nan)
     )
@@ -553,9 +653,9 @@ def _fit(
 
 
 def _locate_tau(
-    quad: _Quadrature, beta_fe: FloatArray, notes: list[str]
-) -> tuple[float, FloatArray, int, bool, str | None]:
-    """Maximise the profile likelihood in τ ≥ 0.
+    quad: _Quadrature, common: _ProfilePoint, notes: list[str]
+) -> tuple[float, _ProfilePoint, int, bool, str | None]:
+    """Maximise the profile likelihood in τ ≥ 0 (``common``: the profile point at τ = 0).
 
     The profile slope dℓₚ/dτ vanishes at τ = 0 (ℓ is even in τ); the sign of the slope
     just above 0 decides between the boundary and an interior maximum, which is then
@@ -563,42 +663,44 @@ def _locate_tau(
     """
     evaluations = 0
     tau0 = 1e-3
-    slope0, beta0 = quad.profile_slope(tau0, beta_fe)
+    near_zero = quad.profile(tau0, common.beta)
     evaluations += 1
-    ll_zero = quad.loglik(beta_fe, 0.0)
-    if slope0 <= 0:
+    if near_zero.slope <= 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
-        return 0.0, beta_fe, evaluations, True, "tau2=0"
+        return 0.0, common, evaluations, True, "tau2=0"
     lo, hi = tau0, 0.5
-    beta_lo = beta0
-    slope_hi, beta_hi = quad.profile_slope(hi, beta0)
+    beta_lo, slope_lo = near_zero.beta, near_zero.slope
+    at_hi = quad.profile(hi, beta_lo)
     evaluations += 1
-    while slope_hi > 0:
+    while at_hi.slope > 0:
         if hi >= _TAU_MAX:
             notes.append(
                 "the likelihood keeps increasing with τ (e.g. only 0% and 100% studies): "
                 f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
                 "not interpretable"
             )
-            return _TAU_MAX, beta_hi, evaluations, False, "tau-unbounded"
-        lo, beta_lo = hi, beta_hi
+            return _TAU_MAX, at_hi, evaluations, False, "tau-unbounded"
+        lo, beta_lo, slope_lo = hi, at_hi.beta, at_hi.slope
         hi = min(2 * hi, _TAU_MAX)
-        slope_hi, beta_hi = quad.profile_slope(hi, beta_lo)
+        at_hi = quad.profile(hi, beta_lo)
         evaluations += 1
-    warm = [beta_lo]
+    path = _BetaPath(lo, beta_lo)
+    path.taus.append(hi)
+    path.betas.append(at_hi.beta)
+
+    known = {lo: slope_lo, hi: at_hi.slope}  # brentq starts by evaluating the bracket ends
 
     def slope(t: float) -> float:
-        s, warm[0] = quad.profile_slope(t, warm[0])
-        return s
+        return known[t] if t in known else path.profile(quad, t).slope
 
     tau, info = brentq(slope, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=500, full_output=True)
     evaluations += int(info.function_calls)
     tau = float(tau)
-    beta, _ = quad.beta_hat(tau, warm[0])
-    if quad.loglik(beta, tau) < ll_zero:
+    at_tau = quad.profile(tau, path.start(tau))
+    if at_tau.loglik < common.loglik:
         notes.append("the likelihood is highest at τ² = 0")
-        return 0.0, beta_fe, evaluations, True, "tau2=0"
-    return tau, beta, evaluations, bool(info.converged), None
+        return 0.0, common, evaluations, True, "tau2=0"
+    return tau, at_tau, evaluations, bool(info.converged), None
 
 
 def _profile_ci_tau2(
@@ -613,34 +715,104 @@ def _profile_ci_tau2(
 
     Each bound is the crossing nearest to τ̂: the search walks outwards on a grid and
     refines the first sign change (far from τ̂ the likelihood of extreme data can be flat
-    to within quadrature error, and a crossing there would be spurious).
+    to within quadrature error, and a crossing there would be spurious). The refinement
+    uses the profile slope dℓₚ/dτ, which each evaluation yields with ℓₚ, for Newton steps
+    inside the bracket.
     """
-    drop = float(stats.chi2.ppf(level, 1)) / 2
-    warm = [beta_hat]
+    drop = chi2_ppf(level, 1) / 2
+    xtol = 1e-12 * max(1.0, tau_hat)
+    path = _BetaPath(tau_hat, beta_hat)
 
-    def excess(t: float) -> float:
-        warm[0], _ = quad.beta_hat(t, warm[0])
-        return quad.loglik(warm[0], t) - (ll_hat - drop)
+    def excess(t: float) -> tuple[float, float]:
+        """ℓₚ(t) − (ℓ̂ − drop) and its derivative in t."""
+        point = path.profile(quad, t)
+        return point.loglik - (ll_hat - drop), point.slope
 
     lo = 0.0
     if tau_hat > 0:
-        inner = tau_hat
+        inner, f_inner = tau_hat, (drop, 0.0)  # ℓₚ is flat at its maximum
         for frac in (0.8, 0.6, 0.4, 0.2, 0.0):
             outer = tau_hat * frac
-            if excess(outer) < 0:
-                lo = float(brentq(excess, outer, inner, xtol=1e-12 * max(1.0, tau_hat)))
+            f_outer = excess(outer)
+            if f_outer[0] < 0:
+                lo = _newton_in_bracket(excess, outer, inner, f_outer, f_inner, xtol)
                 break
-            inner = outer
-    warm[0] = beta_hat
-    inner = tau_hat
+            inner, f_inner = outer, f_outer
+    inner, f_inner = tau_hat, (drop, 0.0)
     outer = max(1.25 * tau_hat, 0.1)
-    while excess(outer) > 0:
-        inner, outer = outer, 1.25 * outer
+    f_outer = excess(outer)
+    while f_outer[0] > 0:
+        inner, f_inner = outer, f_outer
+        outer = 1.25 * outer
         if outer > 2 * _TAU_MAX:
             notes.append(
                 "the likelihood does not fall enough as τ grows: the data do not bound τ² "
                 "from above (profile-likelihood upper limit ∞)"
             )
             return lo**2, np.inf
-    hi = float(brentq(excess, inner, outer, xtol=1e-12 * max(1.0, tau_hat)))
+        f_outer = excess(outer)
+    hi = _newton_in_bracket(excess, inner, outer, f_inner, f_outer, xtol)
     return lo**2, hi**2
+
+
+def _hermite_root(a: float, fa: tuple[float, float], b: float, fb: tuple[float, float]) -> float:
+    """A zero in (a, b) of the cubic that matches f and f′ at a and b (f(a), f(b) of
+    opposite signs), by bisection on the cubic: a start for Newton steps on f itself that is
+    much closer to its root than the chord's zero."""
+    h = b - a
+
+    def cubic(u: float) -> float:
+        u2, u3 = u * u, u * u * u
+        return (
+            (2 * u3 - 3 * u2 + 1) * fa[0]
+            + (u3 - 2 * u2 + u) * h * fa[1]
+            + (3 * u2 - 2 * u3) * fb[0]
+            + (u3 - u2) * h * fb[1]
+        )
+
+    lo, hi = 0.0, 1.0
+    negative_at_lo = fa[0] < 0
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if (cubic(mid) < 0) == negative_at_lo:
+            lo = mid
+        else:
+            hi = mid
+    return a + 0.5 * (lo + hi) * h
+
+
+def _newton_in_bracket(
+    f: Callable[[float], tuple[float, float]],
+    a: float,
+    b: float,
+    f_a: tuple[float, float],
+    f_b: tuple[float, float],
+    xtol: float,
+) -> float:
+    """The root of f in the bracket [a, b] (f returns its value and derivative; the values
+    at a and b, given, have opposite signs): Newton steps, started at the zero of the
+    cubic through both ends (:func:`_hermite_root`), with bisection whenever a step would
+    leave the shrinking bracket ("rtsafe"). Quadratic convergence near the root; never
+    worse than bisection."""
+    fa, fb = f_a[0], f_b[0]
+    if fa == 0:
+        return a
+    if fb == 0:
+        return b
+    x = _hermite_root(a, f_a, b, f_b)
+    for _ in range(200):
+        fx, dfx = f(x)
+        if fx == 0:
+            return x
+        if (fx < 0) == (fa < 0):
+            a, fa = x, fx
+        else:
+            b = x
+        step = fx / dfx if dfx != 0 else math.inf
+        new = x - step
+        if not min(a, b) < new < max(a, b):
+            new = 0.5 * (a + b)
+        if abs(new - x) <= xtol:
+            return new
+        x = new
+    return x

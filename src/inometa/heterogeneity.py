@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
-from scipy.optimize import brentq
 
-from .tau2 import _design, _p_matrix, generalized_q
+from ._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
+from ._wls import projection
+from .tau2 import _design, _shape, generalized_q, solve_q
 
 __all__ = [
     "QTest",
@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+# Upper end of the Q-profile search when none is given.
+_TAU2_SEARCH_LIMIT = 1e12
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,16 @@ def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = No
 
     Examples
     --------
-    >>> cochran_q([0.1, 0.3], [0.01, 0.01]).statistic
+    >>> round(cochran_q([0.1, 0.3], [0.01, 0.01]).statistic, 12)
     2.0
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
-    k, p = _design(X, y.size).shape
+    k, p = _shape(y, _design(X, y.size))
     if k <= p:
         return QTest(0.0, 0, 1.0)
     q = max(0.0, generalized_q(0.0, y, v, X))
-    return QTest(q, k - p, float(stats.chi2.sf(q, k - p)))
+    return QTest(q, k - p, chi2_sf(q, k - p))
 
 
 def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float:
@@ -69,10 +72,10 @@ def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float
     """
     v = np.asarray(vi, dtype=float)
     Xd = _design(X, v.size)
-    k, p = Xd.shape
+    k, p = _shape(v, Xd)
     if k <= p:
         return 0.0
-    return float((k - p) / np.trace(_p_matrix(1 / v, Xd)))
+    return float((k - p) / projection(1 / v, Xd).trace())
 
 
 def i2_h2_from_tau2(tau2: float, vt: float) -> tuple[float, float]:
@@ -126,7 +129,7 @@ def i2_h2_ci_test_based(
         se = 0.5 * (np.log(q) - np.log(k - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * k - 3))
     else:
         se = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
-    z = stats.norm.isf((1 - level) / 2)
+    z = norm_isf((1 - level) / 2)
     if h <= 0:
         h_lo, h_hi = 1.0, 1.0
     else:
@@ -172,9 +175,10 @@ def q_profile_tau2_ci(
     X
         Optional design matrix.
     tau2_max
-        Upper end of the search (metafor: max(100, 10 τ̂²)); default 100 extended as needed.
+        Upper end of the search (metafor: max(100, 10 τ̂²)); default 10¹². A bound beyond
+        it is reported as ``tau2_max``, with a note.
     tol
-        Root-finding tolerance.
+        Root-finding tolerance (relative to the mean vᵢ; see :func:`inometa.tau2.solve_q`).
 
     Examples
     --------
@@ -186,48 +190,30 @@ def q_profile_tau2_ci(
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
-    k, p = _design(X, y.size).shape
+    Xd = _design(X, y.size)
+    k, p = _shape(y, Xd)
     df = k - p
     if df < 1:
         return Tau2Interval(
             float("nan"), float("nan"), ("no confidence interval for τ² with k = 1",)
         )
     alpha = 1 - level
-    crit_upper = float(stats.chi2.isf(alpha / 2, df))  # gives the lower bound of τ²
-    crit_lower = float(stats.chi2.ppf(alpha / 2, df))  # gives the upper bound of τ²
-    tmax = 100.0 if tau2_max is None else tau2_max
-
-    def q(t: float) -> float:
-        return generalized_q(t, y, v, X)
-
-    def solve(target: float) -> float:
-        return float(
-            brentq(
-                lambda t: q(t) - target,
-                0.0,
-                tmax,
-                xtol=tol * float(np.mean(v)),
-                rtol=4 * np.finfo(float).eps,
-                maxiter=10_000,
-            )
-        )
-
+    crit_upper = chi2_isf(alpha / 2, df)  # gives the lower bound of τ²
+    crit_lower = chi2_ppf(alpha / 2, df)  # gives the upper bound of τ²
+    # Without a limit the search goes far beyond metafor's (which reports "> 100").
+    cap = _TAU2_SEARCH_LIMIT if tau2_max is None else tau2_max
     notes: list[str] = []
-    q0 = q(0.0)
-    if tau2_max is None:
-        # Extend the search range instead of reporting "> 100" as metafor does.
-        while q(tmax) > crit_lower and tmax < 1e12:
-            tmax *= 10
+    q0 = projection(1 / v, Xd).quadratic(y)
     if q0 < crit_lower:
         notes.append(
             "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
             "interval for τ² is the single point 0 (metafor: 'CI is the null set')"
         )
         return Tau2Interval(0.0, 0.0, tuple(notes))
-    if q(tmax) > crit_lower:
-        high = tmax
-        notes.append(f"the upper Q-profile bound for τ² exceeds {tmax:g}")
-    else:
-        high = solve(crit_lower)
-    low = 0.0 if q0 < crit_upper else solve(crit_upper)
+    # Q decreases in τ²: the lower bound is the left root, and a start for the upper one.
+    low = 0.0 if q0 < crit_upper else solve_q(crit_upper, y, v, Xd, cap=cap, tol=tol).tau2
+    upper = solve_q(crit_lower, y, v, Xd, start=low, cap=cap, tol=tol)
+    high = upper.tau2
+    if upper.capped:
+        notes.append(f"the upper Q-profile bound for τ² exceeds {cap:g}")
     return Tau2Interval(low, high, tuple(notes))

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+
+from ._distributions import norm_isf, norm_sf, t_isf, t_sf
 
 __all__ = [
     "CI_METHODS",
@@ -70,10 +71,10 @@ def critical_value(level: float, df: float | None) -> float:
     """
     alpha = 1 - level
     if df is None:
-        return float(stats.norm.isf(alpha / 2))
+        return norm_isf(alpha / 2)
     if df < 1:
         return float("nan")
-    return float(stats.t.isf(alpha / 2, df))
+    return t_isf(alpha / 2, df)
 
 
 def hartung_knapp_s2(
@@ -163,9 +164,9 @@ def pooled_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = estimate / se if se > 0 else float("nan")
     if df is None:
-        pval = float(2 * stats.norm.sf(abs(stat)))
+        pval = 2 * norm_sf(abs(stat))
     else:
-        pval = float(2 * stats.t.sf(abs(stat), df)) if df >= 1 else float("nan")
+        pval = 2 * t_sf(abs(stat), df) if df >= 1 else float("nan")
     return PooledInterval(
         estimate, se, se_wald, method, df, estimate - crit * se, estimate + crit * se, stat, pval
     )

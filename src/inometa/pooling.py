@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import compress
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from . import __version__
-from ._validation import check_choice, check_counts, check_level
+from ._deferred import Deferred
+from ._distributions import chi2_sf
+from ._validation import check_choice, check_counts, check_labels, check_level, study_label
 from .glmm import fit_glmm
 from .heterogeneity import (
     cochran_q,
@@ -178,11 +180,15 @@ def metaprop(
 
 @dataclass(frozen=True)
 class _Prepared:
-    """Validated inputs and resolved options, ready for a fitting routine."""
+    """Validated inputs and resolved options, ready for a fitting routine.
+
+    Study labels and per-study confidence intervals are deferred (computed on first use):
+    the fit does not need them.
+    """
 
     options: MetaPropOptions
     transform: Transform
-    labels: tuple[str, ...]
+    label_source: Deferred[tuple[str, ...]]
     events: npt.NDArray[np.int64]
     n: npt.NDArray[np.int64]
     events_used: FloatArray
@@ -190,16 +196,27 @@ class _Prepared:
     corrected: npt.NDArray[np.bool_]
     yi: FloatArray
     vi: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
+    intervals: Deferred[tuple[FloatArray, FloatArray]]
     backtransform_n: float | None
     notes: tuple[str, ...]
     imputed: npt.NDArray[np.bool_] | None = None
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.label_source.get()
+
+    @property
+    def ci_low(self) -> FloatArray:
+        return self.intervals.get()[0]
+
+    @property
+    def ci_high(self) -> FloatArray:
+        return self.intervals.get()[1]
+
     def study_data(self, w_common: FloatArray, w_random: FloatArray) -> StudyData:
         """The result's per-study data, with the given (unnormalised) weights as percentages."""
         return StudyData.build(
-            labels=self.labels,
+            labels=self.label_source,
             events=self.events,
             n=self.n,
             events_used=self.events_used,
@@ -207,8 +224,7 @@ class _Prepared:
             corrected=self.corrected,
             yi=self.yi,
             vi=self.vi,
-            ci_low=self.ci_low,
-            ci_high=self.ci_high,
+            intervals=self.intervals,
             weights_common=_weights(w_common),
             weights_random=_weights(w_random),
             imputed=_imputed(self),
@@ -217,10 +233,12 @@ class _Prepared:
     def subset(self, keep: npt.NDArray[np.bool_]) -> _Prepared:
         """The same analysis restricted to the studies in ``keep`` (stored yᵢ, vᵢ reused,
         as metafor's leave1out/cumul do; the Freeman–Tukey harmonic mean is recomputed)."""
+        keep = np.array(keep, dtype=bool)  # a copy: the deferred values below read it later
         n_sub = self.n[keep]
+        labels, intervals = self.label_source, self.intervals
         return replace(
             self,
-            labels=tuple(lab for lab, k in zip(self.labels, keep, strict=True) if k),
+            label_source=Deferred(lambda: tuple(compress(labels.get(), keep))),
             events=self.events[keep],
             n=n_sub,
             events_used=self.events_used[keep],
@@ -228,8 +246,7 @@ class _Prepared:
             corrected=self.corrected[keep],
             yi=self.yi[keep],
             vi=self.vi[keep],
-            ci_low=self.ci_low[keep],
-            ci_high=self.ci_high[keep],
+            intervals=Deferred(lambda: (intervals.get()[0][keep], intervals.get()[1][keep])),
             backtransform_n=float(1 / np.mean(1 / n_sub)) if self.transform.needs_n else None,
             notes=(),
             imputed=None if self.imputed is None else self.imputed[keep],
@@ -242,7 +259,7 @@ def prepared_from_result(res: MetaPropResult) -> _Prepared:
     return _Prepared(
         options=res.options,
         transform=get_transform(res.options.transform),
-        labels=d.labels,
+        label_source=d._labels,
         events=np.asarray(d.events),
         n=np.asarray(d.n),
         events_used=np.asarray(d.events_used),
@@ -250,8 +267,7 @@ def prepared_from_result(res: MetaPropResult) -> _Prepared:
         corrected=np.asarray(d.corrected),
         yi=np.asarray(d.yi),
         vi=np.asarray(d.vi),
-        ci_low=np.asarray(d.ci_low),
-        ci_high=np.asarray(d.ci_high),
+        intervals=d._intervals,
         backtransform_n=res.backtransform_n,
         notes=(),
         imputed=np.asarray(d.imputed),
@@ -308,6 +324,7 @@ def _prepare(
         n = _column(data, n, "n")
         labels = _column(data, labels, "labels")
     x, m, labs = check_counts(events, n, None if labels is None else list(labels))
+    k = x.size
     lev = check_level(level)
     explicit = {
         "method": method,
@@ -360,7 +377,7 @@ def _prepare(
     notes: list[str] = []
     x_used, n_used, corrected = apply_correction(x, m, corr, inc)
     if corrected.any():
-        which = ", ".join(f"'{labs[i]}'" for i in np.flatnonzero(corrected)[:6])
+        which = ", ".join(f"'{study_label(labs, i)}'" for i in np.flatnonzero(corrected)[:6])
         more = "" if corrected.sum() <= 6 else f" and {int(corrected.sum()) - 6} more"
         studies = f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'}"
         if meth == "glmm":
@@ -378,7 +395,11 @@ def _prepare(
     if meth == "inverse":
         _check_finite(yi, vi, x, m, labs, tr, corr)
 
-    ci_low, ci_high = study_confint(x, m, sci_m, lev)
+    # Per-study intervals describe single studies and do not enter the fit: deferred.
+    intervals = Deferred(lambda: study_confint(x, m, sci_m, lev))
+    label_source = (
+        Deferred.of(labs) if labs is not None else Deferred(lambda: check_labels(None, k))
+    )
     backtransform_n = float(1 / np.mean(1 / m)) if tr.needs_n else None
     backtransform = (
         f"Miller (1978) inverse with the harmonic mean of n ({backtransform_n:.4g}); "
@@ -403,10 +424,13 @@ def _prepare(
         profile=profile_name,
         version=__version__,
     )
+    # Read-only: the result shares these arrays instead of copying them.
+    for arr in (x, m, x_used, n_used, corrected, yi, vi):
+        arr.setflags(write=False)
     return _Prepared(
         options,
         tr,
-        labs,
+        label_source,
         x,
         m,
         x_used,
@@ -414,8 +438,7 @@ def _prepare(
         corrected,
         yi,
         vi,
-        ci_low,
-        ci_high,
+        intervals,
         backtransform_n,
         tuple(notes),
     )
@@ -426,7 +449,7 @@ def _check_finite(
     vi: FloatArray,
     x: npt.NDArray[np.int64],
     m: npt.NDArray[np.int64],
-    labs: tuple[str, ...],
+    labs: tuple[str, ...] | None,
     tr: Transform,
     corr: str,
 ) -> None:
@@ -435,9 +458,9 @@ def _check_finite(
         i = int(bad[0])
         problem = "is infinite" if not np.isfinite(yi[i]) else "has zero sampling variance"
         raise ValueError(
-            f"study '{labs[i]}' (row {i + 1}): {x[i]} events of {m[i]} {problem} on the "
-            f"{tr.name} scale with correction '{corr}'; use correction='only0' (metafor's "
-            "default) or the 'arcsine' or 'ft' transform"
+            f"study '{study_label(labs, i)}' (row {i + 1}): {x[i]} events of {m[i]} {problem} "
+            f"on the {tr.name} scale with correction '{corr}'; use correction='only0' "
+            "(metafor's default) or the 'arcsine' or 'ft' transform"
         )
 
 
@@ -463,7 +486,7 @@ def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEst
 
 
 def _imputed(prep: _Prepared) -> npt.NDArray[np.bool_]:
-    return np.zeros(len(prep.labels), dtype=bool) if prep.imputed is None else prep.imputed
+    return np.zeros(prep.yi.size, dtype=bool) if prep.imputed is None else prep.imputed
 
 
 def _weights(w: FloatArray) -> FloatArray:
@@ -603,7 +626,7 @@ def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[fl
     yi = np.log(xi / (mi - xi))
     vi = 1 / xi + 1 / (mi - xi)
     q = cochran_q(yi, vi).statistic
-    return q, k - 1, float(stats.chi2.sf(q, k - 1))
+    return q, k - 1, chi2_sf(q, k - 1)
 
 
 def _fit_glmm(prep: _Prepared) -> MetaPropResult:
@@ -674,7 +697,7 @@ def _fit_glmm(prep: _Prepared) -> MetaPropResult:
 
     q, q_df, q_p = _wald_q_glmm(x, m)
     q_lrt = max(0.0, 2 * (g.loglik_saturated - g.loglik_common))
-    q_lrt_p = float(stats.chi2.sf(q_lrt, k - 1)) if k > 1 else 1.0
+    q_lrt_p = chi2_sf(q_lrt, k - 1) if k > 1 else 1.0
     if ((x == 0) | (x == m)).any() and k > 1:
         notes.append(
             "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ._deferred import Deferred
 from .intervals import critical_value
 from .transforms import get_transform
 
@@ -91,6 +92,10 @@ class MetaPropOptions:
 
 
 def _readonly(a: npt.ArrayLike, dtype: Any = float) -> Any:
+    """A read-only array of ``dtype``: ``a`` itself if it already is one that owns its data
+    (nothing else can write to it), else a read-only copy."""
+    if isinstance(a, np.ndarray) and a.dtype == dtype and not a.flags.writeable and a.flags.owndata:
+        return a
     arr = np.array(a, dtype=dtype)
     arr.setflags(write=False)
     return arr
@@ -104,9 +109,12 @@ class StudyData:
     ``vi`` are computed from them. ``corrected`` marks studies that were corrected.
     ``imputed`` marks studies imputed by trim-and-fill: they have yᵢ, vᵢ and the n of the
     study they mirror, but no event count (NaN).
+
+    ``labels``, ``ci_low`` and ``ci_high`` (the per-study confidence intervals) are
+    computed on first access: tables and plots need them, the analysis does not, and for
+    10⁶ studies they take longer than the analysis (see :mod:`inometa._deferred`).
     """
 
-    labels: tuple[str, ...]
     events: npt.NDArray[np.int64]
     n: npt.NDArray[np.int64]
     events_used: FloatArray
@@ -114,11 +122,31 @@ class StudyData:
     corrected: npt.NDArray[np.bool_]
     yi: FloatArray
     vi: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
     weights_common: FloatArray
     weights_random: FloatArray
     imputed: npt.NDArray[np.bool_]
+    _labels: Deferred[tuple[str, ...]] = field(repr=False)
+    _intervals: Deferred[tuple[FloatArray, FloatArray]] = field(repr=False)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Study labels."""
+        return self._labels.get()
+
+    @property
+    def ci_low(self) -> FloatArray:
+        """Lower bounds of the per-study confidence intervals (proportion scale)."""
+        return self._intervals.get()[0]
+
+    @property
+    def ci_high(self) -> FloatArray:
+        """Upper bounds of the per-study confidence intervals (proportion scale)."""
+        return self._intervals.get()[1]
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return int(self.yi.size)
 
     @property
     def events_total(self) -> int:
@@ -133,20 +161,42 @@ class StudyData:
     @classmethod
     def build(cls, **kw: Any) -> StudyData:
         """Construct with every array copied and made read-only (``imputed`` defaults to
-        all False)."""
-        kw.setdefault("imputed", np.zeros(len(kw["labels"]), dtype=bool))
+        all False).
+
+        ``labels`` is a sequence of strings or a :class:`~inometa._deferred.Deferred`
+        one; the per-study intervals are given as ``ci_low`` and ``ci_high`` arrays or as
+        ``intervals``, a deferred ``(low, high)`` pair.
+        """
+        labels = kw.pop("labels")
+        if "intervals" in kw:
+            intervals = kw.pop("intervals")
+        else:
+            intervals = Deferred.of((kw.pop("ci_low"), kw.pop("ci_high")))
+        kw.setdefault("imputed", np.zeros(len(kw["yi"]), dtype=bool))
         out: dict[str, Any] = {}
         for key, value in kw.items():
-            if key == "labels":
-                out[key] = tuple(value)
-            elif key in ("events", "n"):
-                counts = np.asarray(value, dtype=float)
-                out[key] = _readonly(counts, float if np.isnan(counts).any() else np.int64)
+            if key in ("events", "n"):
+                # integer counts, or floats with NaN for studies imputed by trim-and-fill
+                counts = np.asarray(value)
+                has_nan = counts.dtype.kind == "f" and bool(np.isnan(counts).any())
+                out[key] = _readonly(counts, float if has_nan else np.int64)
             elif key in ("corrected", "imputed"):
                 out[key] = _readonly(value, bool)
             else:
                 out[key] = _readonly(value)
+        if isinstance(labels, Deferred):
+            out["_labels"] = _mapped(labels, tuple)
+        else:
+            out["_labels"] = Deferred.of(tuple(labels))
+        out["_intervals"] = _mapped(intervals, lambda lh: (_readonly(lh[0]), _readonly(lh[1])))
         return cls(**out)
+
+
+def _mapped(source: Deferred[Any], f: Any) -> Deferred[Any]:
+    """``f`` of a deferred value, deferred as well (computed at once if the value is)."""
+    if source.ready:
+        return Deferred.of(f(source.get()))
+    return Deferred(lambda: f(source.get()))
 
 
 @dataclass(frozen=True)
@@ -272,7 +322,7 @@ class MetaPropResult:
     @property
     def k(self) -> int:
         """Number of studies."""
-        return len(self.data.labels)
+        return self.data.k
 
     @property
     def weights_approximate(self) -> bool:

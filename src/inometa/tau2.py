@@ -1,7 +1,7 @@
 """Estimators of the between-study variance τ², one pure function each, as metafor defines them.
 
 Every estimator takes model-scale values ``yi``, sampling variances ``vi`` and an optional
-design matrix ``X`` (k × p, default: an intercept column) and returns a :class:`Tau2Fit`.
+design matrix ``X`` (k × p; None: intercept only) and returns a :class:`Tau2Fit`.
 The formulas are those of metafor 3.8's ``rma.uni`` (``method=``):
 
 =======  ===============================================================================
@@ -13,7 +13,8 @@ name     definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
 ``SJ``   Sidik–Jonkman: τ₀² yᵀP(τ₀²)y / (k−p), τ₀² the variance of y with divisor k
 ``ML``   maximum likelihood (Fisher scoring, as metafor, then ``ll0check``)
 ``REML`` restricted maximum likelihood (Fisher scoring, as metafor, then ``ll0check``)
-``PM``   Paule–Mandel: the root of yᵀP(τ²)y = k − p (0 if yᵀP₀y < k − p)
+``PM``   Paule–Mandel: the root of yᵀP(τ²)y = k − p (0 if yᵀP₀y < k − p), by
+         safeguarded Newton steps (:func:`solve_q`)
 ``EB``   empirical Bayes (Morris): Fisher-type iteration on (k/(k−p)) yᵀPy − k; it has
          the same root as PM, but metafor computes it by its own iteration
 =======  ===============================================================================
@@ -24,25 +25,30 @@ successive values differ by at most ``tol`` times the scale of the problem, max(
 about 1.2e-4 for root finding), so that the precision does not depend on the units of y
 (τ² on the raw-proportion scale is often 1e-5). They record the number of iterations and
 whether they converged. The standard errors are metafor's ``se.tau2``.
+
+P is never formed for the model without moderators: every quantity above is a sum over
+studies (:mod:`inometa._wls`), so estimating τ² takes O(k) time and memory.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from ._validation import check_choice
+from ._wls import DenseProjection, InterceptProjection, projection
 
-__all__ = ["TAU2_ESTIMATORS", "Tau2Fit", "estimate_tau2", "generalized_q"]
+__all__ = ["TAU2_ESTIMATORS", "QRoot", "Tau2Fit", "estimate_tau2", "generalized_q", "solve_q"]
 
 FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_TOL = 1e-12
 DEFAULT_MAXITER = 10_000
+_EPS = float(np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,10 @@ class Tau2Fit:
     note: str | None = None
 
 
-def _design(X: npt.ArrayLike | None, k: int) -> FloatArray:
+def _design(X: npt.ArrayLike | None, k: int) -> FloatArray | None:
+    """The design matrix as a k × p array, or None for intercept only (the O(k) path)."""
     if X is None:
-        return np.ones((k, 1))
+        return None
     Xa = np.asarray(X, dtype=float)
     if Xa.ndim == 1:
         Xa = Xa[:, None]
@@ -84,11 +91,9 @@ def _design(X: npt.ArrayLike | None, k: int) -> FloatArray:
     return Xa
 
 
-def _p_matrix(w: FloatArray, X: FloatArray) -> FloatArray:
-    """P = W − W X (XᵀWX)⁻¹ Xᵀ W for weights w."""
-    WX = X * w[:, None]
-    XtWX = X.T @ WX
-    return np.diag(w) - WX @ np.linalg.solve(XtWX, WX.T)
+def _shape(yi: FloatArray, X: FloatArray | None) -> tuple[int, int]:
+    """(k, p): studies and model coefficients."""
+    return yi.size, 1 if X is None else X.shape[1]
 
 
 def generalized_q(
@@ -101,67 +106,61 @@ def generalized_q(
     >>> round(generalized_q(0.0, np.array([0.1, 0.3]), np.array([0.01, 0.01])), 6)
     2.0
     """
-    Xd = _design(X, yi.size)
-    P = _p_matrix(1 / (vi + tau2), Xd)
-    return float(yi @ P @ yi)
+    return projection(1 / (vi + tau2), _design(X, yi.size)).quadratic(yi)
 
 
-def _tr(a: FloatArray) -> float:
-    return float(np.trace(a))
-
-
-def _dl(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = X.shape
-    P = _p_matrix(1 / vi, X)
-    tr_p = _tr(P)
-    raw = (float(yi @ P @ yi) - (k - p)) / tr_p
+def _dl(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
+    k, p = _shape(yi, X)
+    P = projection(1 / vi, X)
+    tr_p = P.trace()
+    raw = (P.quadratic(yi) - (k - p)) / tr_p
     tau2 = max(0.0, raw)
-    se = float(np.sqrt((2 * (k - p) + 4 * tau2 * tr_p + 2 * tau2**2 * np.sum(P * P)) / tr_p**2))
+    se = float(np.sqrt((2 * (k - p) + 4 * tau2 * tr_p + 2 * tau2**2 * P.sum_sq()) / tr_p**2))
     return Tau2Fit("DL", tau2, se, note=_truncation_note(raw))
 
 
-def _he_raw(yi: FloatArray, vi: FloatArray, X: FloatArray) -> tuple[float, FloatArray]:
-    k, p = X.shape
-    H = X @ np.linalg.solve(X.T @ X, X.T)
-    P0 = np.eye(k) - H
-    PV = P0 * vi[None, :]
-    return (float(yi @ P0 @ yi) - _tr(PV)) / (k - p), PV
+def _he_parts(
+    yi: FloatArray, vi: FloatArray, X: FloatArray | None
+) -> tuple[float, InterceptProjection | DenseProjection]:
+    """The raw Hedges estimate (yᵀP₀y − tr P₀V)/(k − p) and P₀ = I − H (OLS, unit weights)."""
+    k, p = _shape(yi, X)
+    P0 = projection(np.ones(k), X)
+    return (P0.quadratic(yi) - float(np.dot(P0.diagonal(), vi))) / (k - p), P0
 
 
-def _he(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = X.shape
-    raw, PV = _he_raw(yi, vi, X)
+def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
+    k, p = _shape(yi, X)
+    raw, P0 = _he_parts(yi, vi, X)
     tau2 = max(0.0, raw)
+    tr_pv = float(np.dot(P0.diagonal(), vi))
     se = float(
-        np.sqrt((2 * np.sum(PV * PV.T) + 4 * tau2 * _tr(PV) + 2 * tau2**2 * (k - p)) / (k - p) ** 2)
+        np.sqrt((2 * P0.sum_sq(vi, vi) + 4 * tau2 * tr_pv + 2 * tau2**2 * (k - p)) / (k - p) ** 2)
     )
     return Tau2Fit("HE", tau2, se, note=_truncation_note(raw))
 
 
-def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = X.shape
-    w = 1 / vi
-    P = _p_matrix(w, X)
-    raw = (float(yi @ P @ yi) - k) / float(w.sum())
+def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
+    k, p = _shape(yi, X)
+    P = projection(1 / vi, X)
+    sum_w = float(np.sum(P.w))
+    raw = (P.quadratic(yi) - k) / sum_w
     tau2 = max(0.0, raw)
-    se = float(
-        np.sqrt((2 * (k - p) + 4 * tau2 * _tr(P) + 2 * tau2**2 * np.sum(P * P)) / w.sum() ** 2)
-    )
+    se = float(np.sqrt((2 * (k - p) + 4 * tau2 * P.trace() + 2 * tau2**2 * P.sum_sq()) / sum_w**2))
     return Tau2Fit("HS", tau2, se, note=_truncation_note(raw))
 
 
-def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = X.shape
+def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
+    k, p = _shape(yi, X)
     # metafor's starting value is the variance of y (not of residuals), divisor k.
     tau0 = float(np.var(yi))
-    P = _p_matrix(1 / (vi + tau0), X)
-    tau2 = max(0.0, tau0 * float(yi @ P @ yi) / (k - p))
-    PV = P * vi[None, :]
+    P = projection(1 / (vi + tau0), X)
+    tau2 = max(0.0, tau0 * P.quadratic(yi) / (k - p))
+    # tr PVPV, Σᵢⱼ Pᵢⱼ² vⱼ and tr P² (metafor: sum(PV*t(PV)), sum(PV*P), sum(P*P))
     se = float(
         np.sqrt(
             tau0**2
             / (k - p) ** 2
-            * (2 * np.sum(PV * PV.T) + 4 * tau2 * np.sum(PV * P) + 2 * tau2**2 * np.sum(P * P))
+            * (2 * P.sum_sq(vi, vi) + 4 * tau2 * P.sum_sq(None, vi) + 2 * tau2**2 * P.sum_sq())
         )
     )
     note = "all model-scale values are equal: τ² = 0" if tau0 == 0 else None
@@ -174,96 +173,145 @@ def _truncation_note(raw: float) -> str | None:
     return None
 
 
-def _root_of_q(
-    yi: FloatArray, vi: FloatArray, X: FloatArray, target: float, tol: float, maxiter: int
-) -> tuple[float, int, bool, str | None]:
-    """Smallest τ² ≥ 0 with generalized Q(τ²) = target (Q decreases in τ²)."""
-    q0 = generalized_q(0.0, yi, vi, X)
-    if q0 < target:
-        return 0.0, 0, True, "Q at τ² = 0 is below its expectation: τ² = 0"
-    hi = max(100.0, 10 * float(np.var(yi)) + float(np.max(vi)))
-    expansions = 0
-    while generalized_q(hi, yi, vi, X) > target:
-        hi *= 10
-        expansions += 1
-        if expansions > 30:
-            return hi, 0, False, "no root of the Q equation was found below τ² = " + f"{hi:.3g}"
-    root, info = brentq(
-        lambda t: generalized_q(t, yi, vi, X) - target,
-        0.0,
-        hi,
-        xtol=tol * float(np.mean(vi)),
-        rtol=4 * np.finfo(float).eps,
-        maxiter=maxiter,
-        full_output=True,
-        disp=False,
-    )
-    return float(root), int(info.iterations), bool(info.converged), None
+@dataclass(frozen=True)
+class QRoot:
+    """A solution of Q(τ²) = target (see :func:`solve_q`)."""
+
+    tau2: float
+    iterations: int
+    converged: bool
+    capped: bool
 
 
-def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = X.shape
-    tau2, it, conv, note = _root_of_q(yi, vi, X, float(k - p), tol, maxiter)
+def solve_q(
+    target: float,
+    yi: FloatArray,
+    vi: FloatArray,
+    X: FloatArray | None = None,
+    *,
+    start: float = 0.0,
+    cap: float = math.inf,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+) -> QRoot:
+    """The τ² ≥ ``start`` with generalized Q(τ²) = ``target`` > 0, given Q(start) ≥ target.
+
+    Newton's method on 1/Q, which is close to linear in τ² (exactly linear when all vᵢ are
+    equal and there are no moderators), so that it typically takes three or four steps from
+    any start. The safeguard is the shape of Q itself: Q decreases and is convex in τ²
+    (each term (yᵢ − Xᵢβ)²/(vᵢ + τ²) is jointly convex in (β, τ²), a square over a linear
+    function, and minimising over β keeps convexity; dQ/dτ² = −Σ wᵢ² rᵢ² with r the
+    weighted-least-squares residuals). So a Newton step on Q from a point left of the root
+    never passes the root. A step on 1/Q is that step scaled by Q/target > 1; should one
+    pass the root, the iteration continues with steps on Q, which increase monotonically to
+    it. No bracket is needed.
+
+    The iteration stops when a step is below ``tol`` times the mean vᵢ (or 4 ulp of τ²).
+    If the root lies beyond ``cap``, the result is ``cap`` with ``capped`` True.
+
+    Examples
+    --------
+    Two studies with v = 0.01 and Q(0) = 2 reach Q = 1 at τ² = 0.01:
+
+    >>> root = solve_q(1.0, np.array([0.1, 0.3]), np.array([0.01, 0.01]))
+    >>> round(root.tau2, 12), root.converged
+    (0.01, True)
+    """
+
+    def q_and_slope(t: float) -> tuple[float, float]:
+        """Q(t) and −dQ/dτ² at t."""
+        P = projection(1 / (vi + t), X)
+        r = P.residuals(yi)
+        wr = P.w * r
+        return float(np.dot(wr, r)), float(np.dot(wr, wr))
+
+    xtol = tol * float(vi.mean())
+    tau2 = start
+    q, slope = q_and_slope(tau2)
+    reciprocal = True
+    for it in range(1, maxiter + 1):
+        if slope <= 0:  # all residuals 0: Q ≡ 0 (cannot happen for target > 0)
+            return QRoot(tau2, it, False, False)
+        step = (q - target) / slope
+        if reciprocal:
+            step *= q / target
+        trial = min(tau2 + step, cap)
+        q_trial, slope_trial = q_and_slope(trial)
+        if trial == cap and q_trial > target:
+            return QRoot(cap, it, True, True)
+        if q_trial < target and reciprocal:
+            reciprocal = False  # passed the root: continue from τ² with steps on Q
+            continue
+        tau2, q, slope = trial, q_trial, slope_trial
+        if abs(step) <= xtol + 4 * _EPS * tau2:
+            return QRoot(tau2, it, True, False)
+    return QRoot(tau2, maxiter, False, False)
+
+
+def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
+    k, p = _shape(yi, X)
+    note: str | None
+    if projection(1 / vi, X).quadratic(yi) < k - p:
+        tau2, it, conv, note = 0.0, 0, True, "Q at τ² = 0 is below its expectation: τ² = 0"
+    else:
+        root = solve_q(float(k - p), yi, vi, X, tol=tol, maxiter=maxiter)
+        tau2, it, conv = root.tau2, root.iterations, root.converged
+        note = None if conv else f"Newton's method did not converge in {maxiter} iterations"
     w = 1 / (vi + tau2)
-    se = float(np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2))
+    se = float(np.sqrt(2 * k**2 / (k - p) / np.sum(w) ** 2))
     return Tau2Fit("PM", tau2, se, it, conv, note)
 
 
-def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray, reml: bool) -> float:
-    k, p = X.shape
-    w = 1 / (vi + tau2)
-    WX = X * w[:, None]
-    XtWX = X.T @ WX
-    beta = np.linalg.solve(XtWX, WX.T @ yi)
-    rss = float(np.sum(w * (yi - X @ beta) ** 2))
+def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None, reml: bool) -> float:
+    k, p = _shape(yi, X)
+    P = projection(1 / (vi + tau2), X)
+    rss = P.quadratic(yi)
+    log_v = float(np.sum(np.log(vi + tau2)))
     if reml:
-        _, logdet = np.linalg.slogdet(XtWX)
         return float(
-            -0.5 * (k - p) * np.log(2 * np.pi)
-            - 0.5 * np.sum(np.log(vi + tau2))
-            - 0.5 * logdet
-            - 0.5 * rss
+            -0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * log_v - 0.5 * P.logdet_xtwx() - 0.5 * rss
         )
-    return float(-0.5 * k * np.log(2 * np.pi) - 0.5 * np.sum(np.log(vi + tau2)) - 0.5 * rss)
+    return float(-0.5 * k * np.log(2 * np.pi) - 0.5 * log_v - 0.5 * rss)
 
 
-def _score_at_zero(method: str, yi: FloatArray, vi: FloatArray, X: FloatArray) -> float:
-    """The (Fisher-scoring) score for τ² at τ² = 0; ≤ 0 means the boundary is a maximum."""
-    k, p = X.shape
-    w = 1 / vi
-    P = _p_matrix(w, X)
-    Py = P @ yi
-    if method == "ML":
-        return float(Py @ Py) - float(w.sum())
-    if method == "REML":
-        return float(Py @ Py) - _tr(P)
-    return float(float(yi @ Py) * k / (k - p) - k)
+def _score(method: str, P: InterceptProjection | DenseProjection, yi: FloatArray, k: int) -> float:
+    """The (Fisher-scoring) score for τ² at the τ² of P's weights: yᵀP²y − tr P (REML),
+    yᵀP²y − Σw (ML), or the EB estimating equation k/(k−p)·yᵀPy − k."""
+    if method == "EB":
+        return P.quadratic(yi) * k / (k - P.p) - k
+    Py = P.apply(yi)
+    return float(np.dot(Py, Py)) - (P.trace() if method == "REML" else float(P.w.sum()))
 
 
 def _fisher_scoring(
-    method: str, yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int
+    method: str, yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int
 ) -> Tau2Fit:
     """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE)."""
-    k, p = X.shape
-    tau2 = max(0.0, _he_raw(yi, vi, X)[0])
-    scale = float(np.mean(vi))
+    k, p = _shape(yi, X)
+    tau2 = max(0.0, _he_parts(yi, vi, X)[0])
+    scale = float(vi.mean())
     converged = False
     at_boundary = False
+
+    def score_at_zero() -> float:
+        # ≤ 0 means the boundary τ² = 0 is a maximum
+        return _score(method, projection(1 / vi, X), yi, k)
+
     it = 0
     while it < maxiter:
         it += 1
-        w = 1 / (vi + tau2)
-        P = _p_matrix(w, X)
-        Py = P @ yi
+        P = projection(1 / (vi + tau2), X)
+        # score over expected information: Σw² (ML), tr P² (REML), Σw (EB)
         if method == "ML":
-            adj = (float(Py @ Py) - float(w.sum())) / float(np.sum(w**2))
+            info = float(np.dot(P.w, P.w))
         elif method == "REML":
-            adj = (float(Py @ Py) - _tr(P)) / float(np.sum(P * P.T))
-        else:  # EB
-            adj = (float(yi @ Py) * k / (k - p) - k) / float(w.sum())
+            info = P.sum_sq()
+        else:
+            info = float(P.w.sum())
+        adj = _score(method, P, yi, k) / info
         if not np.isfinite(adj):
             adj = 0.0
-        if tau2 + adj < 0 and _score_at_zero(method, yi, vi, X) <= 0:
+        if tau2 + adj < 0 and score_at_zero() <= 0:
             # The step would leave the parameter space and the likelihood falls away from
             # the boundary: the maximum is τ² = 0, which metafor's step halving approaches
             # geometrically (one halving per iteration).
@@ -285,7 +333,7 @@ def _fisher_scoring(
     note = None
     if not converged:
         note = f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
-    if 0 < tau2 <= 1e3 * tol * scale and _score_at_zero(method, yi, vi, X) <= 0:
+    if 0 < tau2 <= 1e3 * tol * scale and score_at_zero() <= 0:
         # Step halving approaches the boundary geometrically and stops within tol of it
         # (metafor reports such a value); the maximum itself is at 0.
         tau2 = 0.0
@@ -301,28 +349,29 @@ def _fisher_scoring(
     tau2 = max(0.0, tau2)
     w = 1 / (vi + tau2)
     if method == "ML":
-        se = float(np.sqrt(2 / np.sum(w**2)))
+        se = float(np.sqrt(2 / np.dot(w, w)))
     elif method == "REML":
-        P = _p_matrix(w, X)
-        se = float(np.sqrt(2 / np.sum(P * P)))
+        se = float(np.sqrt(2 / projection(w, X).sum_sq()))
     else:
-        se = float(np.sqrt(2 * k**2 / (k - p) / w.sum() ** 2))
+        se = float(np.sqrt(2 * k**2 / (k - p) / np.sum(w) ** 2))
     return Tau2Fit(method, tau2, se, it, converged, note)
 
 
-def _ml(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
+def _ml(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
     return _fisher_scoring("ML", yi, vi, X, tol, maxiter)
 
 
-def _reml(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
+def _reml(
+    yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int
+) -> Tau2Fit:
     return _fisher_scoring("REML", yi, vi, X, tol, maxiter)
 
 
-def _eb(yi: FloatArray, vi: FloatArray, X: FloatArray, tol: float, maxiter: int) -> Tau2Fit:
+def _eb(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
     return _fisher_scoring("EB", yi, vi, X, tol, maxiter)
 
 
-_Estimator = Callable[[FloatArray, FloatArray, FloatArray, float, int], Tau2Fit]
+_Estimator = Callable[[FloatArray, FloatArray, FloatArray | None, float, int], Tau2Fit]
 
 #: Name → estimator function (metafor's ``method=`` names).
 TAU2_ESTIMATORS: dict[str, _Estimator] = {
@@ -388,7 +437,7 @@ def estimate_tau2(
     if not np.all(v > 0):
         raise ValueError("all sampling variances vi must be > 0 to estimate τ²")
     Xd = _design(X, y.size)
-    k, p = Xd.shape
+    k, p = _shape(y, Xd)
     if k <= p:
         return Tau2Fit(name, 0.0, float("nan"), note=f"k = {k} study: τ² is 0 by definition")
     return TAU2_ESTIMATORS[name](y, v, Xd, tol, maxiter)

@@ -1,0 +1,91 @@
+"""Tail probabilities and quantiles of the normal, t, χ² and beta distributions.
+
+These call the :mod:`scipy.special` functions that :mod:`scipy.stats` itself evaluates
+(``stats.t.isf(q, df)`` is ``-special.stdtrit(df, q)``, and so on), so the numbers are
+identical; what is skipped is ``scipy.stats``'s generic argument handling, which costs
+about 50 µs per call — more than a whole meta-analysis of 16 studies otherwise takes.
+Arguments are assumed valid (probabilities in (0, 1), df > 0): callers check them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+__all__ = [
+    "beta_isf",
+    "beta_ppf",
+    "chi2_isf",
+    "chi2_ppf",
+    "chi2_sf",
+    "norm_isf",
+    "norm_sf",
+    "t_isf",
+    "t_sf",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def norm_isf(q: float) -> float:
+    """Upper-tail normal quantile (``stats.norm.isf``).
+
+    Examples
+    --------
+    >>> round(norm_isf(0.025), 6)
+    1.959964
+    """
+    return -float(special.ndtri(q))
+
+
+def norm_sf(x: float) -> float:
+    """Normal upper-tail probability (``stats.norm.sf``)."""
+    return float(special.ndtr(-x))
+
+
+def t_isf(q: float, df: float) -> float:
+    """Upper-tail t quantile (``stats.t.isf``).
+
+    Examples
+    --------
+    >>> round(t_isf(0.025, 4), 6)
+    2.776445
+    """
+    return -float(special.stdtrit(df, q))
+
+
+def t_sf(x: float, df: float) -> float:
+    """t upper-tail probability (``stats.t.sf``)."""
+    return float(special.stdtr(df, -x))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """χ² upper-tail probability (``stats.chi2.sf``).
+
+    Examples
+    --------
+    >>> round(chi2_sf(3.841458820694124, 1), 12)
+    0.05
+    """
+    return float(special.chdtrc(df, x))
+
+
+def chi2_isf(q: float, df: float) -> float:
+    """Upper-tail χ² quantile (``stats.chi2.isf``)."""
+    return float(special.chdtri(df, q))
+
+
+def chi2_ppf(p: float, df: float) -> float:
+    """Lower-tail χ² quantile (``stats.chi2.ppf``)."""
+    return 2 * float(special.gammaincinv(df / 2, p))
+
+
+def beta_ppf(p: float, a: FloatArray, b: FloatArray) -> FloatArray:
+    """Lower-tail beta quantiles, elementwise in the shapes (``stats.beta.ppf``)."""
+    return np.asarray(special.betaincinv(a, b, p), dtype=float)
+
+
+def beta_isf(q: float, a: FloatArray, b: FloatArray) -> FloatArray:
+    """Upper-tail beta quantiles, elementwise in the shapes (``stats.beta.isf``)."""
+    return np.asarray(special.betainccinv(a, b, q), dtype=float)
