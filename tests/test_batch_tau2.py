@@ -46,8 +46,10 @@ def test_each_estimator_equals_the_single_path(method: str) -> None:
         assert fit.se[i] == pytest.approx(one.se, rel=RTOL, nan_ok=True)
         assert fit.note[i] == one.note
         assert fit.converged[i] == one.converged
-        if method != "PM":  # PM's count is of this module's root finder
-            assert fit.iterations[i] == one.iterations
+        # PM: the same Newton iteration, but a last step of a few ulp can pass the root in
+        # one summation order and not in the other, costing one more iteration.
+        slack = 1 if method == "PM" else 0
+        assert abs(fit.iterations[i] - one.iterations) <= slack
 
 
 @pytest.mark.parametrize("method", ["REML", "ML", "EB", "PM"])
@@ -61,10 +63,9 @@ def test_iteration_limit_is_flagged_not_dropped(method: str) -> None:
         keep = M[i] > 0
         one = estimate_tau2(Y[i, keep], V[i, keep], method, maxiter=3)
         assert not one.converged
-        if method != "PM":
-            # The same last iterate, with the same note
-            assert fit.tau2[i] == pytest.approx(one.tau2, rel=RTOL)
-            assert fit.note[i] == one.note
+        # The same last iterate, with the same note
+        assert fit.tau2[i] == pytest.approx(one.tau2, rel=RTOL)
+        assert fit.note[i] == one.note
 
 
 def test_q_profile_equals_the_single_path() -> None:

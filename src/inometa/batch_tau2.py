@@ -159,6 +159,9 @@ def find_root(
 # -- sums over the studies present ---------------------------------------------------------
 
 
+_EPS = float(np.finfo(float).eps)
+
+
 def _rsum(a: FloatArray) -> FloatArray:
     """Row sums (a matrix–vector product: far faster than ``sum(axis=1)`` over short rows)."""
     return np.asarray(a @ np.ones(a.shape[1]), dtype=float)
@@ -221,10 +224,6 @@ def _var_y(Y: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
     ybar = _rsum(M * Y) / k
     d = M * (Y - ybar[:, None])
     return np.asarray(_rsum(d * d) / k, dtype=float)
-
-
-def _max_v(V: FloatArray, M: FloatArray) -> FloatArray:
-    return np.asarray(np.where(M > 0, V, -np.inf).max(axis=1), dtype=float)
 
 
 # -- estimators --------------------------------------------------------------------------
@@ -324,6 +323,58 @@ def _closed(method: str, tau2: FloatArray, se: FloatArray, note: NoteArray) -> T
     return Tau2Batch(method, tau2, se, np.zeros(r, dtype=np.int64), np.ones(r, dtype=bool), note)
 
 
+def _pm_q_slope(
+    Y: FloatArray, V: FloatArray, M: FloatArray, t: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Q(τ²) and −dQ/dτ² = Σ (wᵢ rᵢ)² per row."""
+    w = _weights(V, M, t)
+    _, _, res = _residuals(Y, w)
+    wr = w * res
+    return _rdot(wr, res), _rdot(wr, wr)
+
+
+def _solve_q_batch(
+    target: FloatArray,
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    k: FloatArray,
+    tol: float,
+    maxiter: int,
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    """:func:`inometa.tau2.solve_q` from τ² = 0 for every row at once, step for step
+    (Newton on 1/Q, then on Q once a step passes the root), with the same stopping rule."""
+    r = target.size
+    tau2 = np.zeros(r)
+    q, slope = _pm_q_slope(Y, V, M, tau2)
+    reciprocal = np.ones(r, dtype=bool)
+    converged = np.zeros(r, dtype=bool)
+    iterations = np.full(r, maxiter, dtype=np.int64)
+    xtol = tol * _mean_v(V, M, k)
+    live = np.ones(r, dtype=bool)
+    for it in range(1, maxiter + 1):
+        flat = live & (slope <= 0)  # Q ≡ 0: solve_q gives up, not converged
+        iterations[flat] = it
+        live &= ~flat
+        rows = np.flatnonzero(live)
+        if not rows.size:
+            break
+        step = (q[rows] - target[rows]) / slope[rows]
+        step = np.where(reciprocal[rows], step * q[rows] / target[rows], step)
+        trial = tau2[rows] + step
+        q_t, s_t = _pm_q_slope(Y[rows], V[rows], M[rows], trial)
+        passed = (q_t < target[rows]) & reciprocal[rows]
+        reciprocal[rows[passed]] = False
+        move = ~passed
+        upd = rows[move]
+        tau2[upd], q[upd], slope[upd] = trial[move], q_t[move], s_t[move]
+        done = move & (np.abs(step) <= xtol[rows] + 4 * _EPS * tau2[rows])
+        converged[rows[done]] = True
+        iterations[rows[done]] = it
+        live[rows[done]] = False
+    return tau2, converged, iterations
+
+
 def _pm(
     Y: FloatArray,
     V: FloatArray,
@@ -342,39 +393,14 @@ def _pm(
     note = _notes(r)
     below = act & (q0 < target)
     note[below] = "Q at τ² = 0 is below its expectation: τ² = 0"
-    hi = np.maximum(100.0, 10 * _var_y(Y, M, k) + _max_v(V, M))
-    grow = act & ~below
-    expansions = np.zeros(r, dtype=np.int64)
-    gave_up = np.zeros(r, dtype=bool)
-    while grow.any():
-        rows = np.flatnonzero(grow)
-        still = generalized_q_batch(Y[rows], V[rows], M[rows], hi[rows]) > target[rows]
-        rows = rows[still]
-        hi[rows] *= 10
-        expansions[rows] += 1
-        gave_up[rows[expansions[rows] > 30]] = True
-        grow[:] = False
-        grow[rows[expansions[rows] <= 30]] = True
-    for i in np.flatnonzero(gave_up):
-        note[i] = "no root of the Q equation was found below τ² = " + f"{hi[i]:.3g}"
-    tau2[gave_up] = hi[gave_up]
-    converged[gave_up] = False
-    solve = np.flatnonzero(act & ~below & ~gave_up)
+    solve = np.flatnonzero(act & ~below)
     if solve.size:
-        Ys, Vs, Ms, ts = Y[solve], V[solve], M[solve], target[solve]
-
-        def f(t: FloatArray, rows: IntArray) -> FloatArray:
-            return generalized_q_batch(Ys[rows], Vs[rows], Ms[rows], t) - ts[rows]
-
-        root, ok, nfev = find_root(
-            f,
-            np.zeros(solve.size),
-            hi[solve],
-            xatol=tol * _mean_v(Vs, Ms, k[solve]),
-            maxiter=maxiter,
-            fa=q0[solve] - ts,
+        root, ok, its = _solve_q_batch(
+            target[solve], Y[solve], V[solve], M[solve], k[solve], tol, maxiter
         )
-        tau2[solve], converged[solve], iterations[solve] = root, ok, nfev
+        tau2[solve], converged[solve], iterations[solve] = root, ok, its
+        for i in solve[~ok]:
+            note[i] = f"Newton's method did not converge in {maxiter} iterations"
     s1 = _rsum(_weights(V, M, tau2))
     se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
     return Tau2Batch("PM", tau2, se, iterations, converged, note)
