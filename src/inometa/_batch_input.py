@@ -10,29 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
-from ._validation import check_choice, check_level
-from .intervals import CI_METHODS, PI_METHODS
-from .profiles import resolve_profile
+from .pooling import resolve_options as _resolve_options
 from .results import MetaPropOptions
-from .study_ci import STUDY_CI_METHODS
-from .tau2 import TAU2_ESTIMATORS
-from .transforms import CORRECTIONS, Transform, get_transform
+from .transforms import Transform, get_transform
 
 __all__ = ["Names", "apply_correction", "check_counts", "check_finite", "resolve_options"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_METHODS = {"inverse": "inverse", "iv": "inverse", "glmm": "glmm"}
-_I2_DEFINITIONS = {"tau2": "tau2", "q": "q"}
-_TAU2_NAMES = {name.lower(): name for name in TAU2_ESTIMATORS}
 # How many offending entries an error message lists before summarising the rest.
 _MAX_LISTED = 5
 
@@ -208,78 +200,30 @@ def resolve_options(
 ) -> MetaPropOptions:
     """Resolve and check the options exactly as :func:`inometa.metaprop` does (the tests
     compare every message)."""
-    lev = check_level(level)
-    explicit = {
-        "method": method,
-        "transform": transform,
-        "tau2_method": tau2_method,
-        "ci_method": ci_method,
-        "pi_method": pi_method,
-        "i2_definition": i2_definition,
-        "study_ci_method": study_ci_method,
-        "increment": increment,
-        "nagq": nagq,
-    }
-    profile_name, opts = resolve_profile(profile, explicit)
-    meth = check_choice(opts["method"], "method", _METHODS)
-    tr = get_transform(opts["transform"])
-    ci_m = check_choice(opts["ci_method"], "ci_method", CI_METHODS)
-    pi_m = check_choice(opts["pi_method"], "pi_method", PI_METHODS)
-    i2_def = check_choice(opts["i2_definition"], "i2_definition", _I2_DEFINITIONS)
-    sci_m = check_choice(opts["study_ci_method"], "study_ci_method", STUDY_CI_METHODS)
-    inc = float(opts["increment"])
-    corr = check_choice(
-        correction if correction is not None else tr.default_correction, "correction", CORRECTIONS
+    options = _resolve_options(
+        method=method,
+        transform=transform,
+        tau2_method=tau2_method,
+        tau2_fixed=tau2_fixed,
+        ci_method=ci_method,
+        pi_method=pi_method,
+        i2_definition=i2_definition,
+        study_ci_method=study_ci_method,
+        correction=correction,
+        increment=increment,
+        level=level,
+        nagq=nagq,
+        profile=profile,
     )
-    if meth == "glmm":
-        if tr.name != "logit":
-            raise ValueError(
-                f"method='glmm' models the logit of the proportion; transform={tr.name!r} "
-                "is not available with it (use transform='logit' or method='inverse')"
-            )
-        if tau2_method is not None and tau2_method.upper() != "ML":
-            raise ValueError(
-                f"method='glmm' is fitted by maximum likelihood; tau2_method={tau2_method!r} "
-                "is not available with it (valid: ML)"
-            )
-        if ci_m not in ("z", "t"):
-            raise ValueError(
-                f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
-            )
-        tau2_name = "ML" if tau2_fixed is None else "fixed"
-    if tau2_fixed is not None:
-        if not (isinstance(tau2_fixed, (int, float)) and math.isfinite(tau2_fixed)) or (
-            tau2_fixed < 0
-        ):
-            raise ValueError(f"tau2_fixed must be a finite number >= 0, got {tau2_fixed!r}")
-        tau2_name = "fixed"
-    elif meth == "inverse":
-        tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
-    if meth == "glmm" and int(opts["nagq"]) < 1:
+    if options.nagq is not None and options.nagq < 1:
         # metaprop records int(nagq) and its GLMM rejects values below 1
-        raise ValueError(f"nagq must be a whole number ≥ 1, got {int(opts['nagq'])!r}")
+        raise ValueError(f"nagq must be a whole number ≥ 1, got {options.nagq!r}")
     backtransform = (
         "Miller (1978) inverse with the harmonic mean of each analysis's n (column backtransform_n)"
-        if tr.needs_n
-        else f"inverse of the {tr.name} transform"
+        if get_transform(options.transform).needs_n
+        else f"inverse of the {options.transform} transform"
     )
-    return MetaPropOptions(
-        method=meth,
-        transform=tr.name,
-        tau2_method=tau2_name,
-        ci_method=ci_m,
-        pi_method=pi_m,
-        i2_definition=i2_def,
-        study_ci_method=sci_m,
-        correction=corr,
-        increment=inc,
-        level=lev,
-        nagq=int(opts["nagq"]) if meth == "glmm" else None,
-        backtransform=backtransform,
-        tau2_fixed=None if tau2_fixed is None else float(tau2_fixed),
-        profile=profile_name,
-        version=__version__,
-    )
+    return replace(options, backtransform=backtransform)
 
 
 def check_finite(

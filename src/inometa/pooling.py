@@ -297,12 +297,8 @@ def refit(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropResult:
     return fit_prepared(prepared_from_result(res).subset(mask))
 
 
-def _prepare(
-    events: Any,
-    n: Any,
+def resolve_options(
     *,
-    data: Any,
-    labels: Any,
     method: str | None,
     transform: str | None,
     tau2_method: str | None,
@@ -316,15 +312,13 @@ def _prepare(
     level: float,
     nagq: int | None,
     profile: str,
-) -> _Prepared:
-    """Validate counts and options, apply the continuity correction, transform."""
+) -> MetaPropOptions:
+    """Resolve the options of :func:`metaprop` against the profile and check each one.
 
-    if data is not None:
-        events = _column(data, events, "events")
-        n = _column(data, n, "n")
-        labels = _column(data, labels, "labels")
-    x, m, labs = check_counts(events, n, None if labels is None else list(labels))
-    k = x.size
+    Shared with :func:`inometa.metaprop_batch`, so that both accept and reject the same
+    options with the same messages. ``backtransform`` is left empty: it depends on the data
+    (the harmonic mean of n), and each caller describes it.
+    """
     lev = check_level(level)
     explicit = {
         "method": method,
@@ -374,6 +368,76 @@ def _prepare(
     elif meth == "inverse":
         tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
 
+    return MetaPropOptions(
+        method=meth,
+        transform=tr.name,
+        tau2_method=tau2_name,
+        ci_method=ci_m,
+        pi_method=pi_m,
+        i2_definition=i2_def,
+        study_ci_method=sci_m,
+        correction=corr,
+        increment=inc,
+        level=lev,
+        nagq=int(opts["nagq"]) if meth == "glmm" else None,
+        backtransform="",
+        tau2_fixed=None if tau2_fixed is None else float(tau2_fixed),
+        profile=profile_name,
+        version=__version__,
+    )
+
+
+def _prepare(
+    events: Any,
+    n: Any,
+    *,
+    data: Any,
+    labels: Any,
+    method: str | None,
+    transform: str | None,
+    tau2_method: str | None,
+    tau2_fixed: float | None,
+    ci_method: str | None,
+    pi_method: str | None,
+    i2_definition: str | None,
+    study_ci_method: str | None,
+    correction: str | None,
+    increment: float | None,
+    level: float,
+    nagq: int | None,
+    profile: str,
+) -> _Prepared:
+    """Validate counts and options, apply the continuity correction, transform."""
+
+    if data is not None:
+        events = _column(data, events, "events")
+        n = _column(data, n, "n")
+        labels = _column(data, labels, "labels")
+    x, m, labs = check_counts(events, n, None if labels is None else list(labels))
+    k = x.size
+    options = resolve_options(
+        method=method,
+        transform=transform,
+        tau2_method=tau2_method,
+        tau2_fixed=tau2_fixed,
+        ci_method=ci_method,
+        pi_method=pi_method,
+        i2_definition=i2_definition,
+        study_ci_method=study_ci_method,
+        correction=correction,
+        increment=increment,
+        level=level,
+        nagq=nagq,
+        profile=profile,
+    )
+    meth, tr, corr, inc = (
+        options.method,
+        get_transform(options.transform),
+        options.correction,
+        options.increment,
+    )
+    sci_m, lev = options.study_ci_method, options.level
+
     notes: list[str] = []
     x_used, n_used, corrected = apply_correction(x, m, corr, inc)
     if corrected.any():
@@ -407,23 +471,7 @@ def _prepare(
         if tr.needs_n
         else f"inverse of the {tr.name} transform"
     )
-    options = MetaPropOptions(
-        method=meth,
-        transform=tr.name,
-        tau2_method=tau2_name,
-        ci_method=ci_m,
-        pi_method=pi_m,
-        i2_definition=i2_def,
-        study_ci_method=sci_m,
-        correction=corr,
-        increment=inc,
-        level=lev,
-        nagq=int(opts["nagq"]) if meth == "glmm" else None,
-        backtransform=backtransform,
-        tau2_fixed=None if tau2_fixed is None else float(tau2_fixed),
-        profile=profile_name,
-        version=__version__,
-    )
+    options = replace(options, backtransform=backtransform)
     # Read-only: the result shares these arrays instead of copying them.
     for arr in (x, m, x_used, n_used, corrected, yi, vi):
         arr.setflags(write=False)
