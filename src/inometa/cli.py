@@ -120,12 +120,14 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     thresholds = [parse_threshold(t) for t in args.threshold]
     out = Path(args.out)
     # A folder names the set to rerun a git revision with, unless --set says otherwise.
-    known = [read_run(s) for s in (args.before, args.after) if Path(s).is_dir()]
-    set_name = args.set or next((r.analysis_set for r in known if r.analysis_set), None)
+    folders = {s: read_run(s) for s in (args.before, args.after) if Path(s).is_dir()}
+    set_name = args.set or next((r.analysis_set for r in folders.values() if r.analysis_set), None)
     runs = []
     for spec in (args.before, args.after):
-        if not Path(spec).is_dir():
-            print(f"inometa diff: rerunning '{set_name}' on the data at {spec} ...", flush=True)
+        if spec in folders:
+            runs.append(folders[spec])
+            continue
+        print(f"inometa diff: rerunning '{set_name}' on the data at {spec} ...", flush=True)
         runs.append(resolve_run(spec, set_name=set_name, scratch=out, data=args.data))
     d = diff_runs(runs[0], runs[1], thresholds=thresholds, methods=args.method or None)
     print(diff_text(d))
