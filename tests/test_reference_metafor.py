@@ -224,3 +224,21 @@ def test_glmm(case: dict[str, Any]) -> None:
         {},
     )
     assert not bad, "\n".join(bad)
+
+
+BOUNDARY = json.loads(
+    (Path(__file__).parent / "reference" / "metafor_reml_boundary_reference.json").read_text()
+)
+
+
+def test_reml_on_a_nearly_flat_likelihood() -> None:
+    # metafor's Fisher scoring fails here with its default control and needs thousands of
+    # iterations to reach threshold 1e-12; the Newton steps reach the same maximum.
+    case = BOUNDARY
+    assert "did not converge" in case["default_control"]
+    res = inometa.metaprop(case["xi"], case["ni"], transform="raw", tau2_method="REML")
+    h = res.heterogeneity
+    assert h.tau2_converged and h.tau2_iterations < 20
+    assert h.tau2 == pytest.approx(case["tau2"], rel=TOL["metafor"])
+    assert res.random.estimate == pytest.approx(case["estimate"], rel=TOL["metafor"])
+    assert res.random.se == pytest.approx(case["se"], rel=TOL["metafor"])

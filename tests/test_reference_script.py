@@ -45,7 +45,10 @@ def _compare(a: Any, b: Any, path: str, out: list[str]) -> None:
 
 
 @pytest.mark.r
-@pytest.mark.parametrize("name", ["metafor_reference", "metafor_analysis_reference"])
+@pytest.mark.parametrize(
+    "name",
+    ["metafor_reference", "metafor_analysis_reference", "metafor_reml_boundary_reference"],
+)
 def test_r_script_reproduces_committed_reference(name: str, tmp_path: Path) -> None:
     require_r()
     out_file = tmp_path / f"{name}.json"

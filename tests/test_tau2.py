@@ -120,3 +120,26 @@ def test_bad_inputs() -> None:
         estimate_tau2(Y, [0.01, 0.0], "DL")
     with pytest.raises(ValueError, match="equal length"):
         estimate_tau2(Y, [0.01], "DL")
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
+    # Fisher scoring alone needs about ten iterations to 1e-12 (and more on flat
+    # likelihoods); with Newton steps about five. The result must still be the maximum: the
+    # likelihood is lower on both sides.
+    from inometa.tau2 import _loglik
+
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        k = int(rng.integers(3, 30))
+        v = rng.uniform(0.02, 0.5, k)
+        y = rng.normal(0, np.sqrt(v + rng.choice([0.05, 0.3, 1.0])))
+        fit = estimate_tau2(y, v, method)
+        assert fit.converged
+        if fit.tau2 == 0:  # approached by metafor's step halving, as before
+            continue
+        assert fit.iterations <= 10
+        reml = method == "REML"
+        top = _loglik(fit.tau2, y, v, None, reml)
+        for t in (fit.tau2 * (1 - 1e-4), fit.tau2 * (1 + 1e-4)):
+            assert _loglik(t, y, v, None, reml) < top

@@ -54,6 +54,11 @@ def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
     return arr
 
 
+def _is_integer_array(values: Any) -> bool:
+    """Whether ``values`` is a numpy array of (signed or unsigned) integers."""
+    return isinstance(values, np.ndarray) and values.dtype.kind in "iu"
+
+
 def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     """Return study labels as strings, defaulting to ``"Study 1"`` … ``"Study k"``."""
     if labels is None:
@@ -125,6 +130,17 @@ def check_counts(
     if x.size == 0:
         raise ValueError("no studies: events and total are empty")
     labs = None if labels is None else check_labels(labels, x.size)
+    # A few passes decide that everything is valid; only invalid input goes through the
+    # checks below, which name each problem. Counts given as integer arrays are whole and
+    # finite; for others x % 1 == 0 says both (it is NaN for NaN and ±inf).
+    valid = (x >= 0) & (x <= m) & (m > 0)
+    with np.errstate(invalid="ignore"):
+        if not _is_integer_array(events):
+            valid &= x % 1 == 0
+        if not _is_integer_array(n):
+            valid &= m % 1 == 0
+    if valid.all():
+        return x.astype(np.int64), m.astype(np.int64), labs
 
     for field, arr in (("events", x), ("total", m)):
         bad = np.flatnonzero(~np.isfinite(arr))

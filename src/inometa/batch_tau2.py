@@ -17,11 +17,11 @@ here                            single-analysis reference
 
 With one column of ones as the design, P = W − wwᵀ/Σw, so every matrix expression of the
 single path has a closed form in the sums Σwᵢ, Σwᵢ², Σwᵢ³ and the weighted residuals;
-these are what is computed here. Fisher scoring (ML, REML, EB) runs the same iteration
-for every row until each row meets the single path's criterion; each row records its own
-iteration count and convergence flag. Root-finding estimators (PM, the Q-profile bounds)
-use :func:`find_root`, a vectorised Chandrupatla bracketing method, with the single
-path's tolerance (``xtol = tol · mean vᵢ``); its iteration counts differ from Brent's.
+these are what is computed here. Fisher scoring with Newton steps (ML, REML, EB) and the
+Paule–Mandel iteration run the same steps for every row as the single path until each row
+meets its criterion; each row records its own iteration count and convergence flag. The
+Q-profile bounds are found by safeguarded Newton steps on 1/Q with the single path's
+tolerance (``xtol = tol · mean vᵢ``), not step for step.
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ class Tau2Batch:
     """τ² estimates of many analyses (the fields of :class:`inometa.tau2.Tau2Fit`, per row).
 
     ``note`` holds, per row, the note the single path gives (None where it gives none).
-    ``iterations`` counts Fisher-scoring steps exactly as the single path; for root-finding
-    estimators (PM) it counts this module's root-finder evaluations.
+    ``iterations`` counts iterations exactly as the single path (for PM the count can
+    differ by one where a last step of a few ulp passes the root in one summation order).
     """
 
     method: str
@@ -362,16 +362,21 @@ def _solve_q_batch(
         step = (q[rows] - target[rows]) / slope[rows]
         step = np.where(reciprocal[rows], step * q[rows] / target[rows], step)
         trial = tau2[rows] + step
+        # a step this small is the last one, and its point needs no evaluation
+        small = np.abs(step) <= xtol[rows] + 4 * _EPS * trial
+        done = rows[small]
+        tau2[done] = trial[small]
+        converged[done] = True
+        iterations[done] = it
+        live[done] = False
+        rows, trial = rows[~small], trial[~small]
+        if not rows.size:
+            break
         q_t, s_t = _pm_q_slope(Y[rows], V[rows], M[rows], trial)
         passed = (q_t < target[rows]) & reciprocal[rows]
         reciprocal[rows[passed]] = False
-        move = ~passed
-        upd = rows[move]
-        tau2[upd], q[upd], slope[upd] = trial[move], q_t[move], s_t[move]
-        done = move & (np.abs(step) <= xtol[rows] + 4 * _EPS * tau2[rows])
-        converged[rows[done]] = True
-        iterations[rows[done]] = it
-        live[rows[done]] = False
+        upd = rows[~passed]
+        tau2[upd], q[upd], slope[upd] = trial[~passed], q_t[~passed], s_t[~passed]
     return tau2, converged, iterations
 
 
@@ -426,8 +431,9 @@ def _adjustment(
     k: FloatArray,
     tau2: FloatArray,
     work: _Workspace | None = None,
-) -> FloatArray:
-    """The Fisher-scoring step of ``method`` at τ² (metafor's ``adj``), per row."""
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per row at τ²: the Fisher-scoring step of ``method`` (metafor's ``adj``), the score
+    and the observed information (NaN for EB), as :func:`inometa.tau2._scoring_terms`."""
     w, res, wr = (work or _Workspace(Y.shape)).get(Y.shape[0])
     np.add(V, tau2[:, None], out=w)
     np.divide(M, w, out=w)
@@ -437,14 +443,20 @@ def _adjustment(
     ypp = _rdot(wr, wr)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "EB":
-            q = _rdot(wr, res)
-            return np.asarray((q * k / (k - 1) - k) / s1, dtype=float)
+            score = _rdot(wr, res) * k / (k - 1) - k
+            return np.asarray(score / s1, dtype=float), score, np.full(score.size, np.nan)
+        # yᵀP³y = Σ wᵢ (zᵢ − z̄)² with z = Py, z̄ = Σwz/Σw (absent studies: w = 0)
+        np.subtract(wr, (_rdot(w, wr) / s1)[:, None], out=wr)
+        yp3y = _rdot(np.multiply(w, wr, out=res), wr)
         w2 = np.multiply(w, w, out=res)
         s2 = _rsum(w2)
         if method == "ML":
-            return np.asarray((ypp - s1) / s2, dtype=float)
+            score = ypp - s1
+            return np.asarray(score / s2, dtype=float), score, 2 * yp3y - s2
         s3 = _rdot(w2, w)
-        return np.asarray((ypp - (s1 - s2 / s1)) / (s2 - 2 * s3 / s1 + s2**2 / s1**2), dtype=float)
+        info = s2 - 2 * s3 / s1 + s2**2 / s1**2
+        score = ypp - (s1 - s2 / s1)
+        return np.asarray(score / info, dtype=float), score, 2 * yp3y - info
 
 
 def _score_at_zero(
@@ -487,10 +499,12 @@ def _fisher_scoring(
     tol: float,
     maxiter: int,
 ) -> Tau2Batch:
-    """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE), every row at once.
+    """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE), with Newton
+    steps for ML and REML where they are safe (see :func:`inometa.tau2._fisher_scoring`),
+    every row at once.
 
-    Each row follows the single path's iteration step for step (same start, step halving,
-    jump to the boundary, stopping rule); rows drop out as they finish.
+    Each row follows the single path's iteration step for step (same start, choice of
+    step, step halving, jump to the boundary, stopping rule); rows drop out as they finish.
     """
     r = k.size
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -506,6 +520,8 @@ def _fisher_scoring(
     # finished (gathering the 2-D arrays every iteration would cost more than it saves).
     wrows, Yw, Vw, Mw, kw = rows, Y[rows], V[rows], M[rows], k[rows]
     work = _Workspace(Yw.shape)
+    newton = method in ("ML", "REML")
+    lo, hi = np.zeros(r), np.full(r, np.inf)  # brackets of the maxima
     for _ in range(maxiter):
         if rows.size == 0:
             break
@@ -515,10 +531,11 @@ def _fisher_scoring(
         iterations[rows] += 1
         t = tau2[rows]
         if rows.size == wrows.size:
-            adj = _adjustment(method, Yw, Vw, Mw, kw, t, work)
+            adj, score, observed = _adjustment(method, Yw, Vw, Mw, kw, t, work)
         else:
-            adj = _adjustment(method, Yw, Vw, Mw, kw, tau2[wrows], work)
-            adj = adj[np.searchsorted(wrows, rows)]
+            adj, score, observed = _adjustment(method, Yw, Vw, Mw, kw, tau2[wrows], work)
+            pos = np.searchsorted(wrows, rows)
+            adj, score, observed = adj[pos], score[pos], observed[pos]
         adj = np.where(np.isfinite(adj), adj, 0.0)
         jump = (t + adj < 0) & (score0[rows] <= 0)
         tau2[rows[jump]] = 0.0
@@ -526,6 +543,14 @@ def _fisher_scoring(
         at_boundary[rows[jump]] = True
         keep = ~jump
         rows, t, adj = rows[keep], t[keep], adj[keep]
+        if newton:
+            score, observed = score[keep], observed[keep]
+            lo[rows] = np.where(score > 0, np.maximum(lo[rows], t), lo[rows])
+            hi[rows] = np.where(score < 0, np.minimum(hi[rows], t), hi[rows])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = score / observed
+            inside = (observed > 0) & (lo[rows] < t + step) & (t + step < hi[rows])
+            adj = np.where(inside, step, adj)
         # Step halving keeps τ² inside the parameter space.
         crossing = t + adj < 0
         while crossing.any():

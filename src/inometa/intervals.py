@@ -27,6 +27,7 @@ inometa    metafor ``predict(pi.type=)``         critical value c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,9 @@ CI_METHODS = {
     "adhoc": "hk_adhoc",
 }
 PI_METHODS = {"z": "z", "t": "t", "hts": "hts", "riley": "hts"}
+
+
+_EPS = float(np.finfo(float).eps)
 
 
 def critical_value(level: float, df: float | None) -> float:
@@ -91,12 +95,12 @@ def hartung_knapp_s2(
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
-    w = 1 / (v + tau2)
-    rss = float(np.sum(w * (y - estimate) ** 2))
+    r = y - estimate
+    rss = float(np.dot(r / (v + tau2), r))
     df = y.size - n_params
     if df < 1:
         return float("nan")
-    if rss <= np.finfo(float).eps:
+    if rss <= _EPS:
         return 0.0
     return rss / df
 
@@ -159,7 +163,7 @@ def pooled_interval(
         if hk_s2 is None:
             raise ValueError("hk_s2 is required for Hartung–Knapp intervals")
         s2 = max(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
-        se = float(np.sqrt(s2) * se_wald)
+        se = math.sqrt(s2) * se_wald
     crit = critical_value(level, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = estimate / se if se > 0 else float("nan")
@@ -207,5 +211,5 @@ def prediction_interval(
         )
         return PredictionInterval(float("nan"), float("nan"), method, df, note)
     crit = critical_value(level, df)
-    half = crit * float(np.sqrt(se**2 + tau2))
+    half = crit * math.sqrt(se**2 + tau2)
     return PredictionInterval(estimate - half, estimate + half, method, df, note)

@@ -20,6 +20,7 @@ from . import __version__
 from ._deferred import Deferred
 from ._distributions import chi2_sf
 from ._validation import check_choice, check_counts, check_labels, check_level, study_label
+from ._wls import total
 from .glmm import fit_glmm
 from .heterogeneity import (
     cochran_q,
@@ -516,7 +517,13 @@ def _proportion(tr: Transform, y: float, n_bt: float | None) -> float:
     return float(tr.inverse(y, n_bt))
 
 
+def _proportions(tr: Transform, ys: tuple[float, ...], n_bt: float | None) -> list[float]:
+    """Several model-scale values back-transformed in one call."""
+    return [float(p) for p in tr.inverse(ys, n_bt)]
+
+
 def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEstimate:
+    est, low, high = _proportions(tr, (ci.estimate, ci.low, ci.high), n_bt)
     return PooledEstimate(
         model=model,
         estimate=ci.estimate,
@@ -528,8 +535,8 @@ def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEst
         ci_high=ci.high,
         statistic=ci.statistic,
         pvalue=ci.pvalue,
-        proportion=_proportion(tr, ci.estimate, n_bt),
-        proportion_ci=Interval(_proportion(tr, ci.low, n_bt), _proportion(tr, ci.high, n_bt)),
+        proportion=est,
+        proportion_ci=Interval(low, high),
     )
 
 
@@ -578,8 +585,9 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     k = yi.size
     lev = options.level
     w_fe = 1 / vi
-    mu_fe = float(np.sum(w_fe * yi) / w_fe.sum())
-    common = pooled_interval(mu_fe, float(np.sqrt(1 / w_fe.sum())), "z", lev, k=k)
+    sum_fe = total(w_fe)
+    mu_fe = float(np.dot(w_fe, yi)) / sum_fe
+    common = pooled_interval(mu_fe, math.sqrt(1 / sum_fe), "z", lev, k=k)
 
     if options.tau2_fixed is not None:
         tfit = Tau2Fit("fixed", options.tau2_fixed, math.nan, note="τ² fixed by the user")
@@ -591,8 +599,9 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         notes.append(f"τ² ({tfit.method}) did not converge; the last iterate is reported")
     tau2 = tfit.tau2
     w_re = 1 / (vi + tau2)
-    mu_re = float(np.sum(w_re * yi) / w_re.sum())
-    se_re = float(np.sqrt(1 / w_re.sum()))
+    sum_re = total(w_re)
+    mu_re = float(np.dot(w_re, yi)) / sum_re
+    se_re = math.sqrt(1 / sum_re)
     s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if k > 1 else math.nan
     random = pooled_interval(mu_re, se_re, options.ci_method, lev, k=k, hk_s2=s2)
     if options.ci_method in ("t", "hk", "hk_adhoc") and k < 2:
@@ -638,11 +647,12 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         typical_variance=vt,
     )
     notes.extend(_clip_notes(tr, random, pi.low, pi.high))
+    pi_prop_low, pi_prop_high = _proportions(tr, (pi.low, pi.high), n_bt)
     prediction = Prediction(
         pi.low,
         pi.high,
-        _proportion(tr, pi.low, n_bt),
-        _proportion(tr, pi.high, n_bt),
+        pi_prop_low,
+        pi_prop_high,
         pi.method,
         pi.df,
         pi.note,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from ._validation import check_choice
 
@@ -133,8 +134,6 @@ def _inv_log(y: FloatArray, n: FloatArray | None) -> FloatArray:
 
 
 def _inv_logit(y: FloatArray, n: FloatArray | None) -> FloatArray:
-    from scipy.special import expit
-
     return np.asarray(expit(y), dtype=float)
 
 
