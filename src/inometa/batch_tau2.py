@@ -352,6 +352,7 @@ def _solve_q_batch(
     iterations = np.full(r, maxiter, dtype=np.int64)
     xtol = tol * _mean_v(V, M, k)
     live = np.ones(r, dtype=bool)
+    previous = np.full(r, np.nan)  # the last step taken (NaN: none yet of this kind)
     for it in range(1, maxiter + 1):
         flat = live & (slope <= 0)  # Q ≡ 0: solve_q gives up, not converged
         iterations[flat] = it
@@ -363,20 +364,25 @@ def _solve_q_batch(
         step = np.where(reciprocal[rows], step * q[rows] / target[rows], step)
         trial = tau2[rows] + step
         # a step this small is the last one, and its point needs no evaluation
-        small = np.abs(step) <= xtol[rows] + 4 * _EPS * trial
+        size, prev = np.abs(step), previous[rows]
+        small = (size <= xtol[rows] + 4 * _EPS * trial) | (
+            (size <= 0.25 * np.abs(prev)) & (size**3 <= xtol[rows] * prev**2)
+        )
         done = rows[small]
         tau2[done] = trial[small]
         converged[done] = True
         iterations[done] = it
         live[done] = False
-        rows, trial = rows[~small], trial[~small]
+        rows, trial, step = rows[~small], trial[~small], step[~small]
         if not rows.size:
             break
         q_t, s_t = _pm_q_slope(Y[rows], V[rows], M[rows], trial)
         passed = (q_t < target[rows]) & reciprocal[rows]
         reciprocal[rows[passed]] = False
+        previous[rows[passed]] = np.nan
         upd = rows[~passed]
         tau2[upd], q[upd], slope[upd] = trial[~passed], q_t[~passed], s_t[~passed]
+        previous[upd] = step[~passed]
     return tau2, converged, iterations
 
 
@@ -522,6 +528,7 @@ def _fisher_scoring(
     work = _Workspace(Yw.shape)
     newton = method in ("ML", "REML")
     lo, hi = np.zeros(r), np.full(r, np.inf)  # brackets of the maxima
+    previous = np.full(r, np.nan)  # the size of the last step if it was a Newton step
     for _ in range(maxiter):
         if rows.size == 0:
             break
@@ -543,6 +550,7 @@ def _fisher_scoring(
         at_boundary[rows[jump]] = True
         keep = ~jump
         rows, t, adj = rows[keep], t[keep], adj[keep]
+        inside = np.zeros(rows.size, dtype=bool)
         if newton:
             score, observed = score[keep], observed[keep]
             lo[rows] = np.where(score > 0, np.maximum(lo[rows], t), lo[rows])
@@ -559,7 +567,13 @@ def _fisher_scoring(
             adj = np.where(tiny, -t, adj)
             crossing = ~tiny & (t + adj < 0)
         new = t + adj
-        done = np.abs(new - t) <= tol * np.maximum(new, scale[rows])
+        change = np.abs(new - t)
+        limit = tol * np.maximum(new, scale[rows])
+        prev = previous[rows]
+        done = (change <= limit) | (
+            inside & (change <= 0.25 * prev) & (change**3 <= limit * prev**2)
+        )
+        previous[rows] = np.where(inside, change, np.nan)
         tau2[rows] = new
         converged[rows[done]] = True
         rows = rows[~done]

@@ -211,8 +211,14 @@ def q_profile_tau2_ci(
         )
         return Tau2Interval(0.0, 0.0, tuple(notes))
     # Q decreases in τ²: the lower bound is the left root, and a start for the upper one.
-    low = 0.0 if q0 < crit_upper else solve_q(crit_upper, y, v, Xd, cap=cap, tol=tol).tau2
-    upper = solve_q(crit_lower, y, v, Xd, start=low, cap=cap, tol=tol)
+    if q0 < crit_upper:
+        low, start, known = 0.0, 0.0, None
+    else:
+        lower = solve_q(crit_upper, y, v, Xd, cap=cap, tol=tol)
+        low = lower.tau2
+        # the last point evaluated in that search lies left of both roots
+        start, known = (0.0, None) if lower.last is None else (lower.last[0], lower.last[1:])
+    upper = solve_q(crit_lower, y, v, Xd, start=start, start_values=known, cap=cap, tol=tol)
     high = upper.tau2
     if upper.capped:
         notes.append(f"the upper Q-profile bound for τ² exceeds {cap:g}")

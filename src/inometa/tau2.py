@@ -184,6 +184,9 @@ class QRoot:
     iterations: int
     converged: bool
     capped: bool
+    #: The last point evaluated, left of the root: (τ², Q, −dQ/dτ²) — a start for a search
+    #: for a smaller target (see ``solve_q(start_values=…)``).
+    last: tuple[float, float, float] | None = None
 
 
 def solve_q(
@@ -193,6 +196,7 @@ def solve_q(
     X: FloatArray | None = None,
     *,
     start: float = 0.0,
+    start_values: tuple[float, float] | None = None,
     cap: float = math.inf,
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
@@ -209,8 +213,12 @@ def solve_q(
     pass the root, the iteration continues with steps on Q, which increase monotonically to
     it. No bracket is needed.
 
-    The iteration stops when a step is below ``tol`` times the mean vᵢ (or 4 ulp of τ²).
-    If the root lies beyond ``cap``, the result is ``cap`` with ``capped`` True.
+    The iteration stops when a step is below ``tol`` times the mean vᵢ (or 4 ulp of τ²), or
+    when Newton's quadratic convergence puts the error after the step, about
+    |step|³/previous step², below that (and the step is at most a quarter of the previous
+    one); the point after the last step is not evaluated. If the root lies beyond ``cap``,
+    the result is ``cap`` with ``capped`` True. ``start_values``: Q and −dQ/dτ² at
+    ``start``, if known (e.g. ``QRoot.last`` of a search for a larger target).
 
     Examples
     --------
@@ -237,27 +245,32 @@ def solve_q(
 
     xtol = tol * total(vi) / k
     tau2 = start
-    q, slope = q_and_slope(tau2)
+    q, slope = q_and_slope(tau2) if start_values is None else start_values
     reciprocal = True
+    previous = math.nan  # the last step taken (NaN: none yet in this kind of step)
     for it in range(1, maxiter + 1):
         if slope <= 0:  # all residuals 0: Q ≡ 0 (cannot happen for target > 0)
-            return QRoot(tau2, it, False, False)
+            return QRoot(tau2, it, False, False, (tau2, q, slope))
         step = (q - target) / slope
         if reciprocal:
             step *= q / target
         trial = min(tau2 + step, cap)
-        if trial < cap and abs(step) <= xtol + 4 * _EPS * trial:
-            # Converged: the error after a step this small is of the order of its square,
-            # so the new point needs no evaluation of its own.
-            return QRoot(trial, it, True, False)
+        size = abs(step)
+        if trial < cap and (
+            size <= xtol + 4 * _EPS * trial
+            or (size <= 0.25 * abs(previous) and size**3 <= xtol * previous**2)
+        ):
+            # Converged: the point after the last step needs no evaluation of its own.
+            return QRoot(trial, it, True, False, (tau2, q, slope))
         q_trial, slope_trial = q_and_slope(trial)
         if trial == cap and q_trial > target:
-            return QRoot(cap, it, True, True)
+            return QRoot(cap, it, True, True, (tau2, q, slope))
         if q_trial < target and reciprocal:
             reciprocal = False  # passed the root: continue from τ² with steps on Q
+            previous = math.nan
             continue
-        tau2, q, slope = trial, q_trial, slope_trial
-    return QRoot(tau2, maxiter, False, False)
+        tau2, q, slope, previous = trial, q_trial, slope_trial, step
+    return QRoot(tau2, maxiter, False, False, (tau2, q, slope))
 
 
 def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
@@ -363,7 +376,9 @@ def _fisher_scoring(
     positive and the Newton point stays inside the bracket of the maximum that the signs of
     the scores seen so far give (score > 0 left of it, < 0 right of it); otherwise the
     Fisher step is taken. metafor's rules are kept: the boundary test, step halving, and
-    the likelihood check at τ² = 0.
+    the likelihood check at τ² = 0. The iteration stops when a step changes τ² by at most
+    ``tol`` times max(τ², mean vᵢ), or when, after two Newton steps in a row, quadratic
+    convergence puts the error after the last one below that.
     """
     k, p = _shape(yi, X)
     tau2 = max(0.0, _he_parts(yi, vi, X)[0])
@@ -378,6 +393,7 @@ def _fisher_scoring(
     work = (np.empty(k), np.empty(k), np.empty(k))
     newton = method in ("ML", "REML")
     lo, hi = 0.0, math.inf  # the maximum lies in [lo, hi]
+    previous = math.nan  # the size of the last step if it was a Newton step
     it = 0
     while it < maxiter:
         it += 1
@@ -392,6 +408,7 @@ def _fisher_scoring(
             tau2 = 0.0
             converged = at_boundary = True
             break
+        newton_step = False
         if newton:
             if score > 0:
                 lo = max(lo, tau2)
@@ -399,6 +416,7 @@ def _fisher_scoring(
                 hi = min(hi, tau2)
             if observed > 0 and lo < tau2 + score / observed < hi:
                 adj = score / observed
+                newton_step = True
         # Step halving keeps τ² inside the parameter space.
         while tau2 + adj < 0:
             adj /= 2
@@ -408,9 +426,15 @@ def _fisher_scoring(
         new = tau2 + adj
         change = abs(new - tau2)
         tau2 = new
-        if change <= tol * max(tau2, scale):
+        limit = tol * max(tau2, scale)
+        # After two Newton steps in a row, quadratic convergence puts the error after this
+        # one at about change³/previous² (once a step is at most a quarter of the last).
+        if change <= limit or (
+            newton_step and change <= 0.25 * previous and change**3 <= limit * previous**2
+        ):
             converged = True
             break
+        previous = change if newton_step else math.nan
     note = None
     if not converged:
         note = f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
