@@ -339,6 +339,7 @@ def test_bad_counts_name_analysis_and_study(events, n, kwargs, message) -> None:
         {"method": "glmm", "tau2_method": "REML"},
         {"method": "glmm", "ci_method": "hk"},
         {"method": "glmm", "nagq": 0},
+        {"method": "glmm", "nagq": 2.5},
     ],
 )
 def test_option_errors_are_metaprops(kwargs: dict[str, object]) -> None:

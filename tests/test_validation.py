@@ -119,6 +119,8 @@ def test_dataframe_columns_and_unknown_column() -> None:
         ({"method": "glmm", "ci_method": "hk"}, "not defined for method='glmm'"),
         ({"tau2_fixed": -1}, "tau2_fixed must be a finite number"),
         ({"method": "glmm", "nagq": 0}, "nagq must be a whole number"),
+        ({"method": "glmm", "nagq": 2.5}, r"nagq must be a whole number ≥ 1, got 2\.5"),
+        ({"method": "glmm", "nagq": "7"}, "nagq must be a whole number"),
         ({"increment": -0.5}, "increment must be"),
     ],
 )

@@ -215,9 +215,6 @@ def resolve_options(
         nagq=nagq,
         profile=profile,
     )
-    if options.nagq is not None and options.nagq < 1:
-        # metaprop records int(nagq) and its GLMM rejects values below 1
-        raise ValueError(f"nagq must be a whole number ≥ 1, got {options.nagq!r}")
     backtransform = (
         "Miller (1978) inverse with the harmonic mean of each analysis's n (column backtransform_n)"
         if get_transform(options.transform).needs_n

@@ -360,6 +360,9 @@ def resolve_options(
                 f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
             )
         tau2_name = "ML" if tau2_fixed is None else "fixed"
+        q = opts["nagq"]
+        if isinstance(q, bool) or not isinstance(q, (int, float)) or q != int(q) or q < 1:
+            raise ValueError(f"nagq must be a whole number ≥ 1, got {q!r}")
     if tau2_fixed is not None:
         if not (isinstance(tau2_fixed, (int, float)) and math.isfinite(tau2_fixed)) or (
             tau2_fixed < 0
