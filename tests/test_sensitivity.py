@@ -107,3 +107,9 @@ def test_tables_record_the_options() -> None:
         table = fn(res)
         assert table.attrs["options"]["transform"] == "ft"
         assert table.attrs["options"]["tau2_method"] == "DL"
+
+
+def test_baujat_of_an_all_zero_glmm_is_refused_with_the_reason() -> None:
+    res = inometa.metaprop([0, 0, 0], [10, 12, 15], method="glmm")
+    with pytest.raises(ValueError, match="every study at the boundary"):
+        inometa.baujat(res)

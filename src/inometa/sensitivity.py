@@ -264,6 +264,12 @@ def baujat(res: MetaPropResult) -> pd.DataFrame:
     import pandas as pd
 
     _need_k(res, 2, "a Baujat plot")
+    if not math.isfinite(res.random.estimate):
+        raise ValueError(
+            "a Baujat plot needs a pooled estimate on the model scale, but this one is "
+            f"{res.random.estimate} (every study at the boundary: the GLMM's maximum-likelihood "
+            "proportion is 0 or 1), so no study can contribute heterogeneity or influence"
+        )
     yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
     fits = _deleted_fits(res)
     delpred = np.array([f.random.estimate for f in fits])
