@@ -21,6 +21,34 @@ def pct(x: float | None, digits: int = 1) -> str:
     return f"{100 * x:.{digits}f}%"
 
 
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def plain(x: float | None, digits: int = 1, scale: float = 1.0) -> str:
+    """``x · scale`` with ``digits`` decimals and no unit (table cells); '–' for missing.
+
+    Examples
+    --------
+    >>> plain(0.7054, scale=100), plain(None)
+    ('70.5', '–')
+    """
+    return "–" if _missing(x) else f"{scale * x:.{digits}f}"  # type: ignore[operator]
+
+
+def span(lo: float | None, hi: float | None, digits: int = 1, scale: float = 1.0) -> str:
+    """'lo–hi' as :func:`plain` formats each end; '–' if either is missing.
+
+    Examples
+    --------
+    >>> span(0.61, 0.775, scale=100)
+    '61.0–77.5'
+    """
+    if _missing(lo) or _missing(hi):
+        return "–"
+    return f"{plain(lo, digits, scale)}–{plain(hi, digits, scale)}"
+
+
 def pvalue(p: float | None) -> str:
     """A p-value as journals print it: 'p < 0.001' or 'p = 0.042'."""
     if p is None or math.isnan(p):

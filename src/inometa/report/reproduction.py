@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from .format import plain, span
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,15 +41,11 @@ _WEB_DPI = 110  # the HTML report's embedded copies (the files in figures/ are 3
 
 
 def _pct(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{100 * v:.{digits}f}"
+    return plain(v, digits, scale=100)
 
 
 def _ci(lo: Any, hi: Any) -> str:
-    if lo is None or hi is None or any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
-        return "–"
-    return f"{_pct(lo)}–{_pct(hi)}"
+    return span(lo, hi, scale=100)
 
 
 def _result_row(outcome: str, method: str, res: MetaPropResult) -> dict[str, Any]:

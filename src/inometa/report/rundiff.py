@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .document import Block, Bullets, Heading, Paragraph, Table, to_markdown
+from .format import plain, span
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,16 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["diff_blocks", "diff_text", "write_diff"]
 
 
-def _num(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _ci(low: Any, high: Any) -> str:
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
-        return "–"
-    return f"{low:.1f}–{high:.1f}"
+_num = plain
+_ci = span
 
 
 def _arrow(before: str, after: str) -> str:
