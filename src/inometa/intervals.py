@@ -165,8 +165,7 @@ def pooled_interval(
         s2 = max(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
         se = math.sqrt(s2) * se_wald
     crit = critical_value(level, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = estimate / se if se > 0 else float("nan")
+    stat = estimate / se if se > 0 else float("nan")
     if df is None:
         pval = 2 * norm_sf(abs(stat))
     else:

@@ -505,6 +505,8 @@ def _check_finite(
     tr: Transform,
     corr: str,
 ) -> None:
+    if math.isfinite(float(np.dot(yi, vi))) and float(vi.min()) > 0:
+        return  # all finite (a sum of products overflows only for values near 1e154)
     bad = np.flatnonzero(~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
     if bad.size:
         i = int(bad[0])
@@ -548,7 +550,10 @@ def _imputed(prep: _Prepared) -> npt.NDArray[np.bool_]:
 
 
 def _weights(w: FloatArray) -> FloatArray:
-    return np.asarray(100 * w / w.sum(), dtype=float)
+    """Weights in percent, read-only (the result keeps this array rather than a copy)."""
+    out: FloatArray = w * (100 / total(w))
+    out.setflags(write=False)
+    return out
 
 
 def _i2_h2(
