@@ -131,6 +131,16 @@ def _he_parts(
     return (P0.quadratic(yi) - float(np.dot(P0.diagonal(), vi))) / (k - p), P0
 
 
+def _he_start(yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
+    """The raw Hedges estimate as a start for Fisher scoring; without moderators in closed
+    form: (Σ(yᵢ − ȳ)² − (1 − 1/k) Σvᵢ)/(k − 1), as P₀ = I − 11ᵀ/k has diagonal 1 − 1/k."""
+    if X is not None:
+        return _he_parts(yi, vi, X)[0]
+    k = yi.size
+    r = yi - total(yi) / k
+    return (float(np.dot(r, r)) - (1 - 1 / k) * total(vi)) / (k - 1)
+
+
 def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
     k, p = _shape(yi, X)
     raw, P0 = _he_parts(yi, vi, X)
@@ -381,7 +391,7 @@ def _fisher_scoring(
     convergence puts the error after the last one below that.
     """
     k, p = _shape(yi, X)
-    tau2 = max(0.0, _he_parts(yi, vi, X)[0])
+    tau2 = max(0.0, _he_start(yi, vi, X))
     scale = total(vi) / k
     converged = False
     at_boundary = False
