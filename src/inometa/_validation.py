@@ -23,6 +23,8 @@ _MAX_LISTED = 5
 
 def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
     """Convert array-likes (lists, numpy, pandas, nullable pandas) to float, NaN for missing."""
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
+        return np.asarray(values, dtype=float)  # the common case, without pandas
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{field} must be an array of counts, not the string {values!r}")
     import pandas as pd
@@ -134,11 +136,10 @@ def check_counts(
     # checks below, which name each problem. Counts given as integer arrays are whole and
     # finite; for others x % 1 == 0 says both (it is NaN for NaN and ±inf).
     valid = (x >= 0) & (x <= m) & (m > 0)
-    with np.errstate(invalid="ignore"):
-        if not _is_integer_array(events):
-            valid &= x % 1 == 0
-        if not _is_integer_array(n):
-            valid &= m % 1 == 0
+    for given, arr in ((events, x), (n, m)):
+        if not _is_integer_array(given):
+            with np.errstate(invalid="ignore"):
+                valid &= arr % 1 == 0
     if valid.all():
         return x.astype(np.int64), m.astype(np.int64), labs
 

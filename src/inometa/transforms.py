@@ -24,6 +24,7 @@ with the harmonic mean of the n for pooled values (metafor's ``transf.ipft.hm``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -84,7 +85,7 @@ def apply_correction(
     x = np.asarray(events, dtype=float)
     m = np.asarray(n, dtype=float)
     rule = check_choice(to, "correction", CORRECTIONS)
-    if increment < 0 or not np.isfinite(increment):
+    if not increment >= 0 or not math.isfinite(increment):
         raise ValueError(f"increment must be a finite number >= 0, got {increment!r}")
     zero_cell = (x == 0) | (x == m)
     if rule == "only0":
@@ -97,6 +98,8 @@ def apply_correction(
         corrected = np.zeros_like(zero_cell)
     if increment == 0:
         corrected = np.zeros_like(zero_cell)
+    if not corrected.any():
+        return x + 0.0, m + 0.0, corrected  # copies, as in the corrected case
     add = np.where(corrected, increment, 0.0)
     return x + add, m + 2 * add, corrected
 
