@@ -36,6 +36,7 @@ Boundary cases never raise:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -60,7 +61,11 @@ _TAU_MAX = 15.0
 _BETA_BOUND = 25.0
 # Newton steps for β left at profile points on the way to τ̂ or a bound of its interval
 # (relative to 1 + |β|): the values there are corrected to second order in the step.
-_LOOSE = 1e-3
+_LOOSE = 1e-2
+# ... and where the search for a bound of the τ² interval stops: the bound then rests on ℓₚ
+# and its slope with errors O(10⁻³⁰) and O(10⁻²⁰) (τ̂ itself is reported with β̂ located to
+# 10⁻¹², and the Hessian taken there).
+_FINAL = 1e-10
 # Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
 _TAU_LARGE = 5.0
 
@@ -133,6 +138,20 @@ class GlmmFit:
         return float(np.sqrt(self.vcov_common[0, 0]))
 
 
+_SQRT2 = math.sqrt(2)
+
+
+@functools.lru_cache(maxsize=32)
+def _hermite(nagq: int) -> tuple[FloatArray, FloatArray]:
+    """√2 tⱼ and log wⱼ + tⱼ² − ½ log 2π of the nagq-point Gauss–Hermite rule (rows)."""
+    t, w = np.polynomial.hermite.hermgauss(nagq)
+    sqrt2_t = (_SQRT2 * t)[None, :]
+    log_w = (np.log(w) + t**2 - 0.5 * math.log(2 * math.pi))[None, :]
+    sqrt2_t.setflags(write=False)
+    log_w.setflags(write=False)
+    return sqrt2_t, log_w
+
+
 class _Nodes(NamedTuple):
     """The adaptive quadrature of every study at one (η, τ): modes ẑ, scales σ̂, fitted
     proportions at the modes, the nodes z (k × nagq), the linear predictor there, the
@@ -176,14 +195,14 @@ class _Quadrature:
         self.X = X
         self.x = x[:, None]
         self.n = n[:, None]
-        t, w = np.polynomial.hermite.hermgauss(nagq)
-        self.t = t[None, :]
-        self.sqrt2_t = np.sqrt(2) * self.t
+        self.sqrt2_t, log_w = _hermite(nagq)
         # log of ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}: the terms of g that do not
         # depend on (β, τ) — binomial coefficient, ½ log 2π — and the node weights, once.
         logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
-        self.log_const = logc[:, None] + (np.log(w) + t**2)[None, :] - 0.5 * np.log(2 * np.pi)
+        self.log_const = logc[:, None] + log_w
         self.x_minus_n = x - n
+        self.logit_obs = np.log((x + 0.5) / (n - x + 0.5))
+        self.n_max = float(n.max())
         # Successive evaluations are at nearby (β, τ): the modes found last, moved to first
         # order with their derivatives in (η, τ) when _evaluate computed those, are a good
         # start. The result does not depend on the start (the search is bracketed).
@@ -204,19 +223,34 @@ class _Quadrature:
         hi = tau * x + 1e-12
         tau2 = tau * tau
         z, p, grad = self._start(eta, tau, lo, hi)
+        # |z| ≤ τ max nᵢ: the relative test needs max |z| only once the gradients are small
+        loose = 1e-13 * (1 + tau * self.n_max + 1e-12)
+        # From a warm start plain Newton steps usually converge at once; the test certifies
+        # the result whatever the path, so they are tried first, without the bracket.
+        for _ in range(3):
+            top = np.abs(grad).max()
+            if top <= loose and top <= 1e-13 * (1 + np.abs(z).max()):
+                break
+            newton = z + grad / (tau2 * n * (p - p * p) + 1)
+            if not ((newton >= lo) & (newton <= hi)).all():
+                break
+            z = newton
+            p = expit(eta + tau * z)
+            grad = tau * (x - n * p) - z
         for _ in range(200):
-            if np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
+            top = np.abs(grad).max()
+            if top <= loose and top <= 1e-13 * (1 + np.abs(z).max()):
                 break
             lo = np.where(grad > 0, z, lo)
             hi = np.where(grad < 0, z, hi)
-            newton = z + grad / (tau2 * n * p * (1 - p) + 1)
+            newton = z + grad / (tau2 * n * (p - p * p) + 1)
             # Non-strict bounds: a converged step lands on the bracket edge by rounding.
             inside = (newton >= lo) & (newton <= hi)
-            z = np.where(inside, newton, 0.5 * (lo + hi))
+            z = newton if inside.all() else np.where(inside, newton, 0.5 * (lo + hi))
             p = expit(eta + tau * z)
             grad = tau * (x - n * p) - z
         self._z_start = z
-        sigma = 1 / np.sqrt(1 + tau2 * n * p * (1 - p))
+        sigma = 1 / np.sqrt(1 + tau2 * n * (p - p * p))
         return z, sigma, p
 
     def _start(
@@ -224,7 +258,7 @@ class _Quadrature:
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per study, the better (smaller |g'|) of the last modes — moved to first order when
         their derivatives are known — and the z at which p = (x+½)/(n+1); with expit and g'
-        there.
+        there. The second is tried only where the first is not already close (|g'| > 10⁻³).
 
         For large τ the mode sits where the study's fitted proportion is near its observed
         one, far from a warm start made at another τ; for small τ it sits near 0.
@@ -234,13 +268,12 @@ class _Quadrature:
         if self._z_motion is not None:
             eta0, tau0, z0, dz_eta, dz_tau = self._z_motion
             warm = z0 + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
-        warm = np.clip(warm, lo, hi)
+        warm = np.minimum(np.maximum(warm, lo), hi)
         p_warm = expit(eta + tau * warm)
         g_warm = tau * (x - n * p_warm) - warm
-        if tau == 0:
+        if tau == 0 or np.abs(g_warm).max() <= 1e-3:
             return warm, p_warm, g_warm
-        p_obs = (x + 0.5) / (n + 1)
-        near = np.clip((np.log(p_obs / (1 - p_obs)) - eta) / tau, lo, hi)
+        near = np.minimum(np.maximum((self.logit_obs - eta) / tau, lo), hi)
         p_near = expit(eta + tau * near)
         g_near = tau * (x - n * p_near) - near
         better = np.abs(g_near) < np.abs(g_warm)
@@ -261,7 +294,7 @@ class _Quadrature:
         top = a.max(axis=1, keepdims=True)
         e = np.exp(a - top)
         total = e.sum(axis=1)
-        log_li = np.log(np.sqrt(2) * sigma * total) + top[:, 0]
+        log_li = np.log(_SQRT2 * sigma * total) + top[:, 0]
         return _Nodes(zhat, sigma, phat, z, lin, e / total[:, None], log_li)
 
     def _evaluate(self, eta: FloatArray, tau: float) -> _Evaluation:
@@ -282,65 +315,70 @@ class _Quadrature:
         """
         zhat, sigma, phat, z, lin, pi, log_li = self._terms(eta, tau)
         x, n = self.xv, self.nv
-        t2 = self.sqrt2_t
+        tau2 = tau * tau
         # -- the mode ẑ and the scale σ̂ as functions of θ -----------------------------
         s2 = sigma * sigma
-        w_hat = n * phat * (1 - phat)
-        w1_hat = w_hat * (1 - 2 * phat)  # dŵ/dû
-        w2_hat = w_hat * (1 - 6 * phat * (1 - phat))  # d²ŵ/dû²
-        r_hat = x - n * phat
+        pq_hat = phat - phat * phat
+        w_hat = n * pq_hat
+        w1_hat = w_hat - 2 * w_hat * phat  # dŵ/dû = ŵ(1 − 2p̂)
+        w2_hat = w_hat - 6 * w_hat * pq_hat  # d²ŵ/dû² = ŵ(1 − 6p̂q̂)
         tw = tau * w_hat
         zh_e = -s2 * tw  # ∇ẑ
-        zh_t = s2 * (r_hat - tw * zhat)
+        zh_t = s2 * (x - n * phat - tw * zhat)
         u_e = 1 + tau * zh_e  # ∇û
         u_t = zhat + tau * zh_t
-        v_e = u_e + tau * zh_e
-        v_t = u_t + tau * zh_t
         tw1 = tau * w1_hat
-        zh_ee = -s2 * (tw1 * u_e * u_e)  # ∇²ẑ
-        zh_et = -s2 * (w_hat * v_e + tw1 * u_e * u_t)
-        zh_tt = -s2 * (2 * w_hat * v_t + tw1 * u_t * u_t)
-        tau2 = tau * tau
-        t2w1, t2w2 = tau2 * w1_hat, tau2 * w2_hat
-        big_s_e = t2w1 * u_e  # ∇S, S = 1 + τ²ŵ = σ̂⁻²
+        tw1_ue = tw1 * u_e
+        zh_ee = -s2 * (tw1_ue * u_e)  # ∇²ẑ
+        zh_et = -s2 * (w_hat * (u_e + tau * zh_e) + tw1_ue * u_t)
+        zh_tt = -s2 * (2 * w_hat * (u_t + tau * zh_t) + tw1 * u_t * u_t)
+        t2w1, t2w2 = tau * tw1, tau2 * w2_hat
+        # ∇S and ∇²S for S = 1 + τ²ŵ = σ̂⁻² (∇²û = e_τ∇ẑᵀ + ∇ẑe_τᵀ + τ∇²ẑ)
+        t2w2_ue = t2w2 * u_e
+        big_s_e = t2w1 * u_e
         big_s_t = 2 * tw + t2w1 * u_t
-        big_s_ee = t2w2 * u_e * u_e + t2w1 * tau * zh_ee  # ∇²S (∇²û = e_τ∇ẑᵀ + ∇ẑe_τᵀ + τ∇²ẑ)
-        big_s_et = 2 * tw1 * u_e + t2w2 * u_e * u_t + t2w1 * (zh_e + tau * zh_et)
+        big_s_ee = t2w2_ue * u_e + t2w1 * tau * zh_ee
+        big_s_et = 2 * tw1_ue + t2w2_ue * u_t + t2w1 * (zh_e + tau * zh_et)
         big_s_tt = 2 * w_hat + 4 * tw1 * u_t + t2w2 * u_t * u_t + t2w1 * (2 * zh_t + tau * zh_tt)
         half_s3 = 0.5 * s2 * sigma
         sg_e = -half_s3 * big_s_e  # ∇σ̂
         sg_t = -half_s3 * big_s_t
         # ∇²σ̂ = 3∇σ̂∇σ̂ᵀ/σ̂ − ½σ̂³∇²S
-        sg_ee = 3 * sg_e * sg_e / sigma - half_s3 * big_s_ee
-        sg_et = 3 * sg_e * sg_t / sigma - half_s3 * big_s_et
-        sg_tt = 3 * sg_t * sg_t / sigma - half_s3 * big_s_tt
+        inv_s = 1 / sigma
+        three_e = 3 * inv_s * sg_e
+        sg_ee = three_e * sg_e - half_s3 * big_s_ee
+        sg_et = three_e * sg_t - half_s3 * big_s_et
+        sg_tt = 3 * inv_s * sg_t * sg_t - half_s3 * big_s_tt
         # -- at the nodes ----------------------------------------------------------------
+        t2 = self.sqrt2_t
         p = expit(lin)
+        w = self.n * (p - p * p)
         r = self.x - self.n * p
-        w = self.n * p * (1 - p)
         gz = tau * r - z
         dz_e = zh_e[:, None] + t2 * sg_e[:, None]  # ∇zⱼ
         dz_t = zh_t[:, None] + t2 * sg_t[:, None]
         a_e = r + gz * dz_e  # ∇Aⱼ
         a_t = r * z + gz * dz_t
-        m_e = (pi * a_e).sum(axis=1)
-        m_t = (pi * a_t).sum(axis=1)
-        d_zhat = (pi * gz).sum(axis=1)
-        d_sigma = 1 / sigma + (pi * gz * t2).sum(axis=1)
+        first = np.matmul(pi[:, None, :], np.stack((a_e, a_t, gz, gz * t2), axis=2))[:, 0, :]
+        m_e, m_t, d_zhat = first[:, 0], first[:, 1], first[:, 2]
+        d_sigma = inv_s + first[:, 3]
         c_e = a_e - m_e[:, None]
         c_t = a_t - m_t[:, None]
-        gzz = -(tau2 * w + 1)
-        b_e = -tau * w  # g_zη
-        b_t = r - tau * w * z  # g_zτ
-        node_ee = -w + 2 * b_e * dz_e + gzz * dz_e * dz_e + c_e * c_e
-        node_et = -w * z + b_e * dz_t + b_t * dz_e + gzz * dz_e * dz_t + c_e * c_t
-        node_tt = -w * z * z + 2 * b_t * dz_t + gzz * dz_t * dz_t + c_t * c_t
-        inv_s2 = 1 / s2
-        g_eta = sg_e / sigma + m_e
-        g_tau = sg_t / sigma + m_t
-        h_ee = d_zhat * zh_ee + d_sigma * sg_ee - sg_e * sg_e * inv_s2 + (pi * node_ee).sum(axis=1)
-        h_et = d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2 + (pi * node_et).sum(axis=1)
-        h_tt = d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2 + (pi * node_tt).sum(axis=1)
+        # g_θθ = −w(1, z)(1, z)ᵀ, g_zθ = (−τw, r − τwz), g_zz = −(τ²w + 1)
+        tww = tau * w
+        gzz_e = -(tau * tww + 1) * dz_e
+        b_t = r - tww * z
+        wz = w * z
+        node_ee = dz_e * (gzz_e - 2 * tww) - w + c_e * c_e
+        node_et = gzz_e * dz_t - tww * dz_t + b_t * dz_e - wz + c_e * c_t
+        node_tt = dz_t * (2 * b_t - (tau * tww + 1) * dz_t) - wz * z + c_t * c_t
+        second = np.matmul(pi[:, None, :], np.stack((node_ee, node_et, node_tt), axis=2))[:, 0, :]
+        g_eta = sg_e * inv_s + m_e
+        g_tau = sg_t * inv_s + m_t
+        inv_s2 = inv_s * inv_s
+        h_ee = d_zhat * zh_ee + d_sigma * sg_ee - sg_e * sg_e * inv_s2 + second[:, 0]
+        h_et = d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2 + second[:, 1]
+        h_tt = d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2 + second[:, 2]
         self._z_motion = (eta, tau, zhat, zh_e, zh_t)
         return _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
 
@@ -461,6 +499,8 @@ class _ProfilePoint(NamedTuple):
     dbeta: FloatArray
     hessian: FloatArray
     step: float
+    loglik_error: float
+    slope_error: float
 
     @classmethod
     def at(
@@ -474,7 +514,8 @@ class _ProfilePoint(NamedTuple):
         """The point evaluated at β, moved by the Newton step δ = −H_ββ⁻¹ ∇_β log L̃ to
         β + δ: log L̃ + ½ ∇_β log L̃ · δ and ∂ log L̃/∂τ + H_τβ δ are ℓₚ and its slope to
         second order in δ (errors O(δ³) and O(δ²)). Without a Newton step (``None``) the
-        values at β are reported as they are."""
+        values at β are reported as they are, as the best that can be located. The sizes of
+        the two corrections are kept: a sign that rests on them is not to be trusted."""
         p = beta.size
         h_bb, h_bt = hessian[:p, :p], hessian[:p, p]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -488,18 +529,21 @@ class _ProfilePoint(NamedTuple):
             curvature = float(hessian[p, p] + h_bt @ dbeta)
         slope, loglik = float(ev.g_tau.sum()), ev.loglik
         if delta is None:
-            return cls(beta, ok, loglik, slope, curvature, dbeta, hessian, math.inf)
+            return cls(beta, ok, loglik, slope, curvature, dbeta, hessian, 0.0, 0.0, 0.0)
         size = float(np.abs(delta).max()) / (1 + float(np.abs(beta).max()))
-        grad_beta = -(h_bb @ delta)
+        d_loglik = -0.5 * float(delta @ (h_bb @ delta))  # ½ ∇_β log L̃ · δ, ∇_β = −H_ββ δ
+        d_slope = float(h_bt @ delta)
         return cls(
             beta + delta,
             ok,
-            loglik + 0.5 * float(grad_beta @ delta),
-            slope + float(h_bt @ delta),
+            loglik + d_loglik,
+            slope + d_slope,
             curvature,
             dbeta,
             hessian,
             size,
+            abs(d_loglik),
+            abs(d_slope),
         )
 
 
@@ -807,7 +851,9 @@ def _locate_tau(
     """
     evaluations = 0
     tau0 = 1e-3
-    near_zero = quad.profile(tau0, common.beta)
+    near_zero = quad.profile(tau0, common.beta, _LOOSE)
+    if abs(near_zero.slope) <= near_zero.slope_error:  # the sign rests on the correction
+        near_zero = quad.profile(tau0, common.beta)
     evaluations += 1
     if near_zero.slope <= 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
@@ -819,6 +865,8 @@ def _locate_tau(
     converged = False
     for _ in range(500):
         point = path.profile(quad, tau, _LOOSE)
+        if abs(point.slope) <= point.slope_error:  # the sign rests on the correction
+            point = path.profile(quad, tau)
         evaluations += 1
         if point.slope == 0 and point.step <= 1e-12:
             converged = True
@@ -920,6 +968,8 @@ def _profile_ci_tau2(
         if t == 0:
             return _Excess(ll_common - cut, 0.0, math.nan, 0.0)
         point = path.profile(quad, t, _LOOSE)
+        if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
+            point = path.profile(quad, t)
         return _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
 
     at_top = _Excess(drop, 0.0, at_hat.curvature, 0.0)
@@ -987,6 +1037,8 @@ def _walk_to_crossing(
         if bound == inner:
             return None
         d = _model_step(f_inner, direction)
+        if not math.isnan(d) and abs(d) <= xtol and f_inner.step <= _FINAL:
+            return inner + d  # converged from inside
         outer = bound if math.isnan(d) or (inner + d - bound) * direction >= 0 else inner + d
         f_outer = f(outer)
         if f_outer.value <= 0:
@@ -1019,7 +1071,7 @@ def _refine_crossing(
         ):
             new = 0.5 * (a + b)
         if abs(new - x) <= xtol:
-            if fx.step <= 1e-12:
+            if fx.step <= _FINAL:
                 return new
             new = x + d if not math.isnan(d) and min(a, b) <= x + d <= max(a, b) else x
         last_step, x = new - x, new
