@@ -158,3 +158,49 @@ def test_laplace_with_large_tau_locates_the_maximum_and_the_profile_bounds() -> 
     drop = stats.chi2.ppf(0.95, 1) / 2
     for bound in fit.tau2_ci:
         assert profile(math.sqrt(bound)) == pytest.approx(fit.loglik - drop, abs=1e-8)
+
+
+@pytest.mark.parametrize("nagq", [1, 3, 7, 21])
+def test_hessian_is_the_derivative_of_the_gradient(nagq: int) -> None:
+    # The analytic Hessian (node movement included) against central differences of the exact
+    # gradient, Richardson-extrapolated: truncation O(h⁴) ≈ 1e-12, rounding ≈ 1e-16 / h.
+    from inometa.glmm import _Quadrature
+
+    rng = np.random.default_rng(nagq)
+    x = np.array([0, 3, 17, 40, 9, 25], float)
+    n = np.array([12, 30, 45, 41, 80, 60], float)
+    X = np.column_stack([np.ones(6), [0, 1, 0, 1, 1, 0], rng.normal(size=6)])
+    q = _Quadrature(x, n, X, nagq)
+    for _ in range(4):
+        beta = rng.normal([-0.5, 0.3, 0.2], 0.5)
+        tau = float(rng.uniform(0.05, 3))
+        theta = np.append(beta, tau)
+
+        def diff(h: float, theta: np.ndarray = theta) -> np.ndarray:
+            out = np.empty((4, 4))
+            for j in range(4):
+                e = np.zeros(4)
+                e[j] = h
+                up, down = theta + e, theta - e
+                out[:, j] = (q.gradient(up[:3], up[3]) - q.gradient(down[:3], down[3])) / (2 * h)
+            return out
+
+        h = 1e-3
+        numeric = (4 * diff(h / 2) - diff(h)) / 3
+        exact = q.hessian(beta, tau)
+        assert np.allclose(exact, numeric, rtol=1e-7, atol=1e-7 * np.abs(exact).max())
+
+
+def test_profile_curvature_and_path_are_derivatives() -> None:
+    # d²ℓₚ/dτ² and dβ̂/dτ reported at a profile point against differences of the profile
+    # slope and of β̂(τ) at neighbouring τ (each located to 1e-12).
+    from inometa.glmm import _Quadrature
+
+    x, n = np.array([4, 23, 10, 1, 2, 0, 6], float), np.array([72, 164, 110, 43, 26, 18, 36], float)
+    q = _Quadrature(x, n, np.ones((7, 1)), 7)
+    tau, h = 0.8, 1e-4
+    mid = q.profile(tau, np.array([-2.0]))
+    up, down = q.profile(tau + h, mid.beta), q.profile(tau - h, mid.beta)
+    assert mid.curvature == pytest.approx((up.slope - down.slope) / (2 * h), rel=1e-6)
+    assert mid.dbeta[0] == pytest.approx((up.beta[0] - down.beta[0]) / (2 * h), rel=1e-6)
+    assert mid.slope == pytest.approx((up.loglik - down.loglik) / (2 * h), rel=1e-6)

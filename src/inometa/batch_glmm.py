@@ -12,8 +12,9 @@ weight 0, and each inner iteration runs only on the rows that still need it.
 Roots (τ̂ and the interval bounds) are found by :func:`inometa.batch_tau2.find_root`
 (Chandrupatla's method) with the single path's tolerances instead of Brent's method, so
 both locate the same roots to those tolerances (10⁻¹³ in τ for τ̂, 10⁻¹² · max(1, τ̂) for
-the bounds); the iteration counts differ. The standard error is a central difference of
-the gradient in both paths, so it agrees to about 10⁻¹¹ relative, not to rounding. Where
+the bounds); the iteration counts differ. The standard error here is a central difference
+of the gradient, whereas the single path uses the exact Hessian: they agree to about
+10⁻¹¹ relative (10⁻⁸ when τ̂ is below about 0.1, where the step is large against τ). Where
 the likelihood is nearly flat (the fits noted "τ̂ = … nearly flat likelihood", e.g. 0% and
 100% studies with 7 nodes), the profile slope is only determined to about 10⁻⁶ by the
 Newton stopping rule for β̂(τ) that both paths share, and τ̂ agrees to about 10⁻⁵ relative.

@@ -12,14 +12,14 @@ vectorised over studies × nodes.
 
 Estimation maximises that quadrature likelihood L̃ itself, as lme4 does, so the estimates
 agree with ``rma.glmm`` at any number of nodes (not only as the nodes → ∞): its gradient
-includes how the node centres ẑᵢ and scales σ̂ᵢ move with (μ, τ) (implicit
-differentiation). β is profiled out — for fixed τ the likelihood is concave in β, so β̂(τ)
-is found by Newton steps with backtracking — and τ̂ is the root of the
-profile slope dℓₚ/dτ, bracketed geometrically and refined by Brent's method. If the slope
-just above τ = 0 is ≤ 0, τ̂² = 0. The covariance of β̂ comes from the inverse of the
-observed information in (β, τ) (central differences of the exact gradient) — the
-Hessian-based covariance lme4 reports for ``glmer`` fits. The τ² interval is a profile-
-likelihood interval, each bound the crossing nearest to τ̂.
+and Hessian include how the node centres ẑᵢ and scales σ̂ᵢ move with (μ, τ) (implicit
+differentiation, exact). β is profiled out — for fixed τ the likelihood is concave in β,
+so β̂(τ) is found by Newton steps with backtracking — and τ̂ is the root of the profile
+slope dℓₚ/dτ, found by safeguarded Newton steps with the exact profile curvature. If the
+slope just above τ = 0 is ≤ 0, τ̂² = 0. The covariance of β̂ comes from the inverse of
+the observed information in (β, τ) (the exact Hessian) — the Hessian-based covariance
+lme4 reports for ``glmer`` fits. The τ² interval is a profile-likelihood interval, each
+bound the crossing nearest to τ̂.
 
 Boundary cases never raise:
 
@@ -36,6 +36,7 @@ Boundary cases never raise:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,6 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 from scipy.special import expit, gammaln
 
 from ._distributions import chi2_ppf
@@ -59,6 +59,13 @@ _TAU_MAX = 15.0
 # separation — the likelihood is maximised at infinity, and Newton merely stalls there
 # because the curvature underflows — not an estimate.
 _BETA_BOUND = 25.0
+# Newton steps for β left at profile points on the way to τ̂ or a bound of its interval
+# (relative to 1 + |β|): the values there are corrected to second order in the step.
+_LOOSE = 1e-2
+# ... and where the search for a bound of the τ² interval stops: the bound then rests on ℓₚ
+# and its slope with errors O(10⁻³⁰) and O(10⁻²⁰) (τ̂ itself is reported with β̂ located to
+# 10⁻¹², and the Hessian taken there).
+_FINAL = 1e-10
 # Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
 _TAU_LARGE = 5.0
 
@@ -131,6 +138,20 @@ class GlmmFit:
         return float(np.sqrt(self.vcov_common[0, 0]))
 
 
+_SQRT2 = math.sqrt(2)
+
+
+@functools.lru_cache(maxsize=32)
+def _hermite(nagq: int) -> tuple[FloatArray, FloatArray]:
+    """√2 tⱼ and log wⱼ + tⱼ² − ½ log 2π of the nagq-point Gauss–Hermite rule (rows)."""
+    t, w = np.polynomial.hermite.hermgauss(nagq)
+    sqrt2_t = (_SQRT2 * t)[None, :]
+    log_w = (np.log(w) + t**2 - 0.5 * math.log(2 * math.pi))[None, :]
+    sqrt2_t.setflags(write=False)
+    log_w.setflags(write=False)
+    return sqrt2_t, log_w
+
+
 class _Nodes(NamedTuple):
     """The adaptive quadrature of every study at one (η, τ): modes ẑ, scales σ̂, fitted
     proportions at the modes, the nodes z (k × nagq), the linear predictor there, the
@@ -143,6 +164,18 @@ class _Nodes(NamedTuple):
     lin: FloatArray
     pi: FloatArray
     log_li: FloatArray
+
+
+class _Evaluation(NamedTuple):
+    """log L̃ at one (η, τ), and per study the gradient (∂/∂ηᵢ, ∂/∂τ) and the Hessian
+    (∂²/∂ηᵢ², ∂²/∂ηᵢ∂τ, ∂²/∂τ²) of log L̃ᵢ."""
+
+    loglik: float
+    g_eta: FloatArray
+    g_tau: FloatArray
+    h_ee: FloatArray
+    h_et: FloatArray
+    h_tt: FloatArray
 
 
 class _Quadrature:
@@ -162,16 +195,16 @@ class _Quadrature:
         self.X = X
         self.x = x[:, None]
         self.n = n[:, None]
-        t, w = np.polynomial.hermite.hermgauss(nagq)
-        self.t = t[None, :]
-        self.sqrt2_t = np.sqrt(2) * self.t
+        self.sqrt2_t, log_w = _hermite(nagq)
         # log of ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}: the terms of g that do not
         # depend on (β, τ) — binomial coefficient, ½ log 2π — and the node weights, once.
         logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
-        self.log_const = logc[:, None] + (np.log(w) + t**2)[None, :] - 0.5 * np.log(2 * np.pi)
+        self.log_const = logc[:, None] + log_w
         self.x_minus_n = x - n
+        self.logit_obs = np.log((x + 0.5) / (n - x + 0.5))
+        self.n_max = float(n.max())
         # Successive evaluations are at nearby (β, τ): the modes found last, moved to first
-        # order with their derivatives in (η, τ) when _per_study computed those, are a good
+        # order with their derivatives in (η, τ) when _evaluate computed those, are a good
         # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
         self._z_motion: tuple[FloatArray, float, FloatArray, FloatArray, FloatArray] | None = None
@@ -190,19 +223,34 @@ class _Quadrature:
         hi = tau * x + 1e-12
         tau2 = tau * tau
         z, p, grad = self._start(eta, tau, lo, hi)
+        # |z| ≤ τ max nᵢ: the relative test needs max |z| only once the gradients are small
+        loose = 1e-13 * (1 + tau * self.n_max + 1e-12)
+        # From a warm start plain Newton steps usually converge at once; the test certifies
+        # the result whatever the path, so they are tried first, without the bracket.
+        for _ in range(3):
+            top = np.abs(grad).max()
+            if top <= loose and top <= 1e-13 * (1 + np.abs(z).max()):
+                break
+            newton = z + grad / (tau2 * n * (p - p * p) + 1)
+            if not ((newton >= lo) & (newton <= hi)).all():
+                break
+            z = newton
+            p = expit(eta + tau * z)
+            grad = tau * (x - n * p) - z
         for _ in range(200):
-            if np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
+            top = np.abs(grad).max()
+            if top <= loose and top <= 1e-13 * (1 + np.abs(z).max()):
                 break
             lo = np.where(grad > 0, z, lo)
             hi = np.where(grad < 0, z, hi)
-            newton = z + grad / (tau2 * n * p * (1 - p) + 1)
+            newton = z + grad / (tau2 * n * (p - p * p) + 1)
             # Non-strict bounds: a converged step lands on the bracket edge by rounding.
             inside = (newton >= lo) & (newton <= hi)
-            z = np.where(inside, newton, 0.5 * (lo + hi))
+            z = newton if inside.all() else np.where(inside, newton, 0.5 * (lo + hi))
             p = expit(eta + tau * z)
             grad = tau * (x - n * p) - z
         self._z_start = z
-        sigma = 1 / np.sqrt(1 + tau2 * n * p * (1 - p))
+        sigma = 1 / np.sqrt(1 + tau2 * n * (p - p * p))
         return z, sigma, p
 
     def _start(
@@ -210,7 +258,7 @@ class _Quadrature:
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per study, the better (smaller |g'|) of the last modes — moved to first order when
         their derivatives are known — and the z at which p = (x+½)/(n+1); with expit and g'
-        there.
+        there. The second is tried only where the first is not already close (|g'| > 10⁻³).
 
         For large τ the mode sits where the study's fitted proportion is near its observed
         one, far from a warm start made at another τ; for small τ it sits near 0.
@@ -220,13 +268,12 @@ class _Quadrature:
         if self._z_motion is not None:
             eta0, tau0, z0, dz_eta, dz_tau = self._z_motion
             warm = z0 + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
-        warm = np.clip(warm, lo, hi)
+        warm = np.minimum(np.maximum(warm, lo), hi)
         p_warm = expit(eta + tau * warm)
         g_warm = tau * (x - n * p_warm) - warm
-        if tau == 0:
+        if tau == 0 or np.abs(g_warm).max() <= 1e-3:
             return warm, p_warm, g_warm
-        p_obs = (x + 0.5) / (n + 1)
-        near = np.clip((np.log(p_obs / (1 - p_obs)) - eta) / tau, lo, hi)
+        near = np.minimum(np.maximum((self.logit_obs - eta) / tau, lo), hi)
         p_near = expit(eta + tau * near)
         g_near = tau * (x - n * p_near) - near
         better = np.abs(g_near) < np.abs(g_warm)
@@ -247,42 +294,93 @@ class _Quadrature:
         top = a.max(axis=1, keepdims=True)
         e = np.exp(a - top)
         total = e.sum(axis=1)
-        log_li = np.log(np.sqrt(2) * sigma * total) + top[:, 0]
+        log_li = np.log(_SQRT2 * sigma * total) + top[:, 0]
         return _Nodes(zhat, sigma, phat, z, lin, e / total[:, None], log_li)
 
-    def _per_study(
-        self, eta: FloatArray, tau: float
-    ) -> tuple[FloatArray, FloatArray, FloatArray, float]:
-        """Per study: ∂ log L̃ᵢ/∂ηᵢ, ∂ log L̃ᵢ/∂τ (exact, including node movement), an
-        approximate ∂²/∂ηᵢ² (nodes fixed) used only to propose Newton steps; and log L̃."""
+    def _evaluate(self, eta: FloatArray, tau: float) -> _Evaluation:
+        """log L̃ and, per study, the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
+        including how the nodes move.
+
+        With θ = (η, τ), node j sits at zⱼ(θ) = ẑ(θ) + √2 tⱼ σ̂(θ) and log L̃ᵢ =
+        log σ̂ + log Σⱼ exp(cⱼ + g(zⱼ(θ); θ)) (cⱼ constant). Writing Aⱼ(θ) = g(zⱼ(θ); θ) and
+        πⱼ the normalised node weights,
+
+            ∇ log L̃ᵢ = ∇σ̂/σ̂ + Σⱼ πⱼ ∇Aⱼ,
+            ∇² log L̃ᵢ = ∇²σ̂/σ̂ − ∇σ̂∇σ̂ᵀ/σ̂² + Σⱼ πⱼ ∇²Aⱼ + Cov_π(∇Aⱼ),
+
+        with ∇Aⱼ = g_θ + g_z ∇zⱼ and ∇²Aⱼ = g_θθ + g_θz ∇zⱼᵀ + ∇zⱼ g_zθᵀ + g_zz ∇zⱼ∇zⱼᵀ
+        + g_z ∇²zⱼ at the node. The derivatives of ẑ and σ̂ follow from the mode equation
+        ẑ = τ r(û) (r = x − n expit, û = η + τẑ) and σ̂ = (1 + τ² ŵ)^(−½) (ŵ = n p̂ q̂),
+        differentiated twice (implicit differentiation).
+        """
         zhat, sigma, phat, z, lin, pi, log_li = self._terms(eta, tau)
-        p = expit(lin)
-        r = self.x - self.n * p
-        pi_r = pi * r
-        # direct derivatives with nodes held fixed
-        direct_eta = pi_r.sum(axis=1)
-        direct_tau = (pi_r * z).sum(axis=1)
-        # derivatives with respect to the node centre and scale: g'(z) = τr − z at the nodes
-        pi_g = tau * pi_r - pi * z
-        d_zhat = pi_g.sum(axis=1)
-        d_sigma = 1 / sigma + (pi_g * self.sqrt2_t).sum(axis=1)
-        # implicit derivatives of ẑ (root of g') and σ̂ = (τ² n p q + 1)^(−½)
         x, n = self.xv, self.nv
-        npq = n * phat * (1 - phat)
-        rhat = x - n * phat
-        sigma2 = sigma * sigma
-        dz_eta = sigma2 * (-tau * npq)
-        dz_tau = sigma2 * (rhat - tau * npq * zhat)
-        skew = tau * tau * npq * (1 - 2 * phat)
-        half_s3 = 0.5 * sigma2 * sigma
-        ds_eta = -half_s3 * skew * (1 + tau * dz_eta)
-        ds_tau = -half_s3 * (2 * tau * npq + skew * (zhat + tau * dz_tau))
-        g_eta = direct_eta + d_zhat * dz_eta + d_sigma * ds_eta
-        g_tau = direct_tau + d_zhat * dz_tau + d_sigma * ds_tau
-        self._z_motion = (eta, tau, zhat, dz_eta, dz_tau)
-        # variance of r under the node weights, less the binomial information
-        slope = (pi_r * r).sum(axis=1) - direct_eta**2 - (pi * (self.n * p * (1 - p))).sum(axis=1)
-        return g_eta, g_tau, slope, float(log_li.sum())
+        tau2 = tau * tau
+        # -- the mode ẑ and the scale σ̂ as functions of θ -----------------------------
+        s2 = sigma * sigma
+        pq_hat = phat - phat * phat
+        w_hat = n * pq_hat
+        w1_hat = w_hat - 2 * w_hat * phat  # dŵ/dû = ŵ(1 − 2p̂)
+        w2_hat = w_hat - 6 * w_hat * pq_hat  # d²ŵ/dû² = ŵ(1 − 6p̂q̂)
+        tw = tau * w_hat
+        zh_e = -s2 * tw  # ∇ẑ
+        zh_t = s2 * (x - n * phat - tw * zhat)
+        u_e = 1 + tau * zh_e  # ∇û
+        u_t = zhat + tau * zh_t
+        tw1 = tau * w1_hat
+        tw1_ue = tw1 * u_e
+        zh_ee = -s2 * (tw1_ue * u_e)  # ∇²ẑ
+        zh_et = -s2 * (w_hat * (u_e + tau * zh_e) + tw1_ue * u_t)
+        zh_tt = -s2 * (2 * w_hat * (u_t + tau * zh_t) + tw1 * u_t * u_t)
+        t2w1, t2w2 = tau * tw1, tau2 * w2_hat
+        # ∇S and ∇²S for S = 1 + τ²ŵ = σ̂⁻² (∇²û = e_τ∇ẑᵀ + ∇ẑe_τᵀ + τ∇²ẑ)
+        t2w2_ue = t2w2 * u_e
+        big_s_e = t2w1 * u_e
+        big_s_t = 2 * tw + t2w1 * u_t
+        big_s_ee = t2w2_ue * u_e + t2w1 * tau * zh_ee
+        big_s_et = 2 * tw1_ue + t2w2_ue * u_t + t2w1 * (zh_e + tau * zh_et)
+        big_s_tt = 2 * w_hat + 4 * tw1 * u_t + t2w2 * u_t * u_t + t2w1 * (2 * zh_t + tau * zh_tt)
+        half_s3 = 0.5 * s2 * sigma
+        sg_e = -half_s3 * big_s_e  # ∇σ̂
+        sg_t = -half_s3 * big_s_t
+        # ∇²σ̂ = 3∇σ̂∇σ̂ᵀ/σ̂ − ½σ̂³∇²S
+        inv_s = 1 / sigma
+        three_e = 3 * inv_s * sg_e
+        sg_ee = three_e * sg_e - half_s3 * big_s_ee
+        sg_et = three_e * sg_t - half_s3 * big_s_et
+        sg_tt = 3 * inv_s * sg_t * sg_t - half_s3 * big_s_tt
+        # -- at the nodes ----------------------------------------------------------------
+        t2 = self.sqrt2_t
+        p = expit(lin)
+        w = self.n * (p - p * p)
+        r = self.x - self.n * p
+        gz = tau * r - z
+        dz_e = zh_e[:, None] + t2 * sg_e[:, None]  # ∇zⱼ
+        dz_t = zh_t[:, None] + t2 * sg_t[:, None]
+        a_e = r + gz * dz_e  # ∇Aⱼ
+        a_t = r * z + gz * dz_t
+        first = np.matmul(pi[:, None, :], np.stack((a_e, a_t, gz, gz * t2), axis=2))[:, 0, :]
+        m_e, m_t, d_zhat = first[:, 0], first[:, 1], first[:, 2]
+        d_sigma = inv_s + first[:, 3]
+        c_e = a_e - m_e[:, None]
+        c_t = a_t - m_t[:, None]
+        # g_θθ = −w(1, z)(1, z)ᵀ, g_zθ = (−τw, r − τwz), g_zz = −(τ²w + 1)
+        tww = tau * w
+        gzz_e = -(tau * tww + 1) * dz_e
+        b_t = r - tww * z
+        wz = w * z
+        node_ee = dz_e * (gzz_e - 2 * tww) - w + c_e * c_e
+        node_et = gzz_e * dz_t - tww * dz_t + b_t * dz_e - wz + c_e * c_t
+        node_tt = dz_t * (2 * b_t - (tau * tww + 1) * dz_t) - wz * z + c_t * c_t
+        second = np.matmul(pi[:, None, :], np.stack((node_ee, node_et, node_tt), axis=2))[:, 0, :]
+        g_eta = sg_e * inv_s + m_e
+        g_tau = sg_t * inv_s + m_t
+        inv_s2 = inv_s * inv_s
+        h_ee = d_zhat * zh_ee + d_sigma * sg_ee - sg_e * sg_e * inv_s2 + second[:, 0]
+        h_et = d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2 + second[:, 1]
+        h_tt = d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2 + second[:, 2]
+        self._z_motion = (eta, tau, zhat, zh_e, zh_t)
+        return _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
 
     # -- functions of (β, τ) ----------------------------------------------------------
     def loglik(self, beta: FloatArray, tau: float) -> float:
@@ -291,75 +389,67 @@ class _Quadrature:
 
     def gradient(self, beta: FloatArray, tau: float) -> FloatArray:
         """Exact gradient of log L̃ in (β, τ), including the movement of ẑ and σ̂."""
-        g_eta, g_tau, _, _ = self._per_study(self.X @ beta, tau)
-        return np.append(self.X.T @ g_eta, np.sum(g_tau))
+        ev = self._evaluate(self.X @ beta, tau)
+        return np.append(self.X.T @ ev.g_eta, np.sum(ev.g_tau))
 
     def hessian(self, beta: FloatArray, tau: float) -> FloatArray:
-        """Hessian of log L̃ in (β, τ) by central differences of the exact gradient."""
-        theta = np.append(beta, tau)
-        dim = theta.size
-        out = np.empty((dim, dim))
-        for j in range(dim):
-            h = 1e-5 * max(1.0, abs(float(theta[j])))
-            step = np.zeros(dim)
-            step[j] = h
-            gp = self.gradient((theta + step)[:-1], float((theta + step)[-1]))
-            gm = self.gradient((theta - step)[:-1], float((theta - step)[-1]))
-            out[:, j] = (gp - gm) / (2 * h)
-        return np.asarray(0.5 * (out + out.T), dtype=float)
+        """Exact Hessian of log L̃ in (β, τ), including the movement of ẑ and σ̂."""
+        return self._hessian(self._evaluate(self.X @ beta, tau))
 
-    def profile(self, tau: float, start: FloatArray) -> _ProfilePoint:
-        """β̂(τ) by Newton steps with backtracking, with log L̃ and the profile slope there
-        (from the same evaluation); ``ok`` False if β̂ runs off to infinity (separation:
-        some level's studies all at 0 or all at n events).
+    def _hessian(self, ev: _Evaluation) -> FloatArray:
+        X = self.X
+        p = X.shape[1]
+        out = np.empty((p + 1, p + 1))
+        out[:p, :p] = X.T @ (X * ev.h_ee[:, None])
+        out[:p, p] = out[p, :p] = X.T @ ev.h_et
+        out[p, p] = ev.h_tt.sum()
+        return out
 
-        The Newton steps use the curvature with the nodes held fixed (it needs no further
-        evaluation), rescaled after each step by how far it misjudged the curvature along
-        that step — the observed change of the exact gradient. Usually the two agree to
-        about 1e-3; for large τ with one node (Laplace) the moving nodes can make the true
-        curvature hundreds of times smaller, and unscaled steps would crawl.
+    def profile(self, tau: float, start: FloatArray, tol: float = 1e-12) -> _ProfilePoint:
+        """β̂(τ) by Newton steps with backtracking, with log L̃, the profile slope and
+        curvature there (from the same evaluation); ``ok`` False if β̂ runs off to infinity
+        (separation: some level's studies all at 0 or all at n events).
 
-        The iteration stops when the proposed step is below 1e-12 (relative to 1 + |β|):
-        the current β is then within about that distance of β̂(τ), and its evaluation is
-        the one reported.
+        The Newton steps use the exact Hessian in β. Should it not be negative definite
+        (L̃ approximates a log-concave integral, but need not be exactly concave itself),
+        the step is the gradient scaled by the per-study curvatures' magnitudes, still an
+        ascent direction for the backtracking.
+
+        The iteration stops when the proposed Newton step δ is below ``tol`` (relative to
+        1 + |β|), without evaluating there: the point reports β + δ and the values at
+        β̂(τ) to second order in δ (see :meth:`_ProfilePoint.at`). With the default
+        tolerance β is then within about 1e-12 of β̂(τ); searches over τ ask for less on
+        their way and for that only where they stop.
         """
+        X = self.X
         beta = np.array(start, dtype=float)
-        g_eta, g_tau, slope, ll = self._per_study(self.X @ beta, tau)
+        ev = self._evaluate(X @ beta, tau)
 
-        def negligible(change: FloatArray) -> bool:
-            return float(np.abs(change).max()) <= 1e-12 * (1 + float(np.abs(beta).max()))
+        def negligible(change: FloatArray, limit: float) -> bool:
+            return float(np.abs(change).max()) <= limit * (1 + float(np.abs(beta).max()))
 
-        rescale = 1.0
         for _ in range(200):
-            grad = self.X.T @ g_eta
-            # The fixed-node curvature is ≤ 0 for the exact integral; guard rounding.
-            curv = np.minimum(slope, -1e-12)
-            info = self.X.T @ (self.X * (-curv)[:, None])
-            # (one coefficient: a division; LAPACK's call costs more than an evaluation)
-            step = grad / info[0, 0] if info.shape == (1, 1) else np.linalg.solve(info, grad)
-            step = step / rescale
-            if negligible(step):
+            grad = X.T @ ev.g_eta
+            step, newton = _ascent_step(X, ev.h_ee, grad)
+            if newton and negligible(step, tol):
                 break
             scale = 1.0
+            ll = ev.loglik
             for _ in range(60):
                 trial = beta + scale * step
-                g_trial, t_trial, s_trial, ll_trial = self._per_study(self.X @ trial, tau)
-                if ll_trial >= ll - 1e-12 * (1 + abs(ll)):
+                ev_trial = self._evaluate(X @ trial, tau)
+                if ev_trial.loglik >= ll - 1e-12 * (1 + abs(ll)):
                     break
                 scale /= 2
             moved = trial - beta
-            # curvature along the step: observed (−Δgradient·Δβ) against the fixed-node one
-            observed = -float((self.X.T @ g_trial - grad) @ moved)
-            predicted = float(moved @ (info @ moved))
-            if observed > 0 and predicted > 0:
-                rescale = observed / predicted
-            beta, g_eta, g_tau, slope, ll = trial, g_trial, t_trial, s_trial, ll_trial
-            if np.abs(self.X @ beta).max() > _BETA_BOUND:
-                return _ProfilePoint(beta, False, ll, float(g_tau.sum()))
-            if negligible(moved):  # backtracking found no ascent: as far as β̂ can be located
+            beta, ev = trial, ev_trial
+            if np.abs(X @ beta).max() > _BETA_BOUND:
+                return _ProfilePoint.at(beta, False, ev, self._hessian(ev), None)
+            if negligible(moved, 1e-12):  # no ascent found: as far as β̂ can be located
+                step, newton = np.zeros_like(beta), True
                 break
-        ok = bool(np.abs(self.X @ beta).max() <= _BETA_BOUND)
-        return _ProfilePoint(beta, ok, ll, float(g_tau.sum()))
+        ok = bool(np.abs(X @ beta).max() <= _BETA_BOUND)
+        return _ProfilePoint.at(beta, ok, ev, self._hessian(ev), step if newton else None)
 
     def beta_hat(self, tau: float, start: FloatArray) -> tuple[FloatArray, bool]:
         """β̂(τ) and whether it is finite (see :meth:`profile`)."""
@@ -372,43 +462,131 @@ class _Quadrature:
         return point.slope, point.beta
 
 
+def _ascent_step(X: FloatArray, h_ee: FloatArray, grad: FloatArray) -> tuple[FloatArray, bool]:
+    """Newton's step for β from the per-study curvatures ∂² log L̃ᵢ/∂ηᵢ² (and True), or,
+    where the information Xᵀ(−h)X is not positive definite, the gradient scaled by their
+    magnitudes (and False)."""
+    if X.shape[1] == 1:
+        # (one coefficient: divisions; LAPACK's call costs more than an evaluation)
+        col = X[:, 0]
+        info = -float(np.dot(col * col, h_ee))
+        if info > 0:
+            return grad / info, True
+        return grad / max(float(np.dot(col * col, np.abs(h_ee))), 1e-12), False
+    info = -(X.T @ (X * h_ee[:, None]))
+    try:
+        chol = np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        diag = np.maximum(np.einsum("ij,ij,i->j", X, X, np.abs(h_ee)), 1e-12)
+        return np.asarray(grad / diag, dtype=float), False
+    return np.asarray(np.linalg.solve(chol.T, np.linalg.solve(chol, grad)), dtype=float), True
+
+
 class _ProfilePoint(NamedTuple):
-    """The profile likelihood at one τ: β̂(τ), whether it is finite, ℓₚ(τ) and dℓₚ/dτ."""
+    """The profile likelihood at one τ: β̂(τ), whether it is finite, ℓₚ(τ), dℓₚ/dτ and
+    d²ℓₚ/dτ², dβ̂/dτ, the Hessian of log L̃ in (β, τ) at the point evaluated, and the
+    size of the Newton step δ that remained there (relative to 1 + |β|).
+
+    With H the Hessian, dβ̂/dτ = −H_ββ⁻¹ H_βτ (differentiating ∇_β log L̃ = 0) and
+    d²ℓₚ/dτ² = H_ττ + H_τβ dβ̂/dτ.
+    """
 
     beta: FloatArray
     ok: bool
     loglik: float
     slope: float
+    curvature: float
+    dbeta: FloatArray
+    hessian: FloatArray
+    step: float
+    loglik_error: float
+    slope_error: float
+
+    @classmethod
+    def at(
+        cls,
+        beta: FloatArray,
+        ok: bool,
+        ev: _Evaluation,
+        hessian: FloatArray,
+        delta: FloatArray | None,
+    ) -> _ProfilePoint:
+        """The point evaluated at β, moved by the Newton step δ = −H_ββ⁻¹ ∇_β log L̃ to
+        β + δ: log L̃ + ½ ∇_β log L̃ · δ and ∂ log L̃/∂τ + H_τβ δ are ℓₚ and its slope to
+        second order in δ (errors O(δ³) and O(δ²)). Without a Newton step (``None``) the
+        values at β are reported as they are, as the best that can be located. The sizes of
+        the two corrections are kept: a sign that rests on them is not to be trusted."""
+        p = beta.size
+        h_bb, h_bt = hessian[:p, :p], hessian[:p, p]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 1:
+                dbeta = -h_bt / h_bb[0, 0]
+            else:
+                try:
+                    dbeta = -np.linalg.solve(h_bb, h_bt)
+                except np.linalg.LinAlgError:
+                    dbeta = np.full(p, np.nan)
+            curvature = float(hessian[p, p] + h_bt @ dbeta)
+        slope, loglik = float(ev.g_tau.sum()), ev.loglik
+        if delta is None:
+            return cls(beta, ok, loglik, slope, curvature, dbeta, hessian, 0.0, 0.0, 0.0)
+        size = float(np.abs(delta).max()) / (1 + float(np.abs(beta).max()))
+        d_loglik = -0.5 * float(delta @ (h_bb @ delta))  # ½ ∇_β log L̃ · δ, ∇_β = −H_ββ δ
+        d_slope = float(h_bt @ delta)
+        return cls(
+            beta + delta,
+            ok,
+            loglik + d_loglik,
+            slope + d_slope,
+            curvature,
+            dbeta,
+            hessian,
+            size,
+            abs(d_loglik),
+            abs(d_slope),
+        )
 
 
 class _BetaPath:
     """The β̂(τ) found so far, to start the search for β̂ at a new τ.
 
-    The start is interpolated (or extrapolated) linearly from the two known τ nearest to
-    the new one: its error is of second order in the distance, so Newton needs fewer steps
-    than from the nearest β̂ alone. The result does not depend on the start.
+    Between two known τ the start is the cubic that matches β̂ and dβ̂/dτ at both; beyond
+    them, the tangent at the nearest. Its error is of fourth (second) order in the
+    distance, so Newton needs few steps. The result does not depend on the start.
     """
 
-    def __init__(self, tau: float, beta: FloatArray) -> None:
-        self.taus = [tau]
-        self.betas = [beta]
+    def __init__(self, tau: float, point: _ProfilePoint) -> None:
+        self.points: list[tuple[float, FloatArray, FloatArray]] = []
+        self._add(tau, point)
+
+    def _add(self, tau: float, point: _ProfilePoint) -> None:
+        dbeta = point.dbeta if np.all(np.isfinite(point.dbeta)) else np.zeros_like(point.beta)
+        self.points.append((tau, point.beta, dbeta))
 
     def start(self, tau: float) -> FloatArray:
-        if len(self.taus) == 1:
-            return self.betas[0]
-        order = np.argsort(np.abs(np.asarray(self.taus) - tau))
-        i, j = int(order[0]), int(order[1])
-        t_i, t_j = self.taus[i], self.taus[j]
-        if t_i == t_j:
-            return self.betas[i]
-        return self.betas[i] + (self.betas[j] - self.betas[i]) * ((tau - t_i) / (t_j - t_i))
+        below = [q for q in self.points if q[0] <= tau]
+        above = [q for q in self.points if q[0] > tau]
+        a = max(below, key=lambda q: q[0]) if below else None
+        b = min(above, key=lambda q: q[0]) if above else None
+        if a is not None and b is not None:
+            (ta, ba, da), (tb, bb, db) = a, b
+            h = tb - ta
+            u = (tau - ta) / h
+            u2, u3 = u * u, u * u * u
+            return (
+                (2 * u3 - 3 * u2 + 1) * ba
+                + (u3 - 2 * u2 + u) * h * da
+                + (3 * u2 - 2 * u3) * bb
+                + (u3 - u2) * h * db
+            )
+        t0, b0, d0 = a if a is not None else b  # type: ignore[misc]
+        return b0 + d0 * (tau - t0)
 
-    def profile(self, quad: _Quadrature, tau: float) -> _ProfilePoint:
+    def profile(self, quad: _Quadrature, tau: float, tol: float = 1e-12) -> _ProfilePoint:
         """The profile point at τ, started from the path and added to it."""
-        point = quad.profile(tau, self.start(tau))
+        point = quad.profile(tau, self.start(tau), tol)
         if point.ok:
-            self.taus.append(tau)
-            self.betas.append(point.beta)
+            self._add(tau, point)
         return point
 
 
@@ -587,7 +765,7 @@ def _fit(
         tau = math.sqrt(tau2_fixed)
         fixed = quad.profile(tau, beta_fe)
         beta, ok = fixed.beta, fixed.ok
-        info = -quad.hessian(beta, tau)[:p, :p]
+        info = -fixed.hessian[:p, :p]
         vcov = np.linalg.inv(info) if tau > 0 else vcov_fe
         return GlmmFit(
             beta,
@@ -614,7 +792,7 @@ def _fit(
             "quadrature nodes (compare nagq=7 and nagq=21)"
         )
     if tau > 0:
-        info = -quad.hessian(beta, tau)
+        info = -at_tau.hessian
         try:
             cov = np.linalg.inv(info)
             ok = bool(np.all(np.linalg.eigvalsh(info) > 0))
@@ -632,7 +810,9 @@ def _fit(
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         vcov = vcov_fe
     tau2_ci = (
-        _profile_ci_tau2(quad, tau, beta, ll_hat, level, notes) if converged else (np.nan, np.nan)
+        _profile_ci_tau2(quad, tau, at_tau, ll_common, level, notes)
+        if converged
+        else (np.nan, np.nan)
     )
     return GlmmFit(
         beta,
@@ -658,161 +838,248 @@ def _locate_tau(
     """Maximise the profile likelihood in τ ≥ 0 (``common``: the profile point at τ = 0).
 
     The profile slope dℓₚ/dτ vanishes at τ = 0 (ℓ is even in τ); the sign of the slope
-    just above 0 decides between the boundary and an interior maximum, which is then
-    bracketed geometrically and refined by Brent's method on the slope.
+    just above 0 decides between the boundary and an interior maximum. The root of the
+    slope is then found by Newton steps (:func:`_tau_newton`) with the profile curvature
+    d²ℓₚ/dτ², exact from the same evaluation, starting at :func:`_first_tau`: until the
+    slope turns negative no step more than doubles τ (up to 15), and once the root is
+    bracketed a step that would leave the bracket or fails to halve the previous one is
+    replaced by bisection ("rtsafe"). On the way β̂(τ) is located only to 10⁻³ (the
+    profile values corrected to second order, see :meth:`_ProfilePoint.at`), so each
+    step is in effect a Newton step in (β, τ) jointly. The search stops at a point where
+    the step in τ is below 10⁻¹³ (1 + τ) and the one in β below 10⁻¹² (1 + |β|): it is
+    then within about those distances of the maximum, and is reported.
     """
     evaluations = 0
     tau0 = 1e-3
-    near_zero = quad.profile(tau0, common.beta)
+    near_zero = quad.profile(tau0, common.beta, _LOOSE)
+    if abs(near_zero.slope) <= near_zero.slope_error:  # the sign rests on the correction
+        near_zero = quad.profile(tau0, common.beta)
     evaluations += 1
     if near_zero.slope <= 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
         return 0.0, common, evaluations, True, "tau2=0"
-    lo, hi = tau0, 0.5
-    beta_lo, slope_lo = near_zero.beta, near_zero.slope
-    at_hi = quad.profile(hi, beta_lo)
-    evaluations += 1
-    while at_hi.slope > 0:
-        if hi >= _TAU_MAX:
-            notes.append(
-                "the likelihood keeps increasing with τ (e.g. only 0% and 100% studies): "
-                f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
-                "not interpretable"
-            )
-            return _TAU_MAX, at_hi, evaluations, False, "tau-unbounded"
-        lo, beta_lo, slope_lo = hi, at_hi.beta, at_hi.slope
-        hi = min(2 * hi, _TAU_MAX)
-        at_hi = quad.profile(hi, beta_lo)
+    path = _BetaPath(tau0, near_zero)
+    lo, hi = tau0, math.inf
+    tau, v = _first_tau(quad, common, near_zero, tau0)
+    last_step = math.inf
+    converged = False
+    for _ in range(500):
+        point = path.profile(quad, tau, _LOOSE)
+        if abs(point.slope) <= point.slope_error:  # the sign rests on the correction
+            point = path.profile(quad, tau)
         evaluations += 1
-    path = _BetaPath(lo, beta_lo)
-    path.taus.append(hi)
-    path.betas.append(at_hi.beta)
-
-    known = {lo: slope_lo, hi: at_hi.slope}  # brentq starts by evaluating the bracket ends
-
-    def slope(t: float) -> float:
-        return known[t] if t in known else path.profile(quad, t).slope
-
-    tau, info = brentq(slope, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=500, full_output=True)
-    evaluations += int(info.function_calls)
-    tau = float(tau)
-    at_tau = quad.profile(tau, path.start(tau))
-    if at_tau.loglik < common.loglik:
+        if point.slope == 0 and point.step <= 1e-12:
+            converged = True
+            break
+        if point.slope > 0:
+            lo = tau
+        else:
+            hi = tau
+        newton = _tau_newton(tau, point.slope, point.curvature, v)
+        if math.isinf(hi):
+            if tau >= _TAU_MAX:
+                notes.append(
+                    "the likelihood keeps increasing with τ (e.g. only 0% and 100% studies): "
+                    f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
+                    "not interpretable"
+                )
+                return _TAU_MAX, point, evaluations, False, "tau-unbounded"
+            nxt = min(2 * tau, _TAU_MAX)
+            if newton > tau:
+                nxt = min(newton, nxt)
+        elif lo < newton < hi and abs(newton - tau) <= 0.5 * abs(last_step):
+            nxt = newton
+        else:
+            nxt = 0.5 * (lo + hi)
+        tol = 1e-13 * (1 + tau)
+        if (not math.isnan(newton) and abs(newton - tau) <= tol) or hi - lo <= tol:
+            if point.step <= 1e-12:
+                converged = True
+                break
+            nxt = newton if lo <= newton <= hi else tau  # once more, with β̂(τ) located
+        last_step, tau = nxt - tau, nxt
+    if point.loglik < common.loglik:
         notes.append("the likelihood is highest at τ² = 0")
         return 0.0, common, evaluations, True, "tau2=0"
-    return tau, at_tau, evaluations, bool(info.converged), None
+    return tau, point, evaluations, converged, None
+
+
+def _first_tau(
+    quad: _Quadrature, common: _ProfilePoint, near_zero: _ProfilePoint, tau0: float
+) -> tuple[float, float]:
+    """Where to start looking for τ̂: one Fisher-scoring step in τ² from τ² = 0.
+
+    At τ = 0 the score for τ² is ½ d²ℓₚ/dτ² ≈ ½ slope(τ₀)/τ₀ and its expected information
+    about ½ Σ wᵢ² (wᵢ = nᵢ p̂ᵢ(1 − p̂ᵢ) at the common fit), as for a normal model with
+    variances 1/wᵢ. Only the speed of the search depends on this start.
+    """
+    p = expit(quad.X @ common.beta)
+    w = quad.nv * p * (1 - p)
+    step = (near_zero.slope / tau0) / float(np.sum(w * w))
+    v = float(np.mean(1 / w))
+    return (min(max(math.sqrt(step), 1e-2), _TAU_MAX) if step > 0 else 0.5), v
+
+
+def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
+    """Newton's step for the root of the profile slope, taken in τ² on
+    ψ(τ²) = (dℓₚ/dτ²)(v + τ²)² (NaN if it does not point to a maximum).
+
+    For a normal model with equal variances v, ψ is linear in τ² and one step lands on
+    τ̂²; the binomial–normal profile is close to that shape, whereas the slope in τ
+    itself is strongly convex and Newton steps on it creep up on τ̂ from below. The
+    root, and so the result, is the same.
+    """
+    t2 = tau * tau
+    q = slope / (2 * tau)  # dℓₚ/dτ²
+    dq = (curvature * tau - slope) / (4 * t2 * tau)  # d²ℓₚ/d(τ²)²
+    den = dq * (v + t2) + 2 * q  # dψ/dτ² / (v + τ²)
+    if not den < 0:
+        return tau - slope / curvature if curvature < 0 else math.nan
+    new_t2 = t2 - q * (v + t2) / den
+    return math.sqrt(new_t2) if new_t2 > 0 else math.nan
 
 
 def _profile_ci_tau2(
     quad: _Quadrature,
     tau_hat: float,
-    beta_hat: FloatArray,
-    ll_hat: float,
+    at_hat: _ProfilePoint,
+    ll_common: float,
     level: float,
     notes: list[str],
 ) -> tuple[float, float]:
     """Profile-likelihood interval for τ²: where 2(ℓ̂ − ℓₚ(τ)) = χ²₁ quantile.
 
-    Each bound is the crossing nearest to τ̂: the search walks outwards on a grid and
-    refines the first sign change (far from τ̂ the likelihood of extreme data can be flat
-    to within quadrature error, and a crossing there would be spurious). The refinement
-    uses the profile slope dℓₚ/dτ, which each evaluation yields with ℓₚ, for Newton steps
-    inside the bracket.
+    Each bound is the crossing nearest to τ̂, reached by walking outwards from τ̂ (far
+    from τ̂ the likelihood of extreme data can be flat to within quadrature error, and a
+    crossing there would be spurious). Each step goes to the zero of the quadratic that
+    matches ℓₚ and its first two derivatives (which every evaluation yields) at the last
+    point — from τ̂ itself, the bound of the quadratic approximation to ℓₚ — but never
+    more than 0.5 τ̂ down or to more than twice τ (at least 0.1) up. The first sign
+    change is refined by the same steps, kept inside the bracket ("rtsafe"); as in
+    :func:`_locate_tau`, β̂(τ) is located to 10⁻¹² only where the search stops.
     """
     drop = chi2_ppf(level, 1) / 2
+    cut = at_hat.loglik - drop
     xtol = 1e-12 * max(1.0, tau_hat)
-    path = _BetaPath(tau_hat, beta_hat)
+    path = _BetaPath(tau_hat, at_hat)
 
-    def excess(t: float) -> tuple[float, float]:
-        """ℓₚ(t) − (ℓ̂ − drop) and its derivative in t."""
-        point = path.profile(quad, t)
-        return point.loglik - (ll_hat - drop), point.slope
+    def excess(t: float) -> _Excess:
+        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t."""
+        if t == 0:
+            return _Excess(ll_common - cut, 0.0, math.nan, 0.0)
+        point = path.profile(quad, t, _LOOSE)
+        if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
+            point = path.profile(quad, t)
+        return _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
 
+    at_top = _Excess(drop, 0.0, at_hat.curvature, 0.0)
     lo = 0.0
     if tau_hat > 0:
-        inner, f_inner = tau_hat, (drop, 0.0)  # ℓₚ is flat at its maximum
-        for frac in (0.8, 0.6, 0.4, 0.2, 0.0):
-            outer = tau_hat * frac
-            f_outer = excess(outer)
-            if f_outer[0] < 0:
-                lo = _newton_in_bracket(excess, outer, inner, f_outer, f_inner, xtol)
-                break
-            inner, f_inner = outer, f_outer
-    inner, f_inner = tau_hat, (drop, 0.0)
-    outer = max(1.25 * tau_hat, 0.1)
-    f_outer = excess(outer)
-    while f_outer[0] > 0:
-        inner, f_inner = outer, f_outer
-        outer = 1.25 * outer
-        if outer > 2 * _TAU_MAX:
-            notes.append(
-                "the likelihood does not fall enough as τ grows: the data do not bound τ² "
-                "from above (profile-likelihood upper limit ∞)"
-            )
-            return lo**2, np.inf
-        f_outer = excess(outer)
-    hi = _newton_in_bracket(excess, inner, outer, f_inner, f_outer, xtol)
-    return lo**2, hi**2
-
-
-def _hermite_root(a: float, fa: tuple[float, float], b: float, fb: tuple[float, float]) -> float:
-    """A zero in (a, b) of the cubic that matches f and f′ at a and b (f(a), f(b) of
-    opposite signs), by bisection on the cubic: a start for Newton steps on f itself that is
-    much closer to its root than the chord's zero."""
-    h = b - a
-
-    def cubic(u: float) -> float:
-        u2, u3 = u * u, u * u * u
-        return (
-            (2 * u3 - 3 * u2 + 1) * fa[0]
-            + (u3 - 2 * u2 + u) * h * fa[1]
-            + (3 * u2 - 2 * u3) * fb[0]
-            + (u3 - u2) * h * fb[1]
+        found = _walk_to_crossing(
+            excess, tau_hat, at_top, -1.0, lambda t: max(t - 0.5 * tau_hat, 0.0), xtol
         )
+        lo = 0.0 if found is None else found
+    found = _walk_to_crossing(
+        excess, tau_hat, at_top, 1.0, lambda t: min(max(2 * t, 0.1), 2 * _TAU_MAX), xtol
+    )
+    if found is None:
+        notes.append(
+            "the likelihood does not fall enough as τ grows: the data do not bound τ² "
+            "from above (profile-likelihood upper limit ∞)"
+        )
+        return lo**2, np.inf
+    return lo**2, found**2
 
-    lo, hi = 0.0, 1.0
-    negative_at_lo = fa[0] < 0
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        if (cubic(mid) < 0) == negative_at_lo:
-            lo = mid
-        else:
-            hi = mid
-    return a + 0.5 * (lo + hi) * h
+
+class _Excess(NamedTuple):
+    """f(t) = ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives (NaN if unknown)."""
+
+    value: float
+    d1: float
+    d2: float
+    step: float  # of the profile point (see _ProfilePoint)
 
 
-def _newton_in_bracket(
-    f: Callable[[float], tuple[float, float]],
+def _model_step(f: _Excess, direction: float) -> float:
+    """The smallest step d of the given sign (+1, −1) to a zero of the quadratic
+    f + f′d + ½f″d²; Newton's step if the quadratic has none in that direction (NaN if
+    neither exists)."""
+    f0, f1, f2, _ = f
+    if not math.isnan(f2) and f2 != 0:
+        disc = f1 * f1 - 2 * f0 * f2
+        if disc >= 0:
+            root = math.sqrt(disc)
+            steps = [d for d in ((-f1 - root) / f2, (-f1 + root) / f2) if d * direction > 0]
+            if steps:
+                return min(steps, key=abs)
+    if f1 != 0:
+        d = -f0 / f1
+        if d * direction > 0:
+            return d
+    return math.nan
+
+
+def _walk_to_crossing(
+    f: Callable[[float], _Excess],
+    start: float,
+    f_start: _Excess,
+    direction: float,
+    limit: Callable[[float], float],
+    xtol: float,
+) -> float | None:
+    """The first zero of f met walking from ``start`` (f > 0 there) in ``direction``
+    (−1 or +1), or None if f stays positive up to where ``limit`` stops moving (0 below,
+    2 τ_max above). Steps are :func:`_model_step`, each no further than ``limit(t)``;
+    the first sign change is refined by :func:`_refine_crossing`."""
+    inner, f_inner = start, f_start
+    for _ in range(200):
+        bound = limit(inner)
+        if bound == inner:
+            return None
+        d = _model_step(f_inner, direction)
+        if not math.isnan(d) and abs(d) <= xtol and f_inner.step <= _FINAL:
+            return inner + d  # converged from inside
+        outer = bound if math.isnan(d) or (inner + d - bound) * direction >= 0 else inner + d
+        f_outer = f(outer)
+        if f_outer.value <= 0:
+            return _refine_crossing(f, inner, f_inner, outer, f_outer, xtol)
+        inner, f_inner = outer, f_outer
+    return None
+
+
+def _refine_crossing(
+    f: Callable[[float], _Excess],
     a: float,
+    f_a: _Excess,
     b: float,
-    f_a: tuple[float, float],
-    f_b: tuple[float, float],
+    f_b: _Excess,
     xtol: float,
 ) -> float:
-    """The root of f in the bracket [a, b] (f returns its value and derivative; the values
-    at a and b, given, have opposite signs): Newton steps, started at the zero of the
-    cubic through both ends (:func:`_hermite_root`), with bisection whenever a step would
-    leave the shrinking bracket ("rtsafe"). Quadratic convergence near the root; never
-    worse than bisection."""
-    fa, fb = f_a[0], f_b[0]
-    if fa == 0:
-        return a
-    if fb == 0:
+    """The zero of f in the bracket between a (f > 0) and b (f ≤ 0): steps to the zero of
+    the local quadratic (:func:`_model_step`) from the point evaluated last, replaced by
+    bisection whenever one would leave the shrinking bracket ("rtsafe"). Fast (cubic)
+    convergence near the root; never worse than bisection."""
+    if f_b.value == 0:
         return b
-    x = _hermite_root(a, f_a, b, f_b)
+    x, fx = b, f_b
+    last_step = math.inf
     for _ in range(200):
-        fx, dfx = f(x)
-        if fx == 0:
-            return x
-        if (fx < 0) == (fa < 0):
-            a, fa = x, fx
-        else:
-            b = x
-        step = fx / dfx if dfx != 0 else math.inf
-        new = x - step
-        if not min(a, b) < new < max(a, b):
+        d = _model_step(fx, math.copysign(1.0, (b if fx.value > 0 else a) - x))
+        new = x + d
+        if not (
+            not math.isnan(d) and min(a, b) < new < max(a, b) and abs(d) <= 0.5 * abs(last_step)
+        ):
             new = 0.5 * (a + b)
         if abs(new - x) <= xtol:
-            return new
-        x = new
+            if fx.step <= _FINAL:
+                return new
+            new = x + d if not math.isnan(d) and min(a, b) <= x + d <= max(a, b) else x
+        last_step, x = new - x, new
+        fx = f(x)
+        if fx.value == 0:
+            return x
+        if fx.value > 0:
+            a = x
+        else:
+            b = x
     return x
