@@ -204,3 +204,18 @@ def test_profile_curvature_and_path_are_derivatives() -> None:
     assert mid.curvature == pytest.approx((up.slope - down.slope) / (2 * h), rel=1e-6)
     assert mid.dbeta[0] == pytest.approx((up.beta[0] - down.beta[0]) / (2 * h), rel=1e-6)
     assert mid.slope == pytest.approx((up.loglik - down.loglik) / (2 * h), rel=1e-6)
+
+
+def test_undefined_standard_error_is_said_not_warned() -> None:
+    # One 0/5 and one 5/5 study with the Laplace approximation: τ̂ runs to the top of its
+    # range, where the information for β is not positive. The SE is NaN with a note, not a
+    # RuntimeWarning from the square root of a negative variance.
+    import warnings
+
+    import inometa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = inometa.metaprop([0, 5], [5, 5], method="glmm", nagq=1)
+    assert math.isnan(res.random.se)
+    assert any("standard error and confidence interval" in s for s in res.notes)

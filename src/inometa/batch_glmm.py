@@ -482,6 +482,13 @@ def _estimate(
                 "the observed information in (β, τ) is not positive definite; the covariance "
                 "of β̂ ignores the uncertainty in τ"
             )
+            if not vcov[j] > 0:
+                vcov[j] = np.nan
+                notes[rows[j]].append(
+                    "the information for β alone is not positive either (the likelihood is "
+                    "too flat to give a standard error): the standard error and confidence "
+                    "interval of the pooled value are undefined"
+                )
     ll_hat = quad.loglik(rows, beta, tau)
     lo, hi = np.full(rows.size, np.nan), np.full(rows.size, np.nan)
     ci = np.flatnonzero(conv)

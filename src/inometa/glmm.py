@@ -806,6 +806,13 @@ def _fit(
                 "the observed information in (β, τ) is not positive definite; the covariance "
                 "of β̂ ignores the uncertainty in τ"
             )
+            if not np.all(np.diag(vcov) > 0):
+                vcov = np.full((p, p), np.nan)
+                notes.append(
+                    "the information for β alone is not positive either (the likelihood is "
+                    "too flat to give a standard error): the standard error and confidence "
+                    "interval of the pooled value are undefined"
+                )
     else:
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         vcov = vcov_fe
