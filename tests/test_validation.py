@@ -127,3 +127,17 @@ def test_dataframe_columns_and_unknown_column() -> None:
 def test_undefined_combinations(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         inometa.metaprop([1, 2, 3], [10, 10, 10], **kwargs)
+
+
+def test_resolved_options_are_cached_by_value_and_type() -> None:
+    counts = ([1, 2, 3], [10, 10, 10])
+    first = inometa.metaprop(*counts, method="glmm", nagq=1)
+    again = inometa.metaprop(*counts, method="glmm", nagq=1)
+    assert again.options is first.options
+    # True == 1 and hash(True) == hash(1): the cache must not let a bool through
+    with pytest.raises(ValueError, match="nagq must be a whole number ≥ 1, got True"):
+        inometa.metaprop(*counts, method="glmm", nagq=True)
+    # an unhashable value is resolved uncached and refused with its own message
+    with pytest.raises(ValueError, match=r"level must be a number such as 0\.95, got \[95\]"):
+        inometa.metaprop(*counts, level=[95])
+    assert inometa.metaprop(*counts, level=np.array(95)).options.level == 0.95

@@ -46,7 +46,7 @@ def ones(k: int) -> FloatArray:
 
 def total(w: FloatArray) -> float:
     """Σw (see :func:`_ones`)."""
-    return float(np.dot(w, _ones(w.size)))
+    return float(w.dot(_ones(w.size)))
 
 
 def sum_of_others(u: FloatArray, top: int | None = None) -> FloatArray:
@@ -98,18 +98,18 @@ class InterceptProjection:
         """Σw², Σw³ and the index of a study with more than half the weight (or None)."""
         if self._sums is None:
             w = self.w
-            s2 = float(np.dot(w, w))
+            s2 = float(w.dot(w))
             top: int | None = None
             # max wᵢ ≤ √Σw², so no study can have half the weight while 4 Σw² ≤ (Σw)²
             if 4 * s2 > self.sum_w * self.sum_w:
                 i = int(self.w.argmax())
                 top = i if 2 * float(self.w[i]) > self.sum_w else None
-            self._sums = (s2, float(np.dot(w * w, w)), top)
+            self._sums = (s2, float((w * w).dot(w)), top)
         return self._sums
 
     def mean(self, y: FloatArray) -> float:
         """The weighted mean μ̂ = Σwy/Σw."""
-        return float(np.dot(self.w, y)) / self.sum_w
+        return float(self.w.dot(y)) / self.sum_w
 
     def residuals(self, y: FloatArray) -> FloatArray:
         """y − Xβ̂ (here y − μ̂)."""
@@ -122,7 +122,7 @@ class InterceptProjection:
     def quadratic(self, y: FloatArray) -> float:
         """yᵀPy = Σ wᵢ (yᵢ − μ̂)²."""
         r = self.residuals(y)
-        return float(np.dot(self.w, r * r))
+        return float(self.w.dot(r * r))
 
     def diagonal(self) -> FloatArray:
         """Pᵢᵢ = wᵢ Σⱼ≠ᵢ wⱼ / Σw."""
@@ -153,7 +153,7 @@ class InterceptProjection:
         aa = 1.0 if a is None else a
         bb = 1.0 if b is None else b
         diag = np.dot(d * d, aa * bb) if np.ndim(aa * bb) else float(np.dot(d, d))
-        return float(diag + np.dot(w2 * aa, sum_of_others(w2 * bb)) / self.sum_w**2)
+        return float(diag + (w2 * aa).dot(sum_of_others(w2 * bb)) / self.sum_w**2)
 
     def total_weight(self) -> float:
         """Σw."""

@@ -96,7 +96,7 @@ def hartung_knapp_s2(
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     r = y - estimate
-    rss = float(np.dot(r / (v + tau2), r))
+    rss = float((r / (v + tau2)).dot(r))
     df = y.size - n_params
     if df < 1:
         return float("nan")

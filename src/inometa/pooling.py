@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import compress
 from typing import Any
 
@@ -319,7 +320,51 @@ def resolve_options(
     Shared with :func:`inometa.metaprop_batch`, so that both accept and reject the same
     options with the same messages. ``backtransform`` is left empty: it depends on the data
     (the harmonic mean of n), and each caller describes it.
+
+    The options are immutable, and an analysis re-run in a loop (a simulation, a
+    sensitivity analysis) resolves the same ones each time: resolved options are cached,
+    keyed on the values and their types (``nagq=True`` is refused, ``nagq=1`` is not).
+    Values that cannot be hashed are resolved uncached, and refused with their own message.
     """
+    given: dict[str, Any] = {
+        "method": method,
+        "transform": transform,
+        "tau2_method": tau2_method,
+        "tau2_fixed": tau2_fixed,
+        "ci_method": ci_method,
+        "pi_method": pi_method,
+        "i2_definition": i2_definition,
+        "study_ci_method": study_ci_method,
+        "correction": correction,
+        "increment": increment,
+        "level": level,
+        "nagq": nagq,
+        "profile": profile,
+    }
+    try:
+        hash(tuple(given.values()))
+    except TypeError:
+        return _resolve_options(**given)
+    return _resolve_options_cached(**given)
+
+
+def _resolve_options(
+    *,
+    method: str | None,
+    transform: str | None,
+    tau2_method: str | None,
+    tau2_fixed: float | None,
+    ci_method: str | None,
+    pi_method: str | None,
+    i2_definition: str | None,
+    study_ci_method: str | None,
+    correction: str | None,
+    increment: float | None,
+    level: float,
+    nagq: int | None,
+    profile: str,
+) -> MetaPropOptions:
+    """The uncached body of :func:`resolve_options`."""
     lev = check_level(level)
     explicit = {
         "method": method,
@@ -389,6 +434,16 @@ def resolve_options(
         profile=profile_name,
         version=__version__,
     )
+
+
+_resolve_options_cached = lru_cache(maxsize=256, typed=True)(_resolve_options)
+
+
+@lru_cache(maxsize=256)
+def _with_backtransform(options: MetaPropOptions, backtransform: str) -> MetaPropOptions:
+    """``options`` with its data-dependent description of the back-transform (cached, as
+    the options are: rebuilding a frozen dataclass costs more than a small analysis's sums)."""
+    return replace(options, backtransform=backtransform)
 
 
 def _prepare(
@@ -475,7 +530,7 @@ def _prepare(
         if tr.needs_n
         else f"inverse of the {tr.name} transform"
     )
-    options = replace(options, backtransform=backtransform)
+    options = _with_backtransform(options, backtransform)
     # Read-only: the result shares these arrays instead of copying them.
     for arr in (x, m, x_used, n_used, corrected, yi, vi):
         arr.setflags(write=False)
@@ -505,7 +560,7 @@ def _check_finite(
     tr: Transform,
     corr: str,
 ) -> None:
-    if math.isfinite(float(np.dot(yi, vi))) and float(vi.min()) > 0:
+    if math.isfinite(float(yi.dot(vi))) and float(vi.min()) > 0:
         return  # all finite (a sum of products overflows only for values near 1e154)
     bad = np.flatnonzero(~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0))
     if bad.size:
@@ -594,7 +649,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     lev = options.level
     w_fe = 1 / vi
     sum_fe = total(w_fe)
-    mu_fe = float(np.dot(w_fe, yi)) / sum_fe
+    mu_fe = float(w_fe.dot(yi)) / sum_fe
     common = pooled_interval(mu_fe, math.sqrt(1 / sum_fe), "z", lev, k=k)
 
     if options.tau2_fixed is not None:
@@ -608,7 +663,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     tau2 = tfit.tau2
     w_re = 1 / (vi + tau2)
     sum_re = total(w_re)
-    mu_re = float(np.dot(w_re, yi)) / sum_re
+    mu_re = float(w_re.dot(yi)) / sum_re
     se_re = math.sqrt(1 / sum_re)
     s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if k > 1 else math.nan
     random = pooled_interval(mu_re, se_re, options.ci_method, lev, k=k, hk_s2=s2)

@@ -128,7 +128,7 @@ def _he_parts(
     """The raw Hedges estimate (yᵀP₀y − tr P₀V)/(k − p) and P₀ = I − H (OLS, unit weights)."""
     k, p = _shape(yi, X)
     P0 = projection(ones(k), X)
-    return (P0.quadratic(yi) - float(np.dot(P0.diagonal(), vi))) / (k - p), P0
+    return (P0.quadratic(yi) - float(P0.diagonal().dot(vi))) / (k - p), P0
 
 
 def _he_start(yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
@@ -138,14 +138,14 @@ def _he_start(yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
         return _he_parts(yi, vi, X)[0]
     k = yi.size
     r = yi - total(yi) / k
-    return (float(np.dot(r, r)) - (1 - 1 / k) * total(vi)) / (k - 1)
+    return (float(r.dot(r)) - (1 - 1 / k) * total(vi)) / (k - 1)
 
 
 def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
     k, p = _shape(yi, X)
     raw, P0 = _he_parts(yi, vi, X)
     tau2 = max(0.0, raw)
-    tr_pv = float(np.dot(P0.diagonal(), vi))
+    tr_pv = float(P0.diagonal().dot(vi))
     se = float(
         np.sqrt((2 * P0.sum_sq(vi, vi) + 4 * tau2 * tr_pv + 2 * tau2**2 * (k - p)) / (k - p) ** 2)
     )
@@ -245,13 +245,13 @@ def solve_q(
     def q_and_slope(t: float) -> tuple[float, float]:
         """Q(t) and −dQ/dτ² at t (in the buffers above: see _scoring_terms)."""
         np.add(vi, t, out=w)
-        np.divide(1.0, w, out=w)
+        np.reciprocal(w, out=w)
         if X is None:
-            np.subtract(yi, float(np.dot(w, yi)) / float(np.dot(w, ones(k))), out=r)
+            np.subtract(yi, float(w.dot(yi)) / float(w.dot(ones(k))), out=r)
         else:
             r[:] = projection(w, X).residuals(yi)
         np.multiply(w, r, out=wr)
-        return float(np.dot(wr, r)), float(np.dot(wr, wr))
+        return float(wr.dot(r)), float(wr.dot(wr))
 
     xtol = tol * total(vi) / k
     tau2 = start
@@ -302,7 +302,7 @@ def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None, r
     v = vi + tau2
     P = projection(1 / v, X)
     rss = P.quadratic(yi)
-    log_v = float(np.dot(np.log(v), ones(k)))
+    log_v = float(np.log(v).dot(ones(k)))
     if reml:
         return -0.5 * ((k - p) * _LOG_2PI + log_v + P.logdet_xtwx() + rss)
     return -0.5 * (k * _LOG_2PI + log_v + rss)
@@ -314,7 +314,7 @@ def _score(method: str, P: InterceptProjection | DenseProjection, yi: FloatArray
     if method == "EB":
         return P.quadratic(yi) * k / (k - P.p) - k
     Py = P.apply(yi)
-    return float(np.dot(Py, Py)) - (P.trace() if method == "REML" else P.total_weight())
+    return float(Py.dot(Py)) - (P.trace() if method == "REML" else P.total_weight())
 
 
 class _Terms(NamedTuple):
@@ -347,20 +347,20 @@ def _scoring_terms(
         k = yi.size
         w, z, u = work if work is not None else (np.empty(k), np.empty(k), np.empty(k))
         np.add(vi, tau2, out=w)
-        np.divide(1.0, w, out=w)
-        sw = float(np.dot(w, ones(k)))
-        s2 = float(np.dot(w, w))
+        np.reciprocal(w, out=w)
+        sw = float(w.dot(ones(k)))
+        s2 = float(w.dot(w))
         if 4 * s2 <= sw * sw:
-            np.subtract(yi, float(np.dot(w, yi)) / sw, out=z)
+            np.subtract(yi, float(w.dot(yi)) / sw, out=z)
             np.multiply(w, z, out=z)  # z = Py
-            yp2y = float(np.dot(z, z))
+            yp2y = float(z.dot(z))
             # yᵀP³y = zᵀPz = Σ wᵢ (zᵢ − z̄)², z̄ = Σwz/Σw
-            np.subtract(z, float(np.dot(w, z)) / sw, out=z)
-            yp3y = float(np.dot(np.multiply(w, z, out=u), z))
+            np.subtract(z, float(w.dot(z)) / sw, out=z)
+            yp3y = float(np.multiply(w, z, out=u).dot(z))
             if method == "ML":
                 return _Terms(yp2y - sw, s2, 2 * yp3y - s2)
             ratio = s2 / sw
-            s3 = float(np.dot(np.multiply(w, w, out=u), w))
+            s3 = float(np.multiply(w, w, out=u).dot(w))
             tr_p2 = s2 - 2 * s3 / sw + ratio * ratio
             return _Terms(yp2y - (sw - ratio), tr_p2, 2 * yp3y - tr_p2)
         w = w.copy()  # kept by the projection below
@@ -370,7 +370,7 @@ def _scoring_terms(
     score = _score(method, P, yi, yi.size)
     if method == "EB":
         return _Terms(score, P.total_weight(), math.nan)
-    info = float(np.dot(w, w)) if method == "ML" else P.sum_sq()
+    info = float(w.dot(w)) if method == "ML" else P.sum_sq()
     return _Terms(score, info, 2 * P.quadratic(P.apply(yi)) - info)
 
 
@@ -464,7 +464,7 @@ def _fisher_scoring(
     tau2 = max(0.0, tau2)
     w = 1 / (vi + tau2)
     if method == "ML":
-        se = float(np.sqrt(2 / np.dot(w, w)))
+        se = float(np.sqrt(2 / w.dot(w)))
     elif method == "REML":
         se = float(np.sqrt(2 / projection(w, X).sum_sq()))
     else:
