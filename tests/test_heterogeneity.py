@@ -9,11 +9,14 @@ import pytest
 from scipy import stats
 
 from inometa.heterogeneity import (
+    QTest,
+    _q_profile,
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
     i2_h2_from_tau2,
     q_profile_tau2_ci,
+    q_test,
     typical_variance,
 )
 from inometa.tau2 import generalized_q
@@ -74,3 +77,30 @@ def test_q_profile_null_set_and_zero_lower_bound() -> None:
 def test_q_profile_k1() -> None:
     ci = q_profile_tau2_ci([0.2], [0.01])
     assert math.isnan(ci.low) and "k = 1" in ci.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("yi", "vi"),
+    [
+        ([0.1, 0.5, 0.2, 0.9], [0.01, 0.02, 0.015, 0.01]),  # both bounds are roots
+        ([0.1, 0.11, 0.12], [0.5, 0.4, 0.6]),  # Q(0) below the lower quantile: {0}
+        ([0.1, 0.9, 0.3], [1e-6, 0.02, 0.03]),  # one study carries nearly all the weight
+    ],
+)
+def test_q_profile_started_from_metaprops_values_at_zero(yi: list, vi: list) -> None:
+    # metaprop hands the search Q(0) and its slope, computed as solve_q computes them
+    y, v = np.array(yi), np.array(vi)
+    w = 1 / v
+    r = y - w.dot(y) / w.sum()
+    started = _q_profile(
+        y, v, None, 0.95, at_zero=(float((w * r).dot(r)), float((w * r).dot(w * r)))
+    )
+    plain = q_profile_tau2_ci(y, v, 0.95)
+    assert started.low == pytest.approx(plain.low, rel=1e-12, abs=1e-15)
+    assert started.high == pytest.approx(plain.high, rel=1e-12, abs=1e-15)
+    assert started.notes == plain.notes
+
+
+def test_q_test_without_degrees_of_freedom() -> None:
+    assert q_test(5.0, 0) == QTest(0.0, 0, 1.0)
+    assert q_test(-1e-17, 3).statistic == 0.0  # rounding below 0

@@ -27,6 +27,7 @@ __all__ = [
     "i2_h2_from_q",
     "i2_h2_from_tau2",
     "q_profile_tau2_ci",
+    "q_test",
     "typical_variance",
 ]
 
@@ -56,10 +57,23 @@ def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = No
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     k, p = _shape(y, _design(X, y.size))
-    if k <= p:
+    return q_test(generalized_q(0.0, y, v, X), k - p)
+
+
+def q_test(q: float, df: int) -> QTest:
+    """The test of homogeneity for a value ``q`` of Cochran's Q on ``df`` degrees of freedom
+    (Q is clipped at 0, rounding; with df = 0 there is nothing to test: Q = 0, p = 1).
+
+    Examples
+    --------
+    >>> test = q_test(3.841458820694124, 1)
+    >>> test.df, round(test.pvalue, 12)
+    (1, 0.05)
+    """
+    if df <= 0:
         return QTest(0.0, 0, 1.0)
-    q = max(0.0, generalized_q(0.0, y, v, X))
-    return QTest(q, k - p, chi2_sf(q, k - p))
+    q = max(0.0, q)
+    return QTest(q, df, chi2_sf(q, df))
 
 
 def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float:
@@ -191,6 +205,22 @@ def q_profile_tau2_ci(
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     Xd = _design(X, y.size)
+    return _q_profile(y, v, Xd, level, tau2_max=tau2_max, tol=tol)
+
+
+def _q_profile(
+    y: FloatArray,
+    v: FloatArray,
+    Xd: FloatArray | None,
+    level: float,
+    *,
+    tau2_max: float | None = None,
+    tol: float = 1e-12,
+    at_zero: tuple[float, float] | None = None,
+) -> Tau2Interval:
+    """:func:`q_profile_tau2_ci` on checked arrays; ``at_zero``: Q(0) and −dQ/dτ² at 0 if
+    the caller has them (``metaprop`` has: Cochran's Q is Q(0)), as :func:`solve_q`
+    computes them (Q = Σ (wᵢrᵢ) rᵢ, −dQ/dτ² = Σ (wᵢrᵢ)²)."""
     k, p = _shape(y, Xd)
     df = k - p
     if df < 1:
@@ -203,7 +233,7 @@ def q_profile_tau2_ci(
     # Without a limit the search goes far beyond metafor's (which reports "> 100").
     cap = _TAU2_SEARCH_LIMIT if tau2_max is None else tau2_max
     notes: list[str] = []
-    q0 = projection(1 / v, Xd).quadratic(y)
+    q0 = projection(1 / v, Xd).quadratic(y) if at_zero is None else at_zero[0]
     if q0 < crit_lower:
         notes.append(
             "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
@@ -214,7 +244,7 @@ def q_profile_tau2_ci(
     if q0 < crit_upper:
         low, start, known = 0.0, 0.0, None
     else:
-        lower = solve_q(crit_upper, y, v, Xd, cap=cap, tol=tol)
+        lower = solve_q(crit_upper, y, v, Xd, start_values=at_zero, cap=cap, tol=tol)
         low = lower.tau2
         # the last point evaluated in that search lies left of both roots
         start, known = (0.0, None) if lower.last is None else (lower.last[0], lower.last[1:])

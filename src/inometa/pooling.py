@@ -21,14 +21,15 @@ from . import __version__
 from ._deferred import Deferred
 from ._distributions import chi2_sf
 from ._validation import check_choice, check_counts, check_labels, check_level, study_label
-from ._wls import total
+from ._wls import InterceptProjection, total
 from .glmm import fit_glmm
 from .heterogeneity import (
+    _q_profile,
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
     i2_h2_from_tau2,
-    q_profile_tau2_ci,
+    q_test,
     typical_variance,
 )
 from .intervals import (
@@ -647,10 +648,16 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     notes = list(prep.notes)
     k = yi.size
     lev = options.level
-    w_fe = 1 / vi
-    sum_fe = total(w_fe)
-    mu_fe = float(w_fe.dot(yi)) / sum_fe
+    w_fe = np.reciprocal(vi)
+    P0 = InterceptProjection(w_fe)
+    sum_fe = P0.sum_w
+    mu_fe = P0.mean(yi)
     common = pooled_interval(mu_fe, math.sqrt(1 / sum_fe), "z", lev, k=k)
+    # Q(τ²) and its slope at τ² = 0 (computed as solve_q does): Cochran's Q, and the start
+    # of the Q-profile search for the τ² interval.
+    r_fe = yi - mu_fe
+    wr_fe = w_fe * r_fe
+    at_zero = (float(wr_fe.dot(r_fe)), float(wr_fe.dot(wr_fe)))
 
     if options.tau2_fixed is not None:
         tfit = Tau2Fit("fixed", options.tau2_fixed, math.nan, note="τ² fixed by the user")
@@ -678,10 +685,10 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     if pi.note:
         notes.append(pi.note)
 
-    qt = cochran_q(yi, vi)
-    vt = typical_variance(vi)
+    qt = q_test(at_zero[0], k - 1)
+    vt = (k - 1) / P0.trace() if k >= 2 else 0.0  # the typical variance (see heterogeneity)
     if k >= 2:
-        ci_tau = q_profile_tau2_ci(yi, vi, lev)
+        ci_tau = _q_profile(yi, vi, None, lev, at_zero=at_zero)
         notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)
         tau2_ci = Interval(ci_tau.low, ci_tau.high)
     else:
