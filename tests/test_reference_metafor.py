@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import inometa
+from inometa.tau2 import estimate_tau2
 from inometa.transforms import apply_correction, get_transform
 
 from .conftest import TOL
@@ -242,3 +243,14 @@ def test_reml_on_a_nearly_flat_likelihood() -> None:
     assert h.tau2 == pytest.approx(case["tau2"], rel=TOL["metafor"])
     assert res.random.estimate == pytest.approx(case["estimate"], rel=TOL["metafor"])
     assert res.random.se == pytest.approx(case["se"], rel=TOL["metafor"])
+
+
+@pytest.mark.parametrize("case", BOUNDARY["ll0check"], ids=["k3", "k2"])
+def test_ml_likelihood_check_at_zero(case: dict) -> None:
+    # Fisher scoring converges to a local maximum below the likelihood at τ² = 0: metafor's
+    # ll0check reports τ² = 0 (with a warning), and so must we (with a note).
+    assert "local maximum" in case["warning"]
+    fit = estimate_tau2(case["yi"], case["vi"], case["method"])
+    assert fit.tau2 == case["tau2"] == 0
+    assert fit.note is not None and "higher at τ² = 0" in fit.note
+    assert fit.se == pytest.approx(case["se_tau2"], rel=TOL["metafor"])

@@ -143,3 +143,24 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
         top = _loglik(fit.tau2, y, v, None, reml)
         for t in (fit.tau2 * (1 - 1e-4), fit.tau2 * (1 + 1e-4)):
             assert _loglik(t, y, v, None, reml) < top
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize(
+    "vi",
+    [[0.02, 0.05, 0.1, 0.3, 0.04], [1e-6, 0.05, 0.1, 0.3, 0.04]],  # the second: one dominant study
+    ids=["spread", "dominant"],
+)
+def test_intercept_point_is_the_general_likelihood_and_information(reml: bool, vi: list) -> None:
+    # The one-pass evaluation at the estimate must equal the general code it replaces there.
+    from inometa._wls import projection
+    from inometa.tau2 import _intercept_point, _loglik
+
+    y, v = np.array([0.3, -0.1, 0.8, 1.5, 0.2]), np.array(vi)
+    work = (np.empty(5), np.empty(5), np.empty(5))
+    for t in (0.0, 0.07, 2.0):
+        ll, info = _intercept_point(t, y, v, reml, work)
+        assert ll == pytest.approx(_loglik(t, y, v, None, reml), rel=1e-14)
+        w = 1 / (v + t)
+        expected = projection(w, None).sum_sq() if reml else float(np.sum(w * w))
+        assert info == pytest.approx(expected, rel=1e-12)

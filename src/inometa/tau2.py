@@ -308,6 +308,34 @@ def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None, r
     return -0.5 * (k * _LOG_2PI + log_v + rss)
 
 
+def _intercept_point(
+    tau2: float,
+    yi: FloatArray,
+    vi: FloatArray,
+    reml: bool,
+    work: tuple[FloatArray, FloatArray, FloatArray],
+) -> tuple[float, float]:
+    """ℓ(τ²) (as :func:`_loglik`, the same sums in the same order) and the expected
+    information for τ² there — tr P² (REML) or Σw² (ML) — for the model without moderators,
+    computed in the buffers ``work``."""
+    k = yi.size
+    w, r, u = work
+    np.add(vi, tau2, out=w)
+    log_v = float(np.log(w, out=u).dot(ones(k)))
+    np.reciprocal(w, out=w)
+    sw = float(w.dot(ones(k)))
+    np.subtract(yi, float(w.dot(yi)) / sw, out=r)
+    rss = float(w.dot(np.multiply(r, r, out=u)))
+    s2 = float(w.dot(w))
+    if not reml:
+        return -0.5 * (k * _LOG_2PI + log_v + rss), s2
+    loglik = -0.5 * ((k - 1) * _LOG_2PI + log_v + math.log(sw) + rss)
+    if 4 * s2 > sw * sw:  # a study may carry more than half the weight: see _scoring_terms
+        return loglik, InterceptProjection(w.copy()).sum_sq()
+    ratio = s2 / sw
+    return loglik, s2 - 2 * float(np.multiply(w, w, out=u).dot(w)) / sw + ratio * ratio
+
+
 def _score(method: str, P: InterceptProjection | DenseProjection, yi: FloatArray, k: int) -> float:
     """The (Fisher-scoring) score for τ² at the τ² of P's weights: yᵀP²y − tr P (REML),
     yᵀP²y − Σw (ML), or the EB estimating equation k/(k−p)·yᵀPy − k."""
@@ -455,13 +483,25 @@ def _fisher_scoring(
         at_boundary = True
     if at_boundary:
         note = "the maximum is at the boundary τ² = 0"
+    tau2 = max(0.0, tau2)
+    if X is None and newton:
+        # The likelihood check and the standard error share one pass at each point.
+        reml = method == "REML"
+        ll_hat, info = _intercept_point(tau2, yi, vi, reml, work)
+        if tau2 > 0:
+            ll_0, info_0 = _intercept_point(0.0, yi, vi, reml, work)
+            # metafor's ll0check: a boundary value with a higher likelihood wins.
+            if ll_0 - ll_hat > 1e-10:
+                tau2, info = 0.0, info_0
+                note = "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
+        se = math.sqrt(2 / info) if info > 0 else math.inf  # (weights underflowed)
+        return Tau2Fit(method, tau2, se, it, converged, note)
     if method in ("ML", "REML") and tau2 > 0:
         reml = method == "REML"
         # metafor's ll0check: a boundary value with a higher likelihood wins.
         if _loglik(0.0, yi, vi, X, reml) - _loglik(tau2, yi, vi, X, reml) > 1e-10:
             tau2 = 0.0
             note = "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
-    tau2 = max(0.0, tau2)
     w = 1 / (vi + tau2)
     if method == "ML":
         se = float(np.sqrt(2 / w.dot(w)))
@@ -549,7 +589,7 @@ def estimate_tau2(
     v = np.asarray(vi, dtype=float)
     if y.shape != v.shape or y.ndim != 1:
         raise ValueError("yi and vi must be one-dimensional and of equal length")
-    if not np.all(v > 0):
+    if not v.min(initial=math.inf) > 0:  # (NaN fails too)
         raise ValueError("all sampling variances vi must be > 0 to estimate τ²")
     Xd = _design(X, y.size)
     k, p = _shape(y, Xd)

@@ -20,7 +20,10 @@ to_json <- function(x, indent = "") {
   }
   if (is.character(x)) {
     if (length(x) == 0) return("[]")
-    s <- paste0('"', gsub('"', '\\\\"', x), '"')
+    esc <- gsub("\\", "\\\\", x, fixed = TRUE)
+    esc <- gsub('"', '\\"', esc, fixed = TRUE)
+    esc <- gsub("\n", "\\n", esc, fixed = TRUE)
+    s <- paste0('"', esc, '"')
     return(if (length(x) == 1 && is.null(attr(x, "array"))) s else
       paste0("[", paste(s, collapse = ", "), "]"))
   }

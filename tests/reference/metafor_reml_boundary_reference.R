@@ -5,6 +5,10 @@
 # approach the maximum very slowly on this nearly flat restricted likelihood. With
 # threshold = 1e-12 and maxiter = 10000 it converges.
 #
+# Also two ML fits where Fisher scoring converges to a local maximum of the likelihood
+# below its value at tau^2 = 0, so that metafor's ll0check sets tau^2 = 0 (with the warning
+# "Fisher scoring algorithm may have gotten stuck at a local maximum").
+#
 # Run from the repository root:
 #   Rscript tests/reference/metafor_reml_boundary_reference.R [OUTFILE]
 # Writes tests/reference/metafor_reml_boundary_reference.json (numbers with %.17g).
@@ -27,12 +31,28 @@ default_control <- tryCatch({
 
 r <- rma(es$yi, es$vi, method = "REML", control = list(threshold = 1e-12, maxiter = 10000))
 
+ll0 <- list(
+  list(yi = c(1.1436135261476181, 0.022949778359614842, 0.11536831768857238),
+       vi = c(0.12745728126274516, 0.11644401944356311, 0.0029124054666257414)),
+  list(yi = c(-5.179046061417098, -0.38049252376268333),
+       vi = c(3.73500043690344, 0.001056539377824412)))
+ll0check <- lapply(ll0, function(d) {
+  warned <- ""
+  f <- withCallingHandlers(rma(d$yi, d$vi, method = "ML"), warning = function(w) {
+    warned <<- conditionMessage(w)
+    invokeRestart("muffleWarning")
+  })
+  list(yi = d$yi, vi = d$vi, method = "ML", warning = warned, tau2 = f$tau2,
+       se_tau2 = f$se.tau2, estimate = c(f$b), se = f$se)
+})
+
 out <- list(
   xi = xi, ni = ni, measure = "PR",
   default_control = default_control,
   tau2 = r$tau2,
   loglik = as.numeric(logLik(r)),
   estimate = c(r$b),
-  se = r$se
+  se = r$se,
+  ll0check = ll0check
 )
 writeLines(to_json(out), outfile)
