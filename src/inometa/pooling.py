@@ -580,11 +580,22 @@ def _proportion(tr: Transform, y: float, n_bt: float | None) -> float:
 
 def _proportions(tr: Transform, ys: tuple[float, ...], n_bt: float | None) -> list[float]:
     """Several model-scale values back-transformed in one call."""
-    return [float(p) for p in tr.inverse(ys, n_bt)]
+    out: list[float] = tr.inverse(ys, n_bt).tolist()
+    return out
 
 
-def _pooled(model: str, ci: Any, tr: Transform, n_bt: float | None) -> PooledEstimate:
-    est, low, high = _proportions(tr, (ci.estimate, ci.low, ci.high), n_bt)
+def _pooled(
+    model: str,
+    ci: Any,
+    tr: Transform,
+    n_bt: float | None,
+    proportions: tuple[float, float, float] | list[float] | None = None,
+) -> PooledEstimate:
+    """The pooled estimate of ``ci``; ``proportions``: its three values back-transformed,
+    if the caller did that already (with others, in one call)."""
+    if proportions is None:
+        proportions = _proportions(tr, (ci.estimate, ci.low, ci.high), n_bt)
+    est, low, high = proportions
     return PooledEstimate(
         model=model,
         estimate=ci.estimate,
@@ -717,7 +728,10 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
         typical_variance=vt,
     )
     notes.extend(_clip_notes(tr, random, pi.low, pi.high))
-    pi_prop_low, pi_prop_high = _proportions(tr, (pi.low, pi.high), n_bt)
+    # Every pooled value back-transformed in one call: common, random, prediction.
+    values = (common.estimate, common.low, common.high, random.estimate, random.low)
+    props = _proportions(tr, (*values, random.high, pi.low, pi.high), n_bt)
+    pi_prop_low, pi_prop_high = props[6:]
     prediction = Prediction(
         pi.low,
         pi.high,
@@ -731,8 +745,8 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     return MetaPropResult(
         options,
         data,
-        _pooled("common", common, tr, n_bt),
-        _pooled("random", random, tr, n_bt),
+        _pooled("common", common, tr, n_bt, props[:3]),
+        _pooled("random", random, tr, n_bt, props[3:6]),
         het,
         prediction,
         n_bt,
