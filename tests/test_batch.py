@@ -292,6 +292,7 @@ def test_column_map_points_at_to_dict() -> None:
         ([[1, 2.5]], [[5, 5]], {}, "analysis 1, study 2: events 2.5 is not a whole number"),
         ([[1, -1]], [[5, 5]], {}, "analysis 1, study 2: events -1 is negative"),
         ([[1, 1]], [[5, 0]], {}, "analysis 1, study 2: total is 0"),
+        ([[1, 1]], [[5, 1e17]], {}, "analysis 1, study 2: total 1e+17 is beyond 2⁵³"),
         ([[1, NAN]], [[5, 5]], {}, "analysis 1, study 2: events is missing (NaN) but total"),
         ([[1, 2], [NAN, NAN]], [[5, 5], [NAN, NAN]], {}, "analysis 2: no studies"),
         (

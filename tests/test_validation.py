@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import inometa
+from inometa._validation import check_counts
 
 LABELS = ["Kantarjian 2013", "DeAngelo 2017", "Jabbour 2023"]
 
@@ -141,3 +142,29 @@ def test_resolved_options_are_cached_by_value_and_type() -> None:
     with pytest.raises(ValueError, match=r"level must be a number such as 0\.95, got \[95\]"):
         inometa.metaprop(*counts, level=[95])
     assert inometa.metaprop(*counts, level=np.array(95)).options.level == 0.95
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint16])
+def test_integer_arrays_take_the_same_checks(dtype: type) -> None:
+    # integer arrays are checked by a shorter path; it must refuse what the general one does
+    n = np.array([90, 72, 110], dtype=dtype)
+    with pytest.raises(ValueError, match=r"study 'Jabbour 2023' \(row 3\): events 112 > total 110"):
+        inometa.metaprop(np.array([10, 20, 112], dtype=dtype), n, labels=LABELS)
+    with pytest.raises(ValueError, match=r"'Kantarjian 2013' \(row 1\): total is 0"):
+        zero = np.array([0, 72, 110], dtype=dtype)
+        inometa.metaprop(np.array([0, 20, 5], dtype=dtype), zero, labels=LABELS)
+    with pytest.raises(ValueError, match="labels has 2 entries but there are 3 studies"):
+        inometa.metaprop(np.array([1, 2, 3], dtype=dtype), n, labels=["a", "b"])
+    events = np.array([10, 20, 5], dtype=dtype)
+    x, m, labs = check_counts(events, n, LABELS)
+    assert x.dtype == m.dtype == np.int64 and labs == tuple(LABELS)
+    events[0] = 99  # the result holds copies
+    assert x.tolist() == [10, 20, 5]
+
+
+def test_unsigned_counts_beyond_int64_are_refused() -> None:
+    huge = np.array([2**63 + 5, 3], dtype=np.uint64)
+    with pytest.raises(ValueError, match=r"'Study 1' \(row 1\): total 9.22337e\+18 is beyond 2⁵³"):
+        check_counts(np.array([1, 2], dtype=np.uint64), huge)
+    with pytest.raises(ValueError, match=r"'B' \(row 2\): total 1e\+17 is beyond 2⁵³"):
+        check_counts([1, 2], [10, 1e17], ["A", "B"])

@@ -19,6 +19,9 @@ T = TypeVar("T")
 
 # How many offending rows an error message lists before summarising the rest.
 _MAX_LISTED = 5
+# Counts are checked as floats, which hold whole numbers exactly only up to 2⁵³ (and int64
+# ends at 2⁶³): beyond that a "count" would be silently changed.
+_MAX_COUNT = 2.0**53
 
 
 def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
@@ -122,6 +125,18 @@ def check_counts(
     ...
     ValueError: study 'Jabbour 2023' (row 1): events 12 > total 10
     """
+    if (
+        _is_integer_array(events)
+        and _is_integer_array(n)
+        and events.ndim == 1
+        and events.shape == n.shape
+        and events.size
+    ):
+        # Integer arrays (the common case in code): whole and finite by type, so three
+        # reductions decide validity (uint64 beyond int64 wraps negative: checked below).
+        xi, mi = events.astype(np.int64), n.astype(np.int64)
+        if xi.min() >= 0 and mi.min() > 0 and (mi - xi).min() >= 0:
+            return xi, mi, None if labels is None else check_labels(labels, xi.size)
     x = _as_float_array(events, "events")
     m = _as_float_array(n, "total")
     if x.size != m.size:
@@ -135,7 +150,7 @@ def check_counts(
     # A few passes decide that everything is valid; only invalid input goes through the
     # checks below, which name each problem. Counts given as integer arrays are whole and
     # finite; for others x % 1 == 0 says both (it is NaN for NaN and ±inf).
-    valid = (x >= 0) & (x <= m) & (m > 0)
+    valid = (x >= 0) & (x <= m) & (m > 0) & (m <= _MAX_COUNT)
     for given, arr in ((events, x), (n, m)):
         if not _is_integer_array(given):
             with np.errstate(invalid="ignore"):
@@ -158,6 +173,11 @@ def check_counts(
         bad = np.flatnonzero(arr < 0)
         if bad.size:
             raise ValueError(_describe(labs, bad, [f"{field} {arr[r]:g} is negative" for r in bad]))
+    bad = np.flatnonzero(m > _MAX_COUNT)
+    if bad.size:
+        raise ValueError(
+            _describe(labs, bad, [f"total {m[r]:g} is beyond 2⁵³, not a count" for r in bad])
+        )
     bad = np.flatnonzero(m == 0)
     if bad.size:
         raise ValueError(_describe(labs, bad, ["total is 0 (no patients)" for _ in bad]))

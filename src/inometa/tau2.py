@@ -241,13 +241,14 @@ def solve_q(
 
     k = yi.size
     w, r, wr = np.empty(k), np.empty(k), np.empty(k)
+    one = ones(k)
 
     def q_and_slope(t: float) -> tuple[float, float]:
         """Q(t) and −dQ/dτ² at t (in the buffers above: see _scoring_terms)."""
         np.add(vi, t, out=w)
         np.reciprocal(w, out=w)
         if X is None:
-            np.subtract(yi, float(w.dot(yi)) / float(w.dot(ones(k))), out=r)
+            np.subtract(yi, float(w.dot(yi)) / float(w.dot(one)), out=r)
         else:
             r[:] = projection(w, X).residuals(yi)
         np.multiply(w, r, out=wr)
@@ -320,10 +321,11 @@ def _intercept_point(
     computed in the buffers ``work``."""
     k = yi.size
     w, r, u = work
+    one = ones(k)
     np.add(vi, tau2, out=w)
-    log_v = float(np.log(w, out=u).dot(ones(k)))
+    log_v = float(np.log(w, out=u).dot(one))
     np.reciprocal(w, out=w)
-    sw = float(w.dot(ones(k)))
+    sw = float(w.dot(one))
     np.subtract(yi, float(w.dot(yi)) / sw, out=r)
     rss = float(w.dot(np.multiply(r, r, out=u)))
     s2 = float(w.dot(w))
