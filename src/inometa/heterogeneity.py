@@ -12,6 +12,7 @@ Two definitions of I² and H² are in use and both are offered:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -156,8 +157,7 @@ def i2_h2_ci_test_based(
     return (i2(h_lo), i2(h_hi)), (h_lo**2, h_hi**2)
 
 
-@dataclass(frozen=True)
-class Tau2Interval:
+class Tau2Interval(NamedTuple):
     """A Q-profile confidence interval for τ², with notes on bounds that are not roots."""
 
     low: float

@@ -28,7 +28,7 @@ inometa    metafor ``predict(pi.type=)``         critical value c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -105,8 +105,7 @@ def hartung_knapp_s2(
     return rss / df
 
 
-@dataclass(frozen=True)
-class PooledInterval:
+class PooledInterval(NamedTuple):
     """A pooled estimate's test and confidence interval on the model scale.
 
     ``se`` is the standard error the interval uses (Wald, or Hartung–Knapp-scaled);
@@ -175,8 +174,7 @@ def pooled_interval(
     )
 
 
-@dataclass(frozen=True)
-class PredictionInterval:
+class PredictionInterval(NamedTuple):
     """A prediction interval on the model scale, with the df of its t quantile (None: z)."""
 
     low: float

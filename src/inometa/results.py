@@ -7,6 +7,7 @@ named fields; back-transformation rules are recorded in the options.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -159,37 +160,59 @@ class StudyData:
         return int(np.sum(np.asarray(self.n, dtype=float)[~self.imputed]))
 
     @classmethod
-    def build(cls, **kw: Any) -> StudyData:
-        """Construct with every array copied and made read-only (``imputed`` defaults to
-        all False).
+    def build(
+        cls,
+        *,
+        labels: Sequence[str] | Deferred[tuple[str, ...]],
+        events: npt.ArrayLike,
+        n: npt.ArrayLike,
+        events_used: npt.ArrayLike,
+        n_used: npt.ArrayLike,
+        corrected: npt.ArrayLike,
+        yi: npt.ArrayLike,
+        vi: npt.ArrayLike,
+        weights_common: npt.ArrayLike,
+        weights_random: npt.ArrayLike,
+        imputed: npt.ArrayLike | None = None,
+        intervals: Deferred[tuple[FloatArray, FloatArray]] | None = None,
+        ci_low: npt.ArrayLike | None = None,
+        ci_high: npt.ArrayLike | None = None,
+    ) -> StudyData:
+        """Construct with every array read-only (copied unless it already is a read-only
+        array of the right type that owns its data); ``imputed`` defaults to all False.
 
         ``labels`` is a sequence of strings or a :class:`~inometa._deferred.Deferred`
         one; the per-study intervals are given as ``ci_low`` and ``ci_high`` arrays or as
         ``intervals``, a deferred ``(low, high)`` pair.
         """
-        labels = kw.pop("labels")
-        if "intervals" in kw:
-            intervals = kw.pop("intervals")
-        else:
-            intervals = Deferred.of((kw.pop("ci_low"), kw.pop("ci_high")))
-        kw.setdefault("imputed", np.zeros(len(kw["yi"]), dtype=bool))
-        out: dict[str, Any] = {}
-        for key, value in kw.items():
-            if key in ("events", "n"):
-                # integer counts, or floats with NaN for studies imputed by trim-and-fill
-                counts = np.asarray(value)
-                has_nan = counts.dtype.kind == "f" and bool(np.isnan(counts).any())
-                out[key] = _readonly(counts, float if has_nan else np.int64)
-            elif key in ("corrected", "imputed"):
-                out[key] = _readonly(value, bool)
-            else:
-                out[key] = _readonly(value)
-        if isinstance(labels, Deferred):
-            out["_labels"] = _mapped(labels, tuple)
-        else:
-            out["_labels"] = Deferred.of(tuple(labels))
-        out["_intervals"] = _mapped(intervals, lambda lh: (_readonly(lh[0]), _readonly(lh[1])))
-        return cls(**out)
+        if intervals is None:
+            intervals = Deferred.of((np.asarray(ci_low), np.asarray(ci_high)))
+        y = _readonly(yi)
+        return cls(
+            events=_counts(events),
+            n=_counts(n),
+            events_used=_readonly(events_used),
+            n_used=_readonly(n_used),
+            corrected=_readonly(corrected, bool),
+            yi=y,
+            vi=_readonly(vi),
+            weights_common=_readonly(weights_common),
+            weights_random=_readonly(weights_random),
+            imputed=_readonly(np.zeros(y.size, dtype=bool) if imputed is None else imputed, bool),
+            _labels=(
+                _mapped(labels, tuple)
+                if isinstance(labels, Deferred)
+                else Deferred.of(tuple(labels))
+            ),
+            _intervals=_mapped(intervals, lambda lh: (_readonly(lh[0]), _readonly(lh[1]))),
+        )
+
+
+def _counts(value: npt.ArrayLike) -> Any:
+    """Read-only counts: integers, or floats with NaN for studies imputed by trim-and-fill."""
+    counts = np.asarray(value)
+    has_nan = counts.dtype.kind == "f" and bool(np.isnan(counts).any())
+    return _readonly(counts, float if has_nan else np.int64)
 
 
 def _mapped(source: Deferred[Any], f: Any) -> Deferred[Any]:

@@ -186,8 +186,7 @@ def _truncation_note(raw: float) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class QRoot:
+class QRoot(NamedTuple):
     """A solution of Q(τ²) = target (see :func:`solve_q`)."""
 
     tau2: float
