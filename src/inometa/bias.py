@@ -84,7 +84,7 @@ def _inverse_view(res: MetaPropResult) -> _Prepared:
     prep = prepared_from_result(res)
     if res.options.method == "glmm":
         opts = replace(res.options, method="inverse", tau2_method="ML", tau2_fixed=None)
-        prep = replace(prep, options=opts)
+        prep = prep._replace(options=opts)
     return prep
 
 
@@ -385,8 +385,7 @@ def _augment(
     nan = np.full(yi_fill.size, np.nan)
     low = np.concatenate([prep.ci_low, tr.inverse(yi_fill - z * np.sqrt(vi_fill), n_arg)])
     high = np.concatenate([prep.ci_high, tr.inverse(yi_fill + z * np.sqrt(vi_fill), n_arg)])
-    return replace(
-        prep,
+    return prep._replace(
         label_source=Deferred.of(prep.labels + labels),
         events=np.concatenate([np.asarray(prep.events, dtype=float), nan]),
         n=np.concatenate([np.asarray(prep.n, dtype=float), n_fill]),

@@ -9,10 +9,10 @@ to the pure modules (:mod:`~inometa.transforms`, :mod:`~inometa.tau2`,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from itertools import compress
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -181,9 +181,9 @@ def metaprop(
     return fit_prepared(prep)
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """Validated inputs and resolved options, ready for a fitting routine.
+class _Prepared(NamedTuple):
+    """Validated inputs and resolved options, ready for a fitting routine (an immutable
+    intermediate value, built on every call: a NamedTuple is built in one step).
 
     Study labels and per-study confidence intervals are deferred (computed on first use):
     the fit does not need them.
@@ -239,8 +239,7 @@ class _Prepared:
         keep = np.array(keep, dtype=bool)  # a copy: the deferred values below read it later
         n_sub = self.n[keep]
         labels, intervals = self.label_source, self.intervals
-        return replace(
-            self,
+        return self._replace(
             label_source=Deferred(lambda: tuple(compress(labels.get(), keep))),
             events=self.events[keep],
             n=n_sub,
@@ -683,7 +682,8 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     sum_re = total(w_re)
     mu_re = float(w_re.dot(yi)) / sum_re
     se_re = math.sqrt(1 / sum_re)
-    s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if k > 1 else math.nan
+    hk = options.ci_method in ("hk", "hk_adhoc")
+    s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if hk and k > 1 else math.nan
     random = pooled_interval(mu_re, se_re, options.ci_method, lev, k=k, hk_s2=s2)
     if options.ci_method in ("t", "hk", "hk_adhoc") and k < 2:
         notes.append(f"the {options.ci_method} confidence interval needs k ≥ 2; it is undefined")
