@@ -370,6 +370,25 @@ def table(rows: dict[str, Workload]) -> str:
     )
 
 
+def speed_check() -> float:
+    """Microseconds per round of a fixed loop of small numpy operations (three calls on
+    16-vectors, the size of workload 1), median of 21 batches.
+
+    The development machine is a shared virtual machine whose speed swings by about a
+    factor of two within minutes; this number, taken before and after the tools run, says
+    which phase a table was measured in (it is not a benchmark of anything).
+    """
+    a, b, out = np.linspace(0.1, 1.0, 16), np.linspace(1.0, 2.0, 16), np.empty(16)
+
+    def rounds() -> None:
+        for _ in range(2000):
+            a.dot(b)
+            np.multiply(a, b, out=out)
+            np.add(a, 0.5, out=out)
+
+    return median_seconds(rounds, 21) / 2000 * 1e6
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -433,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     }
     data = make_data(k_big)
+    check_before = speed_check()
     runners = {
         "inometa": run_inometa,
         "statsmodels": run_statsmodels,
@@ -443,10 +463,16 @@ def main(argv: list[str] | None = None) -> int:
         if tool.lower() in wanted:
             guarded(run, tool)(data, args.quick, rows)
             print(f"done: {tool}", file=sys.stderr)
+    check_after = speed_check()
     print(table(rows))
+    print(
+        f"\nSpeed check (a fixed numpy loop, µs per round; lower is a faster phase of the "
+        f"machine): {check_before:.2f} before, {check_after:.2f} after."
+    )
     if args.json is not None:
         payload = {
             "machine": machine(),
+            "speed_check_us": {"before": check_before, "after": check_after},
             "quick": args.quick,
             "seed": SEED,
             "workloads": [
