@@ -254,3 +254,13 @@ def test_ml_likelihood_check_at_zero(case: dict) -> None:
     assert fit.tau2 == case["tau2"] == 0
     assert fit.note is not None and "higher at τ² = 0" in fit.note
     assert fit.se == pytest.approx(case["se_tau2"], rel=TOL["metafor"])
+
+
+def test_sj_on_equal_values_is_exactly_zero() -> None:
+    # metafor's SJ starts from var(yi), exactly 0 here; a start of ~1e-34 from rounding
+    # would give τ² ≈ 1e-66 and no note.
+    case = BOUNDARY["sj_equal"]
+    assert case["tau2"] == case["se_tau2"] == 0
+    fit = estimate_tau2(case["yi"], case["vi"], "SJ")
+    assert fit.tau2 == 0 and fit.se == 0
+    assert fit.note == "all model-scale values are equal: τ² = 0"

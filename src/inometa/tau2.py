@@ -164,8 +164,10 @@ def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
 
 def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
     k, p = _shape(yi, X)
-    # metafor's starting value is the variance of y (not of residuals), divisor k.
-    tau0 = float(np.var(yi))
+    # metafor's starting value is the variance of y (not of residuals), divisor k. For
+    # equal values R's var() gives exactly 0; np.var can leave ~1e-33 from the rounding of
+    # the mean, which would give a τ² of 1e-66 instead of 0.
+    tau0 = 0.0 if yi.min() == yi.max() else float(np.var(yi))
     P = projection(1 / (vi + tau0), X)
     tau2 = max(0.0, tau0 * P.quadratic(yi) / (k - p))
     # tr PVPV, Σᵢⱼ Pᵢⱼ² vⱼ and tr P² (metafor: sum(PV*t(PV)), sum(PV*P), sum(P*P))

@@ -9,6 +9,8 @@
 # below its value at tau^2 = 0, so that metafor's ll0check sets tau^2 = 0 (with the warning
 # "Fisher scoring algorithm may have gotten stuck at a local maximum").
 #
+# And the Sidik-Jonkman estimator on equal values (its start, var(yi), is exactly 0).
+#
 # Run from the repository root:
 #   Rscript tests/reference/metafor_reml_boundary_reference.R [OUTFILE]
 # Writes tests/reference/metafor_reml_boundary_reference.json (numbers with %.17g).
@@ -46,6 +48,10 @@ ll0check <- lapply(ll0, function(d) {
        se_tau2 = f$se.tau2, estimate = c(f$b), se = f$se)
 })
 
+sj_vi <- c(0.01, 0.02, 0.03, 0.01, 0.02, 0.05, 0.01)
+sj <- rma(rep(0.1, 7), sj_vi, method = "SJ")
+sj_equal <- list(yi = rep(0.1, 7), vi = sj_vi, tau2 = sj$tau2, se_tau2 = sj$se.tau2)
+
 out <- list(
   xi = xi, ni = ni, measure = "PR",
   default_control = default_control,
@@ -53,6 +59,7 @@ out <- list(
   loglik = as.numeric(logLik(r)),
   estimate = c(r$b),
   se = r$se,
-  ll0check = ll0check
+  ll0check = ll0check,
+  sj_equal = sj_equal
 )
 writeLines(to_json(out), outfile)
