@@ -104,6 +104,46 @@ def test_a_study_already_in_the_set_gains_the_outcome_in_its_entry(extracted: Pa
     assert any("wieduwilt2023" in w and "neither a member" in w for w in report.warnings)
 
 
+def test_an_outcomes_list_written_one_per_line_gains_a_line(extracted: Path) -> None:
+    sets = extracted / "analysis_sets.toml"
+    one_line = 'outcomes = ["orr", "cr_cri"]'
+    text = sets.read_text(encoding="utf-8")
+    assert text.count(one_line) == 1
+    sets.write_text(
+        text.replace(one_line, 'outcomes = [\n  "orr",\n  "cr_cri"  # both\n]'), encoding="utf-8"
+    )
+    row = {"study_id": "wieduwilt2025", **NEW_ORR, "outcome": "vod", "events": 1, "total": 33}
+    report = add_rows([row], path=extracted)
+    (toml,) = [f for f in report.files if f.file == "analysis_sets.toml"]
+    assert toml.removed == ('  "cr_cri"  # both',)
+    assert toml.added == ('  "cr_cri",  # both', '  "vod",')
+    assert "wieduwilt2025" in set(data.analysis_set("latest", "vod", path=extracted).study_id)
+    assert data.validate(extracted).ok
+
+
+def test_two_lists_written_one_per_line_are_both_extended(extracted: Path) -> None:
+    # each extension adds a line; the lines named for the others must stay right
+    sets = extracted / "analysis_sets.toml"
+    text = sets.read_text(encoding="utf-8")
+    for old, new in (
+        ('outcomes = ["vod", "relapse"]', 'outcomes = [\n  "vod",\n  "relapse",\n]'),
+        ('outcomes = ["cr_cri", "mrd_neg"]', 'outcomes = [\n  "cr_cri",\n  "mrd_neg",\n]'),
+    ):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    sets.write_text(text, encoding="utf-8")
+    rows = [
+        {"study_id": "metheny2024", **NEW_ORR, "outcome": "sct", "events": 9, "total": 18},
+        {"study_id": "jain2021", **NEW_ORR, "outcome": "vod", "events": 1, "total": 18},
+    ]
+    add_rows(rows, path=extracted, sets=["lao2025"])
+    assert data.validate(extracted).ok
+    for study, outcome in (("metheny2024", "sct"), ("jain2021", "vod")):
+        assert study in set(data.analysis_set("lao2025", outcome, path=extracted).study_id)
+    assert '  "relapse",\n  "sct",\n]' in sets.read_text(encoding="utf-8")
+    assert '  "mrd_neg",\n  "vod",\n]' in sets.read_text(encoding="utf-8")
+
+
 def test_joining_lao2025_needs_naming_it_warns_and_is_inherited_once(extracted: Path) -> None:
     row = new_row(study_id="late2024", label="Late 2024", publication_date="2024-11-30")
     report = add_rows([row], path=extracted, sets=["lao2025", "latest"])

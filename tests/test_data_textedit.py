@@ -125,9 +125,44 @@ def test_extend_outcomes_after_a_trailing_comma() -> None:
     assert extend_outcomes(text, 1, ["cr"]) == 'outcomes = ["orr", "cr", ]\n'
 
 
-def test_extend_outcomes_refuses_a_list_over_several_lines() -> None:
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # one item per line, trailing comma
+        ('outcomes = [\n  "orr",\n]\n', 'outcomes = [\n  "orr",\n  "cr",\n]\n'),
+        # no comma after the last item, a comment kept after the added comma
+        (
+            'outcomes = [  # kept\n    "orr"  # first\n]  # end\n',
+            'outcomes = [  # kept\n    "orr",  # first\n    "cr",\n]  # end\n',
+        ),
+        # blank and comment lines inside, CRLF endings kept
+        (
+            'outcomes = [\r\n\r\n  # response\r\n  "orr",\r\n  "vod",\r\n]\r\n',
+            'outcomes = [\r\n\r\n  # response\r\n  "orr",\r\n  "vod",\r\n  "cr",\r\n]\r\n',
+        ),
+        # an empty array over two lines: indented two spaces past its key
+        ("  outcomes = [\n  ]\n", '  outcomes = [\n    "cr",\n  ]\n'),
+    ],
+)
+def test_extend_outcomes_written_one_per_line(before: str, after: str) -> None:
+    text = 'study = "x"\n' + before + "x = 1\n"
+    new = extend_outcomes(text, 2, ["cr"])
+    assert new == 'study = "x"\n' + after + "x = 1\n"
+    assert toml_loads(new)["outcomes"][-1] == "cr"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'outcomes = [\n  "orr", "cr",\n]\n',  # two items on a line
+        "outcomes = [\n  'orr',\n]\n",  # a literal string
+        'outcomes = [\n  "orr",\n',  # never closed
+        'outcomes = ["orr",\n  "cr"]\n',  # items on the opening line
+    ],
+)
+def test_extend_outcomes_refuses_other_layouts(text: str) -> None:
     with pytest.raises(ValueError, match="add the outcome by hand"):
-        extend_outcomes('outcomes = [\n  "orr",\n]\n', 1, ["cr"])
+        extend_outcomes(text, 1, ["vod"])
 
 
 @settings(max_examples=200, deadline=None)

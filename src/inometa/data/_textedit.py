@@ -31,6 +31,12 @@ __all__ = [
 _BOM = "\ufeff"
 _HEADER = re.compile(r"\s*\[{1,2}\s*([A-Za-z0-9_-]+)")
 _OUTCOMES_LINE = re.compile(r"(?P<head>\s*outcomes\s*=\s*\[)(?P<items>[^\]#]*)(?P<tail>\].*)")
+# an array written one item per line: its opening line, item lines, and closing line
+_OUTCOMES_OPEN = re.compile(r"\s*outcomes\s*=\s*\[\s*(#.*)?")
+_OUTCOMES_ITEM = re.compile(
+    r'(?P<indent>\s*)(?P<code>"[^"\\]*")(?P<space>\s*)(?P<comma>,?)(?P<rest>\s*(#.*)?)'
+)
+_OUTCOMES_CLOSE = re.compile(r"\s*\]\s*(#.*)?")
 
 
 def split_lines(text: str) -> list[str]:
@@ -175,25 +181,69 @@ def insert_member(text: str, set_name: str, entry: Sequence[str]) -> tuple[str, 
 
 
 def extend_outcomes(text: str, line: int, outcomes: Sequence[str]) -> str:
-    """Add outcome codes to the one-line ``outcomes = [...]`` array on ``line`` (from 1).
+    r"""Add outcome codes to the ``outcomes = [...]`` array that starts on ``line`` (from 1).
+
+    A one-line array gains the codes at its end, on the same line. An array written one
+    item per line (the opening ``[`` ending its line, each following line a quoted code
+    with an optional comma and comment, the closing ``]`` on a line of its own) gains one
+    line per code before the ``]``, indented as the item above; a missing comma after the
+    last item is added. Every other line keeps its bytes.
 
     Raises
     ------
     ValueError
-        If that line is not a complete one-line ``outcomes`` array.
+        If the array has any other layout.
+
+    Examples
+    --------
+    >>> extend_outcomes('outcomes = [\n  "orr",\n  "cr"\n]\n', 1, ["vod"])
+    'outcomes = [\n  "orr",\n  "cr",\n  "vod",\n]\n'
     """
     lines = split_lines(text)
     content = lines[line - 1].rstrip("\r\n")
     eol = lines[line - 1][len(content) :]
     match = _OUTCOMES_LINE.fullmatch(content)
     if match is None:
-        raise ValueError(
-            f"line {line} is not a one-line 'outcomes = [...]' list, so it cannot be "
-            "extended automatically; add the outcome by hand"
-        )
+        return _extend_outcomes_block(lines, line, outcomes)
     items = match["items"]
     core = items.rstrip().rstrip(",").rstrip()
     added = ", ".join(toml_string(o) for o in outcomes)
     joined = f"{core}, {added}" if core.strip() else added
     lines[line - 1] = match["head"] + joined + items[len(core) :] + match["tail"] + eol
     return "".join(lines)
+
+
+def _extend_outcomes_block(lines: list[str], line: int, outcomes: Sequence[str]) -> str:
+    """:func:`extend_outcomes` for an array written one item per line."""
+    refusal = ValueError(
+        f"line {line} does not start an 'outcomes = [...]' list written on one line or one "
+        "item per line, so it cannot be extended automatically; add the outcome by hand"
+    )
+    if _OUTCOMES_OPEN.fullmatch(lines[line - 1].rstrip("\r\n")) is None:
+        raise refusal
+    last_item: int | None = None
+    for i in range(line, len(lines)):
+        content = lines[i].rstrip("\r\n")
+        if _OUTCOMES_CLOSE.fullmatch(content):
+            close = i
+            break
+        if _OUTCOMES_ITEM.fullmatch(content):
+            last_item = i
+        elif content.strip() and not content.strip().startswith("#"):
+            raise refusal
+    else:
+        raise refusal
+    head = lines[line - 1]
+    eol = head[len(head.rstrip("\r\n")) :]  # the array's own line ending
+    if last_item is None:
+        indent = head[: len(head) - len(head.lstrip())] + "  "
+    else:
+        item = _OUTCOMES_ITEM.fullmatch(lines[last_item].rstrip("\r\n"))
+        assert item is not None
+        indent = item["indent"]
+        if not item["comma"]:
+            ending = lines[last_item][len(lines[last_item].rstrip("\r\n")) :]
+            kept = item["space"] + item["rest"]
+            lines[last_item] = item["indent"] + item["code"] + "," + kept + ending
+    added = [f"{indent}{toml_string(o)},{eol}" for o in outcomes]
+    return "".join(lines[:close] + added + lines[close:])

@@ -118,8 +118,13 @@ def _build(
     built[OUTCOMES_FILE] = append_records(text, appended)[0]
 
     text = texts[SETS_FILE]
-    # Extensions first: they edit one line in place, so the lines they name stay valid.
-    for entry in sorted(change.entries, key=lambda e: e.outcomes_line is None):
+
+    # Extensions first, bottom-up: one that adds lines (a list written one item per line)
+    # moves none of the lines named above it; the new entries are placed after them.
+    def order(entry: SetEntry) -> tuple[bool, int]:
+        return entry.outcomes_line is None, -(entry.outcomes_line or 0)
+
+    for entry in sorted(change.entries, key=order):
         try:
             if entry.outcomes_line is not None:
                 text = extend_outcomes(text, entry.outcomes_line, entry.outcomes)
