@@ -527,6 +527,8 @@ def _fisher_scoring(
     wrows, Yw, Vw, Mw, kw = rows, Y[rows], V[rows], M[rows], k[rows]
     work = _Workspace(Yw.shape)
     newton = method in ("ML", "REML")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_bar = k / _rsum(np.where(M > 0, M / V, 0.0))
     lo, hi = np.zeros(r), np.full(r, np.inf)  # brackets of the maxima
     previous = np.full(r, np.nan)  # the size of the last step if it was a Newton step
     for _ in range(maxiter):
@@ -555,9 +557,12 @@ def _fisher_scoring(
             score, observed = score[keep], observed[keep]
             lo[rows] = np.where(score > 0, np.maximum(lo[rows], t), lo[rows])
             hi[rows] = np.where(score < 0, np.minimum(hi[rows], t), hi[rows])
+            # Newton's step on ψ = score · (v̄ + τ²)², v̄ the harmonic mean of the vᵢ
+            # (see the single path)
+            den = observed - 2 * score / (v_bar[rows] + t)
             with np.errstate(divide="ignore", invalid="ignore"):
-                step = score / observed
-            inside = (observed > 0) & (lo[rows] < t + step) & (t + step < hi[rows])
+                step = score / den
+            inside = (den > 0) & (lo[rows] < t + step) & (t + step < hi[rows])
             adj = np.where(inside, step, adj)
         # Step halving keeps τ² inside the parameter space.
         crossing = t + adj < 0
