@@ -1039,11 +1039,16 @@ def _walk_to_crossing(
     2 τ_max above). Steps are :func:`_model_step`, each no further than ``limit(t)``;
     the first sign change is refined by :func:`_refine_crossing`."""
     inner, f_inner = start, f_start
-    for _ in range(200):
+    for i in range(200):
         bound = limit(inner)
         if bound == inner:
             return None
         d = _model_step(f_inner, direction)
+        if i == 0 and f_inner.d1 == 0 and start > 0 and not math.isnan(d):
+            # From τ̂ (slope 0) the quadratic model is symmetric in τ, the profile likelihood
+            # is not: it falls faster towards 0 than away from it. The same model in log τ
+            # (curvature τ̂² ℓ'' there) gives τ̂·exp(±|d|/τ̂), closer on both sides.
+            d = start * math.expm1(direction * abs(d) / start)
         if not math.isnan(d) and abs(d) <= xtol and f_inner.step <= _FINAL:
             return inner + d  # converged from inside
         outer = bound if math.isnan(d) or (inner + d - bound) * direction >= 0 else inner + d
