@@ -219,3 +219,13 @@ def test_undefined_standard_error_is_said_not_warned() -> None:
         res = inometa.metaprop([0, 5], [5, 5], method="glmm", nagq=1)
     assert math.isnan(res.random.se)
     assert any("standard error and confidence interval" in s for s in res.notes)
+
+
+def test_max_abs_of_a_short_vector_is_numpys() -> None:
+    from inometa.glmm import _max_abs
+
+    for a in ([0.5, -3.0, 2.0], [-0.0], [1e-300, -1e300]):
+        assert _max_abs(np.array(a)) == float(np.abs(np.array(a)).max())
+    # NaN anywhere propagates, as in numpy (a comparison with it must fail)
+    for a in ([math.nan, 1.0], [1.0, math.nan]):
+        assert math.isnan(_max_abs(np.array(a)))

@@ -70,6 +70,19 @@ _FINAL = 1e-10
 _TAU_LARGE = 5.0
 
 
+def _max_abs(a: FloatArray) -> float:
+    """max |aᵢ| of a short vector (β or a step in β), NaN if any entry is NaN.
+
+    A numpy reduction has a fixed cost of a few microseconds, paid several times for each
+    of the ~15 likelihood evaluations of a fit; for the one or few coefficients of β a
+    Python loop costs a fraction of that.
+    """
+    values = [abs(v) for v in a.tolist()]
+    if any(v != v for v in values):
+        return math.nan
+    return max(values, default=0.0)
+
+
 @dataclass(frozen=True)
 class GlmmFit:
     """A fitted binomial–normal model (model scale: logit).
@@ -426,7 +439,7 @@ class _Quadrature:
         ev = self._evaluate(X @ beta, tau)
 
         def negligible(change: FloatArray, limit: float) -> bool:
-            return float(np.abs(change).max()) <= limit * (1 + float(np.abs(beta).max()))
+            return _max_abs(change) <= limit * (1 + _max_abs(beta))
 
         for _ in range(200):
             grad = X.T @ ev.g_eta
@@ -469,10 +482,10 @@ def _ascent_step(X: FloatArray, h_ee: FloatArray, grad: FloatArray) -> tuple[Flo
     if X.shape[1] == 1:
         # (one coefficient: divisions; LAPACK's call costs more than an evaluation)
         col = X[:, 0]
-        info = -float(np.dot(col * col, h_ee))
+        info = -float((col * col).dot(h_ee))
         if info > 0:
             return grad / info, True
-        return grad / max(float(np.dot(col * col, np.abs(h_ee))), 1e-12), False
+        return grad / max(float((col * col).dot(np.abs(h_ee))), 1e-12), False
     info = -(X.T @ (X * h_ee[:, None]))
     try:
         chol = np.linalg.cholesky(info)
@@ -518,19 +531,26 @@ class _ProfilePoint(NamedTuple):
         the two corrections are kept: a sign that rests on them is not to be trusted."""
         p = beta.size
         h_bb, h_bt = hessian[:p, :p], hessian[:p, p]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 1:
-                dbeta = -h_bt / h_bb[0, 0]
-            else:
-                try:
-                    dbeta = -np.linalg.solve(h_bb, h_bt)
-                except np.linalg.LinAlgError:
-                    dbeta = np.full(p, np.nan)
-            curvature = float(hessian[p, p] + h_bt @ dbeta)
+        if p == 1 and hessian[0, 0] != 0:
+            # the usual case, in Python floats (the same operations; no warnings to silence)
+            h_bt0 = float(hessian[0, 1])
+            db = -h_bt0 / float(hessian[0, 0])
+            dbeta = np.array([db])
+            curvature = float(hessian[1, 1]) + h_bt0 * db
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if p == 1:
+                    dbeta = -h_bt / h_bb[0, 0]
+                else:
+                    try:
+                        dbeta = -np.linalg.solve(h_bb, h_bt)
+                    except np.linalg.LinAlgError:
+                        dbeta = np.full(p, np.nan)
+                curvature = float(hessian[p, p] + h_bt @ dbeta)
         slope, loglik = float(ev.g_tau.sum()), ev.loglik
         if delta is None:
             return cls(beta, ok, loglik, slope, curvature, dbeta, hessian, 0.0, 0.0, 0.0)
-        size = float(np.abs(delta).max()) / (1 + float(np.abs(beta).max()))
+        size = _max_abs(delta) / (1 + _max_abs(beta))
         d_loglik = -0.5 * float(delta @ (h_bb @ delta))  # ½ ∇_β log L̃ · δ, ∇_β = −H_ββ δ
         d_slope = float(h_bt @ delta)
         return cls(
@@ -560,7 +580,8 @@ class _BetaPath:
         self._add(tau, point)
 
     def _add(self, tau: float, point: _ProfilePoint) -> None:
-        dbeta = point.dbeta if np.all(np.isfinite(point.dbeta)) else np.zeros_like(point.beta)
+        finite = all(map(math.isfinite, point.dbeta.tolist()))
+        dbeta = point.dbeta if finite else np.zeros_like(point.beta)
         self.points.append((tau, point.beta, dbeta))
 
     def start(self, tau: float) -> FloatArray:
