@@ -1,0 +1,78 @@
+"""Paired timing of two versions of inometa in one process: this checkout against another.
+
+Usage::
+
+    python benchmarks/ab.py OTHER_SRC [--workload reml|glmm] [--rounds 40]
+
+``OTHER_SRC`` is the ``src`` directory of another checkout (e.g. a ``git worktree`` of an
+older commit). Its package is copied to a temporary directory as ``inometa_other`` (the
+package imports itself relatively, so the copy is self-contained), both are imported, and
+the workload of ``run.py`` (1: one REML analysis of 16 studies, 2: one GLMM) is timed in
+alternating batches. Printed is the median of the per-round ratios this/other.
+
+Why: the development machine is a shared virtual machine whose speed swings by about 2×
+within minutes, and two processes started together can land on cores of different
+speeds; timings taken at different moments cannot be compared, but a ratio of two batches
+run back to back in one process can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20251202
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("other_src", type=Path, help="src directory of the other checkout")
+    parser.add_argument("--workload", choices=("reml", "glmm"), default="reml")
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args(argv)
+    package = args.other_src / "inometa"
+    if not (package / "__init__.py").is_file():
+        parser.error(f"no inometa package in {args.other_src}")
+    import inometa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(package, Path(tmp) / "inometa_other")
+        sys.path.insert(0, tmp)
+        other = importlib.import_module("inometa_other")
+        rng = np.random.default_rng(SEED)
+        n = rng.integers(20, 301, 16)
+        x = rng.binomial(n, rng.uniform(0.05, 0.6, 16))
+        kwargs = {"method": "glmm"} if args.workload == "glmm" else {}
+        per_round = 3 if args.workload == "glmm" else 200
+
+        def batch(module: object) -> float:
+            fit = module.metaprop  # type: ignore[attr-defined]
+            start = time.perf_counter()
+            for _ in range(per_round):
+                fit(x, n, **kwargs)
+            return (time.perf_counter() - start) / per_round
+
+        batch(inometa), batch(other)  # warm up both
+        this_t, other_t = [], []
+        for _ in range(args.rounds):
+            other_t.append(batch(other))
+            this_t.append(batch(inometa))
+        ratio = np.array(this_t) / np.array(other_t)
+        q1, med, q3 = np.percentile(ratio, [25, 50, 75])
+        print(
+            f"{args.workload}: this/other = {med:.3f} (quartiles {q1:.3f}–{q3:.3f}); "
+            f"medians {np.median(this_t) * 1e3:.3f} ms (this), "
+            f"{np.median(other_t) * 1e3:.3f} ms (other)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
