@@ -229,3 +229,32 @@ def test_max_abs_of_a_short_vector_is_numpys() -> None:
     # NaN anywhere propagates, as in numpy (a comparison with it must fail)
     for a in ([math.nan, 1.0], [1.0, math.nan]):
         assert math.isnan(_max_abs(np.array(a)))
+
+
+@pytest.mark.parametrize(
+    ("x", "n"),
+    [
+        ([4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]),
+        ([49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]),
+        # the normal approximation gives τ̂ = 0 here, the GLMM a small τ̂: the search
+        # starts from its own first step instead
+        (
+            [25, 17, 8, 32, 39, 48, 27, 61, 68, 5, 6],
+            [90, 75, 33, 124, 101, 140, 104, 181, 220, 13, 11],
+        ),
+    ],
+)
+def test_the_start_of_the_tau_search_does_not_change_the_fit(
+    x: list, n: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inometa import glmm
+
+    started = fit_glmm(x, n)
+    monkeypatch.setattr(glmm, "_normal_approximation", lambda quad: None)
+    plain = fit_glmm(x, n)
+    assert started.converged and plain.converged and started.tau2 > 0
+    assert started.tau2 == pytest.approx(plain.tau2, rel=1e-10)
+    assert started.beta[0] == pytest.approx(plain.beta[0], rel=1e-10)
+    assert math.sqrt(started.vcov[0, 0]) == pytest.approx(math.sqrt(plain.vcov[0, 0]), rel=1e-9)
+    for a, b in zip(started.tau2_ci, plain.tau2_ci, strict=True):
+        assert a == pytest.approx(b, rel=1e-9)
