@@ -64,9 +64,10 @@ _BETA_BOUND = 25.0
 # (relative to 1 + |β|): the values there are corrected to second order in the step.
 _LOOSE = 1e-2
 # ... and where the search for a bound of the τ² interval stops: the bound then rests on ℓₚ
-# and its slope with errors O(10⁻³⁰) and O(10⁻²⁰) (τ̂ itself is reported with β̂ located to
-# 10⁻¹², and the Hessian taken there).
-_FINAL = 1e-10
+# and its slope with errors O(10⁻²⁴) and O(10⁻¹⁶), so that the bound (where ℓₚ crosses
+# the cut) is off by O(10⁻²⁴ / slope) (τ̂ itself is reported with β̂ located to 10⁻¹², and
+# the Hessian taken there).
+_FINAL = 1e-8
 # Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
 _TAU_LARGE = 5.0
 
