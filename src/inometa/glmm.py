@@ -63,11 +63,12 @@ _BETA_BOUND = 25.0
 # Newton steps for β left at profile points on the way to τ̂ or a bound of its interval
 # (relative to 1 + |β|): the values there are corrected to second order in the step.
 _LOOSE = 1e-2
-# ... and where the search for a bound of the τ² interval stops: the bound then rests on ℓₚ
-# and its slope with errors O(10⁻²⁴) and O(10⁻¹⁶), so that the bound (where ℓₚ crosses
-# the cut) is off by O(10⁻²⁴ / slope) (τ̂ itself is reported with β̂ located to 10⁻¹², and
-# the Hessian taken there).
-_FINAL = 1e-8
+# ... and where the search for a bound of the τ² interval stops: ℓₚ there is corrected to
+# second order in the remaining step δ, leaving an error of about δ³ times the third
+# derivative in β (of the order of the total count, ~10³): ~10⁻¹⁵ in ℓₚ for δ = 10⁻⁶, so
+# that the bound, where ℓₚ crosses the cut, is off by that over the slope (τ̂ itself is
+# reported with β̂ located to 10⁻¹², and the Hessian taken there).
+_FINAL = 1e-6
 # Beyond this τ the fitted proportions of typical studies span more than 1e-4 to 1 - 1e-4.
 _TAU_LARGE = 5.0
 
@@ -1125,18 +1126,26 @@ def _refine_crossing(
         return b
     x, fx = b, f_b
     last_step = math.inf
+    last_model = False  # whether the step to x was a model step
     for _ in range(200):
         d = _model_step(fx, math.copysign(1.0, (b if fx.value > 0 else a) - x))
-        new = x + d
-        if not (
-            not math.isnan(d) and min(a, b) < new < max(a, b) and abs(d) <= 0.5 * abs(last_step)
+        model = (
+            not math.isnan(d) and min(a, b) < x + d < max(a, b) and abs(d) <= 0.5 * abs(last_step)
+        )
+        new = x + d if model else 0.5 * (a + b)
+        step = new - x
+        # Model steps converge cubically near the root: after two in a row the error of the
+        # point reached is about |step|⁴/|previous step|³ (and that point needs no evaluation).
+        if abs(step) <= xtol or (
+            model
+            and last_model
+            and abs(step) <= 0.25 * abs(last_step)
+            and step**4 <= xtol * abs(last_step) ** 3
         ):
-            new = 0.5 * (a + b)
-        if abs(new - x) <= xtol:
             if fx.step <= _FINAL:
                 return new
             new = x + d if not math.isnan(d) and min(a, b) <= x + d <= max(a, b) else x
-        last_step, x = new - x, new
+        last_step, x, last_model = new - x, new, model
         fx = f(x)
         if fx.value == 0:
             return x
