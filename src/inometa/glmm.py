@@ -1090,6 +1090,7 @@ def _walk_to_crossing(
     2 τ_max above). Steps are :func:`_model_step`, each no further than ``limit(t)``;
     the first sign change is refined by :func:`_refine_crossing`."""
     inner, f_inner = start, f_start
+    last_step, last_model = math.inf, False  # the step to inner, and whether by the model
     for i in range(200):
         bound = limit(inner)
         if bound == inner:
@@ -1100,12 +1101,28 @@ def _walk_to_crossing(
             # is not: it falls faster towards 0 than away from it. The same model in log τ
             # (curvature τ̂² ℓ'' there) gives τ̂·exp(±|d|/τ̂), closer on both sides.
             d = start * math.expm1(direction * abs(d) / start)
-        if not math.isnan(d) and abs(d) <= xtol and f_inner.step <= _FINAL:
-            return inner + d  # converged from inside
-        outer = bound if math.isnan(d) or (inner + d - bound) * direction >= 0 else inner + d
+        # converged from inside: a step below xtol, or, after two model steps in a row,
+        # a predicted error |d|⁴/|previous step|³ below it (see _refine_crossing)
+        if (
+            not math.isnan(d)
+            and (
+                abs(d) <= xtol
+                or (
+                    i >= 2
+                    and last_model
+                    and abs(d) <= 0.25 * abs(last_step)
+                    and d**4 <= xtol * abs(last_step) ** 3
+                )
+            )
+            and f_inner.step <= _FINAL
+        ):
+            return inner + d
+        capped = math.isnan(d) or (inner + d - bound) * direction >= 0
+        outer = bound if capped else inner + d
         f_outer = f(outer)
         if f_outer.value <= 0:
             return _refine_crossing(f, inner, f_inner, outer, f_outer, xtol)
+        last_step, last_model = outer - inner, not capped
         inner, f_inner = outer, f_outer
     return None
 
