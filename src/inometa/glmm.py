@@ -904,17 +904,26 @@ def _locate_tau(
     for _ in range(500):
         point = path.profile(quad, tau, _LOOSE, start=first_beta)
         first_beta = None
-        if abs(point.slope) <= point.slope_error:  # the sign rests on the correction
+        newton = _tau_newton(tau, point.slope, point.curvature, v)
+        # Where the sign of the slope rests on the correction for β̂(τ), it is made sure of
+        # by locating β̂(τ) fully, unless the point is already in Newton's quadratic
+        # convergence to the maximum (the slope is then about 0, the bracket no longer
+        # matters, and the next point is located from this one).
+        settled = lo < newton < hi and abs(newton - tau) <= 0.25 * abs(last_step)
+        uncertain = abs(point.slope) <= point.slope_error
+        if uncertain and not settled:
             point = path.profile(quad, tau)
+            newton = _tau_newton(tau, point.slope, point.curvature, v)
         evaluations += 1
         if point.slope == 0 and point.step <= 1e-12:
             converged = True
             break
-        if point.slope > 0:
+        if uncertain and settled:
+            pass
+        elif point.slope > 0:
             lo = tau
         else:
             hi = tau
-        newton = _tau_newton(tau, point.slope, point.curvature, v)
         if math.isinf(hi):
             if tau >= _TAU_MAX:
                 notes.append(
