@@ -9,10 +9,11 @@ to the pure modules (:mod:`~inometa.transforms`, :mod:`~inometa.tau2`,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
+from functools import lru_cache, wraps
 from itertools import compress
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +57,9 @@ from .transforms import CORRECTIONS, Transform, apply_correction, get_transform
 __all__ = ["metaprop"]
 
 FloatArray = npt.NDArray[np.float64]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _METHODS = {"inverse": "inverse", "iv": "inverse", "glmm": "glmm"}
 _I2_DEFINITIONS = {"tau2": "tau2", "q": "q"}
@@ -299,6 +303,23 @@ def refit(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropResult:
     return fit_prepared(prepared_from_result(res).subset(mask))
 
 
+def _cached_if_hashable(f: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``f`` with its results cached, keyed on the arguments' values and types, for calls
+    whose arguments can all be hashed (others call ``f`` itself)."""
+    cached = cast(Callable[_P, _R], lru_cache(maxsize=256, typed=True)(f))
+
+    @wraps(f)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            hash((args, tuple(kwargs.values())))
+        except TypeError:
+            return f(*args, **kwargs)
+        return cached(*args, **kwargs)
+
+    return call
+
+
+@_cached_if_hashable
 def resolve_options(
     *,
     method: str | None,
@@ -326,45 +347,6 @@ def resolve_options(
     keyed on the values and their types (``nagq=True`` is refused, ``nagq=1`` is not).
     Values that cannot be hashed are resolved uncached, and refused with their own message.
     """
-    given: dict[str, Any] = {
-        "method": method,
-        "transform": transform,
-        "tau2_method": tau2_method,
-        "tau2_fixed": tau2_fixed,
-        "ci_method": ci_method,
-        "pi_method": pi_method,
-        "i2_definition": i2_definition,
-        "study_ci_method": study_ci_method,
-        "correction": correction,
-        "increment": increment,
-        "level": level,
-        "nagq": nagq,
-        "profile": profile,
-    }
-    try:
-        hash(tuple(given.values()))
-    except TypeError:
-        return _resolve_options(**given)
-    return _resolve_options_cached(**given)
-
-
-def _resolve_options(
-    *,
-    method: str | None,
-    transform: str | None,
-    tau2_method: str | None,
-    tau2_fixed: float | None,
-    ci_method: str | None,
-    pi_method: str | None,
-    i2_definition: str | None,
-    study_ci_method: str | None,
-    correction: str | None,
-    increment: float | None,
-    level: float,
-    nagq: int | None,
-    profile: str,
-) -> MetaPropOptions:
-    """The uncached body of :func:`resolve_options`."""
     lev = check_level(level)
     explicit = {
         "method": method,
@@ -434,9 +416,6 @@ def _resolve_options(
         profile=profile_name,
         version=__version__,
     )
-
-
-_resolve_options_cached = lru_cache(maxsize=256, typed=True)(_resolve_options)
 
 
 @lru_cache(maxsize=256)
