@@ -223,6 +223,7 @@ class _Quadrature:
         # order with their derivatives in (η, τ) when _evaluate computed those, are a good
         # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
+        self._rows = np.empty((x.size, 4, nagq))  # scratch for _evaluate's weighted sums
         self._z_motion: tuple[FloatArray, float, FloatArray, FloatArray, FloatArray] | None = None
 
     # -- per-study pieces, as functions of the linear predictor η = Xβ ---------------------
@@ -375,7 +376,14 @@ class _Quadrature:
         dz_t = zh_t[:, None] + t2 * sg_t[:, None]
         a_e = r + gz * dz_e  # ∇Aⱼ
         a_t = r * z + gz * dz_t
-        first = np.matmul(pi[:, None, :], np.stack((a_e, a_t, gz, gz * t2), axis=2))[:, 0, :]
+        # π-weighted sums of several node arrays in one matmul; filling a preallocated
+        # (k, m, nagq) buffer costs less than np.stack on these small arrays.
+        rows = self._rows
+        rows[:, 0] = a_e
+        rows[:, 1] = a_t
+        rows[:, 2] = gz
+        np.multiply(gz, t2, out=rows[:, 3])
+        first = np.matmul(rows[:, :4], pi[:, :, None])[:, :, 0]
         m_e, m_t, d_zhat = first[:, 0], first[:, 1], first[:, 2]
         d_sigma = inv_s + first[:, 3]
         c_e = a_e - m_e[:, None]
@@ -388,7 +396,10 @@ class _Quadrature:
         node_ee = dz_e * (gzz_e - 2 * tww) - w + c_e * c_e
         node_et = gzz_e * dz_t - tww * dz_t + b_t * dz_e - wz + c_e * c_t
         node_tt = dz_t * (2 * b_t - (tau * tww + 1) * dz_t) - wz * z + c_t * c_t
-        second = np.matmul(pi[:, None, :], np.stack((node_ee, node_et, node_tt), axis=2))[:, 0, :]
+        rows[:, 0] = node_ee
+        rows[:, 1] = node_et
+        rows[:, 2] = node_tt
+        second = np.matmul(rows[:, :3], pi[:, :, None])[:, :, 0]
         g_eta = sg_e * inv_s + m_e
         g_tau = sg_t * inv_s + m_t
         inv_s2 = inv_s * inv_s
