@@ -258,3 +258,84 @@ def test_the_start_of_the_tau_search_does_not_change_the_fit(
     assert math.sqrt(started.vcov[0, 0]) == pytest.approx(math.sqrt(plain.vcov[0, 0]), rel=1e-9)
     for a, b in zip(started.tau2_ci, plain.tau2_ci, strict=True):
         assert a == pytest.approx(b, rel=1e-9)
+
+
+_X7 = np.array([4, 23, 10, 1, 2, 0, 6], float)
+_N7 = np.array([72, 164, 110, 43, 26, 18, 36], float)
+
+
+@pytest.mark.parametrize("nagq", [1, 2, 7, 21])
+def test_the_closed_form_common_point_is_the_quadratures(nagq: int) -> None:
+    # Without moderators the τ = 0 point is computed in closed form; the reference is the
+    # general path: the quadrature at τ = 0 and Newton steps in β.
+    from inometa.glmm import _Quadrature
+
+    q = _Quadrature(_X7, _N7, np.ones((7, 1)), nagq)
+    closed = q.common_point()
+    q.intercept_only = False
+    general = q.profile(0.0, np.array([-2.0]))
+    assert closed.ok and general.ok
+    assert closed.beta[0] == pytest.approx(general.beta[0], abs=1e-13)
+    assert closed.loglik == pytest.approx(general.loglik, abs=1e-12)
+    assert closed.slope == 0.0
+    assert general.slope == pytest.approx(0.0, abs=1e-12)
+    assert closed.curvature == pytest.approx(general.curvature, rel=1e-12)
+    assert np.allclose(closed.hessian, general.hessian, rtol=1e-12, atol=1e-12)
+    assert np.allclose(closed.dbeta, general.dbeta, atol=1e-12)
+
+
+def test_points_evaluated_together_are_the_points_evaluated_alone() -> None:
+    from inometa.glmm import _Quadrature
+
+    taus = [1e-3, 0.45, 1.7]
+    starts = [np.array([-2.1]), np.array([-2.3]), np.array([-2.6])]
+    q = _Quadrature(_X7, _N7, np.ones((7, 1)), 7)
+    together = q.profile_many(taus, starts, 1e-2)
+    assert len(together) == 3
+    for tau, start, point in zip(taus, starts, together, strict=True):
+        alone = _Quadrature(_X7, _N7, np.ones((7, 1)), 7).profile(tau, start, 1e-2)
+        assert point.beta[0] == pytest.approx(alone.beta[0], rel=1e-12)
+        for name in ("loglik", "slope", "curvature", "step"):
+            assert getattr(point, name) == pytest.approx(getattr(alone, name), rel=1e-10), name
+
+
+@pytest.mark.parametrize(("tau", "tol"), [(0.0, 1e-12), (0.3, 1e-2), (0.3, 1e-12), (2.5, 1e-12)])
+def test_the_float_path_without_moderators_is_the_general_one(tau: float, tol: float) -> None:
+    from inometa.glmm import _Quadrature
+
+    fast = _Quadrature(_X7, _N7, np.ones((7, 1)), 7)
+    general = _Quadrature(_X7, _N7, np.ones((7, 1)), 7)
+    general.intercept_only = False
+    start = np.array([-2.2])
+    a, b = fast.profile(tau, start, tol), general.profile(tau, start, tol)
+    assert a.ok == b.ok
+    assert a.beta[0] == pytest.approx(b.beta[0], rel=1e-14)
+    assert np.allclose(a.hessian, b.hessian, rtol=1e-13, atol=1e-13)
+    for name in ("loglik", "slope", "curvature", "step", "loglik_error", "slope_error"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-11, abs=1e-15), name
+
+
+def test_searches_run_side_by_side_get_their_own_values() -> None:
+    # Two Newton searches for square roots, of different lengths: each is sent the value
+    # at its own point, and f is called once per round with the points still pending.
+    from inometa.glmm import _side_by_side
+
+    def newton_sqrt(a: float, x: float):  # type: ignore[no-untyped-def]
+        while True:
+            fx = (yield x) - a
+            if abs(fx) < 1e-12:
+                return x
+            x -= fx / (2 * x)
+
+    calls: list[list[float]] = []
+
+    def square(points: list[float]) -> list[float]:
+        calls.append(points)
+        return [p * p for p in points]
+
+    searches = [newton_sqrt(81.0, 9.0), newton_sqrt(2.0, 1.0)]
+    results = _side_by_side(searches, square)  # type: ignore[arg-type]
+    assert results[0] == 9.0
+    assert results[1] == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert calls[0] == [9.0, 1.0]
+    assert len(calls) > 2 and all(len(c) == 1 for c in calls[1:])

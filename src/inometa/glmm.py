@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -52,6 +52,9 @@ from .tau2 import estimate_tau2
 __all__ = ["GlmmFit", "fit_glmm", "glmm_loglik"]
 
 FloatArray = npt.NDArray[np.float64]
+# τ: one value, or one per study row when several profile points are evaluated in one pass
+# (see _Quadrature.profile_many).
+Tau = float | FloatArray
 
 # τ on the logit scale beyond which the data carry no information about the mean: a
 # between-study SD of 15 logits spans proportions from 1e-13 to 1 - 1e-13 within ±2 SD.
@@ -84,6 +87,11 @@ def _max_abs(a: FloatArray) -> float:
     if any(v != v for v in values):
         return math.nan
     return max(values, default=0.0)
+
+
+def _by_node(tau: Tau) -> Tau:
+    """τ as a factor of (studies × nodes) arrays: per-row values become a column."""
+    return tau if isinstance(tau, float) else tau[:, None]
 
 
 @dataclass(frozen=True)
@@ -211,11 +219,14 @@ class _Quadrature:
         self.X = X
         self.x = x[:, None]
         self.n = n[:, None]
+        self.nagq = nagq
         self.sqrt2_t, log_w = _hermite(nagq)
         # log of ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}: the terms of g that do not
         # depend on (β, τ) — binomial coefficient, ½ log 2π — and the node weights, once.
         logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
         self.log_const = logc[:, None] + log_w
+        self.logc_sum = float(logc.sum())
+        self.intercept_only = X.shape[1] == 1 and bool((X == 1).all())
         self.x_minus_n = x - n
         self.logit_obs = np.log((x + 0.5) / (n - x + 0.5))
         self.n_max = float(n.max())
@@ -224,10 +235,11 @@ class _Quadrature:
         # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
         self._rows = np.empty((x.size, 4, nagq))  # scratch for _evaluate's weighted sums
-        self._z_motion: tuple[FloatArray, float, FloatArray, FloatArray, FloatArray] | None = None
+        self._z_motion: tuple[FloatArray, Tau, FloatArray, FloatArray, FloatArray] | None = None
+        self._stacks: dict[int, _Quadrature] = {}
 
     # -- per-study pieces, as functions of the linear predictor η = Xβ ---------------------
-    def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def modes(self, eta: FloatArray, tau: Tau) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mode ẑᵢ, scale σ̂ᵢ and expit(ηᵢ + τẑᵢ) of each study's integrand.
 
         gᵢ'(z) = τ(xᵢ − nᵢ p) − z is decreasing with its root in [τ(xᵢ − nᵢ), τxᵢ]; Newton
@@ -241,7 +253,8 @@ class _Quadrature:
         tau2 = tau * tau
         z, p, grad = self._start(eta, tau, lo, hi)
         # |z| ≤ τ max nᵢ: the relative test needs max |z| only once the gradients are small
-        loose = 1e-13 * (1 + tau * self.n_max + 1e-12)
+        tau_top = tau if isinstance(tau, float) else float(tau.max())
+        loose = 1e-13 * (1 + tau_top * self.n_max + 1e-12)
         # From a warm start plain Newton steps usually converge at once; the test certifies
         # the result whatever the path, so they are tried first, without the bracket.
         for _ in range(3):
@@ -271,7 +284,7 @@ class _Quadrature:
         return z, sigma, p
 
     def _start(
-        self, eta: FloatArray, tau: float, lo: FloatArray, hi: FloatArray
+        self, eta: FloatArray, tau: Tau, lo: FloatArray, hi: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per study, the better (smaller |g'|) of the last modes — moved to first order when
         their derivatives are known — and the z at which p = (x+½)/(n+1); with expit and g'
@@ -288,7 +301,8 @@ class _Quadrature:
         warm = np.minimum(np.maximum(warm, lo), hi)
         p_warm = expit(eta + tau * warm)
         g_warm = tau * (x - n * p_warm) - warm
-        if tau == 0 or np.abs(g_warm).max() <= 1e-3:
+        # (per-row τ is always positive: see profile_many)
+        if (isinstance(tau, float) and tau == 0) or np.abs(g_warm).max() <= 1e-3:
             return warm, p_warm, g_warm
         near = np.minimum(np.maximum((self.logit_obs - eta) / tau, lo), hi)
         p_near = expit(eta + tau * near)
@@ -300,11 +314,11 @@ class _Quadrature:
             np.where(better, g_near, g_warm),
         )
 
-    def _terms(self, eta: FloatArray, tau: float) -> _Nodes:
+    def _terms(self, eta: FloatArray, tau: Tau) -> _Nodes:
         """The adaptive nodes and each study's log L̃ᵢ."""
         zhat, sigma, phat = self.modes(eta, tau)
         z = zhat[:, None] + sigma[:, None] * self.sqrt2_t
-        lin = eta[:, None] + tau * z
+        lin = eta[:, None] + _by_node(tau) * z
         a = self.log_const + self.x * lin - self.n * np.logaddexp(0, lin) - 0.5 * z * z
         # log Σⱼ exp(aᵢⱼ), shifted by the row maximum (plain numpy: scipy's logsumexp costs
         # more than the sum here)
@@ -315,8 +329,17 @@ class _Quadrature:
         return _Nodes(zhat, sigma, phat, z, lin, e / total[:, None], log_li)
 
     def _evaluate(self, eta: FloatArray, tau: float) -> _Evaluation:
-        """log L̃ and, per study, the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
-        including how the nodes move.
+        """log L̃ and, per study, the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ)
+        (see :meth:`_evaluate_rows`)."""
+        log_li, g_eta, g_tau, h_ee, h_et, h_tt = self._evaluate_rows(eta, tau)
+        return _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
+
+    def _evaluate_rows(
+        self, eta: FloatArray, tau: Tau
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Per study, log L̃ᵢ and the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
+        including how the nodes move. τ is one value or one per study (a stack of points,
+        see :meth:`profile_many`).
 
         With θ = (η, τ), node j sits at zⱼ(θ) = ẑ(θ) + √2 tⱼ σ̂(θ) and log L̃ᵢ =
         log σ̂ + log Σⱼ exp(cⱼ + g(zⱼ(θ); θ)) (cⱼ constant). Writing Aⱼ(θ) = g(zⱼ(θ); θ) and
@@ -368,10 +391,11 @@ class _Quadrature:
         sg_tt = 3 * inv_s * sg_t * sg_t - half_s3 * big_s_tt
         # -- at the nodes ----------------------------------------------------------------
         t2 = self.sqrt2_t
+        tau_n = _by_node(tau)
         p = expit(lin)
         w = self.n * (p - p * p)
         r = self.x - self.n * p
-        gz = tau * r - z
+        gz = tau_n * r - z
         dz_e = zh_e[:, None] + t2 * sg_e[:, None]  # ∇zⱼ
         dz_t = zh_t[:, None] + t2 * sg_t[:, None]
         a_e = r + gz * dz_e  # ∇Aⱼ
@@ -389,13 +413,13 @@ class _Quadrature:
         c_e = a_e - m_e[:, None]
         c_t = a_t - m_t[:, None]
         # g_θθ = −w(1, z)(1, z)ᵀ, g_zθ = (−τw, r − τwz), g_zz = −(τ²w + 1)
-        tww = tau * w
-        gzz_e = -(tau * tww + 1) * dz_e
+        tww = tau_n * w
+        gzz_e = -(tau_n * tww + 1) * dz_e
         b_t = r - tww * z
         wz = w * z
         node_ee = dz_e * (gzz_e - 2 * tww) - w + c_e * c_e
         node_et = gzz_e * dz_t - tww * dz_t + b_t * dz_e - wz + c_e * c_t
-        node_tt = dz_t * (2 * b_t - (tau * tww + 1) * dz_t) - wz * z + c_t * c_t
+        node_tt = dz_t * (2 * b_t - (tau_n * tww + 1) * dz_t) - wz * z + c_t * c_t
         rows[:, 0] = node_ee
         rows[:, 1] = node_et
         rows[:, 2] = node_tt
@@ -407,7 +431,7 @@ class _Quadrature:
         h_et = d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2 + second[:, 1]
         h_tt = d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2 + second[:, 2]
         self._z_motion = (eta, tau, zhat, zh_e, zh_t)
-        return _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
+        return log_li, g_eta, g_tau, h_ee, h_et, h_tt
 
     # -- functions of (β, τ) ----------------------------------------------------------
     def loglik(self, beta: FloatArray, tau: float) -> float:
@@ -432,7 +456,13 @@ class _Quadrature:
         out[p, p] = ev.h_tt.sum()
         return out
 
-    def profile(self, tau: float, start: FloatArray, tol: float = 1e-12) -> _ProfilePoint:
+    def profile(
+        self,
+        tau: float,
+        start: FloatArray,
+        tol: float = 1e-12,
+        first: _Evaluation | None = None,
+    ) -> _ProfilePoint:
         """β̂(τ) by Newton steps with backtracking, with log L̃, the profile slope and
         curvature there (from the same evaluation); ``ok`` False if β̂ runs off to infinity
         (separation: some level's studies all at 0 or all at n events).
@@ -447,10 +477,22 @@ class _Quadrature:
         β̂(τ) to second order in δ (see :meth:`_ProfilePoint.at`). With the default
         tolerance β is then within about 1e-12 of β̂(τ); searches over τ ask for less on
         their way and for that only where they stop.
+
+        ``first``, if given, is the evaluation at (``start``, τ), already made (see
+        :meth:`profile_many`).
         """
         X = self.X
         beta = np.array(start, dtype=float)
-        ev = self._evaluate(X @ beta, tau)
+        ev = self._evaluate(X @ beta, tau) if first is None else first
+        if self.intercept_only:
+            # The usual case, in Python floats: the same Newton step and test as below,
+            # and, when it passes, the same point as _ProfilePoint.at reports.
+            b = float(beta[0])
+            h_bb = float(ev.h_ee.sum())
+            if h_bb < 0:
+                delta = float(ev.g_eta.sum()) / -h_bb
+                if abs(delta) <= tol * (1 + abs(b)):
+                    return _ProfilePoint.intercept(b, ev, h_bb, delta)
 
         def negligible(change: FloatArray, limit: float) -> bool:
             return _max_abs(change) <= limit * (1 + _max_abs(beta))
@@ -477,6 +519,64 @@ class _Quadrature:
                 break
         ok = bool(np.abs(X @ beta).max() <= _BETA_BOUND)
         return _ProfilePoint.at(beta, ok, ev, self._hessian(ev), step if newton else None)
+
+    def profile_many(
+        self, taus: list[float], starts: list[FloatArray], tol: float = 1e-12
+    ) -> list[_ProfilePoint]:
+        """The profile points at several τ > 0 (as :meth:`profile`), their first
+        evaluations made in one pass over the studies repeated once per point.
+
+        An evaluation of k studies costs mostly the fixed overhead of its ~150 numpy
+        operations on small arrays, so two or three of them cost about as much as one;
+        the searches use this where they need points that do not depend on each other
+        (the two bounds of the τ² interval, the first two points of the search for τ̂).
+        Any further Newton steps for β̂(τ) are taken one point at a time.
+        """
+        if len(taus) == 1:
+            return [self.profile(taus[0], starts[0], tol)]
+        m, k = len(taus), self.xv.size
+        stack = self._stacks.get(m)
+        if stack is None:
+            stack = _Quadrature(
+                np.tile(self.xv, m), np.tile(self.nv, m), np.tile(self.X, (m, 1)), self.nagq
+            )
+            self._stacks[m] = stack
+        eta = np.concatenate([self.X @ b for b in starts])
+        rows = stack._evaluate_rows(eta, np.repeat(np.array(taus, dtype=float), k))
+        points = []
+        for j, (tau, start) in enumerate(zip(taus, starts, strict=True)):
+            block = slice(j * k, (j + 1) * k)
+            log_li, g_eta, g_tau, h_ee, h_et, h_tt = (a[block] for a in rows)
+            ev = _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
+            points.append(self.profile(tau, start, tol, first=ev))
+        return points
+
+    def common_point(self) -> _ProfilePoint:
+        """The profile point at τ = 0 of the model without moderators (X a column of ones),
+        in closed form: β̂ = logit(Σx/Σn) (0 < Σx < Σn) and ℓ the binomial log-likelihood
+        there, as :meth:`profile` at τ = 0 finds them to rounding error.
+
+        At τ = 0 the nodes sit at ẑ = 0 with σ̂ = 1 whatever η, and ℓₚ is even in τ: the
+        slope and ∂²/∂β∂τ (so dβ̂/dτ) vanish, ∂²/∂β² = −Σ nᵢp̂q̂, and ∂²/∂τ² =
+        Σ [(xᵢ − nᵢp̂)² − nᵢp̂q̂] (E z² = 1 times the binomial score² plus its derivative;
+        exact for every number of nodes, the Laplace approximation included).
+        """
+        x, n = self.xv, self.nv
+        total_x, total_n = float(x.sum()), float(n.sum())
+        p_pool = total_x / total_n
+        beta = math.log(p_pool / (1 - p_pool))
+        loglik = (
+            self.logc_sum + total_x * math.log(p_pool) + (total_n - total_x) * math.log1p(-p_pool)
+        )
+        w = n * (p_pool - p_pool * p_pool)
+        r = x - n * p_pool
+        h_bb = -float(w.sum())
+        curvature = float(r.dot(r)) + h_bb
+        hessian = np.array([[h_bb, 0.0], [0.0, curvature]])
+        ok = abs(beta) <= _BETA_BOUND
+        return _ProfilePoint(
+            np.array([beta]), ok, loglik, 0.0, curvature, np.zeros(1), hessian, 0.0, 0.0, 0.0
+        )
 
     def beta_hat(self, tau: float, start: FloatArray) -> tuple[FloatArray, bool]:
         """β̂(τ) and whether it is finite (see :meth:`profile`)."""
@@ -528,6 +628,27 @@ class _ProfilePoint(NamedTuple):
     step: float
     loglik_error: float
     slope_error: float
+
+    @classmethod
+    def intercept(cls, beta: float, ev: _Evaluation, h_bb: float, delta: float) -> _ProfilePoint:
+        """:meth:`at` for the model without moderators (β = μ, X a column of ones), with
+        the Newton step δ and ∂²/∂μ² = Σ hᵢ already summed."""
+        h_bt, h_tt = float(ev.h_et.sum()), float(ev.h_tt.sum())
+        db = -h_bt / h_bb
+        d_loglik = -0.5 * delta * h_bb * delta
+        d_slope = h_bt * delta
+        return cls(
+            np.array([beta + delta]),
+            abs(beta) <= _BETA_BOUND,
+            ev.loglik + d_loglik,
+            float(ev.g_tau.sum()) + d_slope,
+            h_tt + h_bt * db,
+            np.array([db]),
+            np.array([[h_bb, h_bt], [h_bt, h_tt]]),
+            abs(delta) / (1 + abs(beta)),
+            abs(d_loglik),
+            abs(d_slope),
+        )
 
     @classmethod
     def at(
@@ -593,6 +714,11 @@ class _BetaPath:
         self.points: list[tuple[float, FloatArray, FloatArray]] = []
         self._add(tau, point)
 
+    def add(self, tau: float, point: _ProfilePoint) -> None:
+        """Add a point located elsewhere (if β̂ is finite there)."""
+        if point.ok:
+            self._add(tau, point)
+
     def _add(self, tau: float, point: _ProfilePoint) -> None:
         finite = all(map(math.isfinite, point.dbeta.tolist()))
         dbeta = point.dbeta if finite else np.zeros_like(point.beta)
@@ -625,6 +751,17 @@ class _BetaPath:
         if point.ok:
             self._add(tau, point)
         return point
+
+    def profile_many(
+        self, quad: _Quadrature, taus: list[float], tol: float = 1e-12
+    ) -> list[_ProfilePoint]:
+        """The profile points at several τ > 0 (:meth:`_Quadrature.profile_many`), each
+        started from the path as it was before any of them, and added to it."""
+        points = quad.profile_many(taus, [self.start(t) for t in taus], tol)
+        for tau, point in zip(taus, points, strict=True):
+            if point.ok:
+                self._add(tau, point)
+        return points
 
 
 def _saturated_loglik(x: FloatArray, n: FloatArray) -> float:
@@ -768,12 +905,17 @@ def _fit(
             tuple(notes),
         )
 
-    p_pool = total_x / total_n
-    start = np.linalg.lstsq(Xd, np.full(x.size, np.log(p_pool / (1 - p_pool))), rcond=None)[0]
-    common = quad.profile(0.0, start)
+    if quad.intercept_only:
+        common = quad.common_point()
+        vcov_fe = np.array([[-1 / float(common.hessian[0, 0])]])
+    else:
+        p_pool = total_x / total_n
+        logit = np.log(p_pool / (1 - p_pool))
+        start = np.linalg.lstsq(Xd, np.full(x.size, logit), rcond=None)[0]
+        common = quad.profile(0.0, start)
+        npq = m * expit(Xd @ common.beta) * (1 - expit(Xd @ common.beta))
+        vcov_fe = np.linalg.inv(Xd.T @ (Xd * npq[:, None]))
     beta_fe, ok_fe, ll_common = common.beta, common.ok, common.loglik
-    npq = m * expit(Xd @ beta_fe) * (1 - expit(Xd @ beta_fe))
-    vcov_fe = np.linalg.inv(Xd.T @ (Xd * npq[:, None]))
     if not ok_fe:
         notes.append(
             "a moderator level has all its studies at 0 or at n events (separation): its "
@@ -892,11 +1034,19 @@ def _locate_tau(
     profile values corrected to second order, see :meth:`_ProfilePoint.at`), so each
     step is in effect a Newton step in (β, τ) jointly. The search stops at a point where
     the step in τ is below 10⁻¹³ (1 + τ) and the one in β below 10⁻¹² (1 + |β|): it is
-    then within about those distances of the maximum, and is reported.
+    then within about those distances of the maximum, and is reported. The probe just
+    above 0 and the first point of the search are evaluated in one pass.
     """
     evaluations = 0
     tau0 = 1e-3
-    near_zero = quad.profile(tau0, common.beta, _LOOSE)
+    approx = _normal_approximation(quad)
+    first: _ProfilePoint | None = None  # the point at the first τ, if already evaluated
+    if approx is None:
+        near_zero = quad.profile(tau0, common.beta, _LOOSE)
+    else:
+        # the probe near 0 and the first point of the search, in one pass (profile_many);
+        # the second is wasted only when τ̂ = 0
+        near_zero, first = quad.profile_many([tau0, approx[0]], [common.beta, approx[1]], _LOOSE)
     if abs(near_zero.slope) <= near_zero.slope_error:  # the sign rests on the correction
         near_zero = quad.profile(tau0, common.beta)
     evaluations += 1
@@ -905,16 +1055,16 @@ def _locate_tau(
         return 0.0, common, evaluations, True, "tau2=0"
     path = _BetaPath(tau0, near_zero)
     lo, hi = tau0, math.inf
-    tau, v = _first_tau(quad, common, near_zero, tau0)
-    first_beta = None
-    approx = _normal_approximation(quad)
-    if approx is not None:
-        tau, first_beta = approx
+    v = _typical_variance(quad, common)
+    tau = approx[0] if approx is not None else _first_tau(quad, common, near_zero, tau0, v)
     last_step = math.inf
     converged = False
     for _ in range(500):
-        point = path.profile(quad, tau, _LOOSE, start=first_beta)
-        first_beta = None
+        if first is not None:
+            point, first = first, None
+            path.add(tau, point)
+        else:
+            point = path.profile(quad, tau, _LOOSE)
         newton = _tau_newton(tau, point.slope, point.curvature, v)
         # Where the sign of the slope rests on the correction for β̂(τ), it is made sure of
         # by locating β̂(τ) fully, unless the point is already in Newton's quadratic
@@ -982,10 +1132,18 @@ def _normal_approximation(quad: _Quadrature) -> tuple[float, FloatArray] | None:
     return min(math.sqrt(tau2), _TAU_MAX), np.array([mean / float(quad.X[0, 0])])
 
 
+def _typical_variance(quad: _Quadrature, common: _ProfilePoint) -> float:
+    """The mean of 1/wᵢ (wᵢ = nᵢ p̂ᵢ(1 − p̂ᵢ) at the common fit): the typical within-study
+    variance of the logits, the v of :func:`_tau_newton`."""
+    p = expit(quad.X @ common.beta)
+    return float(np.mean(1 / (quad.nv * (p - p * p))))
+
+
 def _first_tau(
-    quad: _Quadrature, common: _ProfilePoint, near_zero: _ProfilePoint, tau0: float
-) -> tuple[float, float]:
-    """Where to start looking for τ̂: one Fisher-scoring step in τ² from τ² = 0.
+    quad: _Quadrature, common: _ProfilePoint, near_zero: _ProfilePoint, tau0: float, v: float
+) -> float:
+    """Where to start looking for τ̂ without the normal approximation: one Fisher-scoring
+    step in τ² from τ² = 0.
 
     At τ = 0 the score for τ² is ½ d²ℓₚ/dτ² ≈ ½ slope(τ₀)/τ₀ and its expected information
     about ½ Σ wᵢ² (wᵢ = nᵢ p̂ᵢ(1 − p̂ᵢ) at the common fit), as for a normal model with
@@ -994,8 +1152,7 @@ def _first_tau(
     p = expit(quad.X @ common.beta)
     w = quad.nv * p * (1 - p)
     step = (near_zero.slope / tau0) / float(np.sum(w * w))
-    v = float(np.mean(1 / w))
-    return (min(max(math.sqrt(step), 1e-2), _TAU_MAX) if step > 0 else 0.5), v
+    return min(max(math.sqrt(step), 1e-2), _TAU_MAX) if step > 0 else 0.5
 
 
 def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
@@ -1034,39 +1191,77 @@ def _profile_ci_tau2(
     point — from τ̂ itself, the bound of the quadratic approximation to ℓₚ — but never
     more than 0.5 τ̂ down or to more than twice τ (at least 0.1) up. The first sign
     change is refined by the same steps, kept inside the bracket ("rtsafe"); as in
-    :func:`_locate_tau`, β̂(τ) is located to 10⁻¹² only where the search stops.
+    :func:`_locate_tau`, β̂(τ) is located to 10⁻¹² only where the search stops. The two
+    bounds are searched side by side (:func:`_side_by_side`): each round evaluates the next
+    point of both in one pass (:meth:`_Quadrature.profile_many`).
     """
     drop = chi2_ppf(level, 1) / 2
     cut = at_hat.loglik - drop
     xtol = 1e-12 * max(1.0, tau_hat)
     path = _BetaPath(tau_hat, at_hat)
 
-    def excess(t: float) -> _Excess:
-        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t."""
-        if t == 0:
-            return _Excess(ll_common - cut, 0.0, math.nan, 0.0)
-        point = path.profile(quad, t, _LOOSE)
-        if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
-            point = path.profile(quad, t)
-        return _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
+    def excess(ts: list[float]) -> list[_Excess]:
+        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t, at each t."""
+        inner = [t for t in ts if t != 0]
+        points = iter(path.profile_many(quad, inner, _LOOSE) if inner else [])
+        out = []
+        for t in ts:
+            if t == 0:
+                out.append(_Excess(ll_common - cut, 0.0, math.nan, 0.0))
+                continue
+            point = next(points)
+            if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
+                point = path.profile(quad, t)
+            out.append(_Excess(point.loglik - cut, point.slope, point.curvature, point.step))
+        return out
 
     at_top = _Excess(drop, 0.0, at_hat.curvature, 0.0)
-    lo = 0.0
+    # The two bounds are searched side by side, each step of both from one evaluation.
+    walks = [
+        _walk_to_crossing(tau_hat, at_top, 1.0, lambda t: min(max(2 * t, 0.1), 2 * _TAU_MAX), xtol)
+    ]
     if tau_hat > 0:
-        found = _walk_to_crossing(
-            excess, tau_hat, at_top, -1.0, lambda t: max(t - 0.5 * tau_hat, 0.0), xtol
+        walks.append(
+            _walk_to_crossing(tau_hat, at_top, -1.0, lambda t: max(t - 0.5 * tau_hat, 0.0), xtol)
         )
-        lo = 0.0 if found is None else found
-    found = _walk_to_crossing(
-        excess, tau_hat, at_top, 1.0, lambda t: min(max(2 * t, 0.1), 2 * _TAU_MAX), xtol
-    )
-    if found is None:
+    found = _side_by_side(walks, excess)
+    lo = 0.0 if tau_hat == 0 or found[1] is None else found[1]
+    if found[0] is None:
         notes.append(
             "the likelihood does not fall enough as τ grows: the data do not bound τ² "
             "from above (profile-likelihood upper limit ∞)"
         )
         return lo**2, np.inf
-    return lo**2, found**2
+    return lo**2, found[0] ** 2
+
+
+# A search written as a generator: it yields the points where it needs f, is sent f there,
+# and returns its result.
+_Search = Generator[float, "_Excess", float | None]
+
+
+def _side_by_side(
+    searches: list[_Search], f: Callable[[list[float]], list[_Excess]]
+) -> list[float | None]:
+    """Run searches together: at each round, f is called once for the next point of every
+    search still running, and the values are sent back to each."""
+    results: list[float | None] = [None] * len(searches)
+    pending: dict[int, float] = {}
+    for i, search in enumerate(searches):
+        try:
+            pending[i] = next(search)
+        except StopIteration as done:
+            results[i] = done.value
+    while pending:
+        order = list(pending)
+        values = f([pending[i] for i in order])
+        for i, value in zip(order, values, strict=True):
+            try:
+                pending[i] = searches[i].send(value)
+            except StopIteration as done:
+                del pending[i]
+                results[i] = done.value
+    return results
 
 
 class _Excess(NamedTuple):
@@ -1098,17 +1293,17 @@ def _model_step(f: _Excess, direction: float) -> float:
 
 
 def _walk_to_crossing(
-    f: Callable[[float], _Excess],
     start: float,
     f_start: _Excess,
     direction: float,
     limit: Callable[[float], float],
     xtol: float,
-) -> float | None:
+) -> _Search:
     """The first zero of f met walking from ``start`` (f > 0 there) in ``direction``
     (−1 or +1), or None if f stays positive up to where ``limit`` stops moving (0 below,
     2 τ_max above). Steps are :func:`_model_step`, each no further than ``limit(t)``;
-    the first sign change is refined by :func:`_refine_crossing`."""
+    the first sign change is refined by :func:`_refine_crossing`. A generator: it yields
+    each point where it needs f (see :func:`_side_by_side`)."""
     inner, f_inner = start, f_start
     last_step, last_model = math.inf, False  # the step to inner, and whether by the model
     for i in range(200):
@@ -1139,22 +1334,21 @@ def _walk_to_crossing(
             return inner + d
         capped = math.isnan(d) or (inner + d - bound) * direction >= 0
         outer = bound if capped else inner + d
-        f_outer = f(outer)
+        f_outer = yield outer
         if f_outer.value <= 0:
-            return _refine_crossing(f, inner, f_inner, outer, f_outer, xtol)
+            return (yield from _refine_crossing(inner, f_inner, outer, f_outer, xtol))
         last_step, last_model = outer - inner, not capped
         inner, f_inner = outer, f_outer
     return None
 
 
 def _refine_crossing(
-    f: Callable[[float], _Excess],
     a: float,
     f_a: _Excess,
     b: float,
     f_b: _Excess,
     xtol: float,
-) -> float:
+) -> _Search:
     """The zero of f in the bracket between a (f > 0) and b (f ≤ 0): steps to the zero of
     the local quadratic (:func:`_model_step`) from the point evaluated last, replaced by
     bisection whenever one would leave the shrinking bracket ("rtsafe"). Fast (cubic)
@@ -1183,7 +1377,7 @@ def _refine_crossing(
                 return new
             new = x + d if not math.isnan(d) and min(a, b) <= x + d <= max(a, b) else x
         last_step, x, last_model = new - x, new, model
-        fx = f(x)
+        fx = yield x
         if fx.value == 0:
             return x
         if fx.value > 0:
