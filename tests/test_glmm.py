@@ -207,16 +207,16 @@ def test_profile_curvature_and_path_are_derivatives() -> None:
 
 
 def test_undefined_standard_error_is_said_not_warned() -> None:
-    # One 0/5 and one 5/5 study with the Laplace approximation: τ̂ runs to the top of its
-    # range, where the information for β is not positive. The SE is NaN with a note, not a
-    # RuntimeWarning from the square root of a negative variance.
+    # One 0/4 and one 4/4 study with the Laplace approximation: τ̂ is extreme, and there
+    # the information for β is not positive. The SE is NaN with a note, not a RuntimeWarning
+    # from the square root of a negative variance.
     import warnings
 
     import inometa
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = inometa.metaprop([0, 5], [5, 5], method="glmm", nagq=1)
+        res = inometa.metaprop([0, 4], [4, 4], method="glmm", nagq=1)
     assert math.isnan(res.random.se)
     assert any("standard error and confidence interval" in s for s in res.notes)
 
@@ -339,3 +339,51 @@ def test_searches_run_side_by_side_get_their_own_values() -> None:
     assert results[1] == pytest.approx(math.sqrt(2), rel=1e-12)
     assert calls[0] == [9.0, 1.0]
     assert len(calls) > 2 and all(len(c) == 1 for c in calls[1:])
+
+
+def test_a_jump_between_maxima_in_beta_ends_the_tau_search_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A profile slope that changes sign without passing through 0 (+1 below τ = 1, −1 from
+    # there on), as when β̂(τ) jumps between two maxima in β: the bracket collapses onto
+    # τ = 1 with the slope still far from 0. The search stops there, not converged, with a
+    # note, instead of evaluating the same point until its iteration limit.
+    from inometa import glmm
+    from inometa.glmm import _JUMP_NOTE, _locate_tau, _ProfilePoint
+
+    calls = []
+
+    class Steps:
+        X = np.ones((3, 1))
+
+        def profile(
+            self, tau: float, start: np.ndarray, tol: float = 1e-12, first: object = None
+        ) -> _ProfilePoint:
+            calls.append(tau)
+            slope = 1.0 if tau < 1 else -1.0
+            h = np.array([[-1.0, 0.0], [0.0, -1.0]])
+            return _ProfilePoint(np.zeros(1), True, 0.0, slope, -1.0, np.zeros(1), h, 0.0, 0.0, 0.0)
+
+    monkeypatch.setattr(glmm, "_normal_approximation", lambda quad: None)
+    monkeypatch.setattr(glmm, "_typical_variance", lambda quad, common: 1.0)
+    monkeypatch.setattr(glmm, "_first_tau", lambda *args: 0.5)
+    common = Steps().profile(0.0, np.zeros(1))
+    notes: list[str] = []
+    tau, _, _, converged, boundary, prefetch = _locate_tau(Steps(), common, notes, 1.92)  # type: ignore[arg-type]
+    assert not converged and boundary is None and prefetch is None
+    assert tau == pytest.approx(1.0, abs=1e-12)
+    assert notes == [_JUMP_NOTE]
+    assert len(calls) < 100
+
+
+def test_one_node_with_a_0_and_a_full_study_is_never_silent() -> None:
+    # 0/5 and 5/5 with the Laplace approximation: at τ ≈ 14 the likelihood has a saddle at
+    # the symmetric β = 0 and higher maxima near β = ±7.6. Which the search meets depends on
+    # rounding; either way the result says what is wrong.
+    from inometa.glmm import _JUMP_NOTE
+
+    fit = fit_glmm([0, 5], [5, 5], nagq=1)
+    if fit.converged:
+        assert any("information for β alone is not positive" in s for s in fit.notes)
+    else:
+        assert fit.notes == (_JUMP_NOTE,)

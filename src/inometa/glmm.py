@@ -190,9 +190,21 @@ class _Nodes(NamedTuple):
     log_li: FloatArray
 
 
+class _ModeRecord(NamedTuple):
+    """The modes ẑ found at one evaluated (η, τ), with ∂ẑ/∂η and ∂ẑ/∂τ there (τ per study
+    for a stack's evaluation): the start for the next evaluation (see _Quadrature._start)."""
+
+    tau: Tau
+    eta: FloatArray
+    zhat: FloatArray
+    dz_eta: FloatArray
+    dz_tau: FloatArray
+
+
 class _Evaluation(NamedTuple):
-    """log L̃ at one (η, τ), and per study the gradient (∂/∂ηᵢ, ∂/∂τ) and the Hessian
-    (∂²/∂ηᵢ², ∂²/∂ηᵢ∂τ, ∂²/∂τ²) of log L̃ᵢ."""
+    """log L̃ at one (η, τ), per study the gradient (∂/∂ηᵢ, ∂/∂τ) and the Hessian
+    (∂²/∂ηᵢ², ∂²/∂ηᵢ∂τ, ∂²/∂τ²) of log L̃ᵢ, and the sums over studies of those six
+    (in that order, log L̃ first): all a model without moderators needs."""
 
     loglik: float
     g_eta: FloatArray
@@ -200,6 +212,12 @@ class _Evaluation(NamedTuple):
     h_ee: FloatArray
     h_et: FloatArray
     h_tt: FloatArray
+    sums: list[float]
+
+    @classmethod
+    def of(cls, rows: FloatArray, sums: list[float]) -> _Evaluation:
+        """From the (6 × k) rows of :meth:`_Quadrature._evaluate_rows` and their sums."""
+        return cls(sums[0], rows[1], rows[2], rows[3], rows[4], rows[5], sums)
 
 
 class _Quadrature:
@@ -234,8 +252,8 @@ class _Quadrature:
         # order with their derivatives in (η, τ) when _evaluate computed those, are a good
         # start. The result does not depend on the start (the search is bracketed).
         self._z_start = np.zeros_like(x)
+        self._motion: _ModeRecord | None = None
         self._rows = np.empty((x.size, 4, nagq))  # scratch for _evaluate's weighted sums
-        self._z_motion: tuple[FloatArray, Tau, FloatArray, FloatArray, FloatArray] | None = None
         self._stacks: dict[int, _Quadrature] = {}
 
     # -- per-study pieces, as functions of the linear predictor η = Xβ ---------------------
@@ -295,8 +313,8 @@ class _Quadrature:
         """
         x, n = self.xv, self.nv
         warm = self._z_start
-        if self._z_motion is not None:
-            eta0, tau0, z0, dz_eta, dz_tau = self._z_motion
+        if self._motion is not None:
+            tau0, eta0, z0, dz_eta, dz_tau = self._motion
             warm = z0 + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
         warm = np.minimum(np.maximum(warm, lo), hi)
         p_warm = expit(eta + tau * warm)
@@ -331,13 +349,11 @@ class _Quadrature:
     def _evaluate(self, eta: FloatArray, tau: float) -> _Evaluation:
         """log L̃ and, per study, the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ)
         (see :meth:`_evaluate_rows`)."""
-        log_li, g_eta, g_tau, h_ee, h_et, h_tt = self._evaluate_rows(eta, tau)
-        return _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
+        rows = self._evaluate_rows(eta, tau)
+        return _Evaluation.of(rows, rows.sum(axis=1).tolist())
 
-    def _evaluate_rows(
-        self, eta: FloatArray, tau: Tau
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Per study, log L̃ᵢ and the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
+    def _evaluate_rows(self, eta: FloatArray, tau: Tau) -> FloatArray:
+        """Per study (columns), log L̃ᵢ and the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
         including how the nodes move. τ is one value or one per study (a stack of points,
         see :meth:`profile_many`).
 
@@ -424,14 +440,16 @@ class _Quadrature:
         rows[:, 1] = node_et
         rows[:, 2] = node_tt
         second = np.matmul(rows[:, :3], pi[:, :, None])[:, :, 0]
-        g_eta = sg_e * inv_s + m_e
-        g_tau = sg_t * inv_s + m_t
+        out = np.empty((6, eta.size))
+        out[0] = log_li
+        np.add(sg_e * inv_s, m_e, out=out[1])  # ∇ log L̃ᵢ
+        np.add(sg_t * inv_s, m_t, out=out[2])
         inv_s2 = inv_s * inv_s
-        h_ee = d_zhat * zh_ee + d_sigma * sg_ee - sg_e * sg_e * inv_s2 + second[:, 0]
-        h_et = d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2 + second[:, 1]
-        h_tt = d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2 + second[:, 2]
-        self._z_motion = (eta, tau, zhat, zh_e, zh_t)
-        return log_li, g_eta, g_tau, h_ee, h_et, h_tt
+        np.add(d_zhat * zh_ee + d_sigma * sg_ee - sg_e * sg_e * inv_s2, second[:, 0], out=out[3])
+        np.add(d_zhat * zh_et + d_sigma * sg_et - sg_e * sg_t * inv_s2, second[:, 1], out=out[4])
+        np.add(d_zhat * zh_tt + d_sigma * sg_tt - sg_t * sg_t * inv_s2, second[:, 2], out=out[5])
+        self._motion = _ModeRecord(tau, eta, zhat, zh_e, zh_t)
+        return out
 
     # -- functions of (β, τ) ----------------------------------------------------------
     def loglik(self, beta: FloatArray, tau: float) -> float:
@@ -453,7 +471,7 @@ class _Quadrature:
         out = np.empty((p + 1, p + 1))
         out[:p, :p] = X.T @ (X * ev.h_ee[:, None])
         out[:p, p] = out[p, :p] = X.T @ ev.h_et
-        out[p, p] = ev.h_tt.sum()
+        out[p, p] = ev.sums[5]
         return out
 
     def profile(
@@ -488,9 +506,9 @@ class _Quadrature:
             # The usual case, in Python floats: the same Newton step and test as below,
             # and, when it passes, the same point as _ProfilePoint.at reports.
             b = float(beta[0])
-            h_bb = float(ev.h_ee.sum())
+            h_bb = ev.sums[3]
             if h_bb < 0:
-                delta = float(ev.g_eta.sum()) / -h_bb
+                delta = ev.sums[1] / -h_bb
                 if abs(delta) <= tol * (1 + abs(b)):
                     return _ProfilePoint.intercept(b, ev, h_bb, delta)
 
@@ -543,11 +561,14 @@ class _Quadrature:
             self._stacks[m] = stack
         eta = np.concatenate([self.X @ b for b in starts])
         rows = stack._evaluate_rows(eta, np.repeat(np.array(taus, dtype=float), k))
+        sums = rows.reshape(6, m, k).sum(axis=2).T.tolist()
+        if self._motion is None and stack._motion is not None:
+            # no start of its own yet (the first search point): take the last point's modes
+            last = slice((m - 1) * k, m * k)
+            self._motion = _ModeRecord(taus[-1], *(a[last] for a in stack._motion[1:]))
         points = []
         for j, (tau, start) in enumerate(zip(taus, starts, strict=True)):
-            block = slice(j * k, (j + 1) * k)
-            log_li, g_eta, g_tau, h_ee, h_et, h_tt = (a[block] for a in rows)
-            ev = _Evaluation(float(log_li.sum()), g_eta, g_tau, h_ee, h_et, h_tt)
+            ev = _Evaluation.of(rows[:, j * k : (j + 1) * k], sums[j])
             points.append(self.profile(tau, start, tol, first=ev))
         return points
 
@@ -633,7 +654,7 @@ class _ProfilePoint(NamedTuple):
     def intercept(cls, beta: float, ev: _Evaluation, h_bb: float, delta: float) -> _ProfilePoint:
         """:meth:`at` for the model without moderators (β = μ, X a column of ones), with
         the Newton step δ and ∂²/∂μ² = Σ hᵢ already summed."""
-        h_bt, h_tt = float(ev.h_et.sum()), float(ev.h_tt.sum())
+        h_bt, h_tt = ev.sums[4], ev.sums[5]
         db = -h_bt / h_bb
         d_loglik = -0.5 * delta * h_bb * delta
         d_slope = h_bt * delta
@@ -641,7 +662,7 @@ class _ProfilePoint(NamedTuple):
             np.array([beta + delta]),
             abs(beta) <= _BETA_BOUND,
             ev.loglik + d_loglik,
-            float(ev.g_tau.sum()) + d_slope,
+            ev.sums[2] + d_slope,
             h_tt + h_bt * db,
             np.array([db]),
             np.array([[h_bb, h_bt], [h_bt, h_tt]]),
@@ -682,7 +703,7 @@ class _ProfilePoint(NamedTuple):
                     except np.linalg.LinAlgError:
                         dbeta = np.full(p, np.nan)
                 curvature = float(hessian[p, p] + h_bt @ dbeta)
-        slope, loglik = float(ev.g_tau.sum()), ev.loglik
+        slope, loglik = ev.sums[2], ev.loglik
         if delta is None:
             return cls(beta, ok, loglik, slope, curvature, dbeta, hessian, 0.0, 0.0, 0.0)
         size = _max_abs(delta) / (1 + _max_abs(beta))
@@ -962,7 +983,8 @@ def _fit(
             None if ok else "separation",
             tuple(notes),
         )
-    tau, at_tau, iterations, converged, boundary = _locate_tau(quad, common, notes)
+    drop = chi2_ppf(level, 1) / 2
+    tau, at_tau, iterations, converged, boundary, prefetch = _locate_tau(quad, common, notes, drop)
     beta, ll_hat = at_tau.beta, at_tau.loglik
     if converged and tau > _TAU_LARGE:
         notes.append(
@@ -996,7 +1018,7 @@ def _fit(
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         vcov = vcov_fe
     tau2_ci = (
-        _profile_ci_tau2(quad, tau, at_tau, ll_common, level, notes)
+        _profile_ci_tau2(quad, tau, at_tau, ll_common, drop, notes, prefetch)
         if converged
         else (np.nan, np.nan)
     )
@@ -1019,8 +1041,8 @@ def _fit(
 
 
 def _locate_tau(
-    quad: _Quadrature, common: _ProfilePoint, notes: list[str]
-) -> tuple[float, _ProfilePoint, int, bool, str | None]:
+    quad: _Quadrature, common: _ProfilePoint, notes: list[str], drop: float
+) -> tuple[float, _ProfilePoint, int, bool, str | None, _Prefetch | None]:
     """Maximise the profile likelihood in τ ≥ 0 (``common``: the profile point at τ = 0).
 
     The profile slope dℓₚ/dτ vanishes at τ = 0 (ℓ is even in τ); the sign of the slope
@@ -1036,6 +1058,12 @@ def _locate_tau(
     the step in τ is below 10⁻¹³ (1 + τ) and the one in β below 10⁻¹² (1 + |β|): it is
     then within about those distances of the maximum, and is reported. The probe just
     above 0 and the first point of the search are evaluated in one pass.
+
+    Once a Newton step is small enough that the point it leads to will likely be the last,
+    that point is evaluated together with the first points of the two searches for the
+    bounds of the τ² interval (``drop``: the fall in ℓₚ that defines them), started there
+    (:func:`_interval_walks`); they are returned as a :class:`_Prefetch` and used if the
+    search did stop there.
     """
     evaluations = 0
     tau0 = 1e-3
@@ -1052,19 +1080,26 @@ def _locate_tau(
     evaluations += 1
     if near_zero.slope <= 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
-        return 0.0, common, evaluations, True, "tau2=0"
+        return 0.0, common, evaluations, True, "tau2=0", None
     path = _BetaPath(tau0, near_zero)
     lo, hi = tau0, math.inf
     v = _typical_variance(quad, common)
     tau = approx[0] if approx is not None else _first_tau(quad, common, near_zero, tau0, v)
     last_step = math.inf
     converged = False
+    walks: list[_Search] = []  # started at the next τ, with their first points
+    prefetch = None
+    repeats = 0  # points evaluated again to locate β̂(τ) where τ has converged
     for _ in range(500):
         if first is not None:
             point, first = first, None
             path.add(tau, point)
+        elif walks and (ahead := _first_points(walks)) is not None:
+            point, *others = path.profile_many(quad, [tau, *ahead], _LOOSE)
+            prefetch = _Prefetch(tau, walks, ahead, others)
         else:
             point = path.profile(quad, tau, _LOOSE)
+        walks = []
         newton = _tau_newton(tau, point.slope, point.curvature, v)
         # Where the sign of the slope rests on the correction for β̂(τ), it is made sure of
         # by locating β̂(τ) fully, unless the point is already in Newton's quadratic
@@ -1081,6 +1116,12 @@ def _locate_tau(
             break
         if uncertain and settled:
             pass
+        elif (point.slope > 0 and tau >= hi) or (point.slope < 0 and tau <= lo):
+            # The slope contradicts the bracket: β̂(τ) has jumped between separate maxima in
+            # β (the quadrature likelihood need not be concave in β; seen with one node and
+            # only 0% and 100% studies). ℓₚ is then not smooth and has no root to find.
+            notes.append(_JUMP_NOTE)
+            return tau, point, evaluations, False, None, None
         elif point.slope > 0:
             lo = tau
         else:
@@ -1092,7 +1133,7 @@ def _locate_tau(
                     f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
                     "not interpretable"
                 )
-                return _TAU_MAX, point, evaluations, False, "tau-unbounded"
+                return _TAU_MAX, point, evaluations, False, "tau-unbounded", None
             nxt = min(2 * tau, _TAU_MAX)
             if newton > tau:
                 nxt = min(newton, nxt)
@@ -1101,16 +1142,38 @@ def _locate_tau(
         else:
             nxt = 0.5 * (lo + hi)
         tol = 1e-13 * (1 + tau)
-        if (not math.isnan(newton) and abs(newton - tau) <= tol) or hi - lo <= tol:
+        near_root = not math.isnan(newton) and abs(newton - tau) <= tol
+        if near_root or hi - lo <= tol:
+            if not (near_root or abs(newton - tau) <= 1e3 * tol) or repeats == 3:
+                # The slope changes sign without passing through 0, or β̂(τ) cannot be
+                # located there: as above, a jump between maxima in β.
+                notes.append(_JUMP_NOTE)
+                return tau, point, evaluations, False, None, None
             if point.step <= 1e-12:
                 converged = True
                 break
             nxt = newton if lo <= newton <= hi else tau  # once more, with β̂(τ) located
+            repeats += 1
+        elif settled and abs(nxt - tau) <= 1e-5 * (1 + tau) and point.step <= 1e-4:
+            # quadratic convergence: the error at nxt will be ~1e-10 times smaller, most
+            # likely below the tolerance
+            walks = _interval_walks(nxt, point.curvature, drop)
         last_step, tau = nxt - tau, nxt
+    else:
+        notes.append(_JUMP_NOTE)
     if point.loglik < common.loglik:
         notes.append("the likelihood is highest at τ² = 0")
-        return 0.0, common, evaluations, True, "tau2=0"
-    return tau, point, evaluations, converged, None
+        return 0.0, common, evaluations, True, "tau2=0", None
+    if prefetch is not None and prefetch.tau_hat != tau:
+        prefetch = None
+    return tau, point, evaluations, converged, None, prefetch
+
+
+_JUMP_NOTE = (
+    "τ̂ could not be located: the profile likelihood jumps between separate maxima in β "
+    "(the likelihood of these data is nearly flat and not concave in β); the estimates "
+    "are not a maximum of the likelihood"
+)
 
 
 def _normal_approximation(quad: _Quadrature) -> tuple[float, FloatArray] | None:
@@ -1179,10 +1242,12 @@ def _profile_ci_tau2(
     tau_hat: float,
     at_hat: _ProfilePoint,
     ll_common: float,
-    level: float,
+    drop: float,
     notes: list[str],
+    prefetch: _Prefetch | None = None,
 ) -> tuple[float, float]:
-    """Profile-likelihood interval for τ²: where 2(ℓ̂ − ℓₚ(τ)) = χ²₁ quantile.
+    """Profile-likelihood interval for τ²: where ℓ̂ − ℓₚ(τ) = ``drop`` (half the χ²₁
+    quantile of the level).
 
     Each bound is the crossing nearest to τ̂, reached by walking outwards from τ̂ (far
     from τ̂ the likelihood of extreme data can be flat to within quadrature error, and a
@@ -1193,38 +1258,34 @@ def _profile_ci_tau2(
     change is refined by the same steps, kept inside the bracket ("rtsafe"); as in
     :func:`_locate_tau`, β̂(τ) is located to 10⁻¹² only where the search stops. The two
     bounds are searched side by side (:func:`_side_by_side`): each round evaluates the next
-    point of both in one pass (:meth:`_Quadrature.profile_many`).
+    point of both in one pass (:meth:`_Quadrature.profile_many`). ``prefetch``: the
+    searches already started at τ̂ by :func:`_locate_tau`, with their first points.
     """
-    drop = chi2_ppf(level, 1) / 2
     cut = at_hat.loglik - drop
-    xtol = 1e-12 * max(1.0, tau_hat)
     path = _BetaPath(tau_hat, at_hat)
 
+    def excess_at(t: float, point: _ProfilePoint) -> _Excess:
+        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t, from the point at t."""
+        if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
+            point = path.profile(quad, t)
+        return _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
+
     def excess(ts: list[float]) -> list[_Excess]:
-        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t, at each t."""
+        """:func:`excess_at` each t (in one pass)."""
         inner = [t for t in ts if t != 0]
         points = iter(path.profile_many(quad, inner, _LOOSE) if inner else [])
-        out = []
-        for t in ts:
-            if t == 0:
-                out.append(_Excess(ll_common - cut, 0.0, math.nan, 0.0))
-                continue
-            point = next(points)
-            if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
-                point = path.profile(quad, t)
-            out.append(_Excess(point.loglik - cut, point.slope, point.curvature, point.step))
-        return out
+        return [
+            _Excess(ll_common - cut, 0.0, math.nan, 0.0) if t == 0 else excess_at(t, next(points))
+            for t in ts
+        ]
 
-    at_top = _Excess(drop, 0.0, at_hat.curvature, 0.0)
-    # The two bounds are searched side by side, each step of both from one evaluation.
-    walks = [
-        _walk_to_crossing(tau_hat, at_top, 1.0, lambda t: min(max(2 * t, 0.1), 2 * _TAU_MAX), xtol)
-    ]
-    if tau_hat > 0:
-        walks.append(
-            _walk_to_crossing(tau_hat, at_top, -1.0, lambda t: max(t - 0.5 * tau_hat, 0.0), xtol)
-        )
-    found = _side_by_side(walks, excess)
+    if prefetch is None:
+        found = _side_by_side(_interval_walks(tau_hat, at_hat.curvature, drop), excess)
+    else:
+        for t, point in zip(prefetch.taus, prefetch.points, strict=True):
+            path.add(t, point)
+        sent = [excess_at(t, p) for t, p in zip(prefetch.taus, prefetch.points, strict=True)]
+        found = _side_by_side(prefetch.walks, excess, sent)
     lo = 0.0 if tau_hat == 0 or found[1] is None else found[1]
     if found[0] is None:
         notes.append(
@@ -1240,16 +1301,57 @@ def _profile_ci_tau2(
 _Search = Generator[float, "_Excess", float | None]
 
 
+def _interval_walks(tau_hat: float, curvature: float, drop: float) -> list[_Search]:
+    """The searches for the upper and (if τ̂ > 0) lower bound of the τ² interval, walking
+    from τ̂ where ℓₚ is ``drop`` above the cut and has the given curvature (see
+    :func:`_profile_ci_tau2`)."""
+    xtol = 1e-12 * max(1.0, tau_hat)
+    top = _Excess(drop, 0.0, curvature, 0.0)
+    walks = [
+        _walk_to_crossing(tau_hat, top, 1.0, lambda t: min(max(2 * t, 0.1), 2 * _TAU_MAX), xtol)
+    ]
+    if tau_hat > 0:
+        walks.append(
+            _walk_to_crossing(tau_hat, top, -1.0, lambda t: max(t - 0.5 * tau_hat, 0.0), xtol)
+        )
+    return walks
+
+
+def _first_points(walks: list[_Search]) -> list[float] | None:
+    """Start the searches: their first points (all > 0), or None if one of them ends at
+    once (it has then no use for a point evaluated ahead)."""
+    points = []
+    for walk in walks:
+        try:
+            points.append(next(walk))
+        except StopIteration:
+            return None
+    return points if all(t > 0 for t in points) else None
+
+
+class _Prefetch(NamedTuple):
+    """The interval searches started at ``tau_hat`` and the profile points at their first
+    points ``taus``, evaluated ahead by :func:`_locate_tau`."""
+
+    tau_hat: float
+    walks: list[_Search]
+    taus: list[float]
+    points: list[_ProfilePoint]
+
+
 def _side_by_side(
-    searches: list[_Search], f: Callable[[list[float]], list[_Excess]]
+    searches: list[_Search],
+    f: Callable[[list[float]], list[_Excess]],
+    sent: list[_Excess] | None = None,
 ) -> list[float | None]:
     """Run searches together: at each round, f is called once for the next point of every
-    search still running, and the values are sent back to each."""
+    search still running, and the values are sent back to each. ``sent``: searches already
+    started (at their first point), and f at those points."""
     results: list[float | None] = [None] * len(searches)
     pending: dict[int, float] = {}
     for i, search in enumerate(searches):
         try:
-            pending[i] = next(search)
+            pending[i] = next(search) if sent is None else search.send(sent[i])
         except StopIteration as done:
             results[i] = done.value
     while pending:
