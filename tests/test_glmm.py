@@ -387,3 +387,74 @@ def test_one_node_with_a_0_and_a_full_study_is_never_silent() -> None:
         assert any("information for β alone is not positive" in s for s in fit.notes)
     else:
         assert fit.notes == (_JUMP_NOTE,)
+
+
+@pytest.mark.parametrize(
+    ("x", "n"),
+    [
+        ([4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]),
+        ([49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]),
+        # small τ̂: the lower bound of the interval is 0
+        (
+            [25, 17, 8, 32, 39, 48, 27, 61, 68, 5, 6],
+            [90, 75, 33, 124, 101, 140, 104, 181, 220, 13, 11],
+        ),
+    ],
+)
+def test_interval_searches_started_ahead_find_the_same_bounds(
+    x: list, n: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The searches for the τ² bounds run alongside the last steps of the τ̂ search, on
+    # provisional cuts; the bounds must be those of searches started from τ̂ itself.
+    from inometa import glmm
+
+    used = []
+    usable = glmm._Ahead.usable
+
+    def spy(self: glmm._Ahead, loglik_hat: float) -> bool:
+        used.append(usable(self, loglik_hat))
+        return used[-1]
+
+    monkeypatch.setattr(glmm._Ahead, "usable", spy)
+    ahead = fit_glmm(x, n)
+    monkeypatch.setattr(glmm._Ahead, "usable", lambda self, loglik_hat: False)
+    fresh = fit_glmm(x, n)
+    assert used == [True]  # the searches started ahead were finished
+    assert ahead.tau2 == fresh.tau2 and ahead.notes == fresh.notes
+    for a, b in zip(ahead.tau2_ci, fresh.tau2_ci, strict=True):
+        assert a == pytest.approx(b, rel=1e-10, abs=1e-14)
+
+
+def test_a_search_finished_ahead_is_moved_to_the_final_cut_or_restarted() -> None:
+    # A search for a bound that ended on a provisional cut c: its crossing t* moves by the
+    # Newton step (c′ − c)/ℓₚ′(t*) to the final cut c′ when that is tiny, and is dropped
+    # (to be searched again) when it is not; "no crossing" stands only while every value
+    # the search saw stays positive with the final cut.
+    from inometa.glmm import _Ahead, _ProfilePoint
+
+    def one_point(result: float | None):  # type: ignore[no-untyped-def]
+        yield 1.0
+        return result
+
+    h = np.array([[-1.0, 0.0], [0.0, -1.0]])
+    # ℓ = −5.25 at t = 1, slope −3, curvature −1; the cut is −3 − drop = −5: f(1) = −0.25
+    at_one = _ProfilePoint(np.zeros(1), True, -5.25, -3.0, -1.0, np.zeros(1), h, 0.0, 0.0, 0.0)
+
+    def relocate(t: float) -> _ProfilePoint:
+        raise AssertionError("no point here rests on its correction")
+
+    ahead = _Ahead(0.5, [one_point(1.2)], 2.0, -10.0)
+    ahead.feed(0.5, -3.0, [at_one], relocate)
+    assert not ahead.pending and ahead.usable(-3.0)
+    slope_at_result = -3.0 - 1.0 * (1.2 - 1.0)
+    assert ahead.finished(-3.0) == {0: 1.2}
+    moved = ahead.finished(-3.0 + 1e-9)[0]
+    assert moved == pytest.approx(1.2 + 1e-9 / slope_at_result, rel=1e-15)
+    assert ahead.finished(-3.0 + 1e-3) == {}  # a step of 3e-4: searched again
+
+    # "no crossing" after values down to f = 0.5 (ℓ = −4.5 at t = 1)
+    high = at_one._replace(loglik=-4.5)
+    ahead = _Ahead(0.5, [one_point(None)], 2.0, -10.0)
+    ahead.feed(0.5, -3.0, [high], relocate)
+    assert ahead.finished(-3.0 + 0.4) == {0: None}
+    assert ahead.finished(-3.0 + 0.6) == {}

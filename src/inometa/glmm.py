@@ -984,7 +984,7 @@ def _fit(
             tuple(notes),
         )
     drop = chi2_ppf(level, 1) / 2
-    tau, at_tau, iterations, converged, boundary, prefetch = _locate_tau(quad, common, notes, drop)
+    tau, at_tau, iterations, converged, boundary, ahead = _locate_tau(quad, common, notes, drop)
     beta, ll_hat = at_tau.beta, at_tau.loglik
     if converged and tau > _TAU_LARGE:
         notes.append(
@@ -1018,7 +1018,7 @@ def _fit(
         # At τ = 0 the likelihood is even in τ, so the information is block-diagonal.
         vcov = vcov_fe
     tau2_ci = (
-        _profile_ci_tau2(quad, tau, at_tau, ll_common, drop, notes, prefetch)
+        _profile_ci_tau2(quad, tau, at_tau, ll_common, drop, notes, ahead)
         if converged
         else (np.nan, np.nan)
     )
@@ -1042,7 +1042,7 @@ def _fit(
 
 def _locate_tau(
     quad: _Quadrature, common: _ProfilePoint, notes: list[str], drop: float
-) -> tuple[float, _ProfilePoint, int, bool, str | None, _Prefetch | None]:
+) -> tuple[float, _ProfilePoint, int, bool, str | None, _Ahead | None]:
     """Maximise the profile likelihood in τ ≥ 0 (``common``: the profile point at τ = 0).
 
     The profile slope dℓₚ/dτ vanishes at τ = 0 (ℓ is even in τ); the sign of the slope
@@ -1059,11 +1059,10 @@ def _locate_tau(
     then within about those distances of the maximum, and is reported. The probe just
     above 0 and the first point of the search are evaluated in one pass.
 
-    Once a Newton step is small enough that the point it leads to will likely be the last,
-    that point is evaluated together with the first points of the two searches for the
-    bounds of the τ² interval (``drop``: the fall in ℓₚ that defines them), started there
-    (:func:`_interval_walks`); they are returned as a :class:`_Prefetch` and used if the
-    search did stop there.
+    Once the Newton steps are within 3·10⁻⁴ of τ, the two searches for the bounds of the τ²
+    interval (``drop``: the fall in ℓₚ that defines them) are started at the next point
+    and run alongside, their points evaluated in the same passes (:class:`_Ahead`); they
+    are returned for :func:`_profile_ci_tau2` to finish.
     """
     evaluations = 0
     tau0 = 1e-3
@@ -1087,19 +1086,18 @@ def _locate_tau(
     tau = approx[0] if approx is not None else _first_tau(quad, common, near_zero, tau0, v)
     last_step = math.inf
     converged = False
-    walks: list[_Search] = []  # started at the next τ, with their first points
-    prefetch = None
+    ahead: _Ahead | None = None
     repeats = 0  # points evaluated again to locate β̂(τ) where τ has converged
     for _ in range(500):
         if first is not None:
             point, first = first, None
             path.add(tau, point)
-        elif walks and (ahead := _first_points(walks)) is not None:
-            point, *others = path.profile_many(quad, [tau, *ahead], _LOOSE)
-            prefetch = _Prefetch(tau, walks, ahead, others)
+        elif ahead is not None and ahead.pending:
+            inner = [t for t in ahead.points() if t != 0]
+            point, *others = path.profile_many(quad, [tau, *inner], _LOOSE)
+            ahead.feed(tau, point.loglik, others, lambda t: path.profile(quad, t))
         else:
             point = path.profile(quad, tau, _LOOSE)
-        walks = []
         newton = _tau_newton(tau, point.slope, point.curvature, v)
         # Where the sign of the slope rests on the correction for β̂(τ), it is made sure of
         # by locating β̂(τ) fully, unless the point is already in Newton's quadratic
@@ -1154,19 +1152,16 @@ def _locate_tau(
                 break
             nxt = newton if lo <= newton <= hi else tau  # once more, with β̂(τ) located
             repeats += 1
-        elif settled and abs(nxt - tau) <= 1e-5 * (1 + tau) and point.step <= 1e-4:
-            # quadratic convergence: the error at nxt will be ~1e-10 times smaller, most
-            # likely below the tolerance
+        elif ahead is None and settled and abs(nxt - tau) <= 3e-4 * (1 + tau):
             walks = _interval_walks(nxt, point.curvature, drop)
+            ahead = _Ahead(nxt, walks, drop, common.loglik)
         last_step, tau = nxt - tau, nxt
     else:
         notes.append(_JUMP_NOTE)
     if point.loglik < common.loglik:
         notes.append("the likelihood is highest at τ² = 0")
         return 0.0, common, evaluations, True, "tau2=0", None
-    if prefetch is not None and prefetch.tau_hat != tau:
-        prefetch = None
-    return tau, point, evaluations, converged, None, prefetch
+    return tau, point, evaluations, converged, None, ahead
 
 
 _JUMP_NOTE = (
@@ -1244,7 +1239,7 @@ def _profile_ci_tau2(
     ll_common: float,
     drop: float,
     notes: list[str],
-    prefetch: _Prefetch | None = None,
+    ahead: _Ahead | None = None,
 ) -> tuple[float, float]:
     """Profile-likelihood interval for τ²: where ℓ̂ − ℓₚ(τ) = ``drop`` (half the χ²₁
     quantile of the level).
@@ -1258,8 +1253,8 @@ def _profile_ci_tau2(
     change is refined by the same steps, kept inside the bracket ("rtsafe"); as in
     :func:`_locate_tau`, β̂(τ) is located to 10⁻¹² only where the search stops. The two
     bounds are searched side by side (:func:`_side_by_side`): each round evaluates the next
-    point of both in one pass (:meth:`_Quadrature.profile_many`). ``prefetch``: the
-    searches already started at τ̂ by :func:`_locate_tau`, with their first points.
+    point of both in one pass (:meth:`_Quadrature.profile_many`). ``ahead``: the searches
+    as started by :func:`_locate_tau`, to be finished.
     """
     cut = at_hat.loglik - drop
     path = _BetaPath(tau_hat, at_hat)
@@ -1279,13 +1274,19 @@ def _profile_ci_tau2(
             for t in ts
         ]
 
-    if prefetch is None:
-        found = _side_by_side(_interval_walks(tau_hat, at_hat.curvature, drop), excess)
+    for t, point in ahead.evaluated if ahead is not None else []:
+        path.add(t, point)  # (β̂ there: starts for the points between them)
+    fresh = _interval_walks(tau_hat, at_hat.curvature, drop)
+    if ahead is not None and ahead.usable(at_hat.loglik):
+        finished = ahead.finished(at_hat.loglik)
+        # running searches go on; finished ones that do not carry over start afresh
+        searches = [
+            ahead.walks[i] if i in ahead.pending or i in finished else walk
+            for i, walk in enumerate(fresh)
+        ]
+        found = _side_by_side(searches, excess, ahead.pending, finished)
     else:
-        for t, point in zip(prefetch.taus, prefetch.points, strict=True):
-            path.add(t, point)
-        sent = [excess_at(t, p) for t, p in zip(prefetch.taus, prefetch.points, strict=True)]
-        found = _side_by_side(prefetch.walks, excess, sent)
+        found = _side_by_side(fresh, excess)
     lo = 0.0 if tau_hat == 0 or found[1] is None else found[1]
     if found[0] is None:
         notes.append(
@@ -1317,43 +1318,116 @@ def _interval_walks(tau_hat: float, curvature: float, drop: float) -> list[_Sear
     return walks
 
 
-def _first_points(walks: list[_Search]) -> list[float] | None:
-    """Start the searches: their first points (all > 0), or None if one of them ends at
-    once (it has then no use for a point evaluated ahead)."""
-    points = []
-    for walk in walks:
-        try:
-            points.append(next(walk))
-        except StopIteration:
-            return None
-    return points if all(t > 0 for t in points) else None
+class _Ahead:
+    """The searches for the bounds of the τ² interval, started before τ̂ is final.
 
+    They walk from a point τ̃ of the search for τ̂ once it is within 3·10⁻⁴ of τ (where ℓₚ
+    is within ~10⁻⁶ of ℓ̂, against the ``drop`` of about 2 that defines the bounds), and
+    their points are evaluated in the passes of that search, each with the cut ℓ − drop
+    of the τ̂ search's point of the same pass, the best value of ℓ̂ known then. This moves
+    only where their steps land: :func:`_profile_ci_tau2` finishes the searches still
+    running with the final cut. A search that ended on a provisional cut c has its result
+    moved to the final cut c′: a crossing t* by the Newton step (c′ − c)/ℓₚ′(t*) if that is
+    below 10⁻⁷ (the error is then ~10⁻¹⁴), "no crossing" if every value it was sent stays
+    positive; otherwise it is started again from τ̂ (the points evaluated still serve as
+    starts for β̂), as are all of them if ℓ at τ̃ turns out not close to ℓ̂.
+    """
 
-class _Prefetch(NamedTuple):
-    """The interval searches started at ``tau_hat`` and the profile points at their first
-    points ``taus``, evaluated ahead by :func:`_locate_tau`."""
+    def __init__(self, start: float, walks: list[_Search], drop: float, ll_common: float) -> None:
+        self.start, self.walks, self.drop, self.ll_common = start, walks, drop, ll_common
+        self.start_loglik = math.nan
+        self.evaluated: list[tuple[float, _ProfilePoint]] = []
+        self.pending: dict[int, float] = {}  # running searches: the point each waits at
+        # finished searches: result, and the cut, point and value they were sent last (None
+        # if a search ended before it was sent any)
+        self.done: dict[int, tuple[float | None, tuple[float, float, _Excess] | None]] = {}
+        self._lowest: dict[int, float] = {}  # the smallest value sent to each search
+        for i, walk in enumerate(walks):
+            try:
+                self.pending[i] = next(walk)
+            except StopIteration as end:
+                self.done[i] = (end.value, None)
 
-    tau_hat: float
-    walks: list[_Search]
-    taus: list[float]
-    points: list[_ProfilePoint]
+    def feed(
+        self,
+        tau: float,
+        loglik: float,
+        points: list[_ProfilePoint],
+        relocate: Callable[[float], _ProfilePoint],
+    ) -> None:
+        """Send the running searches ℓₚ at their pending points (``points``: those at τ > 0,
+        in order, evaluated with the τ̂ search's point at ``tau`` with log-likelihood
+        ``loglik``; at τ = 0 ℓₚ is the common-effect fit's, as in :func:`_profile_ci_tau2`);
+        ``relocate(t)`` locates β̂(t) fully where the sign rests on the correction."""
+        if tau == self.start:
+            self.start_loglik = loglik
+        cut = loglik - self.drop
+        inner = iter(points)
+        for i, t in list(self.pending.items()):
+            if t == 0:
+                value = _Excess(self.ll_common - cut, 0.0, math.nan, 0.0)
+            else:
+                point = next(inner)
+                if abs(point.loglik - cut) <= point.loglik_error:
+                    point = relocate(t)
+                self.evaluated.append((t, point))
+                value = _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
+            self._lowest[i] = min(self._lowest.get(i, math.inf), value.value)
+            try:
+                self.pending[i] = self.walks[i].send(value)
+            except StopIteration as end:
+                del self.pending[i]
+                self.done[i] = (end.value, (cut, t, value))
+
+    def points(self) -> list[float]:
+        """The points the running searches wait at (all > 0 or 0)."""
+        return list(self.pending.values())
+
+    def finished(self, loglik_hat: float) -> dict[int, float | None]:
+        """The results of the finished searches that carry over to the final cut
+        ``loglik_hat`` − drop, moved there (see the class)."""
+        out: dict[int, float | None] = {}
+        for i, (result, last) in self.done.items():
+            if last is None:  # ended at once: its result does not involve the cut
+                out[i] = result
+                continue
+            cut, t, value = last
+            shift = loglik_hat - self.drop - cut  # f with the final cut is f − shift
+            if result is None:
+                if self._lowest[i] - shift > 0:
+                    out[i] = None
+                continue
+            slope = value.d1 + (0.0 if math.isnan(value.d2) else value.d2 * (result - t))
+            if slope != 0 and abs(shift / slope) <= 1e-7:
+                out[i] = result + shift / slope
+        return out
+
+    def usable(self, loglik_hat: float) -> bool:
+        """Whether the searches can be finished from τ̂ with log-likelihood ``loglik_hat``."""
+        return loglik_hat - self.start_loglik <= 1e-3 * self.drop
 
 
 def _side_by_side(
     searches: list[_Search],
     f: Callable[[list[float]], list[_Excess]],
-    sent: list[_Excess] | None = None,
+    waiting: dict[int, float] | None = None,
+    finished: dict[int, float | None] | None = None,
 ) -> list[float | None]:
     """Run searches together: at each round, f is called once for the next point of every
-    search still running, and the values are sent back to each. ``sent``: searches already
-    started (at their first point), and f at those points."""
+    search still running, and the values are sent back to each. ``waiting``: searches
+    already running, and the points they wait at; ``finished``: searches already done,
+    and their results; the others are started here."""
     results: list[float | None] = [None] * len(searches)
-    pending: dict[int, float] = {}
+    pending = dict(waiting or {})
+    done = finished or {}
     for i, search in enumerate(searches):
-        try:
-            pending[i] = next(search) if sent is None else search.send(sent[i])
-        except StopIteration as done:
-            results[i] = done.value
+        if i in done:
+            results[i] = done[i]
+        elif i not in pending:
+            try:
+                pending[i] = next(search)
+            except StopIteration as end:
+                results[i] = end.value
     while pending:
         order = list(pending)
         values = f([pending[i] for i in order])
