@@ -408,53 +408,63 @@ def test_interval_searches_started_ahead_find_the_same_bounds(
     # provisional cuts; the bounds must be those of searches started from τ̂ itself.
     from inometa import glmm
 
-    used = []
-    usable = glmm._Ahead.usable
+    kept_all = []
+    kept = glmm._Ahead.kept
 
-    def spy(self: glmm._Ahead, loglik_hat: float) -> bool:
-        used.append(usable(self, loglik_hat))
-        return used[-1]
+    def spy(self: glmm._Ahead, loglik_hat: float) -> tuple[dict, dict]:
+        running, finished = kept(self, loglik_hat)
+        kept_all.append(len(running) + len(finished) == len(self.walks))
+        return running, finished
 
-    monkeypatch.setattr(glmm._Ahead, "usable", spy)
+    monkeypatch.setattr(glmm._Ahead, "kept", spy)
     ahead = fit_glmm(x, n)
-    monkeypatch.setattr(glmm._Ahead, "usable", lambda self, loglik_hat: False)
+    monkeypatch.setattr(glmm._Ahead, "kept", lambda self, loglik_hat: ({}, {}))
     fresh = fit_glmm(x, n)
-    assert used == [True]  # the searches started ahead were finished
+    assert kept_all == [True]  # the searches started ahead were all kept
     assert ahead.tau2 == fresh.tau2 and ahead.notes == fresh.notes
     for a, b in zip(ahead.tau2_ci, fresh.tau2_ci, strict=True):
         assert a == pytest.approx(b, rel=1e-10, abs=1e-14)
 
 
-def test_a_search_finished_ahead_is_moved_to_the_final_cut_or_restarted() -> None:
-    # A search for a bound that ended on a provisional cut c: its crossing t* moves by the
-    # Newton step (c′ − c)/ℓₚ′(t*) to the final cut c′ when that is tiny, and is dropped
-    # (to be searched again) when it is not; "no crossing" stands only while every value
-    # the search saw stays positive with the final cut.
+def test_searches_started_ahead_are_kept_only_where_the_final_cut_agrees() -> None:
+    # A search run on a provisional cut c is kept under the final cut c′ only if no sign
+    # it saw changes (|f| > |c′ − c|). A crossing t* found on c moves by the Newton step
+    # (c′ − c)/ℓₚ′(t*) when that is below 1e-7, else it is searched again; "no crossing"
+    # stands as it is; a search still running goes on.
     from inometa.glmm import _Ahead, _ProfilePoint
 
     def one_point(result: float | None):  # type: ignore[no-untyped-def]
         yield 1.0
         return result
 
+    def two_points():  # type: ignore[no-untyped-def]
+        yield 1.0
+        yield 1.5
+        return 1.4
+
     h = np.array([[-1.0, 0.0], [0.0, -1.0]])
-    # ℓ = −5.25 at t = 1, slope −3, curvature −1; the cut is −3 − drop = −5: f(1) = −0.25
+    # ℓ = −5.25 at t = 1, slope −3, curvature −1; with ℓ = −3 at the τ̂ search's point the
+    # cut is −3 − drop = −5: f(1) = −0.25
     at_one = _ProfilePoint(np.zeros(1), True, -5.25, -3.0, -1.0, np.zeros(1), h, 0.0, 0.0, 0.0)
 
     def relocate(t: float) -> _ProfilePoint:
         raise AssertionError("no point here rests on its correction")
 
-    ahead = _Ahead(0.5, [one_point(1.2)], 2.0, -10.0)
-    ahead.feed(0.5, -3.0, [at_one], relocate)
-    assert not ahead.pending and ahead.usable(-3.0)
+    ahead = _Ahead(0.5, [one_point(1.2), two_points()], 2.0, -10.0)
+    ahead.feed(0.5, -3.0, [at_one, at_one], relocate)
+    assert ahead.points() == [1.5]
     slope_at_result = -3.0 - 1.0 * (1.2 - 1.0)
-    assert ahead.finished(-3.0) == {0: 1.2}
-    moved = ahead.finished(-3.0 + 1e-9)[0]
-    assert moved == pytest.approx(1.2 + 1e-9 / slope_at_result, rel=1e-15)
-    assert ahead.finished(-3.0 + 1e-3) == {}  # a step of 3e-4: searched again
+    assert ahead.kept(-3.0) == ({1: 1.5}, {0: 1.2})
+    running, finished = ahead.kept(-3.0 + 1e-9)
+    assert running == {1: 1.5}
+    assert finished[0] == pytest.approx(1.2 + 1e-9 / slope_at_result, rel=1e-15)
+    assert ahead.kept(-3.0 + 1e-3) == ({1: 1.5}, {})  # a step of 3e-4: searched again
+    assert ahead.kept(-3.0 + 0.3) == ({}, {})  # f(1) = −0.25 would change sign
 
     # "no crossing" after values down to f = 0.5 (ℓ = −4.5 at t = 1)
-    high = at_one._replace(loglik=-4.5)
     ahead = _Ahead(0.5, [one_point(None)], 2.0, -10.0)
-    ahead.feed(0.5, -3.0, [high], relocate)
-    assert ahead.finished(-3.0 + 0.4) == {0: None}
-    assert ahead.finished(-3.0 + 0.6) == {}
+    ahead.feed(0.5, -3.0, [at_one._replace(loglik=-4.5)], relocate)
+    assert ahead.kept(-3.0 + 0.1) == ({}, {0: None})
+    assert ahead.kept(-3.0 + 0.15) == ({}, {0: None})
+    # ℓ at the start τ̃ more than drop/10 below ℓ̂: nothing is kept (though 0.5 > 0.3)
+    assert ahead.kept(-3.0 + 0.3) == ({}, {})

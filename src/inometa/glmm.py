@@ -1059,7 +1059,7 @@ def _locate_tau(
     then within about those distances of the maximum, and is reported. The probe just
     above 0 and the first point of the search are evaluated in one pass.
 
-    Once the Newton steps are within 3·10⁻⁴ of τ, the two searches for the bounds of the τ²
+    Once the Newton steps are within 1% of τ, the two searches for the bounds of the τ²
     interval (``drop``: the fall in ℓₚ that defines them) are started at the next point
     and run alongside, their points evaluated in the same passes (:class:`_Ahead`); they
     are returned for :func:`_profile_ci_tau2` to finish.
@@ -1068,12 +1068,13 @@ def _locate_tau(
     tau0 = 1e-3
     approx = _normal_approximation(quad)
     first: _ProfilePoint | None = None  # the point at the first τ, if already evaluated
+    ahead: _Ahead | None = None
     if approx is None:
         near_zero = quad.profile(tau0, common.beta, _LOOSE)
     else:
         # the probe near 0 and the first point of the search, in one pass (profile_many);
         # the second is wasted only when τ̂ = 0
-        near_zero, first = quad.profile_many([tau0, approx[0]], [common.beta, approx[1]], _LOOSE)
+        near_zero, first = quad.profile_many([tau0, approx.tau], [common.beta, approx.beta], _LOOSE)
     if abs(near_zero.slope) <= near_zero.slope_error:  # the sign rests on the correction
         near_zero = quad.profile(tau0, common.beta)
     evaluations += 1
@@ -1081,17 +1082,17 @@ def _locate_tau(
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
         return 0.0, common, evaluations, True, "tau2=0", None
     path = _BetaPath(tau0, near_zero)
+    if approx is not None and first is not None:
+        path.add(approx.tau, first)
     lo, hi = tau0, math.inf
     v = _typical_variance(quad, common)
-    tau = approx[0] if approx is not None else _first_tau(quad, common, near_zero, tau0, v)
+    tau = approx.tau if approx is not None else _first_tau(quad, common, near_zero, tau0, v)
     last_step = math.inf
     converged = False
-    ahead: _Ahead | None = None
     repeats = 0  # points evaluated again to locate β̂(τ) where τ has converged
     for _ in range(500):
         if first is not None:
-            point, first = first, None
-            path.add(tau, point)
+            point, first = first, None  # (added to the path above)
         elif ahead is not None and ahead.pending:
             inner = [t for t in ahead.points() if t != 0]
             point, *others = path.profile_many(quad, [tau, *inner], _LOOSE)
@@ -1152,7 +1153,7 @@ def _locate_tau(
                 break
             nxt = newton if lo <= newton <= hi else tau  # once more, with β̂(τ) located
             repeats += 1
-        elif ahead is None and settled and abs(nxt - tau) <= 3e-4 * (1 + tau):
+        elif ahead is None and settled and abs(nxt - tau) <= 1e-2 * (1 + tau):
             walks = _interval_walks(nxt, point.curvature, drop)
             ahead = _Ahead(nxt, walks, drop, common.loglik)
         last_step, tau = nxt - tau, nxt
@@ -1171,7 +1172,14 @@ _JUMP_NOTE = (
 )
 
 
-def _normal_approximation(quad: _Quadrature) -> tuple[float, FloatArray] | None:
+class _Start(NamedTuple):
+    """Where the search for τ̂ starts: τ and β̂ there."""
+
+    tau: float
+    beta: FloatArray
+
+
+def _normal_approximation(quad: _Quadrature) -> _Start | None:
     """A start for τ̂ and β̂(τ̂) without moderators: the ML fit of the normal–normal model
     to the study logits (½ added to every count), whose τ̂ and mean are usually close to the
     GLMM's. None with moderators, or where that fit gives τ̂ = 0 (the search then starts
@@ -1187,7 +1195,7 @@ def _normal_approximation(quad: _Quadrature) -> tuple[float, FloatArray] | None:
         return None
     w = 1 / (vi + tau2)
     mean = float(w.dot(yi)) / float(w.sum())
-    return min(math.sqrt(tau2), _TAU_MAX), np.array([mean / float(quad.X[0, 0])])
+    return _Start(min(math.sqrt(tau2), _TAU_MAX), np.array([mean / float(quad.X[0, 0])]))
 
 
 def _typical_variance(quad: _Quadrature, common: _ProfilePoint) -> float:
@@ -1277,16 +1285,13 @@ def _profile_ci_tau2(
     for t, point in ahead.evaluated if ahead is not None else []:
         path.add(t, point)  # (β̂ there: starts for the points between them)
     fresh = _interval_walks(tau_hat, at_hat.curvature, drop)
-    if ahead is not None and ahead.usable(at_hat.loglik):
-        finished = ahead.finished(at_hat.loglik)
-        # running searches go on; finished ones that do not carry over start afresh
-        searches = [
-            ahead.walks[i] if i in ahead.pending or i in finished else walk
-            for i, walk in enumerate(fresh)
-        ]
-        found = _side_by_side(searches, excess, ahead.pending, finished)
-    else:
-        found = _side_by_side(fresh, excess)
+    running, finished = ahead.kept(at_hat.loglik) if ahead is not None else ({}, {})
+    # the searches kept go on (or are done); the others start afresh from τ̂
+    searches = [
+        ahead.walks[i] if ahead is not None and (i in running or i in finished) else walk
+        for i, walk in enumerate(fresh)
+    ]
+    found = _side_by_side(searches, excess, running, finished)
     lo = 0.0 if tau_hat == 0 or found[1] is None else found[1]
     if found[0] is None:
         notes.append(
@@ -1321,16 +1326,16 @@ def _interval_walks(tau_hat: float, curvature: float, drop: float) -> list[_Sear
 class _Ahead:
     """The searches for the bounds of the τ² interval, started before τ̂ is final.
 
-    They walk from a point τ̃ of the search for τ̂ once it is within 3·10⁻⁴ of τ (where ℓₚ
-    is within ~10⁻⁶ of ℓ̂, against the ``drop`` of about 2 that defines the bounds), and
-    their points are evaluated in the passes of that search, each with the cut ℓ − drop
-    of the τ̂ search's point of the same pass, the best value of ℓ̂ known then. This moves
-    only where their steps land: :func:`_profile_ci_tau2` finishes the searches still
-    running with the final cut. A search that ended on a provisional cut c has its result
-    moved to the final cut c′: a crossing t* by the Newton step (c′ − c)/ℓₚ′(t*) if that is
-    below 10⁻⁷ (the error is then ~10⁻¹⁴), "no crossing" if every value it was sent stays
-    positive; otherwise it is started again from τ̂ (the points evaluated still serve as
-    starts for β̂), as are all of them if ℓ at τ̃ turns out not close to ℓ̂.
+    They walk from a point τ̃ of the search for τ̂ and their points are evaluated in the
+    passes of that search, each judged against the cut ℓ − drop of the τ̂ search's point of
+    the same pass, the best value of ℓ̂ known then. :func:`_profile_ci_tau2` then goes on
+    with the final cut c′, keeping a search only if every sign it decided on stays the same
+    under c′ (its bracket is then one of f′ = ℓₚ − c′, and its steps merely land
+    elsewhere): |f| > |c′ − c| for each value f it was sent with a cut c. A search that
+    ended on the cut c has its crossing t* moved by the Newton step (c′ − c)/ℓₚ′(t*) if
+    that is below 10⁻⁷ (the error is then ~10⁻¹⁴). Searches not kept start again from τ̂
+    (the points evaluated still serve as starts for β̂), as do all of them if ℓ at τ̃
+    turns out more than drop/10 below ℓ̂ (they rely on f(τ̃) > 0).
     """
 
     def __init__(self, start: float, walks: list[_Search], drop: float, ll_common: float) -> None:
@@ -1338,15 +1343,15 @@ class _Ahead:
         self.start_loglik = math.nan
         self.evaluated: list[tuple[float, _ProfilePoint]] = []
         self.pending: dict[int, float] = {}  # running searches: the point each waits at
-        # finished searches: result, and the cut, point and value they were sent last (None
-        # if a search ended before it was sent any)
-        self.done: dict[int, tuple[float | None, tuple[float, float, _Excess] | None]] = {}
-        self._lowest: dict[int, float] = {}  # the smallest value sent to each search
+        self.done: dict[int, float | None] = {}  # finished searches: their results
+        # per search, the (cut, point, value) it was sent, in order
+        self.sent: dict[int, list[tuple[float, float, _Excess]]] = {}
         for i, walk in enumerate(walks):
+            self.sent[i] = []
             try:
                 self.pending[i] = next(walk)
             except StopIteration as end:
-                self.done[i] = (end.value, None)
+                self.done[i] = end.value
 
     def feed(
         self,
@@ -1372,39 +1377,41 @@ class _Ahead:
                     point = relocate(t)
                 self.evaluated.append((t, point))
                 value = _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
-            self._lowest[i] = min(self._lowest.get(i, math.inf), value.value)
+            self.sent[i].append((cut, t, value))
             try:
                 self.pending[i] = self.walks[i].send(value)
             except StopIteration as end:
                 del self.pending[i]
-                self.done[i] = (end.value, (cut, t, value))
+                self.done[i] = end.value
 
     def points(self) -> list[float]:
         """The points the running searches wait at (all > 0 or 0)."""
         return list(self.pending.values())
 
-    def finished(self, loglik_hat: float) -> dict[int, float | None]:
-        """The results of the finished searches that carry over to the final cut
-        ``loglik_hat`` − drop, moved there (see the class)."""
-        out: dict[int, float | None] = {}
-        for i, (result, last) in self.done.items():
-            if last is None:  # ended at once: its result does not involve the cut
-                out[i] = result
+    def kept(self, loglik_hat: float) -> tuple[dict[int, float], dict[int, float | None]]:
+        """For the final cut ``loglik_hat`` − drop: the running searches kept, with the
+        points they wait at, and the finished ones kept, with their results (moved)."""
+        if not loglik_hat - self.start_loglik <= 0.1 * self.drop:
+            return {}, {}
+        final = loglik_hat - self.drop
+        running: dict[int, float] = {}
+        finished: dict[int, float | None] = {}
+        for i, sent in self.sent.items():
+            if any(abs(value.value) <= abs(final - cut) for cut, _, value in sent):
+                continue  # a sign it decided on may differ under the final cut
+            if i in self.pending:
+                running[i] = self.pending[i]
                 continue
-            cut, t, value = last
-            shift = loglik_hat - self.drop - cut  # f with the final cut is f − shift
-            if result is None:
-                if self._lowest[i] - shift > 0:
-                    out[i] = None
+            result = self.done[i]
+            if result is None or not sent:
+                finished[i] = result
                 continue
+            cut, t, value = sent[-1]
+            shift = final - cut  # f with the final cut is f − shift
             slope = value.d1 + (0.0 if math.isnan(value.d2) else value.d2 * (result - t))
             if slope != 0 and abs(shift / slope) <= 1e-7:
-                out[i] = result + shift / slope
-        return out
-
-    def usable(self, loglik_hat: float) -> bool:
-        """Whether the searches can be finished from τ̂ with log-likelihood ``loglik_hat``."""
-        return loglik_hat - self.start_loglik <= 1e-3 * self.drop
+                finished[i] = result + shift / slope
+        return running, finished
 
 
 def _side_by_side(
