@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, gammaln
+from scipy.special import expit, gammaln, xlog1py, xlogy
 
 from ._distributions import chi2_ppf
 from .tau2 import estimate_tau2
@@ -231,7 +231,9 @@ class _Quadrature:
     agree with it at any number of nodes, not only as nodes → ∞.
     """
 
-    def __init__(self, x: FloatArray, n: FloatArray, X: FloatArray, nagq: int) -> None:
+    def __init__(
+        self, x: FloatArray, n: FloatArray, X: FloatArray, nagq: int, logc: FloatArray | None = None
+    ) -> None:
         self.xv = x
         self.nv = n
         self.X = X
@@ -241,7 +243,9 @@ class _Quadrature:
         self.sqrt2_t, log_w = _hermite(nagq)
         # log of ∫ e^{g(z)} dz ≈ √2 σ̂ Σⱼ wⱼ e^{tⱼ²} e^{g(zⱼ)}: the terms of g that do not
         # depend on (β, τ) — binomial coefficient, ½ log 2π — and the node weights, once.
-        logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
+        if logc is None:  # (given for a stack: see profile_many)
+            logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
+        self.logc = logc
         self.log_const = logc[:, None] + log_w
         self.logc_sum = float(logc.sum())
         self.intercept_only = X.shape[1] == 1 and bool((X == 1).all())
@@ -544,22 +548,26 @@ class _Quadrature:
         """The profile points at several τ > 0 (as :meth:`profile`), their first
         evaluations made in one pass over the studies repeated once per point.
 
-        An evaluation of k studies costs mostly the fixed overhead of its ~150 numpy
+        An evaluation of k studies costs mostly the fixed overhead of its ~250 numpy
         operations on small arrays, so two or three of them cost about as much as one;
         the searches use this where they need points that do not depend on each other
-        (the two bounds of the τ² interval, the first two points of the search for τ̂).
-        Any further Newton steps for β̂(τ) are taken one point at a time.
+        (the probe near τ = 0 and the first point of the search for τ̂; the points of the
+        two searches for the bounds of the τ² interval and of the τ̂ search). Any further
+        Newton steps for β̂(τ) are taken one point at a time.
         """
         if len(taus) == 1:
             return [self.profile(taus[0], starts[0], tol)]
         m, k = len(taus), self.xv.size
         stack = self._stacks.get(m)
         if stack is None:
-            stack = _Quadrature(
-                np.tile(self.xv, m), np.tile(self.nv, m), np.tile(self.X, (m, 1)), self.nagq
-            )
+            tile = (np.tile(a, m) for a in (self.xv, self.nv, self.logc))
+            x, n, logc = tile
+            stack = _Quadrature(x, n, np.tile(self.X, (m, 1)), self.nagq, logc)
             self._stacks[m] = stack
-        eta = np.concatenate([self.X @ b for b in starts])
+        if self.intercept_only:
+            eta = np.repeat(np.array([b[0] for b in starts], dtype=float), k)
+        else:
+            eta = np.concatenate([self.X @ b for b in starts])
         rows = stack._evaluate_rows(eta, np.repeat(np.array(taus, dtype=float), k))
         sums = rows.reshape(6, m, k).sum(axis=2).T.tolist()
         if self._motion is None and stack._motion is not None:
@@ -785,17 +793,11 @@ class _BetaPath:
         return points
 
 
-def _saturated_loglik(x: FloatArray, n: FloatArray) -> float:
+def _saturated_loglik(quad: _Quadrature) -> float:
+    """The binomial log-likelihood at pᵢ = xᵢ/nᵢ (0 log 0 = 0)."""
+    x, n = quad.xv, quad.nv
     p = x / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ll = (
-            gammaln(n + 1)
-            - gammaln(x + 1)
-            - gammaln(n - x + 1)
-            + np.where(x > 0, x * np.log(p), 0.0)
-            + np.where(x < n, (n - x) * np.log1p(-p), 0.0)
-        )
-    return float(np.sum(ll))
+    return quad.logc_sum + float(np.sum(xlogy(x, p) + xlog1py(n - x, -p)))
 
 
 def glmm_loglik(
@@ -894,7 +896,7 @@ def _fit(
     p = Xd.shape[1]
     quad = _Quadrature(x, m, Xd, int(nagq))
     total_x, total_n = float(x.sum()), float(m.sum())
-    ll_sat = _saturated_loglik(x, m)
+    ll_sat = _saturated_loglik(quad)
     notes: list[str] = []
 
     if total_x == 0 or total_x == total_n:
