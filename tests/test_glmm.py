@@ -468,3 +468,33 @@ def test_searches_started_ahead_are_kept_only_where_the_final_cut_agrees() -> No
     assert ahead.kept(-3.0 + 0.15) == ({}, {0: None})
     # ℓ at the start τ̃ more than drop/10 below ℓ̂: nothing is kept (though 0.5 > 0.3)
     assert ahead.kept(-3.0 + 0.3) == ({}, {})
+
+
+@pytest.mark.parametrize("tau", [1e-3, 0.3, 2.0, 14.0])
+@pytest.mark.parametrize("eta", [-30.0, -2.0, 0.5, 25.0])
+def test_the_modes_are_the_roots_of_the_integrands_slope(tau: float, eta: float) -> None:
+    # ẑᵢ solves τ(xᵢ − nᵢ expit(η + τz)) − z = 0; the reference is scipy's brentq on the
+    # bracket [τ(xᵢ − nᵢ), τxᵢ], from a cold start and again from a start far off (the
+    # last modes found, at another τ).
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    from inometa.glmm import _Quadrature
+
+    x = np.array([0.0, 1.0, 7.0, 150.0, 300.0])
+    n = np.array([5.0, 40.0, 7.0, 300.0, 300.0])
+    q = _Quadrature(x, n, np.ones((5, 1)), 7)
+    want = [
+        brentq(
+            lambda z: tau * (xi - ni * expit(eta + tau * z)) - z,
+            tau * (xi - ni),
+            tau * xi,
+            xtol=1e-15,
+        )
+        for xi, ni in zip(x, n, strict=True)
+    ]
+    for _ in range(2):
+        zhat, sigma, p = q.modes(np.full(5, eta), tau)
+        assert zhat == pytest.approx(want, rel=1e-12, abs=1e-13)
+        assert p == pytest.approx(expit(eta + tau * zhat), rel=1e-15)
+        q.modes(np.full(5, -eta), 3 * tau)  # moves the start far away

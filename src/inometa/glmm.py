@@ -264,10 +264,12 @@ class _Quadrature:
     def modes(self, eta: FloatArray, tau: Tau) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mode ẑᵢ, scale σ̂ᵢ and expit(ηᵢ + τẑᵢ) of each study's integrand.
 
-        gᵢ'(z) = τ(xᵢ − nᵢ p) − z is decreasing with its root in [τ(xᵢ − nᵢ), τxᵢ]; Newton
-        steps that leave the shrinking bracket are replaced by bisection (plain Newton
-        diverges on the flat logistic tails). Since gᵢ'' ≤ −1, |z − ẑᵢ| ≤ |gᵢ'(z)|: the
-        iteration stops when every gradient is below 1e-13 (relative to 1 + |z|).
+        gᵢ'(z) = τ(xᵢ − nᵢ p) − z is decreasing with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley
+        steps (cubic convergence; gᵢ‴ = −τ³nᵢpq(1 − 2p) costs a few operations, a step saved
+        an evaluation of expit and the test) that leave the shrinking bracket are replaced
+        by bisection (plain steps diverge on the flat logistic tails). Since gᵢ'' ≤ −1,
+        |z − ẑᵢ| ≤ |gᵢ'(z)|: the iteration stops when every gradient is below 1e-13
+        (relative to 1 + |z|).
         """
         x, n = self.xv, self.nv
         lo = tau * self.x_minus_n - 1e-12
@@ -277,13 +279,18 @@ class _Quadrature:
         # |z| ≤ τ max nᵢ: the relative test needs max |z| only once the gradients are small
         tau_top = tau if isinstance(tau, float) else float(tau.max())
         loose = 1e-13 * (1 + tau_top * self.n_max + 1e-12)
-        # From a warm start plain Newton steps usually converge at once; the test certifies
+        # From a warm start plain Halley steps usually converge at once; the test certifies
         # the result whatever the path, so they are tried first, without the bracket.
+        tau2n = tau2 * n
+        half_tau = 0.5 * tau
         for _ in range(3):
             top = np.abs(grad).max()
             if top <= loose and top <= 1e-13 * (1 + np.abs(z).max()):
                 break
-            newton = z + grad / (tau2 * n * (p - p * p) + 1)
+            # Halley: z − 2g'g''/(2g''² − g'g‴), with g'' = −D and g‴ = −τ(D − 1)(1 − 2p)
+            curv = tau2n * (p - p * p)  # D − 1
+            big_d = curv + 1
+            newton = z + grad * big_d / (big_d * big_d + half_tau * grad * curv * (1 - 2 * p))
             if not ((newton >= lo) & (newton <= hi)).all():
                 break
             z = newton
@@ -295,7 +302,9 @@ class _Quadrature:
                 break
             lo = np.where(grad > 0, z, lo)
             hi = np.where(grad < 0, z, hi)
-            newton = z + grad / (tau2 * n * (p - p * p) + 1)
+            curv = tau2n * (p - p * p)
+            big_d = curv + 1
+            newton = z + grad * big_d / (big_d * big_d + half_tau * grad * curv * (1 - 2 * p))
             # Non-strict bounds: a converged step lands on the bracket edge by rounding.
             inside = (newton >= lo) & (newton <= hi)
             z = newton if inside.all() else np.where(inside, newton, 0.5 * (lo + hi))
