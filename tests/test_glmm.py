@@ -484,17 +484,17 @@ def test_the_modes_are_the_roots_of_the_integrands_slope(tau: float, eta: float)
     x = np.array([0.0, 1.0, 7.0, 150.0, 300.0])
     n = np.array([5.0, 40.0, 7.0, 300.0, 300.0])
     q = _Quadrature(x, n, np.ones((5, 1)), 7)
+
+    def slope(z: float, xi: float, ni: float) -> float:
+        return tau * (xi - ni * expit(eta + tau * z)) - z
+
     want = [
-        brentq(
-            lambda z: tau * (xi - ni * expit(eta + tau * z)) - z,
-            tau * (xi - ni),
-            tau * xi,
-            xtol=1e-15,
-        )
+        brentq(slope, tau * (xi - ni), tau * xi, args=(xi, ni), xtol=1e-15)
         for xi, ni in zip(x, n, strict=True)
     ]
     for _ in range(2):
         zhat, sigma, p = q.modes(np.full(5, eta), tau)
         assert zhat == pytest.approx(want, rel=1e-12, abs=1e-13)
         assert p == pytest.approx(expit(eta + tau * zhat), rel=1e-15)
+        assert sigma == pytest.approx(1 / np.sqrt(1 + tau**2 * n * p * (1 - p)), rel=1e-14)
         q.modes(np.full(5, -eta), 3 * tau)  # moves the start far away
