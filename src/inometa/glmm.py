@@ -1070,7 +1070,7 @@ def _locate_tau(
     then within about those distances of the maximum, and is reported. The probe just
     above 0 and the first point of the search are evaluated in one pass.
 
-    Once the Newton steps are within 1% of τ, the two searches for the bounds of the τ²
+    Once the Newton steps are within 5% of τ, the two searches for the bounds of the τ²
     interval (``drop``: the fall in ℓₚ that defines them) are started at the next point
     and run alongside, their points evaluated in the same passes (:class:`_Ahead`); they
     are returned for :func:`_profile_ci_tau2` to finish.
@@ -1164,7 +1164,7 @@ def _locate_tau(
                 break
             nxt = newton if lo <= newton <= hi else tau  # once more, with β̂(τ) located
             repeats += 1
-        elif ahead is None and settled and abs(nxt - tau) <= 1e-2 * (1 + tau):
+        elif ahead is None and settled and abs(nxt - tau) <= 5e-2 * (1 + tau):
             walks = _interval_walks(nxt, point.curvature, drop)
             ahead = _Ahead(nxt, walks, drop, common.loglik)
         last_step, tau = nxt - tau, nxt
