@@ -498,3 +498,35 @@ def test_the_modes_are_the_roots_of_the_integrands_slope(tau: float, eta: float)
         assert p == pytest.approx(expit(eta + tau * zhat), rel=1e-15)
         assert sigma == pytest.approx(1 / np.sqrt(1 + tau**2 * n * p * (1 - p)), rel=1e-14)
         q.modes(np.full(5, -eta), 3 * tau)  # moves the start far away
+
+
+def test_a_bound_search_closing_on_a_jump_reports_nan() -> None:
+    # f falls from +0.5 to −0.5 at t = 1 without passing through 0 (as ℓₚ does where β̂(τ)
+    # switches maxima): the bracket closes on the jump, which is no bound. A smooth
+    # crossing with the same bracket is found as usual.
+    from inometa.glmm import _Excess, _refine_crossing, _side_by_side
+
+    def step(ts: list[float]) -> list[_Excess]:
+        return [_Excess(0.5 if t < 1 else -0.5, -1e-3, 0.0, 0.0) for t in ts]
+
+    def line(ts: list[float]) -> list[_Excess]:
+        return [_Excess(1.0 - t, -1.0, 0.0, 0.0) for t in ts]
+
+    a, b = 0.3, 1.7
+    jump = _side_by_side([_refine_crossing(a, step([a])[0], b, step([b])[0], 1e-12)], step)
+    assert math.isnan(jump[0])  # type: ignore[arg-type]
+    smooth = _side_by_side([_refine_crossing(a, line([a])[0], b, line([b])[0], 1e-12)], line)
+    assert smooth[0] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_jump_in_the_profile_at_a_bound_is_said() -> None:
+    # One node, eleven studies with several at 0% and near 100%: τ̂ ≈ 7.6 on a nearly flat
+    # likelihood, and on the way up ℓₚ jumps across the cut (β̂(τ) changes maximum).
+    x = [17, 15, 0, 0, 9, 8, 46, 0, 0, 56, 18]
+    n = [17, 27, 14, 3, 19, 8, 46, 49, 42, 56, 39]
+    fit = fit_glmm(x, n, nagq=1)
+    upper = fit.tau2_ci[1]
+    jump = any("jumps across the cut" in s for s in fit.notes)
+    flat = any("does not fall enough" in s for s in fit.notes)
+    # either the jump is met (and said), or the walk stays on one maximum and finds none
+    assert (math.isnan(upper) and jump) or (upper == math.inf and flat)

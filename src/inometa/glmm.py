@@ -1303,6 +1303,11 @@ def _profile_ci_tau2(
         for i, walk in enumerate(fresh)
     ]
     found = _side_by_side(searches, excess, running, finished)
+    if any(t is not None and math.isnan(t) for t in found):
+        notes.append(
+            "the profile likelihood jumps across the cut that defines the τ² interval "
+            "(β̂(τ) switches between separate maxima in β): that bound is not determined"
+        )
     lo = 0.0 if tau_hat == 0 or found[1] is None else found[1]
     if found[0] is None:
         notes.append(
@@ -1546,7 +1551,11 @@ def _refine_crossing(
     """The zero of f in the bracket between a (f > 0) and b (f ≤ 0): steps to the zero of
     the local quadratic (:func:`_model_step`) from the point evaluated last, replaced by
     bisection whenever one would leave the shrinking bracket ("rtsafe"). Fast (cubic)
-    convergence near the root; never worse than bisection."""
+    convergence near the root; never worse than bisection.
+
+    NaN if the bracket closes on a jump rather than a zero: f falls across it by far
+    more than its slopes allow (where β̂(τ) switches between separate maxima in β, as in
+    nearly flat likelihoods; the bound is then not determined)."""
     if f_b.value == 0:
         return b
     x, fx = b, f_b
@@ -1567,6 +1576,8 @@ def _refine_crossing(
             and abs(step) <= 0.25 * abs(last_step)
             and step**4 <= xtol * abs(last_step) ** 3
         ):
+            if _is_jump(a, f_a, b, f_b, xtol):
+                return math.nan
             if fx.step <= _FINAL:
                 return new
             new = x + d if not math.isnan(d) and min(a, b) <= x + d <= max(a, b) else x
@@ -1575,7 +1586,17 @@ def _refine_crossing(
         if fx.value == 0:
             return x
         if fx.value > 0:
-            a = x
+            a, f_a = x, fx
         else:
-            b = x
+            b, f_b = x, fx
     return x
+
+
+def _is_jump(a: float, f_a: _Excess, b: float, f_b: _Excess, xtol: float) -> bool:
+    """Whether f falls from f(a) > 0 to f(b) ≤ 0 across a bracket at most 10³ xtol wide by
+    over 100 times what its slopes at the ends allow."""
+    width = abs(b - a)
+    if width > 1e3 * xtol:
+        return False
+    slope = max(abs(f_a.d1), abs(f_b.d1))
+    return f_a.value - f_b.value > 100 * slope * width + 1e-9
