@@ -4,20 +4,20 @@ Every analysis (row) is fitted exactly as :func:`inometa.glmm.fit_glmm` fits one
 adaptive Gauss–Hermite likelihood L̃ (nodes centred at each study's mode and scaled by its
 curvature, lme4's rule), β profiled out by Newton steps with backtracking, τ̂ the root of
 the profile slope bracketed geometrically from τ = 10⁻³ and 0.5, the boundary rules, the
-covariance from a central-difference Hessian of the exact gradient, and the
-profile-likelihood interval for τ² taken at the crossings nearest to τ̂. Rows are
-vectorised over (analyses × studies × nodes) arrays, studies absent from a row have
-weight 0, and each inner iteration runs only on the rows that still need it.
+covariance from the exact Hessian in (β, τ), and the profile-likelihood interval for τ²
+taken at the crossings nearest to τ̂. Rows are vectorised over (analyses × studies ×
+nodes) arrays, studies absent from a row have weight 0, and each inner iteration runs only
+on the rows that still need it.
 
 Roots (τ̂ and the interval bounds) are found by :func:`inometa.batch_tau2.find_root`
-(Chandrupatla's method) with the single path's tolerances instead of Brent's method, so
+(Chandrupatla's method) with the single path's tolerances instead of its Newton steps, so
 both locate the same roots to those tolerances (10⁻¹³ in τ for τ̂, 10⁻¹² · max(1, τ̂) for
-the bounds); the iteration counts differ. The standard error here is a central difference
-of the gradient, whereas the single path uses the exact Hessian: they agree to about
-10⁻¹¹ relative (10⁻⁸ when τ̂ is below about 0.1, where the step is large against τ). Where
-the likelihood is nearly flat (the fits noted "τ̂ = … nearly flat likelihood", e.g. 0% and
-100% studies with 7 nodes), the profile slope is only determined to about 10⁻⁶ by the
-Newton stopping rule for β̂(τ) that both paths share, and τ̂ agrees to about 10⁻⁵ relative.
+the bounds); the iteration counts differ. The standard error comes from the single path's
+exact Hessian (its formulas, evaluated for all analyses in one pass with the modes located
+here), at points that agree to those tolerances. Where the likelihood is nearly flat (the
+fits noted "τ̂ = … nearly flat likelihood", e.g. 0% and 100% studies with 7 nodes), the
+profile slope is only determined to about 10⁻⁶ by the Newton stopping rule for β̂(τ) that
+both paths share, and τ̂ agrees to about 10⁻⁵ relative.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from scipy.special import expit, gammaln
 
 from .batch_tau2 import find_root
 from .glmm import _BETA_BOUND, _TAU_LARGE, _TAU_MAX
+from .glmm import _Quadrature as _SingleQuadrature
 
 __all__ = ["GlmmBatch", "fit_glmm_batch"]
 
@@ -85,6 +86,7 @@ class _Quadrature:
             0.0,
         )
         self.z_start = np.zeros_like(self.x)
+        self.nagq = nagq
 
     def modes(
         self, rows: IntArray, eta: FloatArray, tau: FloatArray
@@ -198,17 +200,21 @@ class _Quadrature:
         return g_eta.sum(axis=1), g_tau.sum(axis=1)
 
     def info(self, rows: IntArray, beta: FloatArray, tau: FloatArray) -> FloatArray:
-        """Observed information −H in (β, τ) by central differences of the exact gradient
-        (steps 10⁻⁵ max(1, |θⱼ|), symmetrised), shape (rows, 2, 2)."""
-        out = np.empty((rows.size, 2, 2))
-        for j, theta in enumerate((beta, tau)):
-            h = 1e-5 * np.maximum(1.0, np.abs(theta))
-            step = (h, 0.0) if j == 0 else (0.0, h)
-            gp = self.gradient(rows, beta + step[0], tau + step[1])
-            gm = self.gradient(rows, beta - step[0], tau - step[1])
-            out[:, 0, j] = (gp[0] - gm[0]) / (2 * h)
-            out[:, 1, j] = (gp[1] - gm[1]) / (2 * h)
-        return np.asarray(-0.5 * (out + out.transpose(0, 2, 1)), dtype=float)
+        """Observed information −H in (β, τ) (τ > 0), shape (rows, 2, 2): the exact
+        Hessian of the single path (:meth:`inometa.glmm._Quadrature._evaluate_rows`, node
+        movement included) for the present studies of all rows in one pass, each at its
+        row's (β, τ) and with the modes located here, row by row; summed per row."""
+        present = self.M[rows] > 0
+        owner = np.nonzero(present)[0]  # the row (of ``rows``) of each present study
+        zhat, sigma, phat = self.modes(rows, beta, tau)
+        flat = _SingleQuadrature(
+            self.x[rows][present], self.n[rows][present], np.ones((owner.size, 1)), self.nagq
+        )
+        h = flat._evaluate_rows(
+            beta[owner], tau[owner], (zhat[present], sigma[present], phat[present])
+        )
+        sums = [np.bincount(owner, weights=h[j], minlength=rows.size) for j in (3, 4, 5)]
+        return np.asarray(-np.stack([sums[:2], sums[1:]]).transpose(2, 0, 1), dtype=float)
 
     def beta_hat(
         self, rows: IntArray, tau: FloatArray, start: FloatArray
@@ -429,14 +435,8 @@ def _fixed(
 ) -> None:
     tau = np.full(rows.size, np.sqrt(tau2_fixed))
     beta, ok = quad.beta_hat(rows, tau, beta_fe)
-    if tau2_fixed > 0:
-        # Only the β-block of the Hessian is needed: the covariance is conditional on τ.
-        h = 1e-5 * np.maximum(1.0, np.abs(beta))
-        gp = quad.gradient(rows, beta + h, tau)[0]
-        gm = quad.gradient(rows, beta - h, tau)[0]
-        vcov = 1 / (-(gp - gm) / (2 * h))
-    else:
-        vcov = vcov_fe
+    # Only the β-block of the Hessian is needed: the covariance is conditional on τ.
+    vcov = 1 / quad.info(rows, beta, tau)[:, 0, 0] if tau2_fixed > 0 else vcov_fe
     mu[rows], se[rows] = beta, np.sqrt(vcov)
     tau2[rows] = tau2_fixed
     ll[rows] = quad.loglik(rows, beta, tau)

@@ -345,9 +345,12 @@ class _Quadrature:
             np.where(better, g_near, g_warm),
         )
 
-    def _terms(self, eta: FloatArray, tau: Tau) -> _Nodes:
-        """The adaptive nodes and each study's log L̃ᵢ."""
-        zhat, sigma, phat = self.modes(eta, tau)
+    def _terms(
+        self, eta: FloatArray, tau: Tau, modes: tuple[FloatArray, ...] | None = None
+    ) -> _Nodes:
+        """The adaptive nodes and each study's log L̃ᵢ (``modes``: ẑ, σ̂ and p̂ found
+        elsewhere, see :meth:`_evaluate_rows`)."""
+        zhat, sigma, phat = self.modes(eta, tau) if modes is None else modes
         z = zhat[:, None] + sigma[:, None] * self.sqrt2_t
         lin = eta[:, None] + _by_node(tau) * z
         a = self.log_const + self.x * lin - self.n * np.logaddexp(0, lin) - 0.5 * z * z
@@ -365,10 +368,13 @@ class _Quadrature:
         rows = self._evaluate_rows(eta, tau)
         return _Evaluation.of(rows, rows.sum(axis=1).tolist())
 
-    def _evaluate_rows(self, eta: FloatArray, tau: Tau) -> FloatArray:
+    def _evaluate_rows(
+        self, eta: FloatArray, tau: Tau, modes: tuple[FloatArray, ...] | None = None
+    ) -> FloatArray:
         """Per study (columns), log L̃ᵢ and the exact gradient and Hessian of log L̃ᵢ in (ηᵢ, τ),
         including how the nodes move. τ is one value or one per study (a stack of points,
-        see :meth:`profile_many`).
+        see :meth:`profile_many`). ``modes``: the modes ẑ, scales σ̂ and expit(η + τẑ),
+        if located elsewhere (the batch GLMM locates them for each of its analyses).
 
         With θ = (η, τ), node j sits at zⱼ(θ) = ẑ(θ) + √2 tⱼ σ̂(θ) and log L̃ᵢ =
         log σ̂ + log Σⱼ exp(cⱼ + g(zⱼ(θ); θ)) (cⱼ constant). Writing Aⱼ(θ) = g(zⱼ(θ); θ) and
@@ -382,7 +388,7 @@ class _Quadrature:
         ẑ = τ r(û) (r = x − n expit, û = η + τẑ) and σ̂ = (1 + τ² ŵ)^(−½) (ŵ = n p̂ q̂),
         differentiated twice (implicit differentiation).
         """
-        zhat, sigma, phat, z, lin, pi, log_li = self._terms(eta, tau)
+        zhat, sigma, phat, z, lin, pi, log_li = self._terms(eta, tau, modes)
         x, n = self.xv, self.nv
         tau2 = tau * tau
         # -- the mode ẑ and the scale σ̂ as functions of θ -----------------------------
