@@ -82,3 +82,25 @@ def test_extreme_likelihoods() -> None:
     fit = fit_glmm_batch(x, n, np.ones((1, 2), dtype=bool), nagq=1)
     assert fit.tau2_ci_high[0] == math.inf and len(fit.notes[0]) == 4
     assert math.isnan(fit.se[0])
+
+
+def test_one_node_with_a_far_upper_bound() -> None:
+    # With one node and τ near 12 the fixed-node curvature overstates the information for
+    # β about 280-fold; Newton steps on it stopped far from β̂(τ) after their 200
+    # iterations, and the batch put the upper bound of τ² at 157 where metaprop, walking
+    # along β̂(τ), finds 213.7 (ℓₚ is still 0.24 above the cut at 157).
+    x = np.array(
+        [
+            [58.0, 19, 6, 46, 20, NAN, NAN, NAN],
+            [5, 0, 12, 4, 0, 0, 7, 19],
+            [6, 23, 0, 6, 0, NAN, NAN, NAN],
+        ]
+    )
+    n = np.array(
+        [
+            [58.0, 39, 11, 46, 56, NAN, NAN, NAN],
+            [9, 58, 26, 4, 43, 59, 11, 33],
+            [13, 37, 10, 17, 53, NAN, NAN, NAN],
+        ]
+    )
+    _compare(x, n, nagq=1)

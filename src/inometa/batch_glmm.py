@@ -228,7 +228,14 @@ class _Quadrature:
         ok = np.ones(rows.size, dtype=bool)
         for _ in range(200):
             grad = g_eta.sum(axis=1)
-            info = np.sum(M[act] * -np.minimum(slope, -1e-12), axis=1)
+            # Newton's step with the exact information for β (node movement included, as
+            # in the single path); where that is not positive, the fixed-node curvature's
+            # magnitude (still an ascent direction for the backtracking below). The
+            # fixed-node curvature alone can overstate the information a hundredfold (one
+            # node, τ near 12), and 200 such steps then stop far from β̂(τ).
+            exact = self.info(rows[act], beta[act], tau[act])[:, 0, 0]
+            proxy = np.sum(M[act] * -np.minimum(slope, -1e-12), axis=1)
+            info = np.where(exact > 0, exact, proxy)
             step = grad / info
             b0 = beta[act]
             trial = b0 + step
