@@ -231,19 +231,20 @@ def test_max_abs_of_a_short_vector_is_numpys() -> None:
         assert math.isnan(_max_abs(np.array(a)))
 
 
-@pytest.mark.parametrize(
-    ("x", "n"),
-    [
-        ([4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]),
-        ([49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]),
-        # the normal approximation gives τ̂ = 0 here, the GLMM a small τ̂: the search
-        # starts from its own first step instead
-        (
-            [25, 17, 8, 32, 39, 48, 27, 61, 68, 5, 6],
-            [90, 75, 33, 124, 101, 140, 104, 181, 220, 13, 11],
-        ),
-    ],
-)
+# Three data sets for the tests of the searches: moderate and large τ̂, and a small τ̂
+# (the normal approximation gives τ̂ = 0 there, so the search starts from its own first
+# step, and the lower bound of the τ² interval is 0).
+_SEARCH_DATA = [
+    ([4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]),
+    ([49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]),
+    (
+        [25, 17, 8, 32, 39, 48, 27, 61, 68, 5, 6],
+        [90, 75, 33, 124, 101, 140, 104, 181, 220, 13, 11],
+    ),
+]
+
+
+@pytest.mark.parametrize(("x", "n"), _SEARCH_DATA)
 def test_the_start_of_the_tau_search_does_not_change_the_fit(
     x: list, n: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -389,18 +390,7 @@ def test_one_node_with_a_0_and_a_full_study_is_never_silent() -> None:
         assert fit.notes == (_JUMP_NOTE,)
 
 
-@pytest.mark.parametrize(
-    ("x", "n"),
-    [
-        ([4, 23, 10, 1, 2, 0, 6], [72, 164, 110, 43, 26, 18, 36]),
-        ([49, 121, 43, 119, 28, 19], [72, 164, 43, 131, 33, 32]),
-        # small τ̂: the lower bound of the interval is 0
-        (
-            [25, 17, 8, 32, 39, 48, 27, 61, 68, 5, 6],
-            [90, 75, 33, 124, 101, 140, 104, 181, 220, 13, 11],
-        ),
-    ],
-)
+@pytest.mark.parametrize(("x", "n"), _SEARCH_DATA)
 def test_interval_searches_started_ahead_find_the_same_bounds(
     x: list, n: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
