@@ -370,8 +370,8 @@ def test_a_jump_between_maxima_in_beta_ends_the_tau_search_with_a_note(
     monkeypatch.setattr(glmm, "_first_tau", lambda *args: 0.5)
     common = Steps().profile(0.0, np.zeros(1))
     notes: list[str] = []
-    tau, _, _, converged, boundary, prefetch = _locate_tau(Steps(), common, notes, 1.92)  # type: ignore[arg-type]
-    assert not converged and boundary is None and prefetch is None
+    tau, _, _, converged, boundary, ahead = _locate_tau(Steps(), common, notes, 1.92)  # type: ignore[arg-type]
+    assert not converged and boundary is None and ahead is None
     assert tau == pytest.approx(1.0, abs=1e-12)
     assert notes == [_JUMP_NOTE]
     assert len(calls) < 100
