@@ -203,15 +203,19 @@ class _Quadrature:
         return g_eta.sum(axis=1), g_tau.sum(axis=1)
 
     def info(self, rows: IntArray, beta: FloatArray, tau: FloatArray) -> FloatArray:
-        """Observed information −H in (β, τ) (τ > 0), shape (rows, 2, 2): the exact
-        Hessian of the single path (:meth:`inometa.glmm._Quadrature._evaluate_rows`, node
-        movement included) for the present studies of all rows in one pass, each at its
-        row's (β, τ) and with the modes located here, row by row; summed per row."""
+        """Observed information −H in (β, τ), shape (rows, 2, 2): the exact Hessian of the
+        single path (:meth:`inometa.glmm._Quadrature._evaluate_rows`, node movement
+        included) for the present studies of all rows in one pass, each at its row's
+        (β, τ) and with the modes located here, row by row; summed per row."""
         present = self.M[rows] > 0
         owner = np.nonzero(present)[0]  # the row (of ``rows``) of each present study
         zhat, sigma, phat = self.modes(rows, beta, tau)
         flat = _SingleQuadrature(
-            self.x[rows][present], self.n[rows][present], np.ones((owner.size, 1)), self.nagq
+            self.x[rows][present],
+            self.n[rows][present],
+            np.ones((owner.size, 1)),
+            self.nagq,
+            self.logc[rows][present],
         )
         h = flat._evaluate_rows(
             beta[owner], tau[owner], (zhat[present], sigma[present], phat[present])

@@ -575,8 +575,7 @@ class _Quadrature:
         m, k = len(taus), self.xv.size
         stack = self._stacks.get(m)
         if stack is None:
-            tile = (np.tile(a, m) for a in (self.xv, self.nv, self.logc))
-            x, n, logc = tile
+            x, n, logc = (np.tile(a, m) for a in (self.xv, self.nv, self.logc))
             stack = _Quadrature(x, n, np.tile(self.X, (m, 1)), self.nagq, logc)
             self._stacks[m] = stack
         if self.intercept_only:
@@ -792,8 +791,7 @@ class _BetaPath:
     ) -> _ProfilePoint:
         """The profile point at τ, started from the path (or ``start``) and added to it."""
         point = quad.profile(tau, self.start(tau) if start is None else start, tol)
-        if point.ok:
-            self._add(tau, point)
+        self.add(tau, point)
         return point
 
     def profile_many(
@@ -803,8 +801,7 @@ class _BetaPath:
         started from the path as it was before any of them, and added to it."""
         points = quad.profile_many(taus, [self.start(t) for t in taus], tol)
         for tau, point in zip(taus, points, strict=True):
-            if point.ok:
-                self._add(tau, point)
+            self.add(tau, point)
         return points
 
 
@@ -1284,19 +1281,13 @@ def _profile_ci_tau2(
     cut = at_hat.loglik - drop
     path = _BetaPath(tau_hat, at_hat)
 
-    def excess_at(t: float, point: _ProfilePoint) -> _Excess:
-        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives in t, from the point at t."""
-        if abs(point.loglik - cut) <= point.loglik_error:  # the sign rests on the correction
-            point = path.profile(quad, t)
-        return _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
-
     def excess(ts: list[float]) -> list[_Excess]:
-        """:func:`excess_at` each t (in one pass)."""
+        """ℓₚ(t) − (ℓ̂ − drop) and its first two derivatives at each t (in one pass)."""
         inner = [t for t in ts if t != 0]
         points = iter(path.profile_many(quad, inner, _LOOSE) if inner else [])
+        relocate = functools.partial(path.profile, quad)
         return [
-            _Excess(ll_common - cut, 0.0, math.nan, 0.0) if t == 0 else excess_at(t, next(points))
-            for t in ts
+            _excess_at(t, None if t == 0 else next(points), cut, ll_common, relocate)[1] for t in ts
         ]
 
     for t, point in ahead.evaluated if ahead is not None else []:
@@ -1391,14 +1382,11 @@ class _Ahead:
         cut = loglik - self.drop
         inner = iter(points)
         for i, t in list(self.pending.items()):
-            if t == 0:
-                value = _Excess(self.ll_common - cut, 0.0, math.nan, 0.0)
-            else:
-                point = next(inner)
-                if abs(point.loglik - cut) <= point.loglik_error:
-                    point = relocate(t)
+            point, value = _excess_at(
+                t, None if t == 0 else next(inner), cut, self.ll_common, relocate
+            )
+            if point is not None:
                 self.evaluated.append((t, point))
-                value = _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
             self.sent[i].append((cut, t, value))
             try:
                 self.pending[i] = self.walks[i].send(value)
@@ -1436,6 +1424,24 @@ class _Ahead:
         return running, finished
 
 
+def _excess_at(
+    t: float,
+    point: _ProfilePoint | None,
+    cut: float,
+    ll_common: float,
+    relocate: Callable[[float], _ProfilePoint],
+) -> tuple[_ProfilePoint | None, _Excess]:
+    """ℓₚ(t) − cut and its first two derivatives in t, from the profile point at t > 0
+    (located fully by ``relocate(t)`` where the sign rests on the correction for β̂), or at
+    t = 0 from the common-effect log-likelihood (no point: the curvature is not needed
+    there). Returns the point used with them."""
+    if point is None:
+        return None, _Excess(ll_common - cut, 0.0, math.nan, 0.0)
+    if abs(point.loglik - cut) <= point.loglik_error:
+        point = relocate(t)
+    return point, _Excess(point.loglik - cut, point.slope, point.curvature, point.step)
+
+
 def _side_by_side(
     searches: list[_Search],
     f: Callable[[list[float]], list[_Excess]],
@@ -1463,9 +1469,9 @@ def _side_by_side(
         for i, value in zip(order, values, strict=True):
             try:
                 pending[i] = searches[i].send(value)
-            except StopIteration as done:
+            except StopIteration as end:
                 del pending[i]
-                results[i] = done.value
+                results[i] = end.value
     return results
 
 
