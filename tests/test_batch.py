@@ -211,6 +211,26 @@ def test_glmm_rows_equal_metaprop(options: dict[str, object]) -> None:
     assert out.options.method == "glmm"
 
 
+# Rows that once broke a vectorised GLMM copy (issue 20): only one study with events; all
+# studies at 100% but one; one 0/1 study among 24 at 100%; and one study at 0% beside one
+# at 100%, where lme4's rule keeps rising in τ (3 nodes) or gives a non-positive
+# information (Laplace).
+_EV = [4, 7, 17, 17, 14, 4, 13, 8, 2, 13, 17, 4, 2, 3, 13, 11, 10, 3, 16, 6, 2, 4, 15, 5, 11]
+_N = [*_EV[:13], 4, *_EV[14:]]
+EX = np.full((4, 25), NAN)
+EN = np.full((4, 25), NAN)
+EX[0, :6], EN[0, :6] = [0, 0, 1, 0, 0, 0], [11, 18, 15, 19, 5, 15]
+EX[1, :6], EN[1, :6] = [11, 18, 15, 19, 4, 15], [11, 18, 15, 19, 5, 15]
+EX[2], EN[2] = _EV, _N
+EX[3, :2], EN[3, :2] = [0, 5], [5, 5]
+
+
+@pytest.mark.parametrize("nagq", ["exact", 21, 3, 1])
+def test_glmm_rows_at_the_extremes_equal_metaprop(nagq: object) -> None:
+    out = assert_matches_single(EX, EN, kind="glmm", method="glmm", nagq=nagq)
+    assert out.options.nagq == nagq
+
+
 # -- input and output ------------------------------------------------------------------------
 
 

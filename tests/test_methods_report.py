@@ -30,7 +30,9 @@ def test_methods_text_names_every_choice() -> None:
     ):
         assert phrase in text
     glmm = inometa.metaprop(X, N, method="glmm").methods_text()
-    assert "binomial–normal" in glmm and "7-point adaptive Gauss–Hermite" in glmm
+    assert "binomial–normal" in glmm and "exact marginal likelihood" in glmm
+    lme4 = inometa.metaprop(X, N, method="glmm", nagq=7).methods_text()
+    assert "7-point adaptive Gauss–Hermite quadrature (lme4's approximation" in lme4
     raw = inometa.metaprop(X, N, transform="raw", tau2_method="DL").methods_text()
     assert "0.5 was added to the events and non-events of the 1 study" in raw
 

@@ -42,8 +42,9 @@ def test_meta_profile() -> None:
         "ML",
         "t",
         "q",
-        7,
+        "exact",  # R meta uses lme4's nAGQ = 7; the exact likelihood is the default here
     )
+    assert inometa.metaprop(X, N, profile="meta", nagq=7).options.nagq == 7
     o = inometa.metaprop(X, N, profile="meta", transform="ft").options
     assert (o.method, o.tau2_method, o.correction) == ("inverse", "REML", "none")
 

@@ -119,9 +119,12 @@ def test_dataframe_columns_and_unknown_column() -> None:
         ({"method": "glmm", "tau2_method": "REML"}, "valid: ML"),
         ({"method": "glmm", "ci_method": "hk"}, "not defined for method='glmm'"),
         ({"tau2_fixed": -1}, "tau2_fixed must be a finite number"),
-        ({"method": "glmm", "nagq": 0}, "nagq must be a whole number"),
-        ({"method": "glmm", "nagq": 2.5}, r"nagq must be a whole number ≥ 1, got 2\.5"),
-        ({"method": "glmm", "nagq": "7"}, "nagq must be a whole number"),
+        ({"method": "glmm", "nagq": 0}, "nagq must be 'exact' or a whole number"),
+        (
+            {"method": "glmm", "nagq": 2.5},
+            r"nagq must be 'exact' or a whole number of nodes from 1 to 100, got 2\.5",
+        ),
+        ({"method": "glmm", "nagq": "7"}, "nagq must be 'exact' or a whole number"),
         ({"increment": -0.5}, "increment must be"),
     ],
 )
@@ -136,7 +139,9 @@ def test_resolved_options_are_cached_by_value_and_type() -> None:
     again = inometa.metaprop(*counts, method="glmm", nagq=1)
     assert again.options is first.options
     # True == 1 and hash(True) == hash(1): the cache must not let a bool through
-    with pytest.raises(ValueError, match="nagq must be a whole number ≥ 1, got True"):
+    with pytest.raises(
+        ValueError, match="nagq must be 'exact' or a whole number of nodes from 1 to 100, got True"
+    ):
         inometa.metaprop(*counts, method="glmm", nagq=True)
     # an unhashable value is resolved uncached and refused with its own message
     with pytest.raises(ValueError, match=r"level must be a number such as 0\.95, got \[95\]"):

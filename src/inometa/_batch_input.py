@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._validation import _MAX_COUNT
+from .glmm import Nagq
 from .pooling import resolve_options as _resolve_options
 from .results import MetaPropOptions
 from .transforms import Transform, get_transform
@@ -200,7 +201,7 @@ def resolve_options(
     correction: str | None,
     increment: float | None,
     level: float,
-    nagq: int | None,
+    nagq: Nagq | None,
     profile: str,
 ) -> MetaPropOptions:
     """Resolve and check the options exactly as :func:`inometa.metaprop` does (the tests

@@ -16,17 +16,17 @@ row, study = column), and the default index of the result is 1 … R.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
 from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
-from .batch_glmm import fit_glmm_batch
 from .batch_tau2 import (
     Tau2Batch,
     by_df,
@@ -35,6 +35,7 @@ from .batch_tau2 import (
     q_profile_batch,
     typical_variance_batch,
 )
+from .glmm import GlmmFit, Nagq, fit_glmm
 from .results import MetaPropOptions
 from .study_ci import study_confint
 from .transforms import Transform, get_transform
@@ -200,7 +201,7 @@ def metaprop_batch(
     correction: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
-    nagq: int | None = None,
+    nagq: Nagq | None = None,
     profile: str = "metafor",
     as_frame: bool = True,
 ) -> pd.DataFrame | MetaPropBatchResult:
@@ -667,6 +668,64 @@ def _wald_q_glmm(
     return q, df, p
 
 
+class _GlmmRows(NamedTuple):
+    """The fields of :class:`inometa.glmm.GlmmFit` that the batch uses, one entry per row."""
+
+    mu: FloatArray
+    se: FloatArray
+    mu_common: FloatArray
+    se_common: FloatArray
+    tau2: FloatArray
+    tau2_ci_low: FloatArray
+    tau2_ci_high: FloatArray
+    loglik_common: FloatArray
+    loglik_saturated: FloatArray
+    iterations: FloatArray
+    converged: FloatArray
+    notes: list[tuple[str, ...]]
+
+
+def _glmm_rows(
+    x: FloatArray, m: FloatArray, present: BoolArray, opts: MetaPropOptions
+) -> _GlmmRows:
+    """:func:`inometa.glmm.fit_glmm` on each row's studies: one implementation of the GLMM,
+    which a loop over 16-study analyses runs about as fast as a vectorised copy did. A row
+    whose fit fails gets NaN and a note; the other rows are unaffected."""
+    assert opts.nagq is not None
+    fields: list[list[float]] = [[] for _ in range(11)]
+    notes: list[tuple[str, ...]] = []
+    for xi, mi, pi in zip(x, m, present, strict=True):
+        try:
+            f: GlmmFit | None = fit_glmm(
+                xi[pi], mi[pi], nagq=opts.nagq, level=opts.level, tau2_fixed=opts.tau2_fixed
+            )
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+            f = None
+            notes.append((f"the GLMM fit failed ({err}); this row is undefined",))
+        if f is None:
+            values = [math.nan] * 10 + [0.0]
+        else:
+            notes.append(f.notes)
+            values = [
+                f.mu,
+                f.se,
+                f.mu_common,
+                f.se_common,
+                f.tau2,
+                *f.tau2_ci,
+                f.loglik_common,
+                f.loglik_saturated,
+                float(f.iterations),
+                float(f.converged),
+            ]
+        for column, value in zip(fields, values, strict=True):
+            column.append(value)
+    mu, se, mu_common, se_common, tau2, low, high, ll0, ll_sat, its, conv = (
+        np.array(c, dtype=float) for c in fields
+    )
+    return _GlmmRows(mu, se, mu_common, se_common, tau2, low, high, ll0, ll_sat, its, conv, notes)
+
+
 def _fit_glmm(
     cols: dict[str, FloatArray],
     notes: _Notes,
@@ -683,7 +742,7 @@ def _fit_glmm(
     r = k.size
     lev = opts.level
     assert opts.nagq is not None
-    g = fit_glmm_batch(x, m, present, nagq=opts.nagq, level=lev, tau2_fixed=opts.tau2_fixed)
+    g = _glmm_rows(x, m, present, opts)
     notes.add_each([tuple(f"GLMM: {s}" for s in row) for row in g.notes])
     _pooled(cols, "common_", g.mu_common, g.se_common, "z", lev, k, None, tr, None)
     se = _pooled(cols, "", g.mu, g.se, opts.ci_method, lev, k, None, tr, None)

@@ -137,6 +137,18 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nagq(text: str) -> int | str:
+    """``--nagq``: "exact" or a whole number (checked by the pooling like any option)."""
+    if text.strip().lower() == "exact":
+        return "exact"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected 'exact' or a whole number of nodes, got {text!r}"
+        ) from None
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inometa",
@@ -168,7 +180,11 @@ def _build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--correction", help="only0 | all | if0all | none")
     pool.add_argument("--increment", type=float, help="continuity correction amount (0.5)")
     pool.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
-    pool.add_argument("--nagq", type=int, help="GLMM quadrature nodes")
+    pool.add_argument(
+        "--nagq",
+        type=_nagq,
+        help="GLMM integration: exact (default) or a node count for lme4's approximation",
+    )
     pool.add_argument("--profile", default="metafor", help="metafor | meta | stata_metaprop")
     pool.add_argument("--json", action="store_true", help="print the result as JSON")
     pool.add_argument("--studies", action="store_true", help="also print the study table")

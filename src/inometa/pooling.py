@@ -23,7 +23,7 @@ from ._deferred import Deferred
 from ._distributions import chi2_sf
 from ._validation import check_choice, check_counts, check_labels, check_level, study_label
 from ._wls import InterceptProjection, total
-from .glmm import fit_glmm
+from .glmm import Nagq, check_nagq, fit_glmm
 from .heterogeneity import (
     _q_profile,
     cochran_q,
@@ -93,7 +93,7 @@ def metaprop(
     correction: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
-    nagq: int | None = None,
+    nagq: Nagq | None = None,
     profile: str = "metafor",
 ) -> MetaPropResult:
     """Random-effects (and common-effect) meta-analysis of single proportions.
@@ -136,7 +136,10 @@ def metaprop(
     level
         Confidence level for all intervals (0.95, or 95).
     nagq
-        GLMM quadrature nodes (default from the profile: 7, as lme4/metafor).
+        How the GLMM integrates over the random effects: ``"exact"`` (the default in every
+        profile: the exact likelihood, see :mod:`inometa.glmm`) or a whole number k, lme4's
+        k-node adaptive Gauss–Hermite approximation (metafor ``rma.glmm(nAGQ = k)``; its
+        default is 7), for parity with metafor and R meta.
     profile
         Convention profile supplying unspecified options: ``"metafor"`` (default),
         ``"meta"`` or ``"stata_metaprop"`` (see :mod:`inometa.profiles`).
@@ -333,7 +336,7 @@ def resolve_options(
     correction: str | None,
     increment: float | None,
     level: float,
-    nagq: int | None,
+    nagq: Nagq | None,
     profile: str,
 ) -> MetaPropOptions:
     """Resolve the options of :func:`metaprop` against the profile and check each one.
@@ -387,9 +390,7 @@ def resolve_options(
                 f"ci_method={ci_m!r} is not defined for method='glmm'; valid values are: t, z"
             )
         tau2_name = "ML" if tau2_fixed is None else "fixed"
-        q = opts["nagq"]
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or q != int(q) or q < 1:
-            raise ValueError(f"nagq must be a whole number ≥ 1, got {q!r}")
+        check_nagq(opts["nagq"])
     if tau2_fixed is not None:
         if not (isinstance(tau2_fixed, (int, float)) and math.isfinite(tau2_fixed)) or (
             tau2_fixed < 0
@@ -410,7 +411,7 @@ def resolve_options(
         correction=corr,
         increment=inc,
         level=lev,
-        nagq=int(opts["nagq"]) if meth == "glmm" else None,
+        nagq=check_nagq(opts["nagq"]) if meth == "glmm" else None,
         backtransform="",
         tau2_fixed=None if tau2_fixed is None else float(tau2_fixed),
         profile=profile_name,
@@ -442,7 +443,7 @@ def _prepare(
     correction: str | None,
     increment: float | None,
     level: float,
-    nagq: int | None,
+    nagq: Nagq | None,
     profile: str,
 ) -> _Prepared:
     """Validate counts and options, apply the continuity correction, transform."""

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from .glmm import fit_glmm
+from .glmm import Nagq, fit_glmm
 from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from .intervals import critical_value
 from .pooling import _column, _prepare, _Prepared
@@ -338,7 +338,7 @@ def metareg(
     correction: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
-    nagq: int | None = None,
+    nagq: Nagq | None = None,
     profile: str = "metafor",
     permutations: int | None = None,
     seed: int | None = 0,

@@ -60,7 +60,7 @@ PUBLISHED_METHOD: Mapping[str, Any] = MappingProxyType(
 )
 #: The method we recommend for single-arm proportions.
 RECOMMENDED_METHOD: Mapping[str, Any] = MappingProxyType(
-    {"method": "glmm", "nagq": 21, "ci_method": "z", "pi_method": "t"}
+    {"method": "glmm", "nagq": "exact", "ci_method": "z", "pi_method": "t"}
 )
 METHODS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {"published": PUBLISHED_METHOD, "recommended": RECOMMENDED_METHOD}
@@ -231,7 +231,9 @@ def _grid(rows: pd.DataFrame) -> pd.DataFrame:
         for m in _GRID_TAU2
         for c in _GRID_CI
     ]
-    combos += [{"method": "glmm", "nagq": 21, "ci_method": c, "pi_method": "t"} for c in ("z", "t")]
+    combos += [
+        {"method": "glmm", "nagq": "exact", "ci_method": c, "pi_method": "t"} for c in ("z", "t")
+    ]
     for opts in combos:
         res = _fit(rows, **opts)
         records.append(

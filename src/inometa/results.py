@@ -21,6 +21,8 @@ from .transforms import get_transform
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .glmm import Nagq
+
 __all__ = [
     "Heterogeneity",
     "Interval",
@@ -64,7 +66,8 @@ class MetaPropOptions:
     level
         Confidence level of the reported intervals.
     nagq
-        Quadrature nodes of the GLMM (None for inverse variance).
+        How the GLMM integrated over the random effects: ``"exact"`` or lme4's number of
+        adaptive Gauss–Hermite nodes (None for inverse variance).
     backtransform
         How pooled values were back-transformed to proportions.
     tau2_fixed
@@ -85,7 +88,7 @@ class MetaPropOptions:
     correction: str
     increment: float
     level: float
-    nagq: int | None
+    nagq: Nagq | None
     backtransform: str
     tau2_fixed: float | None
     profile: str

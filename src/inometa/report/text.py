@@ -25,11 +25,25 @@ _PI_NAMES = {
 }
 
 
+def glmm_integration(nagq: object) -> str:
+    """How the GLMM likelihood was integrated, in words ("exact likelihood" or lme4's
+    approximation with its node count).
+
+    Examples
+    --------
+    >>> glmm_integration("exact"), glmm_integration(7)
+    ('exact likelihood', 'lme4 approximation: 7-node adaptive Gauss–Hermite')
+    """
+    if nagq == "exact":
+        return "exact likelihood"
+    return f"lme4 approximation: {nagq}-node adaptive Gauss–Hermite"
+
+
 def method_line(res: MetaPropResult) -> str:
     """One line naming the model, transform, estimator and interval methods."""
     o = res.options
     model = (
-        f"binomial–normal GLMM (logit, ML, {o.nagq}-node adaptive Gauss–Hermite)"
+        f"binomial–normal GLMM (logit, ML, {glmm_integration(o.nagq)})"
         if o.method == "glmm"
         else f"inverse variance, {o.transform} transform, τ² by {o.tau2_method}"
     )
@@ -79,7 +93,7 @@ def metareg_text(res: MetaRegResult) -> str:
     o = res.options
     lev = f"{100 * o.level:g}%"
     model = (
-        f"binomial–normal GLMM (logit, ML, {o.nagq} nodes)"
+        f"binomial–normal GLMM (logit, ML, {glmm_integration(o.nagq)})"
         if o.method == "glmm"
         else f"mixed-effects, {o.transform} transform, τ² by {o.tau2_method}"
     )
