@@ -1,33 +1,29 @@
 """The binomial–normal (random-intercept logistic) model, fitted by maximum likelihood.
 
-Model: xᵢ ~ Binomial(nᵢ, expit(Xᵢβ + τzᵢ)), zᵢ ~ N(0, 1), as metafor's
-``rma.glmm(measure="PLO", method="ML", mods=…)`` (lme4's ``glmer``); without moderators
-β = μ, the mean logit. Each study's likelihood is Lᵢ = ∫ exp(gᵢ(z)) dz with
+Model: xᵢ ~ Binomial(nᵢ, expit(Xᵢβ + τzᵢ)), zᵢ ~ N(0, 1), as metafor's ``rma.glmm(measure=
+"PLO", method="ML")`` (lme4's ``glmer``). Study i contributes Lᵢ = ∫ exp(gᵢ(z)) dz with
 gᵢ(z) = log Bin(xᵢ | nᵢ, expit(ηᵢ + τz)) + log φ(z), integrated in one of two ways:
 
 ``nagq="exact"`` (the default)
-    The integral itself, to about 1e-13. gᵢ'' = −1 − τ²nᵢp(1 − p) ≤ −1, so the integrand
-    falls at least as fast as a normal density away from its mode ẑᵢ. On each side of ẑᵢ
-    two 20-node Gauss–Legendre panels end where gᵢ has fallen by 3 and by 40 (beyond, less
-    than e⁻⁴⁰ of the peak remains). Panels placed by the fall of gᵢ, not by its curvature
-    at the mode, follow the integrand of a 0/n or n/n study: a normal tail on one side,
-    cut off sharply on the other. As the rule is exact, the derivatives of log Lᵢ are
-    integrals of derivatives of gᵢ over the same nodes: exact gradient and Hessian.
+    To about 1e-13. As gᵢ'' = −1 − τ²nᵢp(1 − p) ≤ −1, the integrand falls at least as fast
+    as a normal density away from its mode; two 20-node Gauss–Legendre panels on each side
+    end where gᵢ has fallen by 3 and by 40. Placed by the fall of gᵢ rather than by its
+    curvature at the mode, they follow the one-sided integrand of a 0/n or n/n study, on
+    which lme4's rule converges slowly. Derivatives of log Lᵢ are integrals of derivatives
+    of gᵢ over the same nodes: the gradient and Hessian are exact.
 ``nagq=k``
-    lme4's approximation (``nAGQ = k``), for parity with metafor: k Gauss–Hermite nodes
-    centred at ẑᵢ and scaled by (−gᵢ''(ẑᵢ))^(−½) (k = 1: Laplace). The function maximised
-    is that approximation, so its gradient includes how the nodes move with (η, τ), and
-    its Hessian is a forward difference of that gradient. A note says where one Newton
-    step on the exact likelihood moves τ̂² by more than 0.1%.
+    lme4's approximation (``nAGQ = k``; k = 1: Laplace), for parity with metafor: k
+    Gauss–Hermite nodes centred at the mode and scaled by (−gᵢ'')^(−½) there. Its gradient
+    includes how the nodes move; its Hessian is a forward difference of the gradient. A
+    note says when one Newton step on the exact likelihood moves τ̂² by more than 0.1%.
 
-Estimation: for fixed τ the likelihood is concave in β (Prékopa), so β̂(τ) is found by
-Newton steps; τ̂ is the root of the profile slope dℓₚ/dτ, found by bracketed Newton steps
-in τ². ℓ is even in τ, with curvature Σᵢ[(xᵢ − nᵢp̂ᵢ)² − nᵢp̂ᵢ(1 − p̂ᵢ)] at τ = 0; where
-that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on a grid of τ (a second, interior maximum). The
-covariance of β̂ is the inverse observed information in (β, τ), as lme4 reports; the τ²
-interval is a profile-likelihood interval. Nothing raises at a boundary: τ̂² = 0, all
-studies at 0 (or all at n) events, separation by a moderator and a likelihood rising
-without bound in τ (stopped at τ = 15, not converged) each give a result with a note.
+β̂(τ) is found by Newton steps (the likelihood is concave in β), τ̂ as the root of the
+profile slope by bracketed Newton steps in τ². ℓ is even in τ, with curvature
+Σᵢ[(xᵢ − nᵢp̂ᵢ)² − nᵢp̂ᵢ(1 − p̂ᵢ)] at τ = 0; where that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on
+a grid of τ. The covariance of β̂ is the inverse observed information in (β, τ), as lme4
+reports; the τ² interval is a profile-likelihood interval. τ̂² = 0, all studies at 0 (or
+at n) events, separation by a moderator and a likelihood rising without bound in τ
+(stopped at τ = 15) each give a result with a note, never an exception.
 """
 
 from __future__ import annotations
@@ -49,21 +45,15 @@ __all__ = ["GlmmFit", "Nagq", "check_nagq", "fit_glmm", "glmm_loglik"]
 FloatArray = npt.NDArray[np.float64]
 Nagq = int | Literal["exact"]
 
-# A between-study SD of 15 logits spans proportions from 1e-13 to 1 - 1e-13 within ±2 SD:
-# beyond it the data say nothing more about τ.
-_TAU_MAX = 15.0
-# A fitted linear predictor beyond 25 logits means separation (the maximum is at infinity).
-_BETA_BOUND = 25.0
-# The exact rule: nodes per panel and the falls of gᵢ at which the panels end. Against
-# scipy's quad at 1e-13 (0/n, n/n and interior studies, η from −15 to 10, τ up to 15) log Lᵢ
-# agrees to 1e-12 (tests/test_glmm.py).
+_TAU_MAX = 15.0  # logits: ±2 SD span proportions from 1e-13 to 1 − 1e-13
+_BETA_BOUND = 25.0  # a linear predictor beyond this means separation
+# The exact rule: nodes per panel and the falls of gᵢ that end the panels (log Lᵢ within
+# 1e-12 of scipy's quad on 0/n, n/n and interior studies: tests/test_glmm.py).
 _NODES = 20
 _FALLS = (3.0, 40.0)
-# How closely β̂ is located where it is reported, and τ̂ (relative to 1 + τ).
-_BETA_TOL = 1e-10
-_TAU_TOL = 1e-12
-# lme4's approximation gets a note when the exact likelihood moves τ̂² by more than this.
-_SENSITIVE = 1e-3
+_BETA_TOL = 1e-10  # β̂ where it is reported (relative)
+_TAU_TOL = 1e-12  # τ̂ (relative to 1 + τ)
+_SENSITIVE = 1e-3  # a change in τ̂² under the exact likelihood that gets a note
 
 
 @dataclass(frozen=True)
@@ -73,11 +63,10 @@ class GlmmFit:
     Attributes
     ----------
     beta, vcov
-        Coefficients (β₀ = the mean logit without moderators) and their covariance
-        (±inf / inf at a boundary).
+        Coefficients (β₀: the mean logit without moderators) and covariance (±inf/inf at
+        a boundary).
     tau2, tau2_ci
-        Between-study variance on the logit scale and its profile-likelihood interval
-        (NaN where undefined).
+        Between-study variance (logit scale) and its profile-likelihood interval.
     loglik, loglik_common, loglik_saturated
         Maximised marginal log-likelihood (with binomial coefficients), and those of the
         common-effect (τ = 0) and saturated binomial models.
@@ -85,12 +74,10 @@ class GlmmFit:
         Common-effect (fixed-effect logistic regression) coefficients and covariance.
     nagq
         ``"exact"`` or the number of lme4's adaptive Gauss–Hermite nodes.
-    iterations
-        Profile points evaluated to locate τ̂.
-    converged
-        False if τ̂ or β̂ could not be located.
+    iterations, converged
+        Profile points evaluated to locate τ̂; False if τ̂ or β̂ was not located.
     boundary
-        ``None``, ``"tau2=0"``, ``"all-zero"``, ``"all-full"``, ``"tau-unbounded"`` or
+        None, ``"tau2=0"``, ``"all-zero"``, ``"all-full"``, ``"tau-unbounded"`` or
         ``"separation"``.
     notes
         Plain-language notes on anything unusual.
@@ -181,13 +168,11 @@ class _Likelihood:
         self._z = np.zeros_like(x)
         self._motion: tuple[FloatArray, float, FloatArray, FloatArray] | None = None
         self._ends: FloatArray | None = None
+        self._sigma = np.ones_like(x)
         self._sign = np.array([-1.0, -1.0, 1.0, 1.0])
         self._fall = np.array(_FALLS * 2)
         self._xc, self._nc = x[:, None], n[:, None]
-        self._rows = np.empty((x.size, 9, self.u.size * (4 if nagq == "exact" else 1)))
-        self._rows[:, 8] = 1.0
-        # the exact rule needs the mode only as the place where its panels meet
-        self._mode_tol = 1e-4 if nagq == "exact" else 1e-13
+        self._ones = np.ones((x.size, self.u.size * (4 if nagq == "exact" else 1)))
 
     def _g(self, eta: FloatArray, tau: float, z: FloatArray) -> FloatArray:
         """gᵢ(z) less its constant terms; z is k × m."""
@@ -200,7 +185,10 @@ class _Likelihood:
         gᵢ'(z) = τ(xᵢ − nᵢp) − z decreases, with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley
         steps start from the last modes moved to first order in (η, τ); a step that leaves
         the shrinking bracket or returns to the point before (a cycle), and every step
-        after the 20th, is replaced by bisection. As gᵢ'' ≤ −1, |z − ẑᵢ| ≤ |gᵢ'(z)|.
+        after the 20th, is replaced by bisection. As gᵢ'' ≤ −1, |z − ẑᵢ| ≤ |gᵢ'(z)|. The
+        exact rule needs the mode only as the place where its panels meet, and measures the
+        falls that end them from gᵢ there (below the maximum: the panels only widen), so
+        a point a tenth of the integrand's width from the mode is enough.
         """
         x, n = self.x, self.n
         z = self._z
@@ -211,25 +199,30 @@ class _Likelihood:
         for i in range(200):
             p = expit(eta + tau * z)
             grad = tau * (x - n * p) - z
-            if np.abs(grad).max() <= self._mode_tol * (1 + np.abs(z).max()):
+            curv = tau2n * (p - p * p)  # −g'' − 1
+            big = curv + 1
+            if self.nagq == "exact":  # within a tenth of the integrand's width: |g'|/√−g''
+                if np.all(grad * grad <= 0.01 * big):
+                    break
+            elif np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
                 break
             if i == 0:  # (the start is usually close enough: no bracket needed)
                 lo, hi, before = tau * (x - n), tau * x, np.full_like(z, np.nan)
             lo = np.where(grad > 0, np.maximum(z, lo), lo)
             hi = np.where(grad < 0, np.minimum(z, hi), hi)
-            curv = tau2n * (p - p * p)  # −g'' − 1
-            big = curv + 1
             step = z + grad * big / (big * big - 0.5 * tau * grad * curv * (1 - 2 * p))
             halley = (step >= lo) & (step <= hi) & (step != before) & (i < 20)
             before, z = z, np.where(halley, step, 0.5 * (lo + hi))
-        s2 = 1 / (1 + tau2n * (p - p * p))
+        s2 = 1 / big
         w_hat = n * (p - p * p)
         # ∂ẑ/∂η and ∂ẑ/∂τ from the mode equation, for the next start
         self._z = z
         self._motion = (eta, tau, -s2 * tau * w_hat, s2 * (x - n * p - tau * w_hat * z))
         return z, np.sqrt(s2), p
 
-    def _panel_ends(self, eta: FloatArray, tau: float, zhat: FloatArray) -> FloatArray:
+    def _panel_ends(
+        self, eta: FloatArray, tau: float, zhat: FloatArray, sigma: FloatArray
+    ) -> FloatArray:
         """Distances from ẑᵢ (k × 4: below, below, above, above) where gᵢ has fallen by 3
         and 40 from its maximum.
 
@@ -243,7 +236,9 @@ class _Likelihood:
         top = self._g(eta, tau, zhat[:, None])
         lo = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4))
         hi = np.sqrt(2 * fall) + np.zeros_like(lo)
-        d = self._ends if self._ends is not None else lo
+        # the last ends, rescaled by the change in the integrand's curvature at its mode
+        d = lo if self._ends is None else self._ends * (sigma / self._sigma)[:, None]
+        self._sigma = sigma
         for i in range(100):
             z = zhat[:, None] + sign * d
             drop = np.maximum(top - self._g(eta, tau, z), 1e-300)  # ẑ is not exact
@@ -271,7 +266,7 @@ class _Likelihood:
         zhat, sigma, phat = self.modes(eta, tau)
         k = zhat.size
         if self.nagq == "exact":
-            d = self._panel_ends(eta, tau, zhat)
+            d = self._panel_ends(eta, tau, zhat, sigma)
             start = np.zeros_like(d)
             start[:, 1], start[:, 3] = d[:, 0], d[:, 2]
             width = d - start
@@ -291,18 +286,10 @@ class _Likelihood:
         top = a.max(axis=1)
         a -= top[:, None]
         e = np.exp(a, out=a)
-        # Weighted sums of r = x − np, rz, r², r·rz, (rz)², w = np(1 − p), wz, wz² and 1
-        # over the nodes, in one matmul over a preallocated buffer.
-        rows = self._rows
-        r, rz, w, wz = rows[:, 0], rows[:, 1], rows[:, 5], rows[:, 6]
-        np.subtract(xc, np.multiply(nc, p, out=r), out=r)
-        np.multiply(r, z, out=rz)
-        np.multiply(r, r, out=rows[:, 2])
-        np.multiply(r, rz, out=rows[:, 3])
-        np.multiply(rz, rz, out=rows[:, 4])
-        np.multiply(nc, p - p * p, out=w)
-        np.multiply(w, z, out=wz)
-        np.multiply(wz, z, out=rows[:, 7])
+        # posterior means of r = x − np, rz, r², r·rz, (rz)², w = np(1 − p), wz, wz² and 1
+        r, w = xc - nc * p, nc * (p - p * p)
+        rz, wz = r * z, w * z
+        rows = np.stack([r, rz, r * r, r * rz, rz * rz, w, wz, wz * z, self._ones], axis=1)
         sums = np.matmul(rows, e[:, :, None])[:, :, 0]
         total = sums[:, 8].copy()
         sums /= total[:, None]
