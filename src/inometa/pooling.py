@@ -18,10 +18,10 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
 from ._deferred import Deferred
 from ._distributions import chi2_sf
 from ._validation import check_choice, check_counts, check_labels, check_level, study_label
+from ._version import __version__
 from ._wls import InterceptProjection, total
 from .glmm import fit_glmm
 from .heterogeneity import (

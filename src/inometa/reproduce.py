@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .audit import audit_table
 from .bias import SmallKWarning, begg_test, egger_test, trim_and_fill
 from .pooling import metaprop
