@@ -42,7 +42,6 @@ ALLOWED_CYCLE_EDGES = frozenset(
     {
         # plots: a shared block living in one of its users
         "inometa.plots.forest -> inometa.plots.subgroup",
-        "inometa.plots.draw -> inometa.plots._figure",
     }
 )
 
