@@ -38,12 +38,7 @@ LAYERS: tuple[str, ...] = ("inometa.results", "inometa.report")
 
 # (a) Import edges "importer -> imported" allowed to close a cycle. With them removed the graph
 # must be acyclic, and each must still lie on a cycle of the full graph.
-ALLOWED_CYCLE_EDGES = frozenset(
-    {
-        # plots: a shared block living in one of its users
-        "inometa.plots.forest -> inometa.plots.subgroup",
-    }
-)
+ALLOWED_CYCLE_EDGES: frozenset[str] = frozenset()
 
 # (b) "importer -> module._name": private names used across a module boundary.
 ALLOWED_PRIVATE_NAMES = frozenset(
@@ -58,9 +53,6 @@ ALLOWED_PRIVATE_NAMES = frozenset(
         "inometa.bias -> inometa.regression._fit_inverse_reg",
         "inometa.heterogeneity -> inometa.tau2._design",
         "inometa.heterogeneity -> inometa.tau2._shape",
-        "inometa.plots.refits -> inometa.plots.forest._cell_value",
-        "inometa.plots.subgroup -> inometa.plots.forest._cell_value",
-        "inometa.plots.subgroup -> inometa.plots.forest._keep_together",
         "inometa.pooling -> inometa.heterogeneity._q_profile",
         "inometa.regression -> inometa.pooling._Prepared",
         "inometa.regression -> inometa.pooling._column",
