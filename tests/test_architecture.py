@@ -73,14 +73,7 @@ ALLOWED_PRIVATE_MODULES = frozenset(
 )
 
 # (d) "importer -> imported": imports up the layer order.
-ALLOWED_LAYER_IMPORTS = frozenset(
-    {
-        # the text, HTML and R-code views of a result, imported inside its methods
-        "inometa.results -> inometa.report.html",
-        "inometa.results -> inometa.report.methods",
-        "inometa.results -> inometa.report.text",
-    }
-)
+ALLOWED_LAYER_IMPORTS: frozenset[str] = frozenset()
 
 
 # -- reading the source ----------------------------------------------------------------------

@@ -3,7 +3,12 @@
 The public API is re-exported here; see :func:`metaprop` to start.
 """
 
-from . import simulate
+from . import (
+    # Imported for its effect: it registers how results are shown (res.summary(), notebook
+    # HTML) with inometa.results, which never imports report/ itself.
+    report,  # noqa: F401
+    simulate,
+)
 from ._version import __version__
 from .audit import AuditFinding, AuditResult, audit, audit_table
 from .batch import MetaPropBatchResult, metaprop_batch
