@@ -63,14 +63,7 @@ ALLOWED_PRIVATE_NAMES = frozenset(
 )
 
 # (c) "importer -> private.module": private modules imported from outside their package.
-ALLOWED_PRIVATE_MODULES = frozenset(
-    {
-        "inometa._cli_add_study -> inometa.data._csv",
-        "inometa._cli_add_study -> inometa.data._paths",
-        "inometa.reproduce -> inometa.data._csv",
-        "inometa.reproduce -> inometa.data._paths",
-    }
-)
+ALLOWED_PRIVATE_MODULES: frozenset[str] = frozenset()
 
 # (d) "importer -> imported": imports up the layer order.
 ALLOWED_LAYER_IMPORTS: frozenset[str] = frozenset()
