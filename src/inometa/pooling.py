@@ -25,11 +25,11 @@ from ._version import __version__
 from ._wls import InterceptProjection, total
 from .glmm import fit_glmm
 from .heterogeneity import (
-    _q_profile,
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
     i2_h2_from_tau2,
+    q_profile_tau2_ci,
     q_test,
     typical_variance,
 )
@@ -678,7 +678,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     qt = q_test(at_zero[0], k - 1)
     vt = (k - 1) / P0.trace() if k >= 2 else 0.0  # the typical variance (see heterogeneity)
     if k >= 2:
-        ci_tau = _q_profile(yi, vi, None, lev, at_zero=at_zero)
+        ci_tau = q_profile_tau2_ci(yi, vi, lev, at_zero=at_zero)
         notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)
         tau2_ci = Interval(ci_tau.low, ci_tau.high)
     else:
