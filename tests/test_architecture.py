@@ -52,10 +52,7 @@ ALLOWED_PRIVATE_NAMES = frozenset(
         "inometa.bias -> inometa.pooling._Prepared",
         "inometa.bias -> inometa.regression._fit_inverse_reg",
         "inometa.regression -> inometa.pooling._Prepared",
-        "inometa.regression -> inometa.pooling._column",
         "inometa.regression -> inometa.pooling._prepare",
-        "inometa.regression -> inometa.results._clean",
-        "inometa.subgroups -> inometa.pooling._column",
     }
 )
 

@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["check_choice", "check_counts", "check_labels", "check_level", "study_label"]
+__all__ = [
+    "check_choice",
+    "check_counts",
+    "check_labels",
+    "check_level",
+    "data_column",
+    "study_label",
+]
 
 T = TypeVar("T")
 
@@ -62,6 +69,32 @@ def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
 def _is_integer_array(values: Any) -> bool:
     """Whether ``values`` is a numpy array of (signed or unsigned) integers."""
     return isinstance(values, np.ndarray) and values.dtype.kind in "iu"
+
+
+def data_column(data: Any, value: Any, field: str) -> Any:
+    """``data[value]`` when ``value`` names a column of the data frame ``data``, else ``value``.
+
+    Lets ``metaprop("events", "total", data=df)`` and ``metaprop(df.events, df.total)`` mean
+    the same; an unknown name is an error that lists the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data_column(pd.DataFrame({"x": [1, 2]}), "x", "events").tolist()
+    [1, 2]
+    >>> data_column(None, [1, 2], "events")
+    [1, 2]
+    >>> data_column(pd.DataFrame({"x": [1]}), "y", "events")
+    Traceback (most recent call last):
+    ...
+    ValueError: events: no column 'y' in data; columns are: x
+    """
+    if data is None or value is None or not isinstance(value, str):
+        return value
+    if value not in data.columns:
+        cols = ", ".join(map(str, data.columns))
+        raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
+    return data[value]
 
 
 def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:

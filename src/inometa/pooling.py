@@ -20,7 +20,14 @@ import numpy.typing as npt
 
 from ._deferred import Deferred
 from ._distributions import chi2_sf
-from ._validation import check_choice, check_counts, check_labels, check_level, study_label
+from ._validation import (
+    check_choice,
+    check_counts,
+    check_labels,
+    check_level,
+    data_column,
+    study_label,
+)
 from ._version import __version__
 from ._wls import InterceptProjection, total
 from .glmm import fit_glmm
@@ -64,16 +71,6 @@ _R = TypeVar("_R")
 _METHODS = {"inverse": "inverse", "iv": "inverse", "glmm": "glmm"}
 _I2_DEFINITIONS = {"tau2": "tau2", "q": "q"}
 _TAU2_NAMES = {name.lower(): name for name in TAU2_ESTIMATORS}
-
-
-def _column(data: Any, value: Any, field: str) -> Any:
-    """Resolve ``value`` as a column of ``data`` when it is a column name."""
-    if data is None or value is None or not isinstance(value, str):
-        return value
-    if value not in data.columns:
-        cols = ", ".join(map(str, data.columns))
-        raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
-    return data[value]
 
 
 def metaprop(
@@ -448,9 +445,9 @@ def _prepare(
     """Validate counts and options, apply the continuity correction, transform."""
 
     if data is not None:
-        events = _column(data, events, "events")
-        n = _column(data, n, "n")
-        labels = _column(data, labels, "labels")
+        events = data_column(data, events, "events")
+        n = data_column(data, n, "n")
+        labels = data_column(data, labels, "labels")
     x, m, labs = check_counts(events, n, None if labels is None else list(labels))
     k = x.size
     options = resolve_options(

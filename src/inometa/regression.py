@@ -30,11 +30,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from ._validation import data_column
 from .glmm import fit_glmm
 from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from .intervals import critical_value
-from .pooling import _column, _prepare, _Prepared
-from .results import MetaPropOptions, StudyData, _clean
+from .pooling import _prepare, _Prepared
+from .results import MetaPropOptions, StudyData, json_safe
 from .tau2 import estimate_tau2, generalized_q
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _moderator_frame(moderators: Any, data: Any, k: int) -> pd.DataFrame:
     if isinstance(moderators, (list, tuple)) and all(isinstance(c, str) for c in moderators):
         if data is None:
             raise ValueError("moderators given as column names need data=")
-        frame = pd.DataFrame({c: _column(data, c, "moderators") for c in moderators})
+        frame = pd.DataFrame({c: data_column(data, c, "moderators") for c in moderators})
     elif isinstance(moderators, pd.DataFrame):
         frame = moderators
     elif isinstance(moderators, pd.Series):
@@ -310,7 +311,7 @@ class MetaRegResult:
         out["k"] = self.k
         out["options"] = asdict(self.options)
         out["permutation"] = None if self.permutation is None else asdict(self.permutation)
-        cleaned: dict[str, Any] = _clean(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
     def summary(self) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "Prediction",
     "ResultViews",
     "StudyData",
+    "json_safe",
     "register_views",
 ]
 
@@ -294,14 +295,23 @@ class Prediction:
     note: str | None = None
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe plain Python values: NaN/inf → None, numpy → Python, tuples → lists."""
+def json_safe(value: Any) -> Any:
+    """JSON-safe plain Python values: NaN/inf → None, numpy → Python, tuples → lists.
+
+    What every result's ``to_dict()`` returns its fields through, so that ``json.dumps``
+    accepts the dictionary as it is.
+
+    Examples
+    --------
+    >>> json_safe({"q": np.float64(2.5), "ci": (np.nan, 1.0), "k": np.int64(3)})
+    {'q': 2.5, 'ci': [None, 1.0], 'k': 3}
+    """
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
+        return [json_safe(v) for v in value.tolist()]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):
@@ -592,7 +602,7 @@ class MetaPropResult:
             },
             "notes": list(self.notes),
         }
-        cleaned: dict[str, Any] = _clean(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
     # -- for manuscripts and for re-checking in R ------------------------------------------
