@@ -49,10 +49,6 @@ ALLOWED_PRIVATE_NAMES = frozenset(
         "inometa.batch_glmm -> inometa.glmm._Quadrature",
         "inometa.batch_glmm -> inometa.glmm._TAU_LARGE",
         "inometa.batch_glmm -> inometa.glmm._TAU_MAX",
-        "inometa.bias -> inometa.pooling._Prepared",
-        "inometa.bias -> inometa.regression._fit_inverse_reg",
-        "inometa.regression -> inometa.pooling._Prepared",
-        "inometa.regression -> inometa.pooling._prepare",
     }
 )
 
