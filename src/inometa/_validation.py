@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "MAX_COUNT",
     "check_choice",
     "check_counts",
     "check_labels",
@@ -28,7 +29,7 @@ T = TypeVar("T")
 _MAX_LISTED = 5
 # Counts are checked as floats, which hold whole numbers exactly only up to 2⁵³ (and int64
 # ends at 2⁶³): beyond that a "count" would be silently changed.
-_MAX_COUNT = 2.0**53
+MAX_COUNT = 2.0**53
 
 
 def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
@@ -183,7 +184,7 @@ def check_counts(
     # A few passes decide that everything is valid; only invalid input goes through the
     # checks below, which name each problem. Counts given as integer arrays are whole and
     # finite; for others x % 1 == 0 says both (it is NaN for NaN and ±inf).
-    valid = (x >= 0) & (x <= m) & (m > 0) & (m <= _MAX_COUNT)
+    valid = (x >= 0) & (x <= m) & (m > 0) & (m <= MAX_COUNT)
     for given, arr in ((events, x), (n, m)):
         if not _is_integer_array(given):
             with np.errstate(invalid="ignore"):
@@ -206,7 +207,7 @@ def check_counts(
         bad = np.flatnonzero(arr < 0)
         if bad.size:
             raise ValueError(_describe(labs, bad, [f"{field} {arr[r]:g} is negative" for r in bad]))
-    bad = np.flatnonzero(m > _MAX_COUNT)
+    bad = np.flatnonzero(m > MAX_COUNT)
     if bad.size:
         raise ValueError(
             _describe(labs, bad, [f"total {m[r]:g} is beyond 2⁵³, not a count" for r in bad])
