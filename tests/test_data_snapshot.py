@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inometa.data import OUTCOMES, analysis_set, data_dir, snapshot, validate
-from inometa.data._csv import earliest_date
+from inometa.data import OUTCOMES, analysis_set, data_dir, earliest_date, snapshot, validate
 
 SEARCH_DATE = dt.date(2024, 12, 2)  # Lao et al. 2025's search date
 

@@ -10,7 +10,6 @@ from scipy import stats
 
 from inometa.heterogeneity import (
     QTest,
-    _q_profile,
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
@@ -92,8 +91,8 @@ def test_q_profile_started_from_metaprops_values_at_zero(yi: list, vi: list) -> 
     y, v = np.array(yi), np.array(vi)
     w = 1 / v
     r = y - w.dot(y) / w.sum()
-    started = _q_profile(
-        y, v, None, 0.95, at_zero=(float((w * r).dot(r)), float((w * r).dot(w * r)))
+    started = q_profile_tau2_ci(
+        y, v, 0.95, at_zero=(float((w * r).dot(r)), float((w * r).dot(w * r)))
     )
     plain = q_profile_tau2_ci(y, v, 0.95)
     assert started.low == pytest.approx(plain.low, rel=1e-12, abs=1e-15)

@@ -14,7 +14,8 @@ import pytest
 
 import inometa
 from inometa.plots.axis import auto_limits, nice_ticks, tick_labels
-from inometa.plots.forest import forest_content, forest_layout, sort_order
+from inometa.plots.blocks import sort_order
+from inometa.plots.forest import forest_content, forest_layout
 from inometa.plots.layout import (
     AxisSpec,
     ColumnSpec,

@@ -10,7 +10,8 @@ import pytest
 
 import inometa
 from inometa import SubgroupTest
-from inometa.plots.forest import forest_content, forest_layout, heterogeneity_text
+from inometa.plots.blocks import heterogeneity_text
+from inometa.plots.forest import forest_content, forest_layout
 from inometa.plots.style import get_preset
 from inometa.plots.subgroup import subgroup_members, subgroup_test_text
 from tests.plots_support import (

@@ -191,7 +191,7 @@ def test_latest_reports_what_changed(rep: Reproduction, latest: Reproduction) ->
 def test_cumulative_by_publication_date(latest: Reproduction) -> None:
     import datetime
 
-    from inometa.data._csv import earliest_date
+    from inometa.data import earliest_date
 
     orr = latest.outcomes["orr"]
     for method, res in orr.results.items():

@@ -3,14 +3,13 @@
 The public API is re-exported here; see :func:`metaprop` to start.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("inometa")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
-from . import simulate
+from . import (
+    # Imported for its effect: it registers how results are shown (res.summary(), notebook
+    # HTML) with inometa.results, which never imports report/ itself.
+    report,  # noqa: F401
+    simulate,
+)
+from ._version import __version__
 from .audit import AuditFinding, AuditResult, audit, audit_table
 from .batch import MetaPropBatchResult, metaprop_batch
 from .bias import (

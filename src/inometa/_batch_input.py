@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import _MAX_COUNT
+from ._validation import MAX_COUNT
 from .glmm import Nagq
 from .pooling import resolve_options as _resolve_options
 from .results import MetaPropOptions
@@ -173,8 +173,8 @@ def check_counts(
             if cells.size:
                 what = [template.format(field=field, value=arr[r, j]) for r, j in cells]
                 raise ValueError(_describe(names, cells, what))
-    if (present & (m > _MAX_COUNT)).any():
-        cells = np.argwhere(present & (m > _MAX_COUNT))
+    if (present & (m > MAX_COUNT)).any():
+        cells = np.argwhere(present & (m > MAX_COUNT))
         what = [f"total {m[r, j]:g} is beyond 2⁵³, not a count" for r, j in cells]
         raise ValueError(_describe(names, cells, what))
     if (present & (m == 0)).any():

@@ -13,9 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .data import data_dir
 from .data import vocabulary as vocab
-from .data._csv import Findings, read_table
-from .data._paths import data_dir
 from .data.adding import (
     OUTCOME_FIELDS,
     ROW_FIELDS,
@@ -24,6 +23,7 @@ from .data.adding import (
     add_rows,
     add_rows_from_csv,
     check_field,
+    existing_rows,
     required_fields,
 )
 
@@ -172,20 +172,9 @@ def _ask_field(field: str, ask: Ask, default: str | None = None) -> str:
         print(f"  {field}: {problem}", file=sys.stderr)
 
 
-def _existing(directory: Path) -> tuple[set[str], set[tuple[str, str]]]:
-    """The study ids of studies.csv and the (study, outcome) keys of outcomes.csv."""
-    studies = read_table(directory / "studies.csv", Findings())
-    outcomes = read_table(directory / "outcomes.csv", Findings())
-    ids = set() if studies is None else set(studies.frame.get("study_id", ()))
-    keys: set[tuple[str, str]] = set()
-    if outcomes is not None and {"study_id", "outcome"} <= set(outcomes.header):
-        keys = set(zip(outcomes.frame["study_id"], outcomes.frame["outcome"], strict=True))
-    return ids, keys
-
-
 def _required(row: dict[str, str], args: argparse.Namespace, directory: Path) -> tuple[str, ...]:
     """The fields this row needs: none beyond its key when it replaces an existing row."""
-    studies, keys = _existing(directory)
+    studies, keys = existing_rows(directory)
     if args.replace and (row.get("study_id"), row.get("outcome")) in keys:
         return ("study_id", "outcome")
     return required_fields(new_study=row.get("study_id", "") not in studies)

@@ -13,7 +13,15 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["check_choice", "check_counts", "check_labels", "check_level", "study_label"]
+__all__ = [
+    "MAX_COUNT",
+    "check_choice",
+    "check_counts",
+    "check_labels",
+    "check_level",
+    "data_column",
+    "study_label",
+]
 
 T = TypeVar("T")
 
@@ -21,7 +29,7 @@ T = TypeVar("T")
 _MAX_LISTED = 5
 # Counts are checked as floats, which hold whole numbers exactly only up to 2⁵³ (and int64
 # ends at 2⁶³): beyond that a "count" would be silently changed.
-_MAX_COUNT = 2.0**53
+MAX_COUNT = 2.0**53
 
 
 def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
@@ -62,6 +70,32 @@ def _as_float_array(values: Any, field: str) -> npt.NDArray[np.float64]:
 def _is_integer_array(values: Any) -> bool:
     """Whether ``values`` is a numpy array of (signed or unsigned) integers."""
     return isinstance(values, np.ndarray) and values.dtype.kind in "iu"
+
+
+def data_column(data: Any, value: Any, field: str) -> Any:
+    """``data[value]`` when ``value`` names a column of the data frame ``data``, else ``value``.
+
+    Lets ``metaprop("events", "total", data=df)`` and ``metaprop(df.events, df.total)`` mean
+    the same; an unknown name is an error that lists the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data_column(pd.DataFrame({"x": [1, 2]}), "x", "events").tolist()
+    [1, 2]
+    >>> data_column(None, [1, 2], "events")
+    [1, 2]
+    >>> data_column(pd.DataFrame({"x": [1]}), "y", "events")
+    Traceback (most recent call last):
+    ...
+    ValueError: events: no column 'y' in data; columns are: x
+    """
+    if data is None or value is None or not isinstance(value, str):
+        return value
+    if value not in data.columns:
+        cols = ", ".join(map(str, data.columns))
+        raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
+    return data[value]
 
 
 def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
@@ -150,7 +184,7 @@ def check_counts(
     # A few passes decide that everything is valid; only invalid input goes through the
     # checks below, which name each problem. Counts given as integer arrays are whole and
     # finite; for others x % 1 == 0 says both (it is NaN for NaN and ±inf).
-    valid = (x >= 0) & (x <= m) & (m > 0) & (m <= _MAX_COUNT)
+    valid = (x >= 0) & (x <= m) & (m > 0) & (m <= MAX_COUNT)
     for given, arr in ((events, x), (n, m)):
         if not _is_integer_array(given):
             with np.errstate(invalid="ignore"):
@@ -173,7 +207,7 @@ def check_counts(
         bad = np.flatnonzero(arr < 0)
         if bad.size:
             raise ValueError(_describe(labs, bad, [f"{field} {arr[r]:g} is negative" for r in bad]))
-    bad = np.flatnonzero(m > _MAX_COUNT)
+    bad = np.flatnonzero(m > MAX_COUNT)
     if bad.size:
         raise ValueError(
             _describe(labs, bad, [f"total {m[r]:g} is beyond 2⁵³, not a count" for r in bad])

@@ -24,7 +24,16 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DenseProjection", "InterceptProjection", "ones", "projection", "sum_of_others", "total"]
+__all__ = [
+    "DenseProjection",
+    "InterceptProjection",
+    "design_matrix",
+    "model_dimensions",
+    "ones",
+    "projection",
+    "sum_of_others",
+    "total",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -216,6 +225,31 @@ class DenseProjection:
     def logdet_xtwx(self) -> float:
         """log det XᵀWX."""
         return float(np.linalg.slogdet(self.XtWX)[1])
+
+
+def design_matrix(X: npt.ArrayLike | None, k: int) -> FloatArray | None:
+    """The design matrix as a k × p array, or None for intercept only (the O(k) path).
+
+    Examples
+    --------
+    >>> design_matrix([1.0, 2.0, 3.0], 3).shape
+    (3, 1)
+    >>> design_matrix(None, 3) is None
+    True
+    """
+    if X is None:
+        return None
+    Xa = np.asarray(X, dtype=float)
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    if Xa.shape[0] != k:
+        raise ValueError(f"design matrix has {Xa.shape[0]} rows but there are {k} studies")
+    return Xa
+
+
+def model_dimensions(yi: FloatArray, X: FloatArray | None) -> tuple[int, int]:
+    """(k, p): studies and model coefficients (p = 1 for intercept only, ``X`` None)."""
+    return yi.size, 1 if X is None else X.shape[1]
 
 
 def projection(w: FloatArray, X: FloatArray | None) -> InterceptProjection | DenseProjection:

@@ -249,11 +249,10 @@ study_ci_method, correction, increment, level, nagq, profile
     Notes
     -----
     Numbers agree with ``metaprop`` row by row to floating-point rounding, except that
-    root-finding (PM, the Q-profile interval for τ², the GLMM) stops within the same
-    tolerance as the single path does, so those values agree to that tolerance, and
-    ``tau2_iterations`` counts this function's root-finder evaluations there. The GLMM's
-    standard error comes from a finite-difference Hessian in both paths (see
-    :mod:`inometa.batch_glmm`).
+    root-finding (PM, the Q-profile interval for τ²) stops within the same tolerance as the
+    single path does, so those values agree to that tolerance, and ``tau2_iterations``
+    counts this function's root-finder evaluations there. The GLMM is fitted row by row by
+    :func:`inometa.glmm.fit_glmm` itself.
 
     Examples
     --------

@@ -36,8 +36,8 @@ import numpy.typing as npt
 from scipy import stats
 
 from ._deferred import Deferred
-from .pooling import _Prepared, fit_prepared, prepared_from_result
-from .regression import _fit_inverse_reg
+from .pooling import Prepared, fit_prepared, prepared_from_result
+from .regression import fit_inverse_reg
 from .results import Interval, MetaPropResult
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _small_k_notes(res: MetaPropResult, what: str) -> list[str]:
     return notes
 
 
-def _inverse_view(res: MetaPropResult) -> _Prepared:
+def _inverse_view(res: MetaPropResult) -> Prepared:
     """The analysis as inverse variance on its model scale (GLMM: logits, ML)."""
     prep = prepared_from_result(res)
     if res.options.method == "glmm":
@@ -131,7 +131,7 @@ def _regression(
     X = np.column_stack([np.ones(res.k), predictor])
     level = res.options.level
     if model == "rma":
-        fit = _fit_inverse_reg(prep, X, ("intercept", name), (name,))
+        fit = fit_inverse_reg(prep, X, ("intercept", name), (name,))
         stat, pval, df = float(fit.statistic[1]), float(fit.pvalue[1]), fit.df
         slope = float(fit.estimate[1])
         est, lo, hi = float(fit.estimate[0]), float(fit.ci_low[0]), float(fit.ci_high[0])
@@ -265,7 +265,7 @@ class TrimFillResult:
     notes: tuple[str, ...]
 
 
-def _trim_fit(prep: _Prepared, keep: npt.NDArray[np.bool_]) -> float:
+def _trim_fit(prep: Prepared, keep: npt.NDArray[np.bool_]) -> float:
     return fit_prepared(prep.subset(keep)).random.estimate
 
 
@@ -314,7 +314,7 @@ def trim_and_fill(
     k = res.k
     if side is None:
         X = np.column_stack([np.ones(k), np.sqrt(vi0)])
-        slope = _fit_inverse_reg(prep, X, ("intercept", "sei"), ("sei",)).estimate[1]
+        slope = fit_inverse_reg(prep, X, ("intercept", "sei"), ("sei",)).estimate[1]
         side = "right" if slope < 0 else "left"
     sign = -1.0 if side == "right" else 1.0
     order = np.argsort(sign * yi0, kind="stable")
@@ -374,8 +374,8 @@ def trim_and_fill(
 
 
 def _augment(
-    prep: _Prepared, mirrored: npt.NDArray[np.intp], yi_fill: FloatArray, labels: tuple[str, ...]
-) -> _Prepared:
+    prep: Prepared, mirrored: npt.NDArray[np.intp], yi_fill: FloatArray, labels: tuple[str, ...]
+) -> Prepared:
     """Prepared inputs with the imputed studies appended (no counts; the n they mirror)."""
     z = float(stats.norm.isf((1 - prep.options.level) / 2))
     vi_fill = prep.vi[mirrored]

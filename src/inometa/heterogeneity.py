@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
-from ._wls import projection
-from .tau2 import _design, _shape, generalized_q, solve_q
+from ._wls import design_matrix, model_dimensions, projection
+from .tau2 import generalized_q, solve_q
 
 __all__ = [
     "QTest",
@@ -57,7 +57,7 @@ def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = No
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
-    k, p = _shape(y, _design(X, y.size))
+    k, p = model_dimensions(y, design_matrix(X, y.size))
     return q_test(generalized_q(0.0, y, v, X), k - p)
 
 
@@ -86,8 +86,8 @@ def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float
     0.01
     """
     v = np.asarray(vi, dtype=float)
-    Xd = _design(X, v.size)
-    k, p = _shape(v, Xd)
+    Xd = design_matrix(X, v.size)
+    k, p = model_dimensions(v, Xd)
     if k <= p:
         return 0.0
     return float((k - p) / projection(1 / v, Xd).trace())
@@ -173,6 +173,7 @@ def q_profile_tau2_ci(
     *,
     tau2_max: float | None = None,
     tol: float = 1e-12,
+    at_zero: tuple[float, float] | None = None,
 ) -> Tau2Interval:
     """Q-profile confidence interval for τ² (Viechtbauer 2007), as metafor's ``confint``.
 
@@ -193,6 +194,10 @@ def q_profile_tau2_ci(
         it is reported as ``tau2_max``, with a note.
     tol
         Root-finding tolerance (relative to the mean vᵢ; see :func:`inometa.tau2.solve_q`).
+    at_zero
+        Q(0) and −dQ/dτ² at τ² = 0, when the caller has them (``metaprop`` has: Cochran's
+        Q is Q(0)); computed otherwise. As :func:`inometa.tau2.solve_q` computes them:
+        Q = Σ (wᵢrᵢ) rᵢ, −dQ/dτ² = Σ (wᵢrᵢ)².
 
     Examples
     --------
@@ -204,24 +209,8 @@ def q_profile_tau2_ci(
     """
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
-    Xd = _design(X, y.size)
-    return _q_profile(y, v, Xd, level, tau2_max=tau2_max, tol=tol)
-
-
-def _q_profile(
-    y: FloatArray,
-    v: FloatArray,
-    Xd: FloatArray | None,
-    level: float,
-    *,
-    tau2_max: float | None = None,
-    tol: float = 1e-12,
-    at_zero: tuple[float, float] | None = None,
-) -> Tau2Interval:
-    """:func:`q_profile_tau2_ci` on checked arrays; ``at_zero``: Q(0) and −dQ/dτ² at 0 if
-    the caller has them (``metaprop`` has: Cochran's Q is Q(0)), as :func:`solve_q`
-    computes them (Q = Σ (wᵢrᵢ) rᵢ, −dQ/dτ² = Σ (wᵢrᵢ)²)."""
-    k, p = _shape(y, Xd)
+    Xd = design_matrix(X, y.size)
+    k, p = model_dimensions(y, Xd)
     df = k - p
     if df < 1:
         return Tau2Interval(

@@ -18,18 +18,25 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
 from ._deferred import Deferred
 from ._distributions import chi2_sf
-from ._validation import check_choice, check_counts, check_labels, check_level, study_label
+from ._validation import (
+    check_choice,
+    check_counts,
+    check_labels,
+    check_level,
+    data_column,
+    study_label,
+)
+from ._version import __version__
 from ._wls import InterceptProjection, total
 from .glmm import Nagq, check_nagq, fit_glmm
 from .heterogeneity import (
-    _q_profile,
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
     i2_h2_from_tau2,
+    q_profile_tau2_ci,
     q_test,
     typical_variance,
 )
@@ -54,7 +61,7 @@ from .study_ci import STUDY_CI_METHODS, study_confint
 from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .transforms import CORRECTIONS, Transform, apply_correction, get_transform
 
-__all__ = ["metaprop"]
+__all__ = ["Prepared", "fit_prepared", "metaprop", "prepare", "prepared_from_result", "refit"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,16 +71,6 @@ _R = TypeVar("_R")
 _METHODS = {"inverse": "inverse", "iv": "inverse", "glmm": "glmm"}
 _I2_DEFINITIONS = {"tau2": "tau2", "q": "q"}
 _TAU2_NAMES = {name.lower(): name for name in TAU2_ESTIMATORS}
-
-
-def _column(data: Any, value: Any, field: str) -> Any:
-    """Resolve ``value`` as a column of ``data`` when it is a column name."""
-    if data is None or value is None or not isinstance(value, str):
-        return value
-    if value not in data.columns:
-        cols = ", ".join(map(str, data.columns))
-        raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
-    return data[value]
 
 
 def metaprop(
@@ -166,7 +163,7 @@ def metaprop(
     >>> 0 < res.estimate < 1
     True
     """
-    prep = _prepare(
+    prep = prepare(
         events,
         n,
         data=data,
@@ -188,12 +185,42 @@ def metaprop(
     return fit_prepared(prep)
 
 
-class _Prepared(NamedTuple):
-    """Validated inputs and resolved options, ready for a fitting routine (an immutable
-    intermediate value, built on every call: a NamedTuple is built in one step).
+class Prepared(NamedTuple):
+    """The studies of one analysis, ready to fit: metafor's ``escalc`` step, with the options.
 
-    Study labels and per-study confidence intervals are deferred (computed on first use):
-    the fit does not need them.
+    :func:`prepare` builds it (counts validated, options resolved, continuity correction
+    applied, transform computed) and :func:`fit_prepared` fits it; :func:`prepared_from_result`
+    recovers it from a result, for refits on subsets of the studies (leave-one-out,
+    cumulative, trim-and-fill) and for meta-regression and the small-study tests, which fit
+    the same studies with a design matrix. Frozen: a NamedTuple (built in one step, on
+    every call) whose arrays are read-only. Study labels and per-study confidence intervals
+    are deferred, computed on first use: the fit does not need them.
+
+    Attributes
+    ----------
+    options : MetaPropOptions
+        Every option, resolved (profile applied, names canonical).
+    transform : Transform
+        The transform ``options.transform`` names.
+    label_source : Deferred of tuple of str
+        The study labels (read them as :attr:`labels`).
+    events, n : ndarray of int64
+        The counts as given.
+    events_used, n_used : ndarray of float
+        The counts after the continuity correction (metafor's ``add``/``to``).
+    corrected : ndarray of bool
+        The studies the continuity correction was applied to.
+    yi, vi : ndarray of float
+        Model-scale values and their sampling variances (metafor's ``yi`` and ``vi``).
+    intervals : Deferred of (ndarray, ndarray)
+        Each study's own confidence interval, on the proportion scale.
+    backtransform_n : float or None
+        The harmonic mean of n used by the Freeman–Tukey inverse (Miller 1978); None for
+        the other transforms.
+    notes : tuple of str
+        Notes raised while preparing (which studies were corrected).
+    imputed : ndarray of bool or None
+        The studies added by trim-and-fill; None when all are observed.
     """
 
     options: MetaPropOptions
@@ -240,7 +267,7 @@ class _Prepared(NamedTuple):
             imputed=_imputed(self),
         )
 
-    def subset(self, keep: npt.NDArray[np.bool_]) -> _Prepared:
+    def subset(self, keep: npt.NDArray[np.bool_]) -> Prepared:
         """The same analysis restricted to the studies in ``keep`` (stored yᵢ, vᵢ reused,
         as metafor's leave1out/cumul do; the Freeman–Tukey harmonic mean is recomputed)."""
         keep = np.array(keep, dtype=bool)  # a copy: the deferred values below read it later
@@ -262,10 +289,10 @@ class _Prepared(NamedTuple):
         )
 
 
-def prepared_from_result(res: MetaPropResult) -> _Prepared:
+def prepared_from_result(res: MetaPropResult) -> Prepared:
     """Recover the prepared inputs of a result (for refits on subsets of its studies)."""
     d = res.data
-    return _Prepared(
+    return Prepared(
         options=res.options,
         transform=get_transform(res.options.transform),
         label_source=d._labels,
@@ -283,7 +310,7 @@ def prepared_from_result(res: MetaPropResult) -> _Prepared:
     )
 
 
-def fit_prepared(prep: _Prepared) -> MetaPropResult:
+def fit_prepared(prep: Prepared) -> MetaPropResult:
     """Run the fitting routine the options ask for."""
     return _fit_inverse(prep) if prep.options.method == "inverse" else _fit_glmm(prep)
 
@@ -426,7 +453,7 @@ def _with_backtransform(options: MetaPropOptions, backtransform: str) -> MetaPro
     return replace(options, backtransform=backtransform)
 
 
-def _prepare(
+def prepare(
     events: Any,
     n: Any,
     *,
@@ -445,13 +472,35 @@ def _prepare(
     level: float,
     nagq: Nagq | None,
     profile: str,
-) -> _Prepared:
-    """Validate counts and options, apply the continuity correction, transform."""
+) -> Prepared:
+    """Validate counts and options, apply the continuity correction, transform.
+
+    The first half of :func:`metaprop` (which is ``fit_prepared(prepare(...))``), shared by
+    :func:`~inometa.metareg`, whose design matrix needs the study labels first.
+
+    Parameters
+    ----------
+    events, n, data, labels
+        The studies, as for :func:`metaprop`.
+    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition
+        The model options, as for :func:`metaprop`; None takes the profile's value.
+    study_ci_method, correction, increment, level, nagq, profile
+        The remaining options, as for :func:`metaprop`.
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    ValueError
+        Invalid counts (naming study, row and field) or unknown option names.
+    """
 
     if data is not None:
-        events = _column(data, events, "events")
-        n = _column(data, n, "n")
-        labels = _column(data, labels, "labels")
+        events = data_column(data, events, "events")
+        n = data_column(data, n, "n")
+        labels = data_column(data, labels, "labels")
     x, m, labs = check_counts(events, n, None if labels is None else list(labels))
     k = x.size
     options = resolve_options(
@@ -514,7 +563,7 @@ def _prepare(
     # Read-only: the result shares these arrays instead of copying them.
     for arr in (x, m, x_used, n_used, corrected, yi, vi):
         arr.setflags(write=False)
-    return _Prepared(
+    return Prepared(
         options,
         tr,
         label_source,
@@ -591,7 +640,7 @@ def _pooled(
     )
 
 
-def _imputed(prep: _Prepared) -> npt.NDArray[np.bool_]:
+def _imputed(prep: Prepared) -> npt.NDArray[np.bool_]:
     return np.zeros(prep.yi.size, dtype=bool) if prep.imputed is None else prep.imputed
 
 
@@ -631,7 +680,7 @@ def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[s
     return []
 
 
-def _fit_inverse(prep: _Prepared) -> MetaPropResult:
+def _fit_inverse(prep: Prepared) -> MetaPropResult:
     options, tr = prep.options, prep.transform
     yi, vi = prep.yi, prep.vi
     n_bt = prep.backtransform_n
@@ -679,7 +728,7 @@ def _fit_inverse(prep: _Prepared) -> MetaPropResult:
     qt = q_test(at_zero[0], k - 1)
     vt = (k - 1) / P0.trace() if k >= 2 else 0.0  # the typical variance (see heterogeneity)
     if k >= 2:
-        ci_tau = _q_profile(yi, vi, None, lev, at_zero=at_zero)
+        ci_tau = q_profile_tau2_ci(yi, vi, lev, at_zero=at_zero)
         notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)
         tau2_ci = Interval(ci_tau.low, ci_tau.high)
     else:
@@ -751,7 +800,7 @@ def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[fl
     return q, k - 1, chi2_sf(q, k - 1)
 
 
-def _fit_glmm(prep: _Prepared) -> MetaPropResult:
+def _fit_glmm(prep: Prepared) -> MetaPropResult:
     options, tr = prep.options, prep.transform
     x, m, vi = prep.events, prep.n, prep.vi
     notes = list(prep.notes)

@@ -30,17 +30,24 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from ._validation import data_column
 from .glmm import Nagq, fit_glmm
 from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from .intervals import critical_value
-from .pooling import _column, _prepare, _Prepared
-from .results import MetaPropOptions, StudyData, _clean
+from .pooling import Prepared, prepare
+from .results import MetaPropOptions, StudyData, json_safe
 from .tau2 import estimate_tau2, generalized_q
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MetaRegResult", "PermutationTest", "design_matrix", "metareg"]
+__all__ = [
+    "MetaRegResult",
+    "PermutationTest",
+    "design_matrix",
+    "fit_inverse_reg",
+    "metareg",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -56,7 +63,7 @@ def _moderator_frame(moderators: Any, data: Any, k: int) -> pd.DataFrame:
     if isinstance(moderators, (list, tuple)) and all(isinstance(c, str) for c in moderators):
         if data is None:
             raise ValueError("moderators given as column names need data=")
-        frame = pd.DataFrame({c: _column(data, c, "moderators") for c in moderators})
+        frame = pd.DataFrame({c: data_column(data, c, "moderators") for c in moderators})
     elif isinstance(moderators, pd.DataFrame):
         frame = moderators
     elif isinstance(moderators, pd.Series):
@@ -310,7 +317,7 @@ class MetaRegResult:
         out["k"] = self.k
         out["options"] = asdict(self.options)
         out["permutation"] = None if self.permutation is None else asdict(self.permutation)
-        cleaned: dict[str, Any] = _clean(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
     def summary(self) -> str:
@@ -384,7 +391,7 @@ def metareg(
     >>> res.terms, res.qm_df
     (('intercept', 'year'), 1)
     """
-    prep = _prepare(
+    prep = prepare(
         events,
         n,
         data=data,
@@ -407,7 +414,7 @@ def metareg(
     if prep.options.method == "glmm":
         res = _fit_glmm_reg(prep, X, terms, mods)
     else:
-        res = _fit_inverse_reg(prep, X, terms, mods)
+        res = fit_inverse_reg(prep, X, terms, mods)
     if permutations is not None:
         perm = _permutation_test(prep, X, res, int(permutations), seed)
         res = _with_permutation(res, perm)
@@ -463,9 +470,31 @@ def _tests(
     return (se, stat, pval, beta - crit * se, beta + crit * se, df, qm, m, df2, qm_p, qm_test)
 
 
-def _fit_inverse_reg(
-    prep: _Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
+def fit_inverse_reg(
+    prep: Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
 ) -> MetaRegResult:
+    """Inverse-variance mixed-effects meta-regression of prepared studies on ``X``.
+
+    As metafor's ``rma(yi, vi, mods = X)``: τ² by ``prep.options.tau2_method`` (or fixed),
+    weighted least squares at that τ², Wald-type or Hartung–Knapp tests, the omnibus QM and
+    the residual QE. Used by :func:`metareg` and by the small-study tests of
+    :mod:`inometa.bias` (Egger's regression is this fit on a chosen design).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The studies and options (``prep.options.method`` is not consulted).
+    X : ndarray of float, shape (k, p)
+        The design matrix, intercept column included.
+    terms : tuple of str
+        A name for each column of ``X``.
+    mods : tuple of str
+        The moderators the omnibus test QM is about (every term but the intercept).
+
+    Returns
+    -------
+    MetaRegResult
+    """
     opts = prep.options
     yi, vi = prep.yi, prep.vi
     k, p = X.shape
@@ -529,7 +558,7 @@ def _fit_inverse_reg(
 
 
 def _fit_glmm_reg(
-    prep: _Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
+    prep: Prepared, X: FloatArray, terms: tuple[str, ...], mods: tuple[str, ...]
 ) -> MetaRegResult:
     opts = prep.options
     assert opts.nagq is not None
@@ -619,7 +648,7 @@ def _readonly(a: Any) -> FloatArray:
     return arr
 
 
-def _statistics(prep: _Prepared, X: FloatArray) -> tuple[FloatArray, float]:
+def _statistics(prep: Prepared, X: FloatArray) -> tuple[FloatArray, float]:
     """Coefficient statistics and QM only — what a permutation test compares."""
     opts = prep.options
     k = X.shape[0]
@@ -651,7 +680,7 @@ def _distinct_orderings(X: FloatArray) -> int:
 
 
 def _permutation_test(
-    prep: _Prepared, X: FloatArray, observed: MetaRegResult, iterations: int, seed: int | None
+    prep: Prepared, X: FloatArray, observed: MetaRegResult, iterations: int, seed: int | None
 ) -> PermutationTest:
     if iterations < 2:
         raise ValueError(f"permutations must be at least 2, got {iterations}")

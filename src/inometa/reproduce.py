@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .audit import audit_table
 from .bias import SmallKWarning, begg_test, egger_test, trim_and_fill
 from .pooling import metaprop
@@ -340,7 +340,7 @@ def cumulative_by_date(
     >>> table[["step", "added", "order", "new"]].to_numpy().tolist()
     [[1, 'B', '2017', False], [2, 'A', '2019-03', False], [3, 'C', '2025', True]]
     """
-    from .data._csv import earliest_date
+    from .data import earliest_date
     from .sensitivity import cumulative
 
     dates = np.array([earliest_date(str(d)) for d in rows["publication_date"]], "datetime64[D]")
@@ -665,8 +665,14 @@ def reproduce(
     >>> rep.comparison[["outcome", "published_estimate", "published_method_estimate"]]
     ...                                     # doctest: +SKIP
     """
-    from .data import OUTCOMES, analysis_sets, data_dir, load_published, set_exclusions
-    from .data._paths import published_file
+    from .data import (
+        OUTCOMES,
+        analysis_sets,
+        data_dir,
+        load_published,
+        published_file,
+        set_exclusions,
+    )
 
     timings: dict[str, float] = {}
     start = time.perf_counter()

@@ -7,7 +7,7 @@ named fields; back-transformation rules are recorded in the options.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -30,7 +30,10 @@ __all__ = [
     "MetaPropResult",
     "PooledEstimate",
     "Prediction",
+    "ResultViews",
     "StudyData",
+    "json_safe",
+    "register_views",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -295,14 +298,23 @@ class Prediction:
     note: str | None = None
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe plain Python values: NaN/inf → None, numpy → Python, tuples → lists."""
+def json_safe(value: Any) -> Any:
+    """JSON-safe plain Python values: NaN/inf → None, numpy → Python, tuples → lists.
+
+    What every result's ``to_dict()`` returns its fields through, so that ``json.dumps``
+    accepts the dictionary as it is.
+
+    Examples
+    --------
+    >>> json_safe({"q": np.float64(2.5), "ci": (np.nan, 1.0), "k": np.int64(3)})
+    {'q': 2.5, 'ci': [None, 1.0], 'k': 3}
+    """
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
+        return [json_safe(v) for v in value.tolist()]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):
@@ -311,6 +323,55 @@ def _clean(value: Any) -> Any:
         f = float(value)
         return f if math.isfinite(f) else None
     return value
+
+
+@dataclass(frozen=True)
+class ResultViews:
+    """The ways a :class:`MetaPropResult` is shown, each a function of the result.
+
+    The functions live in :mod:`inometa.report`, which sits above this module: report reads
+    results, results never import report. ``inometa.report`` hands its functions over with
+    :func:`register_views` when it is imported, which ``import inometa`` always does; the
+    result's methods (:meth:`MetaPropResult.summary`, ``_repr_html_``,
+    :meth:`~MetaPropResult.methods_text`, :meth:`~MetaPropResult.to_metafor`) call them.
+
+    Attributes
+    ----------
+    text : callable
+        Multi-line plain-text summary (``str(res)``, ``res.summary()``).
+    html : callable
+        HTML for notebooks (``res._repr_html_()``).
+    methods : callable
+        A methods paragraph for a manuscript.
+    metafor : callable
+        R code that refits the analysis with metafor.
+    """
+
+    text: Callable[[MetaPropResult], str]
+    html: Callable[[MetaPropResult], str]
+    methods: Callable[[MetaPropResult], str]
+    metafor: Callable[[MetaPropResult], str]
+
+
+_views: ResultViews | None = None  # set by inometa.report when it is imported
+
+
+def register_views(views: ResultViews) -> None:
+    """Install the functions that show results (called by :mod:`inometa.report` on import).
+
+    Parameters
+    ----------
+    views : ResultViews
+        Replaces any views registered before.
+    """
+    global _views
+    _views = views
+
+
+def _registered_views() -> ResultViews:
+    if _views is None:  # import inometa imports report, so only reachable by bypassing it
+        raise RuntimeError("no result views registered: import inometa.report first")
+    return _views
 
 
 @dataclass(frozen=True)
@@ -544,7 +605,7 @@ class MetaPropResult:
             },
             "notes": list(self.notes),
         }
-        cleaned: dict[str, Any] = _clean(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
     # -- for manuscripts and for re-checking in R ------------------------------------------
@@ -558,9 +619,7 @@ class MetaPropResult:
         >>> "restricted maximum likelihood" in text
         True
         """
-        from .report.methods import methods_text
-
-        return methods_text(self)
+        return _registered_views().methods(self)
 
     def to_metafor(self) -> str:
         """R code that refits this analysis with metafor (data included).
@@ -572,24 +631,18 @@ class MetaPropResult:
         >>> 'escalc(measure = "PLO"' in code
         True
         """
-        from .report.methods import to_metafor
-
-        return to_metafor(self)
+        return _registered_views().metafor(self)
 
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
-        """A readable multi-line text summary (see :mod:`inometa.report.text`)."""
-        from .report.text import summary_text
-
-        return summary_text(self)
+        """A readable multi-line text summary (written by :mod:`inometa.report.text`)."""
+        return _registered_views().text(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        from .report.html import result_html
-
-        return result_html(self)
+        return _registered_views().html(self)
 
 
 def _logit(p: float) -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from ._version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from scipy import stats
 from scipy.special import expit, logit
 
-from . import __version__
+from ._version import __version__
 from .batch import MetaPropBatchResult, metaprop_batch
 
 if TYPE_CHECKING:

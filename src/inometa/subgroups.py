@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from .pooling import _column, metaprop
+from ._validation import data_column
+from .pooling import metaprop
 from .regression import metareg
 from .results import MetaPropResult
 
@@ -241,10 +242,10 @@ def subgroup_analysis(
     if tau2 not in _TAU2_CHOICES:
         raise ValueError(f"unknown tau2 {tau2!r}; valid values are: common, separate")
     if data is not None:
-        events = _column(data, events, "events")
-        n = _column(data, n, "n")
-        labels = _column(data, labels, "labels")
-        groups = _column(data, groups, "groups")
+        events = data_column(data, events, "events")
+        n = data_column(data, n, "n")
+        labels = data_column(data, labels, "labels")
+        groups = data_column(data, groups, "groups")
     overall = metaprop(events, n, labels=labels, **metaprop_options)
     levels, codes = _levels(groups, overall.data.labels)
     x, m, labs = overall.data.events, overall.data.n, overall.data.labels

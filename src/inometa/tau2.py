@@ -42,7 +42,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._validation import check_choice
-from ._wls import DenseProjection, InterceptProjection, ones, projection, total
+from ._wls import (
+    DenseProjection,
+    InterceptProjection,
+    design_matrix,
+    model_dimensions,
+    ones,
+    projection,
+    total,
+)
 
 __all__ = ["TAU2_ESTIMATORS", "QRoot", "Tau2Fit", "estimate_tau2", "generalized_q", "solve_q"]
 
@@ -82,23 +90,6 @@ class Tau2Fit:
     note: str | None = None
 
 
-def _design(X: npt.ArrayLike | None, k: int) -> FloatArray | None:
-    """The design matrix as a k × p array, or None for intercept only (the O(k) path)."""
-    if X is None:
-        return None
-    Xa = np.asarray(X, dtype=float)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    if Xa.shape[0] != k:
-        raise ValueError(f"design matrix has {Xa.shape[0]} rows but there are {k} studies")
-    return Xa
-
-
-def _shape(yi: FloatArray, X: FloatArray | None) -> tuple[int, int]:
-    """(k, p): studies and model coefficients."""
-    return yi.size, 1 if X is None else X.shape[1]
-
-
 def generalized_q(
     tau2: float, yi: FloatArray, vi: FloatArray, X: npt.ArrayLike | None = None
 ) -> float:
@@ -109,11 +100,11 @@ def generalized_q(
     >>> round(generalized_q(0.0, np.array([0.1, 0.3]), np.array([0.01, 0.01])), 6)
     2.0
     """
-    return projection(1 / (vi + tau2), _design(X, yi.size)).quadratic(yi)
+    return projection(1 / (vi + tau2), design_matrix(X, yi.size)).quadratic(yi)
 
 
 def _dl(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     P = projection(1 / vi, X)
     tr_p = P.trace()
     raw = (P.quadratic(yi) - (k - p)) / tr_p
@@ -126,7 +117,7 @@ def _he_parts(
     yi: FloatArray, vi: FloatArray, X: FloatArray | None
 ) -> tuple[float, InterceptProjection | DenseProjection]:
     """The raw Hedges estimate (yᵀP₀y − tr P₀V)/(k − p) and P₀ = I − H (OLS, unit weights)."""
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     P0 = projection(ones(k), X)
     return (P0.quadratic(yi) - float(P0.diagonal().dot(vi))) / (k - p), P0
 
@@ -142,7 +133,7 @@ def _he_start(yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
 
 
 def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     raw, P0 = _he_parts(yi, vi, X)
     tau2 = max(0.0, raw)
     tr_pv = float(P0.diagonal().dot(vi))
@@ -153,7 +144,7 @@ def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
 
 
 def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     P = projection(1 / vi, X)
     sum_w = float(np.sum(P.w))
     raw = (P.quadratic(yi) - k) / sum_w
@@ -163,7 +154,7 @@ def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
 
 
 def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     # metafor's starting value is the variance of y (not of residuals), divisor k. For
     # equal values R's var() gives exactly 0; np.var can leave ~1e-33 from the rounding of
     # the mean, which would give a τ² of 1e-66 instead of 0.
@@ -286,7 +277,7 @@ def solve_q(
 
 
 def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     note: str | None
     if projection(1 / vi, X).quadratic(yi) < k - p:
         tau2, it, conv, note = 0.0, 0, True, "Q at τ² = 0 is below its expectation: τ² = 0"
@@ -300,7 +291,7 @@ def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
 
 
 def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None, reml: bool) -> float:
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     v = vi + tau2
     P = projection(1 / v, X)
     rss = P.quadratic(yi)
@@ -424,7 +415,7 @@ def _fisher_scoring(
     ``tol`` times max(τ², mean vᵢ), or when, after two Newton steps in a row, quadratic
     convergence puts the error after the last one below that.
     """
-    k, p = _shape(yi, X)
+    k, p = model_dimensions(yi, X)
     tau2 = max(0.0, _he_start(yi, vi, X))
     scale = total(vi) / k
     converged = False
@@ -603,8 +594,8 @@ def estimate_tau2(
         raise ValueError("yi and vi must be one-dimensional and of equal length")
     if not v.min(initial=math.inf) > 0:  # (NaN fails too)
         raise ValueError("all sampling variances vi must be > 0 to estimate τ²")
-    Xd = _design(X, y.size)
-    k, p = _shape(y, Xd)
+    Xd = design_matrix(X, y.size)
+    k, p = model_dimensions(y, Xd)
     if k <= p:
         return Tau2Fit(name, 0.0, float("nan"), note=f"k = {k} study: τ² is 0 by definition")
     return TAU2_ESTIMATORS[name](y, v, Xd, tol, maxiter)

@@ -32,8 +32,9 @@ Examples
 [['Kantarjian 2013', 52, 90], ['DeAngelo 2017', 49, 72]]
 """
 
+from ._csv import earliest_date
 from ._issues import Issue, ValidationReport
-from ._paths import data_dir
+from ._paths import data_dir, published_file
 from .adding import AddError, AddProblem, AddReport, add_rows, add_rows_from_csv
 from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
@@ -57,8 +58,10 @@ __all__ = [
     "analysis_set",
     "analysis_sets",
     "data_dir",
+    "earliest_date",
     "load_extracted",
     "load_published",
+    "published_file",
     "set_exclusions",
     "snapshot",
     "validate",

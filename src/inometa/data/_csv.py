@@ -156,7 +156,25 @@ def is_date(value: str) -> bool:
 
 
 def earliest_date(value: str) -> dt.date:
-    """The first day a reduced-precision ISO date can mean (``2024-12`` → 1 December 2024)."""
+    """The first day a reduced-precision ISO date can mean (``2024-12`` → 1 December 2024).
+
+    Publication dates in ``studies.csv`` are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; ordering
+    studies by this day puts a study dated only by its year before those dated within it.
+
+    Parameters
+    ----------
+    value : str
+        An ISO date of any of the three precisions.
+
+    Returns
+    -------
+    datetime.date
+
+    Examples
+    --------
+    >>> earliest_date("2024-12"), earliest_date("2017")
+    (datetime.date(2024, 12, 1), datetime.date(2017, 1, 1))
+    """
     parts = [int(p) for p in value.split("-")] + [1, 1]
     return dt.date(parts[0], parts[1], parts[2])
 

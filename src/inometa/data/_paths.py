@@ -45,9 +45,24 @@ def data_dir(path: PathLike | None = None) -> Path:
 
 
 def published_file(path: PathLike | None = None) -> Path:
-    """The published-numbers CSV: ``path`` itself; for a directory ``path/lao2025.csv``, or
-    ``path/../published/lao2025.csv`` when ``path`` is a ``data/extracted`` directory; and
-    ``data/published/lao2025.csv`` beside the resolved ``data/extracted`` when None."""
+    """The published-numbers CSV (the numbers printed by Lao et al. 2025).
+
+    Parameters
+    ----------
+    path : path-like or None
+        The file itself; or a directory holding ``lao2025.csv``; or a ``data/extracted``
+        directory, whose published numbers are ``../published/lao2025.csv``. None: the
+        ``data/published/lao2025.csv`` beside the directory :func:`data_dir` finds.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If no such file exists.
+    """
     if path is None:
         found = data_dir().parent / "published" / PUBLISHED_NAME
     else:

@@ -73,6 +73,7 @@ __all__ = [
     "add_rows",
     "add_rows_from_csv",
     "check_field",
+    "existing_rows",
     "required_fields",
 ]
 
@@ -392,6 +393,31 @@ def add_rows(
         path=path,
         dry_run=dry_run,
     )
+
+
+def existing_rows(directory: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    """The study ids of ``studies.csv`` and the (study, outcome) keys of ``outcomes.csv``.
+
+    Read leniently, for deciding what a new row must contain: a missing or unreadable file
+    contributes no keys (the files are validated when rows are added).
+
+    Parameters
+    ----------
+    directory : Path
+        A ``data/extracted`` directory.
+
+    Returns
+    -------
+    tuple of (set of str, set of (str, str))
+        The study ids, and the (study id, outcome) pairs.
+    """
+    studies = read_table(directory / STUDIES_FILE, Findings())
+    outcomes = read_table(directory / OUTCOMES_FILE, Findings())
+    ids = set() if studies is None else set(studies.frame.get("study_id", ()))
+    keys: set[tuple[str, str]] = set()
+    if outcomes is not None and {"study_id", "outcome"} <= set(outcomes.header):
+        keys = set(zip(outcomes.frame["study_id"], outcomes.frame["outcome"], strict=True))
+    return ids, keys
 
 
 def add_rows_from_csv(

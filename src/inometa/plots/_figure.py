@@ -11,7 +11,7 @@ from typing import Any, cast
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from .draw import deterministic_metadata, file_format
+from .style import deterministic_metadata, file_format
 
 __all__ = ["InometaFigure"]
 

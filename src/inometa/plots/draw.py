@@ -14,7 +14,14 @@ import warnings
 from typing import TYPE_CHECKING, Any, cast
 
 from .layout import ForestContent, ForestLayout, PlacedRow, arrange
-from .style import FONT_FAMILY, Preset, rc_params, resolve_width
+from .style import (
+    FONT_FAMILY,
+    Preset,
+    deterministic_metadata,
+    file_format,
+    rc_params,
+    resolve_width,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -22,9 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "axes_size_pt",
-    "deterministic_metadata",
     "draw_forest",
-    "file_format",
     "new_figure",
     "plot_axes",
     "render",
@@ -39,28 +44,6 @@ def style_context(fontsize: float, family: str = FONT_FAMILY) -> Any:
     import matplotlib.style
 
     return matplotlib.style.context(["default", rc_params(fontsize, family)])
-
-
-def deterministic_metadata(fmt: str) -> dict[str, Any] | None:
-    """File metadata without dates or version strings, so saving is byte-reproducible."""
-    fmt = fmt.lower()
-    if fmt == "png":
-        return {"Software": None}
-    if fmt == "pdf":
-        return {"Creator": None, "Producer": None, "CreationDate": None}
-    if fmt == "svg":
-        return {"Creator": None, "Date": None}
-    if fmt in ("ps", "eps"):
-        return {"Creator": None}
-    return None
-
-
-def file_format(fname: Any, fmt: str | None) -> str:
-    """The output format: given, or from the file name's suffix (default PNG)."""
-    if fmt is not None:
-        return str(fmt)
-    name = str(getattr(fname, "name", fname))
-    return name.rsplit(".", 1)[-1] if "." in name else "png"
 
 
 def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None:

@@ -21,9 +21,9 @@ import numpy as np
 from ..report.format import pad_figures, pct, tau2_text
 from ..report.text import method_line
 from .axis import reference_values
-from .forest import (
+from .blocks import (
     Setup,
-    _cell_value,
+    cell_value,
     clipped_note,
     interval_texts,
     model_tag,
@@ -337,8 +337,8 @@ def cumulative_content(
     # their input positions.
     ordered = order is not None or order_title is not None
     if keys is not None and not ordered:
-        ordered = [_cell_value(v) for v in keys] != [str(i) for i in range(len(keys))]
-    shown = [_cell_value(v) for v in keys] if (keys is not None and ordered) else None
+        ordered = [cell_value(v) for v in keys] != [str(i) for i in range(len(keys))]
+    shown = [cell_value(v) for v in keys] if (keys is not None and ordered) else None
     return _refit_content(
         result,
         table,

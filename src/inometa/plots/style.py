@@ -3,7 +3,9 @@
 Nothing here imports matplotlib: a preset is plain data that the layout reads, and
 :func:`rc_params` is the pinned matplotlib style (a dict) that drawing applies. Pinning the
 whole style — font, sizes, hinting, SVG hash salt — is what makes a figure look the same on
-every machine and lets the image tests compare against committed baselines.
+every machine and lets the image tests compare against committed baselines; likewise
+:func:`deterministic_metadata` keeps dates and version strings out of saved files, for both
+inometa's figure class and :func:`~inometa.plots.savefig` on any figure.
 
 =========  ===========================================================================
 preset     looks like
@@ -34,6 +36,8 @@ __all__ = [
     "SCALES",
     "Preset",
     "Scale",
+    "deterministic_metadata",
+    "file_format",
     "get_preset",
     "get_scale",
     "mm_to_pt",
@@ -385,3 +389,25 @@ def rc_params(fontsize: float, family: str = FONT_FAMILY) -> dict[str, Any]:
         "svg.hashsalt": "inometa",
         "path.simplify": False,
     }
+
+
+def deterministic_metadata(fmt: str) -> dict[str, Any] | None:
+    """File metadata without dates or version strings, so saving is byte-reproducible."""
+    fmt = fmt.lower()
+    if fmt == "png":
+        return {"Software": None}
+    if fmt == "pdf":
+        return {"Creator": None, "Producer": None, "CreationDate": None}
+    if fmt == "svg":
+        return {"Creator": None, "Date": None}
+    if fmt in ("ps", "eps"):
+        return {"Creator": None}
+    return None
+
+
+def file_format(fname: Any, fmt: str | None) -> str:
+    """The output format: given, or from the file name's suffix (default PNG)."""
+    if fmt is not None:
+        return str(fmt)
+    name = str(getattr(fname, "name", fname))
+    return name.rsplit(".", 1)[-1] if "." in name else "png"

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 from ..report.format import pvalue_styled, study_ci_name
 from ..report.text import method_line
 from .axis import reference_values
-from .forest import (
-    _cell_value,
-    _keep_together,
+from .blocks import (
+    cell_value,
     clipped_note,
     column_specs,
     count_cells,
     heterogeneity_text,
     interval_texts,
+    keep_together,
     model_tag,
     pooled_label,
     pooled_models,
@@ -48,7 +48,7 @@ from .style import Preset
 if TYPE_CHECKING:
     from ..results import MetaPropResult
     from ..subgroups import SubgroupResult, SubgroupTest
-    from .forest import Columns
+    from .blocks import Columns
 
 __all__ = ["subgroup_content", "subgroup_members", "subgroup_test_text"]
 
@@ -105,10 +105,10 @@ def subgroup_test_text(test: SubgroupTest, p: Preset) -> str:
         items = [f"{stat}, df = {df} ({pv})"]
     elif p.heterogeneity_style == "jama":
         items = [f"{stat} (df = {df})", pv]
-        return head + "; ".join(_keep_together(i) for i in items)
+        return head + "; ".join(keep_together(i) for i in items)
     else:
         items = [stat, f"df = {df}", pv]
-    return head + ", ".join(_keep_together(i) for i in items)
+    return head + ", ".join(keep_together(i) for i in items)
 
 
 def _single_study_text() -> str:
@@ -176,7 +176,7 @@ def subgroup_content(
     def single(level: str) -> bool:
         return level in sg.single_study or sg.subgroups[level].k < 2
 
-    extra_text = {name: [_cell_value(v) for v in values] for name, values in extra.items()}
+    extra_text = {name: [cell_value(v) for v in values] for name, values in extra.items()}
 
     # Every number of a column is formatted in one pass so that all of them line up.
     # A one-study subgroup has no τ², so no prediction interval either.

@@ -1,1 +1,17 @@
-"""Text, HTML and Markdown views of result objects (they only read results)."""
+"""Text, HTML and Markdown views of result objects (they only read results).
+
+Importing this package registers the views of a single result (text summary, notebook HTML,
+methods paragraph, metafor code) with :func:`inometa.results.register_views`, so that
+``res.summary()`` works while :mod:`inometa.results` never imports this package.
+"""
+
+from __future__ import annotations
+
+from ..results import ResultViews, register_views
+from .html import result_html
+from .methods import methods_text, to_metafor
+from .text import summary_text
+
+register_views(
+    ResultViews(text=summary_text, html=result_html, methods=methods_text, metafor=to_metafor)
+)

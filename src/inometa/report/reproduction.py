@@ -431,7 +431,7 @@ def _report(
 ) -> list[Block]:
     import pandas as pd
 
-    from .. import __version__
+    from .._version import __version__
     from ..reproduce import METHOD_LABELS
 
     blocks: list[Block] = [
@@ -591,7 +591,7 @@ def write_reproduction(
     import scipy
     import statsmodels
 
-    from .. import __version__
+    from .._version import __version__
 
     manifest = {
         "inometa": __version__,
