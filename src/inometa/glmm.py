@@ -75,7 +75,8 @@ class GlmmFit:
     nagq
         ``"exact"`` or the number of lme4's adaptive Gauss–Hermite nodes.
     iterations, converged
-        Profile points evaluated to locate τ̂; False if τ̂ or β̂ was not located.
+        Profile-likelihood points evaluated (for τ̂ and its interval); False if τ̂ or β̂ was
+        not located.
     boundary
         None, ``"tau2=0"``, ``"all-zero"``, ``"all-full"``, ``"tau-unbounded"`` or
         ``"separation"``.
@@ -523,13 +524,9 @@ def fit_glmm(
         return fit
     back = np.diag(1 / scale)
     back[0, 1:] = -shift[1:] / scale[1:]
-    return replace(
-        fit,
-        beta=back @ fit.beta,
-        vcov=back @ fit.vcov @ back.T,
-        beta_common=back @ fit.beta_common,
-        vcov_common=back @ fit.vcov_common @ back.T,
-    )
+    b, bc = back @ fit.beta, back @ fit.beta_common
+    vcov, vcov_c = back @ fit.vcov @ back.T, back @ fit.vcov_common @ back.T
+    return replace(fit, beta=b, vcov=vcov, beta_common=bc, vcov_common=vcov_c)
 
 
 def _fit(
@@ -561,39 +558,36 @@ def _fit(
     vcov_fe = _inverse(-common.ev.hess[:p, :p])
 
     def done(
-        hat: _Point | None,
-        vcov: FloatArray,
-        ci: tuple[float, float] = (math.nan, math.nan),
-        iterations: int = 0,
-        converged: bool = True,
-        boundary: str | None = None,
-    ) -> GlmmFit:
+        hat: _Point | None, vcov: FloatArray, ci: tuple[float, float] = (math.nan, math.nan),
+        converged: bool = True, boundary: str | None = None,
+    ) -> GlmmFit:  # fmt: skip
         beta, ll = (hat.beta, hat.loglik) if hat else (np.full(p, np.nan), math.nan)
         tau2 = math.nan if hat is None else hat.tau**2 if tau2_fixed is None else tau2_fixed
+        iterations = len(path.points) - 1 if tau2_fixed is None else 0
         return GlmmFit(
             beta, vcov, float(tau2), ci, ll, common.loglik, ll_sat, common.beta, vcov_fe,
             nagq, iterations, converged, boundary, tuple(notes),
         )  # fmt: skip
 
+    path = _Path(lik, common)
     if not common.ok:
         notes.append(
             "a moderator level has all its studies at 0 or at n events (separation): its "
             "coefficient is unbounded and the model cannot be estimated as specified"
         )
         return done(None, np.full((p, p), np.nan), converged=False, boundary="separation")
-    path = _Path(lik, common)
     if tau2_fixed is not None:
         fixed = path.at(math.sqrt(tau2_fixed), _BETA_TOL)
         vcov = vcov_fe if tau2_fixed == 0 else _inverse(-fixed.ev.hess[:p, :p])
         return done(fixed, vcov, converged=fixed.ok, boundary=None if fixed.ok else "separation")
 
     drop = chi2_ppf(level, 1) / 2
-    hat, iterations, converged, boundary = _locate_tau(lik, path, notes)
+    hat, converged, boundary = _locate_tau(lik, path, notes)
     if hat.tau == 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
         # ℓ is even in τ: at τ = 0 the information in (β, τ) is block-diagonal
         ci = _profile_ci(path, hat, drop, notes)
-        return done(common, vcov_fe, ci, iterations, True, "tau2=0")
+        return done(common, vcov_fe, ci, True, "tau2=0")
     if converged:
         if hat.tol > _BETA_TOL:
             hat = path.at(hat.tau, _BETA_TOL)
@@ -601,7 +595,7 @@ def _fit(
             _check_sensitivity(x, m, Xd, nagq, hat, notes)
     vcov = _covariance(-hat.ev.hess, p, notes)
     ci = _profile_ci(path, hat, drop, notes) if converged else (math.nan, math.nan)
-    return done(hat, vcov, ci, iterations, converged, boundary)
+    return done(hat, vcov, ci, converged, boundary)
 
 
 def _inverse(info: FloatArray) -> FloatArray:
@@ -638,10 +632,8 @@ _JUMP_NOTE = (
 )
 
 
-def _locate_tau(
-    lik: _Likelihood, path: _Path, notes: list[str]
-) -> tuple[_Point, int, bool, str | None]:
-    """The maximum of ℓₚ in τ ≥ 0: (the point, profile points evaluated, converged, boundary).
+def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point, bool, str | None]:
+    """The maximum of ℓₚ in τ ≥ 0: (the point, converged, boundary).
 
     Where ℓₚ curves down at τ = 0, τ̂ = 0 unless ℓₚ is higher somewhere on a grid of τ, in
     which case the search starts in the bracket around the highest grid point. Otherwise it
@@ -650,13 +642,12 @@ def _locate_tau(
     bracket or do not halve.
     """
     common = path.points[0]
-    lo, hi, evaluations = 0.0, math.inf, 0
+    lo, hi = 0.0, math.inf
     if common.curvature <= 0:
         grid = [path.at(t) for t in _GRID]
-        evaluations += len(grid)
         best = max(grid, key=lambda q: q.loglik)
         if best.loglik <= common.loglik + 1e-9 * (1 + abs(common.loglik)):
-            return common, evaluations, True, "tau2=0"
+            return common, True, "tau2=0"
         i = grid.index(best)  # ℓₚ rises from a dip to the best grid point
         if best.slope > 0:
             lo, hi = best.tau, grid[i + 1].tau if i + 1 < len(grid) else math.inf
@@ -670,10 +661,9 @@ def _locate_tau(
     last = math.inf
     for _ in range(200):
         point = path.at(tau)
-        evaluations += 1
         if not point.ok:
             notes.append(_JUMP_NOTE)
-            return point, evaluations, False, None
+            return point, False, None
         lo, hi = (max(lo, tau), hi) if point.slope > 0 else (lo, min(hi, tau))
         newton = _tau_newton(tau, point.slope, point.curvature, v)
         if point.slope == 0 or abs(newton - tau) <= _TAU_TOL * (1 + tau):
@@ -685,7 +675,7 @@ def _locate_tau(
                     f"τ is stopped at {_TAU_MAX:g} on the logit scale and the estimates are "
                     "not interpretable"
                 )
-                return point, evaluations, False, "tau-unbounded"
+                return point, False, "tau-unbounded"
             nxt = newton if tau < newton < min(2 * tau, _TAU_MAX) else min(2 * tau, _TAU_MAX)
         elif lo < newton < hi and abs(newton - tau) <= 0.5 * abs(last):
             nxt = newton
@@ -695,15 +685,15 @@ def _locate_tau(
             # the slope changes sign without passing through 0: β̂(τ) jumps between
             # separate maxima in β (possible with few Gauss–Hermite nodes)
             notes.append(_JUMP_NOTE)
-            return point, evaluations, False, None
+            return point, False, None
         last, tau = nxt - tau, nxt
     else:
         notes.append(_JUMP_NOTE)
-        return point, evaluations, False, None
+        return point, False, None
     if point.loglik < common.loglik:
         notes.append("the likelihood is highest at τ² = 0")
-        return common, evaluations, True, "tau2=0"
-    return point, evaluations, True, None
+        return common, True, "tau2=0"
+    return point, True, None
 
 
 def _start_tau(lik: _Likelihood) -> float:
