@@ -1,29 +1,27 @@
 """The binomial–normal (random-intercept logistic) model, fitted by maximum likelihood.
 
-Model: xᵢ ~ Binomial(nᵢ, expit(Xᵢβ + τzᵢ)), zᵢ ~ N(0, 1), as metafor's ``rma.glmm(measure=
-"PLO", method="ML")`` (lme4's ``glmer``). Study i contributes Lᵢ = ∫ exp(gᵢ(z)) dz with
+xᵢ ~ Binomial(nᵢ, expit(Xᵢβ + τzᵢ)), zᵢ ~ N(0, 1), as metafor's ``rma.glmm(measure="PLO",
+method="ML")`` (lme4's ``glmer``). Study i contributes Lᵢ = ∫ exp(gᵢ(z)) dz with
 gᵢ(z) = log Bin(xᵢ | nᵢ, expit(ηᵢ + τz)) + log φ(z), integrated in one of two ways:
 
 ``nagq="exact"`` (the default)
-    To about 1e-13. As gᵢ'' = −1 − τ²nᵢp(1 − p) ≤ −1, the integrand falls at least as fast
-    as a normal density away from its mode; two 20-node Gauss–Legendre panels on each side
-    end where gᵢ has fallen by 3 and by 40. Placed by the fall of gᵢ rather than by its
-    curvature at the mode, they follow the one-sided integrand of a 0/n or n/n study, on
-    which lme4's rule converges slowly. Derivatives of log Lᵢ are integrals of derivatives
-    of gᵢ over the same nodes: the gradient and Hessian are exact.
+    To about 1e-13: gᵢ'' ≤ −1, so the integrand falls at least as fast as a normal density
+    away from its mode; two 20-node Gauss–Legendre panels on each side end where gᵢ has
+    fallen by 3 and by 40. Placed by the fall of gᵢ, not by its curvature at the mode, they
+    follow the one-sided integrand of a 0/n or n/n study, on which lme4's rule converges
+    slowly. Derivatives are integrals of derivatives over the same nodes: exact.
 ``nagq=k``
-    lme4's approximation (``nAGQ = k``; k = 1: Laplace), for parity with metafor: k
-    Gauss–Hermite nodes centred at the mode and scaled by (−gᵢ'')^(−½) there. Its gradient
-    includes how the nodes move; its Hessian is a forward difference of the gradient. A
-    note says when one Newton step on the exact likelihood moves τ̂² by more than 0.1%.
+    lme4's approximation (``nAGQ = k``; 1 = Laplace) for parity with metafor: k
+    Gauss–Hermite nodes at the mode, scaled by (−gᵢ'')^(−½) there; its gradient includes how
+    the nodes move, its Hessian is a forward difference of the gradient, and a note says
+    when one Newton step on the exact likelihood moves τ̂² by more than 0.1%.
 
-β̂(τ) is found by Newton steps (the likelihood is concave in β), τ̂ as the root of the
-profile slope by bracketed Newton steps in τ². ℓ is even in τ, with curvature
-Σᵢ[(xᵢ − nᵢp̂ᵢ)² − nᵢp̂ᵢ(1 − p̂ᵢ)] at τ = 0; where that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on
-a grid of τ. The covariance of β̂ is the inverse observed information in (β, τ), as lme4
-reports; the τ² interval is a profile-likelihood interval. τ̂² = 0, all studies at 0 (or
-at n) events, separation by a moderator and a likelihood rising without bound in τ
-(stopped at τ = 15) each give a result with a note, never an exception.
+β̂(τ) is found by Newton steps (ℓ is concave in β), τ̂ as the root of the profile slope by
+bracketed Newton steps in τ². ℓ is even in τ, with curvature Σᵢ[(xᵢ − nᵢp̂ᵢ)² − nᵢp̂ᵢ(1 − p̂ᵢ)]
+at τ = 0; where that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on a grid of τ. The covariance of
+β̂ is the inverse observed information in (β, τ), as lme4's; the τ² interval is a profile-
+likelihood interval. τ̂² = 0, all studies at 0 (or n) events, separation by a moderator and
+a likelihood rising without bound in τ (stopped at τ = 15) give results with notes.
 """
 
 from __future__ import annotations
@@ -35,7 +33,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, gammaln, xlog1py, xlogy
+from scipy import stats
+from scipy.special import expit, gammaln
 
 from ._distributions import chi2_ppf
 from .tau2 import estimate_tau2
@@ -54,6 +53,7 @@ _FALLS = (3.0, 40.0)
 _BETA_TOL = 1e-10  # β̂ where it is reported (relative)
 _TAU_TOL = 1e-12  # τ̂ (relative to 1 + τ)
 _SENSITIVE = 1e-3  # a change in τ̂² under the exact likelihood that gets a note
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -63,25 +63,18 @@ class GlmmFit:
     Attributes
     ----------
     beta, vcov
-        Coefficients (β₀: the mean logit without moderators) and covariance (±inf/inf at
-        a boundary).
+        Coefficients (β₀: the mean logit without moderators), covariance (inf at a boundary).
     tau2, tau2_ci
         Between-study variance (logit scale) and its profile-likelihood interval.
     loglik, loglik_common, loglik_saturated
-        Maximised marginal log-likelihood (with binomial coefficients), and those of the
-        common-effect (τ = 0) and saturated binomial models.
+        Log-likelihoods (with binomial coefficients): fitted, τ = 0, saturated binomial.
     beta_common, vcov_common
         Common-effect (fixed-effect logistic regression) coefficients and covariance.
-    nagq
-        ``"exact"`` or the number of lme4's adaptive Gauss–Hermite nodes.
-    iterations, converged
-        Profile-likelihood points evaluated (for τ̂ and its interval); False if τ̂ or β̂ was
-        not located.
-    boundary
+    nagq, iterations, converged
+        ``"exact"`` or lme4's node count; profile points evaluated; False if not located.
+    boundary, notes
         None, ``"tau2=0"``, ``"all-zero"``, ``"all-full"``, ``"tau-unbounded"`` or
-        ``"separation"``.
-    notes
-        Plain-language notes on anything unusual.
+        ``"separation"``; plain-language notes on anything unusual.
     """
 
     beta: FloatArray
@@ -130,8 +123,6 @@ def _rule(nagq: Nagq) -> tuple[FloatArray, FloatArray]:
     else:
         t, w = np.polynomial.hermite.hermgauss(nagq)
         u, log_w = math.sqrt(2) * t, np.log(math.sqrt(2) * w) + t * t
-    u.setflags(write=False)
-    log_w.setflags(write=False)
     return u, log_w
 
 
@@ -140,9 +131,7 @@ def _softplus_expit(lin: FloatArray) -> tuple[FloatArray, FloatArray]:
     expit cost several times more on these small arrays)."""
     e = np.exp(-np.abs(lin))
     q = 1 / (1 + e)
-    softplus = np.log1p(e)
-    softplus += np.maximum(lin, 0)
-    return softplus, np.where(lin >= 0, q, e * q)
+    return np.log1p(e) + np.maximum(lin, 0), np.where(lin >= 0, q, e * q)
 
 
 class _Eval(NamedTuple):
@@ -154,17 +143,12 @@ class _Eval(NamedTuple):
 
 
 class _Likelihood:
-    """The marginal log-likelihood of the binomial–normal model and its derivatives.
-
-    Successive evaluations are at nearby (β, τ), so the modes and panel ends found last
-    start the next searches (which are bracketed: the result does not depend on them).
-    """
+    """The marginal log-likelihood and its derivatives. The modes and panel ends found last
+    start the next (bracketed) searches: successive evaluations are at nearby (β, τ)."""
 
     def __init__(self, x: FloatArray, n: FloatArray, X: FloatArray, nagq: Nagq) -> None:
         self.x, self.n, self.X, self.nagq = x, n, X, nagq
-        self.logc = (
-            gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - 0.5 * math.log(2 * math.pi)
-        )
+        self.logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - _LOG_SQRT_2PI
         self.u, self.log_w = _rule(nagq)
         self._z = np.zeros_like(x)
         self._motion: tuple[FloatArray, float, FloatArray, FloatArray] | None = None
@@ -183,13 +167,11 @@ class _Likelihood:
     def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mode ẑᵢ, scale σ̂ᵢ = (−gᵢ''(ẑᵢ))^(−½) and p̂ᵢ = expit(ηᵢ + τẑᵢ) of each integrand.
 
-        gᵢ'(z) = τ(xᵢ − nᵢp) − z decreases, with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley
-        steps start from the last modes moved to first order in (η, τ); a step that leaves
-        the shrinking bracket or returns to the point before (a cycle), and every step
-        after the 20th, is replaced by bisection. As gᵢ'' ≤ −1, |z − ẑᵢ| ≤ |gᵢ'(z)|. The
-        exact rule needs the mode only as the place where its panels meet, and measures the
-        falls that end them from gᵢ there (below the maximum: the panels only widen), so
-        a point a tenth of the integrand's width from the mode is enough.
+        gᵢ'(z) = τ(xᵢ − nᵢp) − z decreases, with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley steps
+        from the last modes moved to first order in (η, τ), bisection for a step that leaves
+        the bracket or cycles, and for all after the 20th. The exact rule needs the mode only
+        where its panels meet (their falls, measured from gᵢ there, can only widen them):
+        to a tenth of the integrand's width.
         """
         x, n = self.x, self.n
         z = self._z
@@ -225,14 +207,9 @@ class _Likelihood:
         self, eta: FloatArray, tau: float, zhat: FloatArray, sigma: FloatArray
     ) -> FloatArray:
         """Distances from ẑᵢ (k × 4: below, below, above, above) where gᵢ has fallen by 3
-        and 40 from its maximum.
-
-        The fall F(d) lies between d²/2 and d²(1 + τ²nᵢ/4)/2, which brackets d. Newton
-        steps on log F against d (exact for the double-exponential fall on the far side of
-        a 0/n study, monotone for a normal one) are replaced by bisection when they leave
-        the bracket, and after the 10th. The ends only place the panels: F within −10% and
-        +35% of its target is enough.
-        """
+        and 40. The fall F(d) lies between d²/2 and d²(1 + τ²nᵢ/4)/2; Newton steps on log F
+        against d (exact for the double-exponential fall beyond a 0/n study's mode), with
+        bisection outside the bracket and after the 10th. F within −10%…+50% will do."""
         sign, fall = self._sign, self._fall
         top = self._g(eta, tau, zhat[:, None])
         lo = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4))
@@ -261,7 +238,7 @@ class _Likelihood:
         if tau == 0:  # the integrand is Bin(xᵢ | nᵢ, p̂ᵢ) φ(z): closed form
             p = expit(eta)
             r, w = x - n * p, n * (p - p * p)
-            ll = self.logc + 0.5 * math.log(2 * math.pi) + x * eta - n * np.logaddexp(0, eta)
+            ll = self.logc + _LOG_SQRT_2PI + x * eta - n * np.logaddexp(0, eta)
             zero = np.zeros_like(r)
             return ll, np.array([r, zero, -w, zero, r * r - w])
         zhat, sigma, phat = self.modes(eta, tau)
@@ -277,16 +254,11 @@ class _Likelihood:
         else:
             z = zhat[:, None] + sigma[:, None] * self.u
             log_w = np.log(sigma)[:, None] + self.log_w
-        lin = tau * z
-        lin += eta[:, None]
+        lin = eta[:, None] + tau * z
         softplus, p = _softplus_expit(lin)
-        a = xc * lin
-        a -= nc * softplus
-        a -= 0.5 * z * z
-        a += log_w
+        a = xc * lin - nc * softplus - 0.5 * z * z + log_w
         top = a.max(axis=1)
-        a -= top[:, None]
-        e = np.exp(a, out=a)
+        e = np.exp(a - top[:, None])
         # posterior means of r = x − np, rz, r², r·rz, (rz)², w = np(1 − p), wz, wz² and 1
         r, w = xc - nc * p, nc * (p - p * p)
         rz, wz = r * z, w * z
@@ -306,13 +278,9 @@ class _Likelihood:
         self, tau: float, z: FloatArray, pi: FloatArray, r: FloatArray, zhat: FloatArray,
         sigma: FloatArray, phat: FloatArray, m_e: FloatArray, m_t: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-        """The gradient of log L̃ᵢ when the Gauss–Hermite nodes zⱼ = ẑ + uⱼσ̂ move with θ:
-
-            ∂θ log L̃ᵢ = ∂θσ̂/σ̂ + Σⱼ πⱼ [∂θ gᵢ(zⱼ) + gᵢ'(zⱼ)(∂θẑ + uⱼ ∂θσ̂)],
-
-        with ∂θẑ = σ̂² ∂θgᵢ'(ẑ) from the mode equation, σ̂ = S^(−½), S = 1 + τ²ŵ,
-        ŵ = np̂(1 − p̂) and ∂S/∂(η + τẑ) = τ²ŵ(1 − 2p̂).
-        """
+        """∂θ log L̃ᵢ = ∂θσ̂/σ̂ + Σⱼ πⱼ[∂θgᵢ(zⱼ) + gᵢ'(zⱼ)(∂θẑ + uⱼ∂θσ̂)] for Gauss–Hermite
+        nodes zⱼ = ẑ + uⱼσ̂ that move with θ: ∂θẑ = σ̂²∂θgᵢ'(ẑ) (the mode equation),
+        σ̂ = S^(−½), S = 1 + τ²ŵ, ŵ = np̂(1 − p̂), ∂S/∂(η + τẑ) = τ²ŵ(1 − 2p̂)."""
         x, n = self.x, self.n
         s2 = sigma * sigma
         w_hat = n * (phat - phat * phat)
@@ -346,11 +314,9 @@ class _Likelihood:
 
 
 class _Point(NamedTuple):
-    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the tolerance.
-
-    The values are those at the last evaluated β corrected to second order in the Newton
-    step δ not taken: β̂ = β + δ, ℓₚ = ℓ + ½ g_β·δ, slope = g_τ + H_τβ·δ.
-    """
+    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the tolerance;
+    corrected to second order in the Newton step δ not taken (β̂ = β + δ, ℓₚ = ℓ + ½g_β·δ,
+    slope = g_τ + H_τβ·δ)."""
 
     tau: float
     beta: FloatArray
@@ -403,29 +369,20 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
 
 
 class _Path:
-    """Profile points evaluated so far; a new one starts from the nearest, moved along
-    dβ̂/dτ."""
+    """Profile points so far; a new one starts from the nearest, moved along dβ̂/dτ."""
 
     def __init__(self, lik: _Likelihood, first: _Point) -> None:
         self.lik, self.points = lik, [first]
 
     def at(self, tau: float, tol: float | None = None) -> _Point:
-        """The profile point at τ, by default with β̂(τ) located to 1% of the distance to
-        the nearest point (within 1e-10…1e-3): far from it the searches need only the sign
-        and size of the slope, and near it the start is already that close."""
+        """The point at τ, β̂ located by default to 1% of the distance to the nearest point
+        (1e-10…1e-3): far from it the searches need only the slope's sign and size."""
         near = min(self.points, key=lambda q: abs(q.tau - tau))
         if tol is None:
             tol = min(1e-3, max(1e-10, 1e-2 * abs(tau - near.tau)))
         point = _profile(self.lik, tau, near.beta + (tau - near.tau) * near.dbeta, tol)
         self.points.append(point)
         return point
-
-
-def _saturated_loglik(x: FloatArray, n: FloatArray) -> float:
-    """The binomial log-likelihood at pᵢ = xᵢ/nᵢ (0 log 0 = 0)."""
-    p = x / n
-    logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1)
-    return float(np.sum(logc + xlogy(x, p) + xlog1py(n - x, -p)))
 
 
 def glmm_loglik(
@@ -444,11 +401,8 @@ def glmm_loglik(
 
     Examples
     --------
-    With τ² = 0 the model is the binomial likelihood at p = expit(μ):
-
-    >>> from scipy import stats
-    >>> ll = glmm_loglik(0.0, 0.0, [3], [10])
-    >>> bool(np.isclose(ll, stats.binom.logpmf(3, 10, 0.5)))
+    >>> from scipy import stats  # τ² = 0: the binomial likelihood at p = expit(μ)
+    >>> bool(np.isclose(glmm_loglik(0.0, 0.0, [3], [10]), stats.binom.logpmf(3, 10, 0.5)))
     True
     """
     x = np.asarray(events, float)
@@ -473,14 +427,9 @@ def check_nagq(nagq: object) -> Nagq:
 
 
 def fit_glmm(
-    events: npt.ArrayLike,
-    n: npt.ArrayLike,
-    *,
-    X: npt.ArrayLike | None = None,
-    nagq: Nagq = "exact",
-    level: float = 0.95,
-    tau2_fixed: float | None = None,
-) -> GlmmFit:
+    events: npt.ArrayLike, n: npt.ArrayLike, *, X: npt.ArrayLike | None = None,
+    nagq: Nagq = "exact", level: float = 0.95, tau2_fixed: float | None = None,
+) -> GlmmFit:  # fmt: skip
     """Fit the binomial–normal model by maximum likelihood.
 
     Parameters
@@ -490,14 +439,12 @@ def fit_glmm(
     X
         Optional k × p design matrix (default: intercept only).
     nagq
-        ``"exact"`` (default): the exact likelihood. A whole number: lme4's adaptive
-        Gauss–Hermite approximation with that many nodes (1 = Laplace; metafor's
-        ``rma.glmm`` uses 7), for parity with metafor.
+        ``"exact"`` (default), or lme4's adaptive Gauss–Hermite approximation with that
+        many nodes (1 = Laplace; metafor's ``rma.glmm`` uses 7), for parity with metafor.
     level
         Level of the profile-likelihood interval for τ².
     tau2_fixed
-        Hold τ² at this value and estimate β only (no interval for τ²; the covariance of β̂
-        is conditional on τ²).
+        Hold τ² at this value and estimate β only (its covariance is conditional on τ²).
 
     Returns
     -------
@@ -534,7 +481,7 @@ def _fit(
 ) -> GlmmFit:
     p = Xd.shape[1]
     notes: list[str] = []
-    ll_sat = _saturated_loglik(x, m)
+    ll_sat = float(stats.binom.logpmf(x, m, x / m).sum())  # (0 log 0 = 0)
     total_x, total_n = float(x.sum()), float(m.sum())
     if total_x in (0.0, total_n):
         zero = total_x == 0
@@ -544,9 +491,8 @@ def _fit(
             "not identifiable and is reported as 0; the confidence interval is the "
             "Clopper–Pearson interval of the pooled counts"
         )
-        beta = np.full(p, np.nan)
+        beta, inf = np.full(p, np.nan), np.full((p, p), np.inf)
         beta[0] = -np.inf if zero else np.inf
-        inf = np.full((p, p), np.inf)
         return GlmmFit(
             beta, inf, 0.0, (math.nan, math.nan), ll_sat, ll_sat, ll_sat, beta.copy(),
             inf.copy(), nagq, 0, True, "all-zero" if zero else "all-full", tuple(notes),
@@ -581,27 +527,40 @@ def _fit(
         vcov = vcov_fe if tau2_fixed == 0 else _inverse(-fixed.ev.hess[:p, :p])
         return done(fixed, vcov, converged=fixed.ok, boundary=None if fixed.ok else "separation")
 
-    drop = chi2_ppf(level, 1) / 2
     hat, converged, boundary = _locate_tau(lik, path, notes)
+
+    def interval() -> tuple[float, float]:
+        """Where ℓₚ crosses ℓ̂ − χ²/2 nearest to τ̂ (0 below if ℓₚ(0) is above the cut)."""
+        cut = hat.loglik - chi2_ppf(level, 1) / 2
+        low = 0.0 if common.loglik >= cut else _crossing(path, hat, True, cut, notes)
+        high = math.inf if hat.tau >= _TAU_MAX else _crossing(path, hat, False, cut, notes)
+        return low * low, high * high
+
     if hat.tau == 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
         # ℓ is even in τ: at τ = 0 the information in (β, τ) is block-diagonal
-        ci = _profile_ci(path, hat, drop, notes)
-        return done(common, vcov_fe, ci, True, "tau2=0")
+        return done(common, vcov_fe, interval(), True, "tau2=0")
     if converged:
         if hat.tol > _BETA_TOL:
             hat = path.at(hat.tau, _BETA_TOL)
-        if nagq != "exact":
-            _check_sensitivity(x, m, Xd, nagq, hat, notes)
+        if nagq != "exact":  # a note if the exact likelihood moves τ̂² by more than 0.1%
+            ev = _Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
+            moved = (hat.tau - float(np.linalg.lstsq(ev.hess, ev.grad)[0][-1])) ** 2
+            if abs(moved - hat.tau**2) > _SENSITIVE * hat.tau**2:
+                notes.append(
+                    f"with nagq = {nagq} (lme4's adaptive Gauss–Hermite approximation) τ̂² = "
+                    f"{hat.tau**2:.4g}; the exact likelihood puts it near {moved:.4g}: use "
+                    "nagq='exact' (the default) unless parity with metafor/lme4 is the aim"
+                )
     vcov = _covariance(-hat.ev.hess, p, notes)
-    ci = _profile_ci(path, hat, drop, notes) if converged else (math.nan, math.nan)
+    ci = interval() if converged else (math.nan, math.nan)
     return done(hat, vcov, ci, converged, boundary)
 
 
 def _inverse(info: FloatArray) -> FloatArray:
     try:
         return np.asarray(np.linalg.inv(info), dtype=float)
-    except np.linalg.LinAlgError:
+    except np.linalg.LinAlgError:  # (singular: NaN, explained by the caller's notes)
         return np.full(info.shape, np.nan)
 
 
@@ -617,29 +576,20 @@ def _covariance(info: FloatArray, p: int, notes: list[str]) -> FloatArray:
     if np.all(np.diag(vcov) > 0):
         return vcov
     notes.append(
-        "the information for β alone is not positive either (the likelihood is too flat "
-        "to give a standard error): the standard error and confidence interval of the "
-        "pooled value are undefined"
+        "the information for β alone is not positive either (the likelihood is too flat): "
+        "the standard error and confidence interval of the pooled value are undefined"
     )
     return np.full((p, p), np.nan)
 
 
 _GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-_JUMP_NOTE = (
-    "τ̂ could not be located: the profile likelihood jumps between separate maxima in β "
-    "(the likelihood of these data is nearly flat and not concave in β); the estimates "
-    "are not a maximum of the likelihood"
-)
 
 
 def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point, bool, str | None]:
-    """The maximum of ℓₚ in τ ≥ 0: (the point, converged, boundary).
-
-    Where ℓₚ curves down at τ = 0, τ̂ = 0 unless ℓₚ is higher somewhere on a grid of τ, in
-    which case the search starts in the bracket around the highest grid point. Otherwise it
-    starts from the normal approximation's τ̂. Newton steps in τ² (:func:`_tau_newton`)
-    double τ until the slope turns negative and give way to bisection when they leave the
-    bracket or do not halve.
+    """The maximum of ℓₚ in τ ≥ 0: (the point, converged, boundary). Where ℓₚ curves down
+    at τ = 0, τ̂ = 0 unless a grid point is higher (the search then starts in its bracket);
+    else from the normal approximation's τ̂. Newton steps in τ² double τ until the slope
+    turns negative, and give way to bisection outside the bracket or when they do not halve.
     """
     common = path.points[0]
     lo, hi = 0.0, math.inf
@@ -654,20 +604,25 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
         else:
             lo, hi = grid[i - 1].tau if i > 0 else 1e-3, best.tau
         tau = best.tau
-    else:
-        tau = _start_tau(lik)
+    else:  # from the normal–normal ML τ̂ of the logits (+½): only the speed depends on it
+        yi, vi = np.log((lik.x + 0.5) / (lik.n - lik.x + 0.5)), 1 / (lik.x + 0.5)
+        vi += 1 / (lik.n - lik.x + 0.5)
+        tau2 = estimate_tau2(yi, vi, "ML", lik.X if lik.X.shape[1] > 1 else None).tau2
+        tau = min(math.sqrt(tau2), _TAU_MAX) if tau2 > 1e-4 else 0.5
     p = expit(lik.X @ common.beta)
     v = float(np.mean(1 / (lik.n * (p - p * p))))  # typical within-study variance
     last = math.inf
     for _ in range(200):
         point = path.at(tau)
         if not point.ok:
-            notes.append(_JUMP_NOTE)
-            return point, False, None
+            break
         lo, hi = (max(lo, tau), hi) if point.slope > 0 else (lo, min(hi, tau))
         newton = _tau_newton(tau, point.slope, point.curvature, v)
         if point.slope == 0 or abs(newton - tau) <= _TAU_TOL * (1 + tau):
-            break
+            if point.loglik >= common.loglik:
+                return point, True, None
+            notes.append("the likelihood is highest at τ² = 0")
+            return common, True, "tau2=0"
         if math.isinf(hi):
             if tau >= _TAU_MAX:
                 notes.append(
@@ -682,40 +637,21 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
         else:
             nxt = 0.5 * (lo + hi)
         if hi - lo <= _TAU_TOL * (1 + lo):
-            # the slope changes sign without passing through 0: β̂(τ) jumps between
-            # separate maxima in β (possible with few Gauss–Hermite nodes)
-            notes.append(_JUMP_NOTE)
-            return point, False, None
+            break  # the slope changes sign without passing through 0: β̂(τ) jumps
         last, tau = nxt - tau, nxt
-    else:
-        notes.append(_JUMP_NOTE)
-        return point, False, None
-    if point.loglik < common.loglik:
-        notes.append("the likelihood is highest at τ² = 0")
-        return common, True, "tau2=0"
-    return point, True, None
-
-
-def _start_tau(lik: _Likelihood) -> float:
-    """The normal–normal model's ML τ̂ on the study logits (½ added to every count), or 0.5
-    where that is 0: where the search for τ̂ starts (only its speed depends on it)."""
-    x, n = lik.x, lik.n
-    yi = np.log((x + 0.5) / (n - x + 0.5))
-    vi = 1 / (x + 0.5) + 1 / (n - x + 0.5)
-    tau2 = estimate_tau2(yi, vi, "ML", lik.X if lik.X.shape[1] > 1 else None).tau2
-    return min(math.sqrt(tau2), _TAU_MAX) if tau2 > 1e-4 else 0.5
+    notes.append(
+        "τ̂ could not be located: the profile likelihood jumps between separate maxima in β "
+        "(the likelihood of these data is nearly flat and not concave in β); the estimates "
+        "are not a maximum of the likelihood"
+    )
+    return point, False, None
 
 
 def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
-    """Newton's step for the root of the profile slope, taken in τ² on
-    ψ(τ²) = (dℓₚ/dτ²)(v + τ²)² (NaN if it does not point to a maximum).
-
-    For a normal model with equal variances v, ψ is linear in τ² and one step lands on
-    τ̂²; the binomial–normal profile is close to that shape, whereas the slope in τ is
-    strongly convex and Newton steps on it creep up on τ̂ from below.
-    """
-    t2 = tau * tau
-    q = slope / (2 * tau)  # dℓₚ/dτ²
+    """Newton's step for the root of ψ(τ²) = (dℓₚ/dτ²)(v + τ²)² (NaN if not towards a
+    maximum): ψ is linear in τ² for a normal model with equal variances v, and nearly so
+    here, whereas steps on the convex slope in τ creep up on τ̂ from below."""
+    t2, q = tau * tau, slope / (2 * tau)  # q = dℓₚ/dτ²
     dq = (curvature * tau - slope) / (4 * t2 * tau)  # d²ℓₚ/d(τ²)²
     den = dq * (v + t2) + 2 * q  # dψ/dτ² / (v + τ²)
     if not den < 0:
@@ -724,44 +660,10 @@ def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
     return math.sqrt(new_t2) if new_t2 > 0 else math.nan
 
 
-def _check_sensitivity(
-    x: FloatArray, m: FloatArray, Xd: FloatArray, nagq: Nagq, hat: _Point, notes: list[str]
-) -> None:
-    """A note if one Newton step in (β, τ) on the exact likelihood from lme4's estimate
-    moves τ̂² by more than 0.1%."""
-    ev = _Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
-    try:
-        step = np.linalg.solve(ev.hess, -ev.grad)
-    except np.linalg.LinAlgError:
-        return
-    tau2, moved = hat.tau**2, (hat.tau + float(step[-1])) ** 2
-    if abs(moved - tau2) > _SENSITIVE * tau2:
-        notes.append(
-            f"with nagq = {nagq} (lme4's adaptive Gauss–Hermite approximation) τ̂² = "
-            f"{tau2:.4g}; the exact likelihood puts it near {moved:.4g}: use nagq='exact' "
-            "(the default) unless parity with metafor/lme4 is the aim"
-        )
-
-
-def _profile_ci(path: _Path, hat: _Point, drop: float, notes: list[str]) -> tuple[float, float]:
-    """The profile-likelihood interval for τ²: the crossings of ℓₚ = ℓ̂ − ``drop`` nearest
-    to τ̂ (0 below if ℓₚ(0) is above the cut, ∞ above if ℓₚ stays above it up to τ = 15)."""
-    cut = hat.loglik - drop
-    low = 0.0 if path.points[0].loglik >= cut else _crossing(path, hat, True, cut, notes)
-    if hat.tau >= _TAU_MAX:
-        return low * low, math.inf
-    high = _crossing(path, hat, False, cut, notes)
-    return low * low, high * high
-
-
 def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]) -> float:
-    """τ below or above τ̂ (``inner``) where ℓₚ = cut, the crossing nearest to τ̂.
-
-    Each step solves the local quadratic model ℓₚ + sΔ + ½cΔ² = cut in log τ (cubic
-    convergence; the profile is far more symmetric in log τ than in τ, so the first step
-    from τ̂ already lands near both bounds), kept inside the bracket once the cut has been
-    passed; above τ̂ the search stops at τ = 15.
-    """
+    """τ below or above τ̂ (``inner``) where ℓₚ = cut, nearest to τ̂: steps solve the local
+    quadratic model ℓₚ + sΔ + ½cΔ² = cut in log τ (cubic convergence; ℓₚ is nearly
+    symmetric in log τ, so the first step lands near both bounds) inside the bracket."""
     a, b = inner.tau, (0.0 if below else math.inf)  # ℓₚ(a) ≥ cut; the crossing is towards b
     point = inner
     for _ in range(100):
