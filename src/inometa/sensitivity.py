@@ -7,14 +7,13 @@ cannot refit ``rma.glmm``). As metafor does, inverse-variance refits reuse the s
 model-scale values yᵢ, vᵢ (continuity corrections are not redone on subsets).
 
 GOSH (Olkin, Dahabreh & Trikalinos 2012) fits every subset — or a seeded random sample of
-subsets — vectorised over subsets for the inverse-variance model: each τ² estimator is
-evaluated for all subsets at once.
+subsets — as one masked batch of analyses for the inverse-variance model, through the τ²
+estimators of :func:`inometa.metaprop_batch`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from .batch_tau2 import estimate_tau2_batch, generalized_q_batch, typical_variance_batch
 from .pooling import refit
 from .results import MetaPropResult
 from .transforms import get_transform
@@ -32,20 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["baujat", "cumulative", "gosh", "influence", "leave_one_out"]
 
 FloatArray = npt.NDArray[np.float64]
-# A τ² estimator for many subsets at once: (yi, vi, S, k, w, Σw, Q, tr P) → τ² per subset.
-_BatchEstimator = Callable[
-    [
-        FloatArray,
-        FloatArray,
-        FloatArray,
-        FloatArray,
-        FloatArray,
-        FloatArray,
-        FloatArray,
-        FloatArray,
-    ],
-    FloatArray,
-]
+# Subsets per batch in GOSH: about 10 MB per float array at k = 20.
+_CHUNK = 65_536
 
 
 def _summary_row(r: MetaPropResult) -> dict[str, Any]:
@@ -308,228 +296,28 @@ def _subset_matrix(k: int, subsets: int | None, seed: int | None) -> tuple[np.nd
 def _gosh_inverse(
     yi: FloatArray, vi: FloatArray, S: np.ndarray, method: str, tau2_fixed: float | None
 ) -> dict[str, FloatArray]:
-    """All subsets at once: FE weights, Q, τ² (by ``method``), I², H², RE estimate."""
-    Sf = S.astype(float)
-    ks = Sf.sum(axis=1)
-    w = Sf / vi
-    sw = w.sum(axis=1)
-    mu_fe = (w @ yi) / sw
-    q = np.sum(w * (yi - mu_fe[:, None]) ** 2, axis=1)
-    trp = sw - (w**2).sum(axis=1) / sw
-    if tau2_fixed is not None:
-        tau2 = np.full(S.shape[0], float(tau2_fixed))
-    else:
-        tau2 = _TAU2_BATCH[method](yi, vi, Sf, ks, w, sw, q, trp)
-    tau2 = np.where(ks > 1, np.maximum(tau2, 0.0), 0.0) if tau2_fixed is None else tau2
-    vt = np.where(ks > 1, (ks - 1) / np.where(trp > 0, trp, np.inf), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i2 = np.where(vt > 0, tau2 / (vt + tau2), 0.0)
-        h2 = np.where(vt > 0, tau2 / vt + 1, 1.0)
-    wr = Sf / (vi[None, :] + tau2[:, None])
-    mu = (wr @ yi) / wr.sum(axis=1)
-    return {
-        "k": ks,
-        "q": np.where(ks > 1, q, 0.0),
-        "tau2": tau2,
-        "i2": i2,
-        "h2": h2,
-        "estimate": mu,
-    }
-
-
-def _q_at(yi: FloatArray, vi: FloatArray, Sf: np.ndarray, tau2: FloatArray) -> FloatArray:
-    w = Sf / (vi[None, :] + tau2[:, None])
-    mu = (w @ yi) / w.sum(axis=1)
-    return np.asarray(np.sum(w * (yi - mu[:, None]) ** 2, axis=1), dtype=float)
-
-
-def _dl_batch(
-    yi: FloatArray,
-    vi: FloatArray,
-    Sf: FloatArray,
-    ks: FloatArray,
-    w: FloatArray,
-    sw: FloatArray,
-    q: FloatArray,
-    trp: FloatArray,
-) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (q - (ks - 1)) / trp
-
-
-def _hs_batch(
-    yi: FloatArray,
-    vi: FloatArray,
-    Sf: FloatArray,
-    ks: FloatArray,
-    w: FloatArray,
-    sw: FloatArray,
-    q: FloatArray,
-    trp: FloatArray,
-) -> FloatArray:
-    return (q - ks) / sw
-
-
-def _he_raw_batch(yi: FloatArray, vi: FloatArray, Sf: np.ndarray, ks: FloatArray) -> FloatArray:
-    ybar = (Sf @ yi) / ks
-    rss = np.sum(Sf * (yi - ybar[:, None]) ** 2, axis=1)
-    tr_pv = Sf @ vi - (Sf @ vi) / ks
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray((rss - tr_pv) / (ks - 1), dtype=float)
-
-
-def _he_batch(
-    yi: FloatArray,
-    vi: FloatArray,
-    Sf: FloatArray,
-    ks: FloatArray,
-    w: FloatArray,
-    sw: FloatArray,
-    q: FloatArray,
-    trp: FloatArray,
-) -> FloatArray:
-    return _he_raw_batch(yi, vi, Sf, ks)
-
-
-def _sj_batch(
-    yi: FloatArray,
-    vi: FloatArray,
-    Sf: FloatArray,
-    ks: FloatArray,
-    w: FloatArray,
-    sw: FloatArray,
-    q: FloatArray,
-    trp: FloatArray,
-) -> FloatArray:
-    ybar = (Sf @ yi) / ks
-    tau0 = np.sum(Sf * (yi - ybar[:, None]) ** 2, axis=1) / ks
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(tau0 * _q_at(yi, vi, Sf, tau0) / (ks - 1), dtype=float)
-
-
-def _pm_batch(
-    yi: FloatArray,
-    vi: FloatArray,
-    Sf: FloatArray,
-    ks: FloatArray,
-    w: FloatArray,
-    sw: FloatArray,
-    q: FloatArray,
-    trp: FloatArray,
-) -> FloatArray:
-    """Root of Q(τ²) = k − 1 for every subset by vectorised bisection (Q decreases in τ²)."""
-    target = ks - 1
-    lo = np.zeros(Sf.shape[0])
-    hi = np.full(Sf.shape[0], 100.0 + 10 * float(np.var(yi)) + float(np.max(vi)))
-    for _ in range(60):
-        grow = _q_at(yi, vi, Sf, hi) > target
-        if not grow.any():
-            break
-        hi = np.where(grow, hi * 10, hi)
-    scale = float(np.mean(vi))
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        above = _q_at(yi, vi, Sf, mid) > target
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-        if np.max(hi - lo) <= 1e-13 * max(scale, float(np.max(hi))):
-            break
-    root = 0.5 * (lo + hi)
-    return np.where(q < target, 0.0, root)
-
-
-def _fisher_batch(method: str) -> _BatchEstimator:
-    """metafor's Fisher scoring (ML, REML, EB) for all subsets at once, started at max(0, HE);
-    subsets whose step would cross 0 with a non-positive score there stop at 0."""
-
-    def run(
-        yi: FloatArray,
-        vi: FloatArray,
-        Sf: FloatArray,
-        ks: FloatArray,
-        w0: FloatArray,
-        sw0: FloatArray,
-        q0: FloatArray,
-        trp0: FloatArray,
-    ) -> FloatArray:
-        tau2 = np.maximum(0.0, np.nan_to_num(_he_raw_batch(yi, vi, Sf, ks), nan=0.0))
-        active = ks > 1
-        scale = float(np.mean(vi))
-
-        def pieces(t: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-            w = Sf / (vi[None, :] + t[:, None])
-            sw = w.sum(axis=1)
-            mu = (w @ yi) / sw
-            r = yi - mu[:, None]
-            return w, sw, r
-
-        def adj_of(t: FloatArray) -> FloatArray:
-            w, sw, r = pieces(t)
-            s1, s2, s3 = sw, (w**2).sum(axis=1), (w**3).sum(axis=1)
-            ypp = np.sum(w**2 * r**2, axis=1)
-            if method == "ML":
-                return np.asarray((ypp - s1) / s2, dtype=float)
-            if method == "REML":
-                trp = s1 - s2 / s1
-                trpp = s2 - 2 * s3 / s1 + s2**2 / s1**2
-                return np.asarray((ypp - trp) / trpp, dtype=float)
-            qw = np.sum(w * r**2, axis=1)
-            return np.asarray((qw * ks / (ks - 1) - ks) / s1, dtype=float)
-
-        zero = np.zeros_like(tau2)
+    """All subsets as one masked batch of analyses (in chunks, to bound memory): τ² by the
+    batch engine's estimators (those of :func:`inometa.metaprop_batch`), Q, I², H² and the
+    random-effects estimate."""
+    out: dict[str, list[FloatArray]] = {n: [] for n in ("k", "q", "tau2", "i2", "h2", "estimate")}
+    for start in range(0, S.shape[0], _CHUNK):
+        M = S[start : start + _CHUNK].astype(float)
+        Y, V = np.broadcast_to(yi, M.shape), np.broadcast_to(vi, M.shape)
+        ks = M.sum(axis=1)
+        if tau2_fixed is None:
+            tau2 = estimate_tau2_batch(Y, V, M, method).tau2
+        else:
+            tau2 = np.full(M.shape[0], float(tau2_fixed))
+        vt = typical_variance_batch(V, M, ks)
         with np.errstate(divide="ignore", invalid="ignore"):
-            score0 = adj_of(zero)
-            for _ in range(10_000):
-                adj = np.where(active, np.nan_to_num(adj_of(tau2), nan=0.0), 0.0)
-                to_zero = active & (tau2 + adj < 0) & (score0 <= 0)
-                tau2 = np.where(to_zero, 0.0, tau2)
-                active = active & ~to_zero
-                while True:  # step halving inside the parameter space (rare here)
-                    crossing = active & (tau2 + adj < 0)
-                    if not crossing.any():
-                        break
-                    adj = np.where(crossing, adj / 2, adj)
-                new = np.where(active, tau2 + adj, tau2)
-                done = np.abs(new - tau2) <= 1e-12 * np.maximum(new, scale)
-                tau2 = new
-                active = active & ~done
-                if not active.any():
-                    break
-        if method in ("ML", "REML"):
-            tau2 = np.where(
-                _ll_batch(yi, vi, Sf, zero, method) - _ll_batch(yi, vi, Sf, tau2, method) > 1e-10,
-                0.0,
-                tau2,
-            )
-        return tau2
-
-    return run
-
-
-def _ll_batch(
-    yi: FloatArray, vi: FloatArray, Sf: np.ndarray, tau2: FloatArray, method: str
-) -> FloatArray:
-    w = Sf / (vi[None, :] + tau2[:, None])
-    sw = w.sum(axis=1)
-    mu = (w @ yi) / sw
-    rss = np.sum(w * (yi - mu[:, None]) ** 2, axis=1)
-    logs = np.sum(Sf * np.log(vi[None, :] + tau2[:, None]), axis=1)
-    ll = -0.5 * logs - 0.5 * rss
-    if method == "REML":
-        ll = ll - 0.5 * np.log(sw)
-    return np.asarray(ll, dtype=float)
-
-
-_TAU2_BATCH: dict[str, _BatchEstimator] = {
-    "DL": _dl_batch,
-    "HS": _hs_batch,
-    "HE": _he_batch,
-    "SJ": _sj_batch,
-    "PM": _pm_batch,
-    "EB": _fisher_batch("EB"),
-    "ML": _fisher_batch("ML"),
-    "REML": _fisher_batch("REML"),
-}
+            out["i2"].append(np.where(vt > 0, tau2 / (vt + tau2), 0.0))
+            out["h2"].append(np.where(vt > 0, tau2 / vt + 1, 1.0))
+        w = M / (V + tau2[:, None])
+        out["estimate"].append((w @ yi) / w.sum(axis=1))
+        out["q"].append(np.where(ks > 1, generalized_q_batch(Y, V, M, 0.0), 0.0))
+        out["k"].append(ks)
+        out["tau2"].append(tau2)
+    return {name: np.concatenate(parts) for name, parts in out.items()}
 
 
 def gosh(res: MetaPropResult, subsets: int | None = None, *, seed: int | None = 0) -> pd.DataFrame:
