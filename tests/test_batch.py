@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import inometa
 from inometa.batch import COLUMNS
-from tests.batch_support import assert_matches_single, single_values
+from tests.batch_support import TOL, _same, assert_matches_single, single_values
 
 NAN = math.nan
 # One analysis per row (NaN = study absent), chosen to reach every branch metaprop has:
@@ -369,3 +369,73 @@ def test_option_errors_are_metaprops(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError) as batch:
         inometa.metaprop_batch([[3, 4]], [[10, 12]], **kwargs)  # type: ignore[arg-type]
     assert str(batch.value) == str(single.value)
+
+
+# -- refits of one analysis on subsets of its studies ----------------------------------------
+
+_REFIT_X = [0, 12, 30, 7, 45, 3, 19]
+_REFIT_N = [40, 60, 70, 35, 80, 20, 50]
+
+
+def _subsets(k: int) -> np.ndarray:
+    """Leave-one-out rows, cumulative rows and single studies."""
+    return np.vstack([~np.eye(k, dtype=bool), np.tri(k, dtype=bool), np.eye(k, dtype=bool)])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"transform": "ft", "tau2_method": "DL", "ci_method": "hk", "pi_method": "hts"},
+        {"transform": "raw", "tau2_method": "PM", "correction": "if0all"},
+        {"transform": "logit", "tau2_method": "REML", "ci_method": "hk_adhoc", "level": 0.9},
+        {"tau2_fixed": 0.2},
+        {"method": "glmm"},
+    ],
+    ids=lambda o: "-".join(f"{v}" for v in o.values()) or "default",
+)
+def test_refit_batch_rows_are_refits(options: dict[str, object]) -> None:
+    from inometa.batch import refit_batch
+    from inometa.pooling import refit
+
+    res = inometa.metaprop(_REFIT_X, _REFIT_N, **options)
+    keep = _subsets(res.k)
+    out = refit_batch(res, keep)
+    kind = "glmm" if options.get("method") == "glmm" else "inverse"
+    rtol, atol = TOL[kind]
+    for i, row in enumerate(keep):
+        ref = single_values(refit(res, row))
+        for name in COLUMNS:
+            if name == "tau2_iterations":
+                continue  # root finders count their own evaluations
+            got = float(out[name][i])
+            assert _same(got, float(ref[name]), rtol, atol), (i, name, got, ref[name])
+
+
+def test_refit_batch_reuses_the_stored_corrections() -> None:
+    # if0all: the analysis corrects every study (one has 0 events); a subset without that
+    # study keeps the corrected yᵢ, vᵢ (as metafor's leave1out), and its notes say so.
+    from inometa.batch import refit_batch
+
+    res = inometa.metaprop(_REFIT_X, _REFIT_N, transform="logit", correction="if0all")
+    out = refit_batch(res, [[False, True, True, True, True, True, True]])
+    assert np.isclose(
+        out["model_estimate"][0],
+        np.average(res.data.yi[1:], weights=1 / (res.data.vi[1:] + out["tau2"][0])),
+    )
+    assert any("6 studies" in note for note in out.notes[0])
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        ([[True, False]], "keep must have 7 columns"),
+        ([[False] * 7], "row 1 of keep keeps no study"),
+    ],
+)
+def test_refit_batch_refuses_bad_masks(keep: list[list[bool]], message: str) -> None:
+    from inometa.batch import refit_batch
+
+    res = inometa.metaprop(_REFIT_X, _REFIT_N)
+    with pytest.raises(ValueError, match=message):
+        refit_batch(res, keep)

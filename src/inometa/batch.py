@@ -43,7 +43,9 @@ from .transforms import Transform, get_transform
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch"]
+    from .results import MetaPropResult
+
+__all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch", "refit_batch"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -292,6 +294,53 @@ study_ci_method, correction, increment, level, nagq, profile
     return out.to_frame() if as_frame else out
 
 
+def refit_batch(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropBatchResult:
+    """Refit ``res`` on each row of ``keep`` in one batch: row i is
+    ``inometa.pooling.refit(res, keep[i])``.
+
+    As metafor's ``leave1out``, ``cumul`` and ``gosh`` do, the stored model-scale values
+    yᵢ, vᵢ are reused (continuity corrections are not redone on a subset, and their notes
+    name the studies the analysis corrected); the Freeman–Tukey harmonic mean is that of
+    each subset. The GLMM is refitted to each subset's counts.
+
+    Parameters
+    ----------
+    res
+        The analysis to refit (its options are reused).
+    keep
+        Boolean matrix, one row per refit and one column per study of ``res``; every row
+        keeps at least one study.
+
+    Returns
+    -------
+    MetaPropBatchResult
+        The columns of :data:`COLUMNS` and the notes, one row per refit.
+
+    Examples
+    --------
+    >>> import numpy as np, inometa
+    >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70])
+    >>> out = refit_batch(res, ~np.eye(3, dtype=bool))  # leave one out
+    >>> out["k"].tolist()
+    [2, 2, 2]
+    >>> one = inometa.pooling.refit(res, [False, True, True])
+    >>> bool(np.isclose(out["estimate"][0], one.estimate, rtol=1e-12))
+    True
+    """
+    present = np.asarray(keep, dtype=bool)
+    if present.ndim != 2 or present.shape[1] != res.k:
+        raise ValueError(f"keep must have {res.k} columns (one per study), got {present.shape}")
+    if not present.any(axis=1).all():
+        raise ValueError(f"row {int(np.argmin(present.any(axis=1))) + 1} of keep keeps no study")
+    d, shape = res.data, present.shape
+    stored = tuple(np.broadcast_to(np.asarray(a, dtype=float), shape) for a in (d.yi, d.vi))
+    x, m = (np.where(present, np.asarray(a, dtype=float), 0.0) for a in (d.events, d.n))
+    names = Names(None, tuple(d.labels))
+    tr = get_transform(res.options.transform)
+    corrected = present & np.asarray(d.corrected, dtype=bool)
+    return _fit(x, m, present, res.options, tr, names, (stored[0], stored[1], corrected))
+
+
 def _strings(values: Sequence[Any] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple("" if v is None else str(v) for v in values)
 
@@ -381,20 +430,25 @@ def _fit(
     opts: MetaPropOptions,
     tr: Transform,
     names: Names,
+    stored: tuple[FloatArray, FloatArray, BoolArray] | None = None,
 ) -> MetaPropBatchResult:
+    """The batch: from the counts, or (``stored``) from given yᵢ, vᵢ and correction flags."""
     r = x.shape[0]
     M = present.astype(float)
     k = M.sum(axis=1)
     glmm = opts.method == "glmm"
     notes = _Notes(r)
-    xu, mu_, corrected = apply_correction(x, m, present, opts.correction, opts.increment)
+    if stored is None:
+        xu, mu_, corrected = apply_correction(x, m, present, opts.correction, opts.increment)
+        # Absent entries get harmless values so that the transform is finite there; their
+        # weight is 0 through M.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
+        if not glmm:
+            check_finite(Y, V, x, m, present, tr, opts.correction, names)
+    else:
+        Y, V, corrected = stored
     _correction_notes(notes, corrected, opts.increment, tr, opts.correction, glmm, names)
-    # Absent entries get harmless values so that the transform is finite there; their
-    # weight is 0 through M.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
-    if not glmm:
-        check_finite(Y, V, x, m, present, tr, opts.correction, names)
     Y = np.where(present, Y, 0.0)
     V = np.where(present, V, 1.0)
     n_bt = k / (M / np.where(present, m, 1.0)).sum(axis=1) if tr.needs_n else None

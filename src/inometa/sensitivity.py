@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from .batch import refit_batch
 from .batch_tau2 import estimate_tau2_batch, generalized_q_batch, typical_variance_batch
-from .pooling import refit
 from .results import MetaPropResult
 from .transforms import get_transform
 
@@ -36,31 +36,18 @@ FloatArray = npt.NDArray[np.float64]
 _CHUNK = 65_536
 
 
-def _summary_row(r: MetaPropResult) -> dict[str, Any]:
-    d = r.to_dict()
-    ms = d["model_scale"]
-    return {
-        "k": r.k,
-        "model_estimate": r.random.estimate,
-        "model_se": r.random.se,
-        "model_ci_low": r.random.ci_low,
-        "model_ci_high": r.random.ci_high,
-        "statistic": r.random.statistic,
-        "pvalue": r.random.pvalue,
-        "estimate": r.random.proportion,
-        "ci_low": r.random.proportion_ci.low,
-        "ci_high": r.random.proportion_ci.high,
-        "pi_low": r.prediction.proportion_low,
-        "pi_high": r.prediction.proportion_high,
-        "model_pi_low": ms["pi_low"] if ms["pi_low"] is not None else math.nan,
-        "model_pi_high": ms["pi_high"] if ms["pi_high"] is not None else math.nan,
-        "tau2": r.heterogeneity.tau2,
-        "i2": r.heterogeneity.i2,
-        "h2": r.heterogeneity.h2,
-        "q": r.heterogeneity.q,
-        "q_df": r.heterogeneity.q_df,
-        "q_pvalue": r.heterogeneity.q_pvalue,
-    }
+# The columns of leave-one-out and cumulative tables, as named in inometa.batch.COLUMNS.
+_SUMMARY = (
+    "k", "model_estimate", "model_se", "model_ci_low", "model_ci_high", "statistic", "pvalue",
+    "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "model_pi_low", "model_pi_high",
+    "tau2", "i2", "h2", "q", "q_df", "q_pvalue",
+)  # fmt: skip
+
+
+def _summary(res: MetaPropResult, keep: np.ndarray) -> dict[str, Any]:
+    """The :data:`_SUMMARY` columns of ``res`` refitted on each row of ``keep``."""
+    out = refit_batch(res, keep)
+    return {name: out[name] for name in _SUMMARY}
 
 
 def _with_options(frame: pd.DataFrame, res: MetaPropResult, analysis: str) -> pd.DataFrame:
@@ -96,12 +83,8 @@ def leave_one_out(res: MetaPropResult) -> pd.DataFrame:
     import pandas as pd
 
     _need_k(res, 2, "leave-one-out")
-    rows = []
-    for i, label in enumerate(res.data.labels):
-        keep = np.ones(res.k, dtype=bool)
-        keep[i] = False
-        rows.append({"omitted": label, **_summary_row(refit(res, keep))})
-    return _with_options(pd.DataFrame(rows), res, "leave-one-out")
+    frame = pd.DataFrame({"omitted": list(res.data.labels), **_summary(res, _deleted(res.k))})
+    return _with_options(frame, res, "leave-one-out")
 
 
 def cumulative(
@@ -139,28 +122,15 @@ def cumulative(
         raise ValueError(f"order must have one entry per study ({res.k}), got {keys.shape}")
     ranked = pd.Series(keys).sort_values(ascending=not decreasing, kind="stable").index
     idx = np.asarray(ranked, dtype=int)
-    rows = []
-    for step in range(1, res.k + 1):
-        keep = np.zeros(res.k, dtype=bool)
-        keep[idx[:step]] = True
-        sub = refit(res, keep)
-        rows.append(
-            {
-                "added": res.data.labels[idx[step - 1]],
-                "order": keys[idx[step - 1]],
-                **_summary_row(sub),
-            }
-        )
-    return _with_options(pd.DataFrame(rows), res, "cumulative")
+    keep = np.zeros((res.k, res.k), dtype=bool)
+    keep[:, idx] = np.tri(res.k, dtype=bool)  # step s keeps the first s studies in order
+    added = {"added": [res.data.labels[i] for i in idx], "order": keys[idx]}
+    return _with_options(pd.DataFrame({**added, **_summary(res, keep)}), res, "cumulative")
 
 
-def _deleted_fits(res: MetaPropResult) -> list[MetaPropResult]:
-    out = []
-    for i in range(res.k):
-        keep = np.ones(res.k, dtype=bool)
-        keep[i] = False
-        out.append(refit(res, keep))
-    return out
+def _deleted(k: int) -> np.ndarray:
+    """Row i keeps every study but the i-th."""
+    return ~np.eye(k, dtype=bool)
 
 
 def influence(res: MetaPropResult) -> pd.DataFrame:
@@ -194,15 +164,13 @@ def influence(res: MetaPropResult) -> pd.DataFrame:
     hat = w / w.sum()
     mu = res.random.estimate
     vb = res.random.se**2
-    fits = _deleted_fits(res)
-    tau2_del = np.array([f.heterogeneity.tau2 for f in fits])
-    q_del = np.array([f.heterogeneity.q for f in fits])
-    delpred = np.array([f.random.estimate for f in fits])
-    vdelpred = np.array([f.random.se**2 for f in fits])
+    fits = refit_batch(res, _deleted(k))
+    tau2_del, q_del, delpred = fits["tau2"], fits["q"], fits["model_estimate"]
+    vdelpred = fits["model_se"] ** 2
     # Hartung–Knapp fits carry their scale factor s² in the SE; metafor's s2w.
-    s2w = np.array(
-        [(f.random.se / f.random.se_wald) ** 2 if f.random.se_wald > 0 else 1.0 for f in fits]
-    )
+    se_wald = fits["model_se_wald"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2w = np.where(se_wald > 0, (fits["model_se"] / se_wald) ** 2, 1.0)
     dffits = (mu - delpred) / np.sqrt(s2w * hat * (tau2_del + vi))
     vb_del = 1 / np.sum(1 / (vi[None, :] + tau2_del[:, None]), axis=1)
     dfbetas = (mu - delpred) / np.sqrt(s2w * vb_del)
@@ -259,9 +227,8 @@ def baujat(res: MetaPropResult) -> pd.DataFrame:
             "proportion is 0 or 1), so no study can contribute heterogeneity or influence"
         )
     yi, vi = np.asarray(res.data.yi), np.asarray(res.data.vi)
-    fits = _deleted_fits(res)
-    delpred = np.array([f.random.estimate for f in fits])
-    vdelpred = np.array([f.random.se**2 for f in fits])
+    fits = refit_batch(res, _deleted(res.k))
+    delpred, vdelpred = fits["model_estimate"], fits["model_se"] ** 2
     x = (yi - res.random.estimate) ** 2 / (res.heterogeneity.tau2 + vi)
     y = (delpred - res.random.estimate) ** 2 / vdelpred
     frame: pd.DataFrame = pd.DataFrame({"label": list(res.data.labels), "x": x, "y": y})
@@ -363,15 +330,9 @@ def gosh(res: MetaPropResult, subsets: int | None = None, *, seed: int | None = 
     if opts.method == "inverse":
         out = _gosh_inverse(yi, vi, S, opts.tau2_method, opts.tau2_fixed)
     else:
-        fits = [refit(res, row) for row in S]
-        out = {
-            "k": np.array([f.k for f in fits], dtype=float),
-            "q": np.array([f.heterogeneity.q for f in fits]),
-            "tau2": np.array([f.heterogeneity.tau2 for f in fits]),
-            "i2": np.array([f.heterogeneity.i2 for f in fits]),
-            "h2": np.array([f.heterogeneity.h2 for f in fits]),
-            "estimate": np.array([f.random.estimate for f in fits]),
-        }
+        fits = refit_batch(res, S)
+        out = {name: fits[name] for name in ("k", "q", "tau2", "i2", "h2")}
+        out["estimate"] = fits["model_estimate"]
     tr = get_transform(opts.transform)
     n_bt = None
     if tr.needs_n:
