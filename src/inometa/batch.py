@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from . import messages
 from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
 from .batch_tau2 import (
     Tau2Batch,
@@ -386,17 +387,7 @@ def _correction_notes(
         which = ", ".join(f"'{names.study(j)}'" for j in cols[:6])
         more = "" if cols.size <= 6 else f" and {cols.size - 6} more"
         studies = f"{cols.size} stud{'y' if cols.size == 1 else 'ies'}"
-        if glmm:
-            notes.rows[i].append(
-                f"continuity correction: {inc:g} added to {studies} ({which}{more}) only for "
-                "the study logits shown in tables and the typical variance behind I²; the "
-                "GLMM itself uses the exact binomial likelihood"
-            )
-        else:
-            notes.rows[i].append(
-                f"continuity correction: {inc:g} added to events and non-events of {studies} "
-                f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
-            )
+        notes.rows[i].append(messages.correction(inc, studies, which + more, tr.name, corr, glmm))
 
 
 def _critical(level: float, df: FloatArray | None, r: int) -> FloatArray:
@@ -637,7 +628,7 @@ def _fit_inverse(
 
     tfit = _tau2_fit(Y, V, M, k, opts)
     notes.add_each([None if t is None else f"τ² ({tfit.method}): {t}" for t in tfit.note])
-    notes.add(~tfit.converged, f"τ² ({tfit.method}) did not converge; the last iterate is reported")
+    notes.add(~tfit.converged, messages.tau2_not_converged(tfit.method))
     tau2 = tfit.tau2
     w_re = M / (V + tau2[:, None])
     s_re = w_re.sum(axis=1)
@@ -652,8 +643,7 @@ def _fit_inverse(
     if opts.ci_method == "hk":
         notes.add(
             np.asarray(s2 == 0),
-            "Hartung–Knapp s² is 0 (all studies at the pooled value): the HK interval has "
-            "zero width; ci_method='hk_adhoc' keeps the Wald width",
+            messages.HK_ZERO,
         )
     _prediction(cols, notes, mu_re, se, tau2, opts.pi_method, lev, k, tr, n_bt)
 
@@ -670,7 +660,7 @@ def _fit_inverse(
     for i, row_notes in enumerate(ci.notes):
         if multi[i] and row_notes:
             notes.rows[i].extend(f"τ² interval: {s}" for s in row_notes)
-    notes.add(~multi, "k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
+    notes.add(~multi, messages.K1_HETEROGENEITY)
     cols["tau2"], cols["tau2_se"] = tau2, tfit.se
     cols["tau2_ci_low"], cols["tau2_ci_high"] = ci.low, ci.high
     cols["tau2_iterations"] = tfit.iterations.astype(float)
@@ -693,9 +683,7 @@ def _fit_inverse(
             )
         notes.add(
             outside,
-            f"an interval bound on the {tr.name} scale lies outside the range of a "
-            "proportion; on the proportion scale it is truncated to [0, 1] (model-scale "
-            "values are kept as computed)",
+            messages.outside_range(tr.name),
         )
 
 
@@ -830,8 +818,7 @@ def _fit_glmm(
     edge = present & ((x == 0) | (x == m))
     notes.add(
         edge.any(axis=1) & (k > 1),
-        "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "
-        "weight in it (as in metafor's saturated-model fit); the likelihood-ratio Q uses them",
+        messages.GLMM_WALD_Q,
     )
     vt = typical_variance_batch(V, M, k)
     cols["typical_variance"] = vt
@@ -843,6 +830,5 @@ def _fit_glmm(
     _i2_h2(cols, opts.i2_definition, g.tau2, g.tau2_ci_low, g.tau2_ci_high, vt, q, q_df, lev)
     notes.add(
         np.ones(r, dtype=bool),
-        "GLMM study weights are approximate: inverse-variance weights 1/(vᵢ + τ²) on the "
-        "logit scale (the binomial–normal model has no study weights of its own)",
+        messages.GLMM_WEIGHTS,
     )

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from . import messages
 from .tau2 import DEFAULT_MAXITER, DEFAULT_TOL
 
 __all__ = [
@@ -249,7 +250,7 @@ class Tau2Batch:
 def _truncation_notes(raw: FloatArray, active: BoolArray) -> NoteArray:
     note = _notes(raw.size)
     for i in np.flatnonzero(active & (raw < 0)):
-        note[i] = f"the estimate ({raw[i]:.4g}) was negative and is truncated at 0"
+        note[i] = messages.truncated(raw[i])
     return note
 
 
@@ -314,7 +315,7 @@ def _sj(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArr
     s_pp = s2 - 2 * s3 / s1 + s2**2 / s1**2
     se = np.sqrt(tau0**2 / (k - 1) ** 2 * (2 * s_pvpv + 4 * tau2 * s_pvp + 2 * tau2**2 * s_pp))
     note = _notes(k.size)
-    note[act & (tau0 == 0)] = "all model-scale values are equal: τ² = 0"
+    note[act & (tau0 == 0)] = messages.ALL_EQUAL
     return _closed("SJ", tau2, se, note)
 
 
@@ -403,7 +404,7 @@ def _pm(
     converged = np.ones(r, dtype=bool)
     note = _notes(r)
     below = act & (q0 < target)
-    note[below] = "Q at τ² = 0 is below its expectation: τ² = 0"
+    note[below] = messages.BELOW_EXPECTATION
     solve = np.flatnonzero(act & ~below)
     if solve.size:
         root, ok, its = _solve_q_batch(
@@ -411,7 +412,7 @@ def _pm(
         )
         tau2[solve], converged[solve], iterations[solve] = root, ok, its
         for i in solve[~ok]:
-            note[i] = f"Newton's method did not converge in {maxiter} iterations"
+            note[i] = messages.newton_not_converged(maxiter)
     s1 = _rsum(_weights(V, M, tau2))
     se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
     return Tau2Batch("PM", tau2, se, iterations, converged, note)
@@ -583,14 +584,12 @@ def _fisher_scoring(
         converged[rows[done]] = True
         rows = rows[~done]
     note = _notes(r)
-    note[act & ~converged] = (
-        f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
-    )
+    note[act & ~converged] = messages.fisher_not_converged(maxiter, tol)
     # Step halving approaches the boundary geometrically and stops within tol of it.
     near = act & (tau2 > 0) & (tau2 <= 1e3 * tol * scale) & (score0 <= 0)
     tau2[near] = 0.0
     at_boundary |= near
-    note[at_boundary] = "the maximum is at the boundary τ² = 0"
+    note[at_boundary] = messages.AT_BOUNDARY
     if method in ("ML", "REML"):
         check = np.flatnonzero(act & (tau2 > 0))
         if check.size:
@@ -601,9 +600,7 @@ def _fisher_scoring(
                 > 1e-10
             )
             tau2[check[worse]] = 0.0
-            note[check[worse]] = (
-                "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
-            )
+            note[check[worse]] = messages.LIKELIHOOD_AT_ZERO
     tau2 = np.maximum(0.0, tau2)
     w = _weights(V, M, tau2)
     s1 = _rsum(w)
@@ -666,7 +663,7 @@ def estimate_tau2_batch(
         fit.iterations[single] = 0
         fit.converged[single] = True
         for i in np.flatnonzero(single):
-            fit.note[i] = f"k = {int(k[i])} study: τ² is 0 by definition"
+            fit.note[i] = messages.k_study(int(k[i]))
     return fit
 
 
@@ -782,7 +779,7 @@ def q_profile_batch(
     high = np.full(r, np.nan)
     notes: list[list[str]] = [[] for _ in range(r)]
     for i in np.flatnonzero(df < 1):
-        notes[i].append("no confidence interval for τ² with k = 1")
+        notes[i].append(messages.K1_TAU2_CI)
     ok = np.flatnonzero(df >= 1)
     if ok.size:
         Ys, Vs, Ms, d = Y[ok], V[ok], M[ok], df[ok]
@@ -815,10 +812,7 @@ def q_profile_batch(
             lo[rows] = solve(rows, crit_upper)
         low[ok], high[ok] = lo, hi
         for j in np.flatnonzero(null):
-            notes[ok[j]].append(
-                "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
-                "interval for τ² is the single point 0 (metafor: 'CI is the null set')"
-            )
+            notes[ok[j]].append(messages.NULL_Q_PROFILE)
         for j in np.flatnonzero(unbounded):
             notes[ok[j]].append(f"the upper Q-profile bound for τ² exceeds {tmax[j]:g}")
     return Tau2IntervalBatch(low, high, tuple(tuple(n) for n in notes))

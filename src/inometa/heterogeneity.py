@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from . import messages
 from ._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
 from ._wls import design_matrix, model_dimensions, projection
 from .tau2 import generalized_q, solve_q
@@ -213,9 +214,7 @@ def q_profile_tau2_ci(
     k, p = model_dimensions(y, Xd)
     df = k - p
     if df < 1:
-        return Tau2Interval(
-            float("nan"), float("nan"), ("no confidence interval for τ² with k = 1",)
-        )
+        return Tau2Interval(float("nan"), float("nan"), (messages.K1_TAU2_CI,))
     alpha = 1 - level
     crit_upper = chi2_isf(alpha / 2, df)  # gives the lower bound of τ²
     crit_lower = chi2_ppf(alpha / 2, df)  # gives the upper bound of τ²
@@ -224,10 +223,7 @@ def q_profile_tau2_ci(
     notes: list[str] = []
     q0 = projection(1 / v, Xd).quadratic(y) if at_zero is None else at_zero[0]
     if q0 < crit_lower:
-        notes.append(
-            "Q at τ² = 0 is below the lower quantile of its distribution: the Q-profile "
-            "interval for τ² is the single point 0 (metafor: 'CI is the null set')"
-        )
+        notes.append(messages.NULL_Q_PROFILE)
         return Tau2Interval(0.0, 0.0, tuple(notes))
     # Q decreases in τ²: the lower bound is the left root, and a start for the upper one.
     if q0 < crit_upper:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from . import messages
 from ._deferred import Deferred
 from ._distributions import chi2_sf
 from ._validation import (
@@ -532,17 +533,7 @@ def prepare(
         which = ", ".join(f"'{study_label(labs, i)}'" for i in np.flatnonzero(corrected)[:6])
         more = "" if corrected.sum() <= 6 else f" and {int(corrected.sum()) - 6} more"
         studies = f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'}"
-        if meth == "glmm":
-            notes.append(
-                f"continuity correction: {inc:g} added to {studies} ({which}{more}) only for "
-                "the study logits shown in tables and the typical variance behind I²; the "
-                "GLMM itself uses the exact binomial likelihood"
-            )
-        else:
-            notes.append(
-                f"continuity correction: {inc:g} added to events and non-events of {studies} "
-                f"({which}{more}) before the {tr.name} transform (rule '{corr}')"
-            )
+        notes.append(messages.correction(inc, studies, which + more, tr.name, corr, meth == "glmm"))
     yi, vi = tr.yi_vi(x_used, n_used)
     if meth == "inverse":
         _check_finite(yi, vi, x, m, labs, tr, corr)
@@ -672,11 +663,7 @@ def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[s
     upper = 1.0 if tr.name == "raw" else 0.0
     vals = [v for v in (ci.low, ci.high, pi_low, pi_high) if math.isfinite(v)]
     if any(v < lower or v > upper for v in vals):
-        return [
-            f"an interval bound on the {tr.name} scale lies outside the range of a "
-            "proportion; on the proportion scale it is truncated to [0, 1] (model-scale "
-            "values are kept as computed)"
-        ]
+        return [messages.outside_range(tr.name)]
     return []
 
 
@@ -705,7 +692,7 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
     if tfit.note:
         notes.append(f"τ² ({tfit.method}): {tfit.note}")
     if not tfit.converged:
-        notes.append(f"τ² ({tfit.method}) did not converge; the last iterate is reported")
+        notes.append(messages.tau2_not_converged(tfit.method))
     tau2 = tfit.tau2
     w_re = 1 / (vi + tau2)
     sum_re = total(w_re)
@@ -717,10 +704,7 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
     if options.ci_method in ("t", "hk", "hk_adhoc") and k < 2:
         notes.append(f"the {options.ci_method} confidence interval needs k ≥ 2; it is undefined")
     if options.ci_method == "hk" and s2 == 0:
-        notes.append(
-            "Hartung–Knapp s² is 0 (all studies at the pooled value): the HK interval has "
-            "zero width; ci_method='hk_adhoc' keeps the Wald width"
-        )
+        notes.append(messages.HK_ZERO)
     pi = prediction_interval(mu_re, random.se, tau2, options.pi_method, lev, k=k)
     if pi.note:
         notes.append(pi.note)
@@ -733,7 +717,7 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
         tau2_ci = Interval(ci_tau.low, ci_tau.high)
     else:
         tau2_ci = Interval(math.nan, math.nan)
-        notes.append("k = 1: no heterogeneity can be estimated (τ² = 0, Q = 0, I² = 0)")
+        notes.append(messages.K1_HETEROGENEITY)
     i2, h2, i2_ci, h2_ci = _i2_h2(
         options.i2_definition, tau2, tau2_ci, vt, qt.statistic, qt.df, lev
     )
@@ -870,10 +854,7 @@ def _fit_glmm(prep: Prepared) -> MetaPropResult:
     q_lrt = max(0.0, 2 * (g.loglik_saturated - g.loglik_common))
     q_lrt_p = chi2_sf(q_lrt, k - 1) if k > 1 else 1.0
     if ((x == 0) | (x == m)).any() and k > 1:
-        notes.append(
-            "GLMM Wald-type Q: studies with 0 or n events have unbounded logits and carry no "
-            "weight in it (as in metafor's saturated-model fit); the likelihood-ratio Q uses them"
-        )
+        notes.append(messages.GLMM_WALD_Q)
     vt = typical_variance(vi)
     tau2_ci = Interval(*g.tau2_ci)
     i2, h2, i2_ci, h2_ci = _i2_h2(options.i2_definition, g.tau2, tau2_ci, vt, q, q_df, lev)
@@ -897,9 +878,6 @@ def _fit_glmm(prep: Prepared) -> MetaPropResult:
         typical_variance=vt,
     )
     w_re = 1 / (vi + g.tau2)
-    notes.append(
-        "GLMM study weights are approximate: inverse-variance weights 1/(vᵢ + τ²) on the "
-        "logit scale (the binomial–normal model has no study weights of its own)"
-    )
+    notes.append(messages.GLMM_WEIGHTS)
     data = prep.study_data(m.astype(float), w_re)
     return MetaPropResult(options, data, common_pe, random_pe, het, prediction, None, tuple(notes))

@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from . import messages
 from ._validation import check_choice
 from ._wls import (
     DenseProjection,
@@ -169,13 +170,13 @@ def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
             * (2 * P.sum_sq(vi, vi) + 4 * tau2 * P.sum_sq(None, vi) + 2 * tau2**2 * P.sum_sq())
         )
     )
-    note = "all model-scale values are equal: τ² = 0" if tau0 == 0 else None
+    note = messages.ALL_EQUAL if tau0 == 0 else None
     return Tau2Fit("SJ", tau2, se, note=note)
 
 
 def _truncation_note(raw: float) -> str | None:
     if raw < 0:
-        return f"the estimate ({raw:.4g}) was negative and is truncated at 0"
+        return messages.truncated(raw)
     return None
 
 
@@ -280,11 +281,11 @@ def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxite
     k, p = model_dimensions(yi, X)
     note: str | None
     if projection(1 / vi, X).quadratic(yi) < k - p:
-        tau2, it, conv, note = 0.0, 0, True, "Q at τ² = 0 is below its expectation: τ² = 0"
+        tau2, it, conv, note = 0.0, 0, True, messages.BELOW_EXPECTATION
     else:
         root = solve_q(float(k - p), yi, vi, X, tol=tol, maxiter=maxiter)
         tau2, it, conv = root.tau2, root.iterations, root.converged
-        note = None if conv else f"Newton's method did not converge in {maxiter} iterations"
+        note = None if conv else messages.newton_not_converged(maxiter)
     w = 1 / (vi + tau2)
     se = float(np.sqrt(2 * k**2 / (k - p) / np.sum(w) ** 2))
     return Tau2Fit("PM", tau2, se, it, conv, note)
@@ -478,14 +479,14 @@ def _fisher_scoring(
         previous = change if newton_step else math.nan
     note = None
     if not converged:
-        note = f"Fisher scoring did not converge in {maxiter} iterations (last change > {tol:g})"
+        note = messages.fisher_not_converged(maxiter, tol)
     if 0 < tau2 <= 1e3 * tol * scale and score_at_zero() <= 0:
         # Step halving approaches the boundary geometrically and stops within tol of it
         # (metafor reports such a value); the maximum itself is at 0.
         tau2 = 0.0
         at_boundary = True
     if at_boundary:
-        note = "the maximum is at the boundary τ² = 0"
+        note = messages.AT_BOUNDARY
     tau2 = max(0.0, tau2)
     if X is None and newton:
         # The likelihood check and the standard error share one pass at each point.
@@ -496,7 +497,7 @@ def _fisher_scoring(
             # metafor's ll0check: a boundary value with a higher likelihood wins.
             if ll_0 - ll_hat > 1e-10:
                 tau2, info = 0.0, info_0
-                note = "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
+                note = messages.LIKELIHOOD_AT_ZERO
         se = math.sqrt(2 / info) if info > 0 else math.inf  # (weights underflowed)
         return Tau2Fit(method, tau2, se, it, converged, note)
     if method in ("ML", "REML") and tau2 > 0:
@@ -504,7 +505,7 @@ def _fisher_scoring(
         # metafor's ll0check: a boundary value with a higher likelihood wins.
         if _loglik(0.0, yi, vi, X, reml) - _loglik(tau2, yi, vi, X, reml) > 1e-10:
             tau2 = 0.0
-            note = "the likelihood is higher at τ² = 0 than at the Fisher-scoring solution"
+            note = messages.LIKELIHOOD_AT_ZERO
     w = 1 / (vi + tau2)
     if method == "ML":
         se = float(np.sqrt(2 / w.dot(w)))
@@ -597,5 +598,5 @@ def estimate_tau2(
     Xd = design_matrix(X, y.size)
     k, p = model_dimensions(y, Xd)
     if k <= p:
-        return Tau2Fit(name, 0.0, float("nan"), note=f"k = {k} study: τ² is 0 by definition")
+        return Tau2Fit(name, 0.0, float("nan"), note=messages.k_study(k))
     return TAU2_ESTIMATORS[name](y, v, Xd, tol, maxiter)
