@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._validation import MAX_COUNT
+from .escalc import resolve_options as _resolve_options
 from .glmm import Nagq
-from .pooling import resolve_options as _resolve_options
 from .results import MetaPropOptions
 from .transforms import Transform, get_transform
 

@@ -36,7 +36,8 @@ import numpy.typing as npt
 from scipy import stats
 
 from ._deferred import Deferred
-from .pooling import Prepared, fit_prepared, prepared_from_result
+from .escalc import Prepared, prepared_from_result
+from .pooling import fit_prepared
 from .regression import fit_inverse_reg
 from .results import Interval, MetaPropResult
 

@@ -31,10 +31,10 @@ import numpy.typing as npt
 from scipy import stats
 
 from ._validation import data_column
+from .escalc import Prepared, prepare
 from .glmm import Nagq, fit_glmm
 from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from .intervals import critical_value
-from .pooling import Prepared, prepare
 from .results import MetaPropOptions, StudyData, json_safe
 from .tau2 import estimate_tau2, generalized_q
 
