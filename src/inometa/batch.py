@@ -17,9 +17,7 @@ row, study = column), and the default index of the result is 1 … R.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from types import MappingProxyType
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -28,6 +26,7 @@ from scipy import stats
 
 from . import messages
 from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
+from .batch_result import COLUMNS, MetaPropBatchResult
 from .batch_tau2 import (
     Tau2Batch,
     by_df,
@@ -51,139 +50,6 @@ __all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch", "refit_batch"]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-
-
-#: The result columns: name → (where the same number sits in ``MetaPropResult.to_dict()``,
-#: description). Proportion-scale values are unprefixed; ``model_`` marks the model scale
-#: (logit, arcsine, …); ``common_`` the common-effect model.
-COLUMNS: dict[str, tuple[tuple[str | int, ...], str]] = {
-    "k": (("k",), "number of studies"),
-    "n_total": (("n_total",), "participants"),
-    "events_total": (("events_total",), "events"),
-    "estimate": (("estimate",), "random-effects pooled proportion"),
-    "ci_low": (("ci_low",), "its confidence interval (proportion scale)"),
-    "ci_high": (("ci_high",), ""),
-    "pi_low": (("pi_low",), "prediction interval (proportion scale)"),
-    "pi_high": (("pi_high",), ""),
-    "tau2": (("tau2",), "between-study variance (model scale)"),
-    "tau": (("tau",), ""),
-    "tau2_se": (("tau2_se",), "metafor's se.tau2 (NaN for the GLMM)"),
-    "tau2_ci_low": (("tau2_ci", 0), "Q-profile (GLMM: profile-likelihood) interval for τ²"),
-    "tau2_ci_high": (("tau2_ci", 1), ""),
-    "tau2_iterations": (("tau2_iterations",), "iterations of the τ² search"),
-    "tau2_converged": (("tau2_converged",), "False where the τ² search did not converge"),
-    "i2": (("i2",), "I² (fraction), by ``i2_definition``"),
-    "i2_ci_low": (("i2_ci", 0), ""),
-    "i2_ci_high": (("i2_ci", 1), ""),
-    "h2": (("h2",), "H²"),
-    "h2_ci_low": (("h2_ci", 0), ""),
-    "h2_ci_high": (("h2_ci", 1), ""),
-    "q": (("q",), "Cochran's Q (GLMM: Wald-type Q of the saturated model)"),
-    "q_df": (("q_df",), ""),
-    "q_pvalue": (("q_pvalue",), ""),
-    "q_lrt": (("q_lrt",), "GLMM likelihood-ratio Q (NaN for inverse variance)"),
-    "q_lrt_pvalue": (("q_lrt_pvalue",), ""),
-    "typical_variance": (("typical_variance",), "ṽ behind I² = τ²/(τ² + ṽ)"),
-    "model_estimate": (("model_scale", "estimate"), "random-effects estimate, model scale"),
-    "model_se": (("model_scale", "se"), "its SE as the CI method uses it (HK-scaled for hk)"),
-    "model_se_wald": (("random", "se_wald"), "its inverse-variance (Wald) SE"),
-    "model_ci_low": (("model_scale", "ci_low"), ""),
-    "model_ci_high": (("model_scale", "ci_high"), ""),
-    "model_pi_low": (("model_scale", "pi_low"), ""),
-    "model_pi_high": (("model_scale", "pi_high"), ""),
-    "ci_df": (("random", "df"), "t df of the CI (NaN: normal quantile)"),
-    "pi_df": (("pi_df",), "t df of the PI (NaN: normal quantile)"),
-    "statistic": (("random", "statistic"), "z or t statistic of μ = 0 (model scale)"),
-    "pvalue": (("random", "pvalue"), ""),
-    "common_estimate": (("common", "proportion"), "common-effect pooled proportion"),
-    "common_ci_low": (("common", "proportion_ci", 0), ""),
-    "common_ci_high": (("common", "proportion_ci", 1), ""),
-    "common_model_estimate": (("common", "estimate"), "common-effect estimate, model scale"),
-    "common_model_se": (("common", "se"), ""),
-    "common_model_ci_low": (("common", "ci_low"), ""),
-    "common_model_ci_high": (("common", "ci_high"), ""),
-    "common_statistic": (("common", "statistic"), ""),
-    "common_pvalue": (("common", "pvalue"), ""),
-    "backtransform_n": (("backtransform_n",), "harmonic mean of n (Freeman–Tukey), else NaN"),
-}
-_INT_COLUMNS = ("k", "n_total", "events_total", "tau2_iterations", "q_df")
-_BOOL_COLUMNS = ("tau2_converged",)
-
-
-@dataclass(frozen=True)
-class MetaPropBatchResult:
-    """The results of :func:`metaprop_batch`: one entry per analysis in every column.
-
-    Attributes
-    ----------
-    options
-        Every resolved choice, shared by all analyses (``backtransform`` describes the rule;
-        the harmonic means are the column ``backtransform_n``).
-    analyses, studies
-        The labels of the analyses (rows) and of the studies (columns) given, else None.
-    values
-        Column name → read-only array (see :data:`COLUMNS`).
-    notes
-        Per analysis, the notes :func:`inometa.metaprop` gives for it (a tuple of str).
-
-    ``res["tau2"]`` returns a column, ``res.to_frame()`` a DataFrame, ``res.row(i)`` one
-    analysis as a dict (i counted from 0).
-
-    Examples
-    --------
-    >>> import inometa
-    >>> res = inometa.metaprop_batch([[9, 17, 49], [3, 5, 8]], [[49, 90, 72], [30, 41, 52]],
-    ...                              as_frame=False)
-    >>> len(res), res["k"].tolist(), res.row(1)["k"]
-    (2, [3, 3], 3)
-    >>> res.to_frame().shape
-    (2, 49)
-    """
-
-    options: MetaPropOptions
-    analyses: tuple[str, ...] | None
-    studies: tuple[str, ...] | None
-    values: Mapping[str, npt.NDArray[Any]]
-    notes: tuple[tuple[str, ...], ...]
-
-    def __getitem__(self, name: str) -> npt.NDArray[Any]:
-        return self.values[name]
-
-    def __len__(self) -> int:
-        return len(self.notes)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Column names, in :data:`COLUMNS` order."""
-        return tuple(self.values)
-
-    def row(self, i: int) -> dict[str, Any]:
-        """Analysis ``i`` (from 0) as a dict of plain Python values, with its notes."""
-        out: dict[str, Any] = {name: col[i].item() for name, col in self.values.items()}
-        out["notes"] = self.notes[i]
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per analysis; ``notes`` holds tuples; ``attrs`` the options and version."""
-        import pandas as pd
-
-        r = len(self)
-        index = (
-            pd.Index(self.analyses, name="analysis")
-            if self.analyses is not None
-            else pd.RangeIndex(1, r + 1, name="analysis")
-        )
-        frame: pd.DataFrame = pd.DataFrame(dict(self.values), index=index)
-        notes = np.empty(r, dtype=object)
-        notes[:] = list(self.notes)
-        frame["notes"] = notes
-        frame.attrs["analysis"] = "metaprop_batch"
-        frame.attrs["options"] = asdict(self.options)
-        frame.attrs["version"] = self.options.version
-        return frame
 
 
 def metaprop_batch(
@@ -457,14 +323,8 @@ def _fit(
             _fit_inverse(cols, notes, Y, V, M, k, opts, tr, n_bt)
     cols["tau"] = np.sqrt(cols["tau2"])
     cols["backtransform_n"] = np.full(r, np.nan) if n_bt is None else n_bt
-    values: dict[str, npt.NDArray[Any]] = {}
-    for name in COLUMNS:
-        dtype: Any = np.int64 if name in _INT_COLUMNS else bool if name in _BOOL_COLUMNS else float
-        arr = np.array(cols[name], dtype=dtype)
-        arr.setflags(write=False)
-        values[name] = arr
-    return MetaPropBatchResult(
-        opts, names.analyses, names.studies, MappingProxyType(values), notes.frozen()
+    return MetaPropBatchResult.from_columns(
+        opts, names.analyses, names.studies, cols, notes.frozen()
     )
 
 
