@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inometa.batch_heterogeneity import q_profile_batch
 from inometa.batch_tau2 import (
     estimate_tau2_batch,
     find_root,
     generalized_q_batch,
-    q_profile_batch,
     typical_variance_batch,
 )
 from inometa.heterogeneity import q_profile_tau2_ci, typical_variance

@@ -26,13 +26,12 @@ from scipy import stats
 
 from . import messages
 from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
+from .batch_heterogeneity import by_df, q_profile_batch
 from .batch_result import COLUMNS, MetaPropBatchResult
 from .batch_tau2 import (
     Tau2Batch,
-    by_df,
     estimate_tau2_batch,
     generalized_q_batch,
-    q_profile_batch,
     typical_variance_batch,
 )
 from .glmm import GlmmFit, Nagq, fit_glmm

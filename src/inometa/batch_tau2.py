@@ -1,4 +1,4 @@
-"""τ² estimators, Q and Q-profile intervals for many analyses at once (vectorised over rows).
+"""τ² estimators and Q for many analyses at once (vectorised over rows).
 
 The data of R analyses are (R, K) arrays: model-scale values ``Y``, sampling variances ``V``
 and a 0/1 ``mask`` of the studies present (ragged sets). Every function computes, for all
@@ -11,7 +11,6 @@ here                            single-analysis reference
 ==============================  ===================================================
 :func:`estimate_tau2_batch`     :func:`inometa.tau2.estimate_tau2` (all estimators)
 :func:`generalized_q_batch`     :func:`inometa.tau2.generalized_q`
-:func:`q_profile_batch`         :func:`inometa.heterogeneity.q_profile_tau2_ci`
 :func:`typical_variance_batch`  :func:`inometa.heterogeneity.typical_variance`
 ==============================  ===================================================
 
@@ -20,8 +19,7 @@ single path has a closed form in the sums Σwᵢ, Σwᵢ², Σwᵢ³ and the wei
 these are what is computed here. Fisher scoring with Newton steps (ML, REML, EB) and the
 Paule–Mandel iteration run the same steps for every row as the single path until each row
 meets its criterion; each row records its own iteration count and convergence flag. The
-Q-profile bounds are found by safeguarded Newton steps on 1/Q with the single path's
-tolerance (``xtol = tol · mean vᵢ``), not step for step.
+Q-profile interval is in :mod:`inometa.batch_heterogeneity`.
 """
 
 from __future__ import annotations
@@ -31,19 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from . import messages
+from ._rows import EPS, Workspace, masked_mean, row_dot, row_sum
 from .tau2 import DEFAULT_MAXITER, DEFAULT_TOL
 
 __all__ = [
     "Tau2Batch",
-    "Tau2IntervalBatch",
-    "by_df",
     "estimate_tau2_batch",
     "find_root",
     "generalized_q_batch",
-    "q_profile_batch",
     "typical_variance_batch",
 ]
 
@@ -53,8 +48,6 @@ BoolArray = npt.NDArray[np.bool_]
 NoteArray = npt.NDArray[np.object_]
 # f(x, rows) → values of the function at x for the analyses ``rows`` (indices into R).
 RowFunction = Callable[[FloatArray, IntArray], FloatArray]
-
-_EPS = float(np.finfo(float).eps)
 
 
 def _notes(r: int) -> NoteArray:
@@ -67,7 +60,7 @@ def find_root(
     b: FloatArray,
     *,
     xatol: FloatArray | float,
-    xrtol: float = 4 * _EPS,
+    xrtol: float = 4 * EPS,
     maxiter: int = DEFAULT_MAXITER,
     fa: FloatArray | None = None,
     fb: FloatArray | None = None,
@@ -160,27 +153,14 @@ def find_root(
 # -- sums over the studies present ---------------------------------------------------------
 
 
-_EPS = float(np.finfo(float).eps)
-
-
-def _rsum(a: FloatArray) -> FloatArray:
-    """Row sums (a matrix–vector product: far faster than ``sum(axis=1)`` over short rows)."""
-    return np.asarray(a @ np.ones(a.shape[1]), dtype=float)
-
-
-def _rdot(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise Σⱼ aᵢⱼ bᵢⱼ."""
-    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=float)
-
-
 def _weights(V: FloatArray, M: FloatArray, tau2: FloatArray) -> FloatArray:
     return np.asarray(M / (V + tau2[:, None]), dtype=float)
 
 
 def _residuals(Y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Σw, the weighted mean and the residuals yᵢ − μ̂ (zero weight where absent)."""
-    s1 = _rsum(w)
-    mu = _rdot(w, Y) / s1
+    s1 = row_sum(w)
+    mu = row_dot(w, Y) / s1
     return s1, mu, Y - mu[:, None]
 
 
@@ -198,7 +178,7 @@ def generalized_q_batch(
     t = np.broadcast_to(np.asarray(tau2, dtype=float), (Y.shape[0],))
     w = _weights(V, M, t)
     _, _, res = _residuals(Y, w)
-    return np.asarray(_rdot(w, res * res), dtype=float)
+    return np.asarray(row_dot(w, res * res), dtype=float)
 
 
 def typical_variance_batch(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
@@ -210,21 +190,17 @@ def typical_variance_batch(V: FloatArray, M: FloatArray, k: FloatArray) -> Float
     array([0.01])
     """
     w = M / V
-    s1 = _rsum(w)
-    trp = s1 - _rsum(w * w) / s1
+    s1 = row_sum(w)
+    trp = s1 - row_sum(w * w) / s1
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(k > 1, (k - 1) / trp, 0.0)
 
 
-def _mean_v(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
-    return np.asarray(_rsum(M * V) / k, dtype=float)
-
-
 def _var_y(Y: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
     """Variance of the yᵢ present, divisor k (numpy's ``var``)."""
-    ybar = _rsum(M * Y) / k
+    ybar = row_sum(M * Y) / k
     d = M * (Y - ybar[:, None])
-    return np.asarray(_rsum(d * d) / k, dtype=float)
+    return np.asarray(row_sum(d * d) / k, dtype=float)
 
 
 # -- estimators --------------------------------------------------------------------------
@@ -257,9 +233,9 @@ def _truncation_notes(raw: FloatArray, active: BoolArray) -> NoteArray:
 def _p0_sums(V: FloatArray, M: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """tr P₀ and ΣP₀² (P at τ² = 0) and Σwᵢ, wᵢ = 1/vᵢ."""
     w = M / V
-    s1 = _rsum(w)
-    s2 = _rsum(w * w)
-    s3 = _rsum(w * w * w)
+    s1 = row_sum(w)
+    s2 = row_sum(w * w)
+    s3 = row_sum(w * w * w)
     return s1 - s2 / s1, s2 - 2 * s3 / s1 + s2**2 / s1**2, s1
 
 
@@ -276,8 +252,8 @@ def _he_raw(
     Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The untruncated Hedges estimate, tr((I − H)V) and Σ((I − H)V ∘ ((I − H)V)ᵀ)."""
-    sv = _rsum(M * V)
-    sv2 = _rsum(M * V * V)
+    sv = row_sum(M * V)
+    sv2 = row_sum(M * V * V)
     tr_pv = (1 - 1 / k) * sv
     spv = (1 - 1 / k) ** 2 * sv2 + (sv**2 - sv2) / k**2
     return (_var_y(Y, M, k) * k - tr_pv) / (k - 1), tr_pv, spv
@@ -304,14 +280,14 @@ def _sj(Y: FloatArray, V: FloatArray, M: FloatArray, k: FloatArray, act: BoolArr
     tau0 = np.where(equal, 0.0, _var_y(Y, M, k))
     w = _weights(V, M, tau0)
     s1, _, res = _residuals(Y, w)
-    q = _rdot(w, res * res)
+    q = row_dot(w, res * res)
     tau2 = np.maximum(0.0, tau0 * q / (k - 1))
     w2, w3 = w * w, w * w * w
-    s2, s3 = _rsum(w2), _rsum(w3)
-    wv2 = _rsum(w2 * V)
+    s2, s3 = row_sum(w2), row_sum(w3)
+    wv2 = row_sum(w2 * V)
     # Σ (PV ∘ (PV)ᵀ), Σ (PV ∘ P) and Σ P² for P = W − wwᵀ/Σw, V = diag(vᵢ)
-    s_pvpv = _rsum(w2 * V * V) - 2 * _rsum(w3 * V * V) / s1 + wv2**2 / s1**2
-    s_pvp = wv2 - 2 * _rsum(w3 * V) / s1 + s2 * wv2 / s1**2
+    s_pvpv = row_sum(w2 * V * V) - 2 * row_sum(w3 * V * V) / s1 + wv2**2 / s1**2
+    s_pvp = wv2 - 2 * row_sum(w3 * V) / s1 + s2 * wv2 / s1**2
     s_pp = s2 - 2 * s3 / s1 + s2**2 / s1**2
     se = np.sqrt(tau0**2 / (k - 1) ** 2 * (2 * s_pvpv + 4 * tau2 * s_pvp + 2 * tau2**2 * s_pp))
     note = _notes(k.size)
@@ -331,7 +307,7 @@ def _pm_q_slope(
     w = _weights(V, M, t)
     _, _, res = _residuals(Y, w)
     wr = w * res
-    return _rdot(wr, res), _rdot(wr, wr)
+    return row_dot(wr, res), row_dot(wr, wr)
 
 
 def _solve_q_batch(
@@ -351,7 +327,7 @@ def _solve_q_batch(
     reciprocal = np.ones(r, dtype=bool)
     converged = np.zeros(r, dtype=bool)
     iterations = np.full(r, maxiter, dtype=np.int64)
-    xtol = tol * _mean_v(V, M, k)
+    xtol = tol * masked_mean(V, M, k)
     live = np.ones(r, dtype=bool)
     previous = np.full(r, np.nan)  # the last step taken (NaN: none yet of this kind)
     for it in range(1, maxiter + 1):
@@ -366,7 +342,7 @@ def _solve_q_batch(
         trial = tau2[rows] + step
         # a step this small is the last one, and its point needs no evaluation
         size, prev = np.abs(step), previous[rows]
-        small = (size <= xtol[rows] + 4 * _EPS * trial) | (
+        small = (size <= xtol[rows] + 4 * EPS * trial) | (
             (size <= 0.25 * np.abs(prev)) & (size**3 <= xtol[rows] * prev**2)
         )
         done = rows[small]
@@ -413,21 +389,9 @@ def _pm(
         tau2[solve], converged[solve], iterations[solve] = root, ok, its
         for i in solve[~ok]:
             note[i] = messages.newton_not_converged(maxiter)
-    s1 = _rsum(_weights(V, M, tau2))
+    s1 = row_sum(_weights(V, M, tau2))
     se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
     return Tau2Batch("PM", tau2, se, iterations, converged, note)
-
-
-class _Workspace:
-    """Reused (rows × studies) buffers for the hot loops: a fresh array of this size costs
-    more in page faults than the arithmetic done in it."""
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self._bufs = [np.empty(shape) for _ in range(3)]
-
-    def get(self, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-        a, b, c = (buf[:n] for buf in self._bufs)
-        return a, b, c
 
 
 def _adjustment(
@@ -437,30 +401,30 @@ def _adjustment(
     M: FloatArray,
     k: FloatArray,
     tau2: FloatArray,
-    work: _Workspace | None = None,
+    work: Workspace | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per row at τ²: the Fisher-scoring step of ``method`` (metafor's ``adj``), the score
     and the observed information (NaN for EB), as :func:`inometa.tau2._scoring_terms`."""
-    w, res, wr = (work or _Workspace(Y.shape)).get(Y.shape[0])
+    w, res, wr = (work or Workspace(Y.shape)).get(Y.shape[0])
     np.add(V, tau2[:, None], out=w)
     np.divide(M, w, out=w)
-    s1 = _rsum(w)
-    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
+    s1 = row_sum(w)
+    np.subtract(Y, (row_dot(w, Y) / s1)[:, None], out=res)
     np.multiply(w, res, out=wr)
-    ypp = _rdot(wr, wr)
+    ypp = row_dot(wr, wr)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "EB":
-            score = _rdot(wr, res) * k / (k - 1) - k
+            score = row_dot(wr, res) * k / (k - 1) - k
             return np.asarray(score / s1, dtype=float), score, np.full(score.size, np.nan)
         # yᵀP³y = Σ wᵢ (zᵢ − z̄)² with z = Py, z̄ = Σwz/Σw (absent studies: w = 0)
-        np.subtract(wr, (_rdot(w, wr) / s1)[:, None], out=wr)
-        yp3y = _rdot(np.multiply(w, wr, out=res), wr)
+        np.subtract(wr, (row_dot(w, wr) / s1)[:, None], out=wr)
+        yp3y = row_dot(np.multiply(w, wr, out=res), wr)
         w2 = np.multiply(w, w, out=res)
-        s2 = _rsum(w2)
+        s2 = row_sum(w2)
         if method == "ML":
             score = ypp - s1
             return np.asarray(score / s2, dtype=float), score, 2 * yp3y - s2
-        s3 = _rdot(w2, w)
+        s3 = row_dot(w2, w)
         info = s2 - 2 * s3 / s1 + s2**2 / s1**2
         score = ypp - (s1 - s2 / s1)
         return np.asarray(score / info, dtype=float), score, 2 * yp3y - info
@@ -473,12 +437,12 @@ def _score_at_zero(
     w = M / V
     s1, _, res = _residuals(Y, w)
     wr = w * res
-    ypp = _rdot(wr, wr)
+    ypp = row_dot(wr, wr)
     if method == "ML":
         return np.asarray(ypp - s1, dtype=float)
     if method == "REML":
-        return np.asarray(ypp - (s1 - _rsum(w * w) / s1), dtype=float)
-    return np.asarray(_rdot(wr, res) * k / (k - 1) - k, dtype=float)
+        return np.asarray(ypp - (s1 - row_sum(w * w) / s1), dtype=float)
+    return np.asarray(row_dot(wr, res) * k / (k - 1) - k, dtype=float)
 
 
 def _loglik(
@@ -486,8 +450,8 @@ def _loglik(
 ) -> FloatArray:
     w = _weights(V, M, tau2)
     s1, _, res = _residuals(Y, w)
-    rss = _rdot(w, res * res)
-    logs = _rsum(M * np.log(V + tau2[:, None]))
+    rss = row_dot(w, res * res)
+    logs = row_sum(M * np.log(V + tau2[:, None]))
     if reml:
         return np.asarray(
             -0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logs - 0.5 * np.log(s1) - 0.5 * rss,
@@ -516,7 +480,7 @@ def _fisher_scoring(
     r = k.size
     with np.errstate(divide="ignore", invalid="ignore"):
         tau2 = np.where(act, np.maximum(0.0, _he_raw(Y, V, M, k)[0]), 0.0)
-    scale = _mean_v(V, M, k)
+    scale = masked_mean(V, M, k)
     score0 = np.zeros(r)
     rows = np.flatnonzero(act)
     score0[rows] = _score_at_zero(method, Y[rows], V[rows], M[rows], k[rows])
@@ -526,10 +490,10 @@ def _fisher_scoring(
     # Working copies of the active rows' data, compacted only when a fifth of them has
     # finished (gathering the 2-D arrays every iteration would cost more than it saves).
     wrows, Yw, Vw, Mw, kw = rows, Y[rows], V[rows], M[rows], k[rows]
-    work = _Workspace(Yw.shape)
+    work = Workspace(Yw.shape)
     newton = method in ("ML", "REML")
     with np.errstate(divide="ignore", invalid="ignore"):
-        v_bar = k / _rsum(np.where(M > 0, M / V, 0.0))
+        v_bar = k / row_sum(np.where(M > 0, M / V, 0.0))
     lo, hi = np.zeros(r), np.full(r, np.inf)  # brackets of the maxima
     previous = np.full(r, np.nan)  # the size of the last step if it was a Newton step
     for _ in range(maxiter):
@@ -603,13 +567,13 @@ def _fisher_scoring(
             note[check[worse]] = messages.LIKELIHOOD_AT_ZERO
     tau2 = np.maximum(0.0, tau2)
     w = _weights(V, M, tau2)
-    s1 = _rsum(w)
-    s2 = _rsum(w * w)
+    s1 = row_sum(w)
+    s2 = row_sum(w * w)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "ML":
             se = np.sqrt(2 / s2)
         elif method == "REML":
-            s3 = _rsum(w * w * w)
+            s3 = row_sum(w * w * w)
             se = np.sqrt(2 / (s2 - 2 * s3 / s1 + s2**2 / s1**2))
         else:
             se = np.sqrt(2 * k**2 / (k - 1) / s1**2)
@@ -645,7 +609,7 @@ def estimate_tau2_batch(
     >>> np.round(fit.tau2, 6).tolist(), fit.note[1]
     ([0.024444, 0.0], 'the estimate (-0.01) was negative and is truncated at 0')
     """
-    k = _rsum(M)
+    k = row_sum(M)
     act = k > 1
     with np.errstate(divide="ignore", invalid="ignore"):
         if method in _CLOSED:
@@ -665,154 +629,3 @@ def estimate_tau2_batch(
         for i in np.flatnonzero(single):
             fit.note[i] = messages.k_study(int(k[i]))
     return fit
-
-
-# -- Q-profile interval ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tau2IntervalBatch:
-    """Q-profile intervals for τ² per row, with the notes the single path gives."""
-
-    low: FloatArray
-    high: FloatArray
-    notes: tuple[tuple[str, ...], ...]
-
-
-def by_df(
-    quantile: Callable[[float, FloatArray], FloatArray], p: float, df: FloatArray
-) -> FloatArray:
-    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K).
-
-    Examples
-    --------
-    >>> np.round(by_df(stats.chi2.isf, 0.025, np.array([4.0, 2.0, 4.0])), 4).tolist()
-    [11.1433, 7.3778, 11.1433]
-    """
-    values, inverse = np.unique(df, return_inverse=True)
-    return np.asarray(quantile(p, values), dtype=float)[inverse]
-
-
-def _take(a: FloatArray, rows: IntArray) -> FloatArray:
-    """``a[rows]``, without the copy when ``rows`` is every row."""
-    return a if rows.size == a.shape[0] else a[rows]
-
-
-def _q_and_slope(
-    Y: FloatArray, V: FloatArray, M: FloatArray, tau2: FloatArray, work: _Workspace
-) -> tuple[FloatArray, FloatArray]:
-    """Q(τ²) and dQ/dτ² = −Σ wᵢ² (yᵢ − μ̂)² per row (μ̂'s own change drops out: Σ wᵢ(yᵢ − μ̂) = 0)."""
-    w, res, wr = work.get(Y.shape[0])
-    np.add(V, tau2[:, None], out=w)
-    np.divide(M, w, out=w)
-    s1 = _rsum(w)
-    np.subtract(Y, (_rdot(w, Y) / s1)[:, None], out=res)
-    np.multiply(w, res, out=wr)
-    return _rdot(wr, res), -_rdot(wr, wr)
-
-
-def _solve_q(
-    Y: FloatArray,
-    V: FloatArray,
-    M: FloatArray,
-    target: FloatArray,
-    hi: FloatArray,
-    xatol: FloatArray,
-    maxiter: int = 200,
-) -> FloatArray:
-    """The τ² in [0, hi] with Q(τ²) = target, per row, given Q(0) ≥ target ≥ Q(hi).
-
-    Q decreases in τ², and 1/Q is nearly linear in it (each study contributes about
-    1/(vᵢ + τ²)), so Newton steps on 1/Q converge in a few iterations; a step that leaves
-    the current bracket is replaced by bisection. A row stops when its Newton step is below
-    ``xatol + 4 eps τ²`` (the error after such a step is of the order of its square).
-    """
-    r = target.size
-    t = np.zeros(r)
-    lo = np.zeros(r)
-    hi = np.array(hi, dtype=float)
-    rows = np.arange(r)
-    work = _Workspace(Y.shape)
-    for _ in range(maxiter):
-        tr = t[rows]
-        q, d = _q_and_slope(_take(Y, rows), _take(V, rows), _take(M, rows), tr, work)
-        c = target[rows]
-        left = q >= c
-        lo[rows] = np.where(left, tr, lo[rows])
-        hi[rows] = np.where(left, hi[rows], tr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = q * (1 - q / c) / d
-        new = tr + step
-        bad = ~np.isfinite(new) | (new <= lo[rows]) | (new >= hi[rows])
-        new = np.where(bad, 0.5 * (lo[rows] + hi[rows]), new)
-        exact = q == c
-        done = exact | (~bad & (np.abs(step) <= xatol[rows] + 4 * _EPS * np.abs(new)))
-        t[rows] = np.where(exact, tr, new)
-        rows = rows[~done]
-        if rows.size == 0:
-            break
-    return t
-
-
-def q_profile_batch(
-    Y: FloatArray, V: FloatArray, M: FloatArray, level: float, *, tol: float = 1e-12
-) -> Tau2IntervalBatch:
-    """Q-profile confidence interval for τ² (Viechtbauer 2007) for every row.
-
-    As :func:`inometa.heterogeneity.q_profile_tau2_ci`: the bounds solve
-    Q(τ²) = χ²₍k−1; 1−α/2₎ (lower) and χ²₍k−1; α/2₎ (upper), the search range starts at
-    100 and grows tenfold as needed, and Q(0) below the lower quantile gives {0}.
-
-    Examples
-    --------
-    The example of :func:`inometa.heterogeneity.q_profile_tau2_ci` (metafor 0.0307, 1.7849):
-
-    >>> ci = q_profile_batch(np.array([[0.1, 0.5, 0.2, 0.9]]),
-    ...                      np.array([[0.01, 0.02, 0.015, 0.01]]), np.ones((1, 4)), 0.95)
-    >>> round(float(ci.low[0]), 4), round(float(ci.high[0]), 4)
-    (0.0307, 1.7849)
-    """
-    r = Y.shape[0]
-    k = _rsum(M)
-    df = k - 1
-    low = np.full(r, np.nan)
-    high = np.full(r, np.nan)
-    notes: list[list[str]] = [[] for _ in range(r)]
-    for i in np.flatnonzero(df < 1):
-        notes[i].append(messages.K1_TAU2_CI)
-    ok = np.flatnonzero(df >= 1)
-    if ok.size:
-        Ys, Vs, Ms, d = Y[ok], V[ok], M[ok], df[ok]
-        alpha = 1 - level
-        crit_upper = by_df(stats.chi2.isf, alpha / 2, d)
-        crit_lower = by_df(stats.chi2.ppf, alpha / 2, d)
-        q0 = generalized_q_batch(Ys, Vs, Ms, 0.0)
-        tmax = np.full(ok.size, 100.0)
-        q_tmax = generalized_q_batch(Ys, Vs, Ms, tmax)
-        grow = (q_tmax > crit_lower) & (tmax < 1e12)
-        while grow.any():
-            g = np.flatnonzero(grow)
-            tmax[g] *= 10
-            q_tmax[g] = generalized_q_batch(Ys[g], Vs[g], Ms[g], tmax[g])
-            grow = (q_tmax > crit_lower) & (tmax < 1e12)
-        xatol = tol * _mean_v(Vs, Ms, k[ok])
-
-        def solve(rows: IntArray, target: FloatArray) -> FloatArray:
-            return _solve_q(Ys[rows], Vs[rows], Ms[rows], target[rows], tmax[rows], xatol[rows])
-
-        null = q0 < crit_lower
-        unbounded = ~null & (q_tmax > crit_lower)
-        lo, hi = np.zeros(ok.size), np.zeros(ok.size)
-        hi[unbounded] = tmax[unbounded]
-        rows = np.flatnonzero(~null & ~unbounded)
-        if rows.size:
-            hi[rows] = solve(rows, crit_lower)
-        rows = np.flatnonzero(~null & (q0 >= crit_upper))
-        if rows.size:
-            lo[rows] = solve(rows, crit_upper)
-        low[ok], high[ok] = lo, hi
-        for j in np.flatnonzero(null):
-            notes[ok[j]].append(messages.NULL_Q_PROFILE)
-        for j in np.flatnonzero(unbounded):
-            notes[ok[j]].append(f"the upper Q-profile bound for τ² exceeds {tmax[j]:g}")
-    return Tau2IntervalBatch(low, high, tuple(tuple(n) for n in notes))
