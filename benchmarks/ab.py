@@ -2,13 +2,18 @@
 
 Usage::
 
-    python benchmarks/ab.py OTHER_SRC [--workload reml|glmm] [--rounds 40]
+    python benchmarks/ab.py OTHER_SRC [--workload NAME] [--rounds 40]
 
 ``OTHER_SRC`` is the ``src`` directory of another checkout (e.g. a ``git worktree`` of an
 older commit). Its package is copied to a temporary directory as ``inometa_other`` (the
 package imports itself relatively, so the copy is self-contained), both are imported, and
 the workload of ``run.py`` (1: one REML analysis of 16 studies, 2: one GLMM) is timed in
 alternating batches. Printed is the median of the per-round ratios this/other.
+
+Workloads (k = 16 studies, seed 20251202): ``reml`` and ``glmm`` (``metaprop``, as
+``run.py``), and on the REML analysis of the same studies ``loo`` (``leave_one_out``),
+``cumulative``, ``influence``, ``gosh`` (``gosh(res, 5000)`` on the first 14 studies) and
+``permutation`` (``metareg`` with a year moderator and 200 random permutations).
 
 Why: the development machine is a shared virtual machine whose speed swings by about 2×
 within minutes, and two processes started together can land on cores of different
@@ -25,16 +30,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 SEED = 20251202
+WORKLOADS = ("reml", "glmm", "loo", "cumulative", "influence", "gosh", "permutation")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("other_src", type=Path, help="src directory of the other checkout")
-    parser.add_argument("--workload", choices=("reml", "glmm"), default="reml")
+    parser.add_argument("--workload", choices=WORKLOADS, default="reml")
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args(argv)
     package = args.other_src / "inometa"
@@ -49,14 +56,29 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(SEED)
         n = rng.integers(20, 301, 16)
         x = rng.binomial(n, rng.uniform(0.05, 0.6, 16))
-        kwargs = {"method": "glmm"} if args.workload == "glmm" else {}
-        per_round = 3 if args.workload == "glmm" else 200
+        years = np.arange(16) % 7 + 2010.0
+
+        def workload(module: object) -> object:
+            m: Any = module
+            if args.workload in ("reml", "glmm"):
+                kwargs = {"method": "glmm"} if args.workload == "glmm" else {}
+                return lambda: m.metaprop(x, n, **kwargs)
+            if args.workload == "permutation":
+                return lambda: m.metareg(x, n, {"year": years}, permutations=200, seed=1)
+            res = m.metaprop(x[:14], n[:14]) if args.workload == "gosh" else m.metaprop(x, n)
+            if args.workload == "gosh":
+                return lambda: m.gosh(res, 5000, seed=1)
+            fn = {"loo": m.leave_one_out, "cumulative": m.cumulative, "influence": m.influence}
+            return lambda: fn[args.workload](res)
+
+        per_round = {"reml": 200, "glmm": 3, "gosh": 2, "permutation": 1}.get(args.workload, 20)
+        jobs = {id(inometa): workload(inometa), id(other): workload(other)}
 
         def batch(module: object) -> float:
-            fit = module.metaprop  # type: ignore[attr-defined]
+            job: Any = jobs[id(module)]
             start = time.perf_counter()
             for _ in range(per_round):
-                fit(x, n, **kwargs)
+                job()
             return (time.perf_counter() - start) / per_round
 
         batch(inometa), batch(other)  # warm up both
