@@ -13,7 +13,8 @@ alternating batches. Printed is the median of the per-round ratios this/other.
 Workloads (k = 16 studies, seed 20251202): ``reml`` and ``glmm`` (``metaprop``, as
 ``run.py``), and on the REML analysis of the same studies ``loo`` (``leave_one_out``),
 ``cumulative``, ``influence``, ``gosh`` (``gosh(res, 5000)`` on the first 14 studies) and
-``permutation`` (``metareg`` with a year moderator and 200 random permutations).
+``permutation`` (``metareg`` with a year moderator and 200 random permutations); ``batch``
+is ``metaprop_batch`` on 10,000 such analyses.
 
 Why: the development machine is a shared virtual machine whose speed swings by about 2×
 within minutes, and two processes started together can land on cores of different
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 SEED = 20251202
-WORKLOADS = ("reml", "glmm", "loo", "cumulative", "influence", "gosh", "permutation")
+WORKLOADS = ("reml", "glmm", "loo", "cumulative", "influence", "gosh", "permutation", "batch")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,12 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         n = rng.integers(20, 301, 16)
         x = rng.binomial(n, rng.uniform(0.05, 0.6, 16))
         years = np.arange(16) % 7 + 2010.0
+        big_n = rng.integers(20, 301, (10_000, 16))
+        big_x = rng.binomial(big_n, rng.uniform(0.05, 0.6, (10_000, 16)))
 
         def workload(module: object) -> object:
             m: Any = module
             if args.workload in ("reml", "glmm"):
                 kwargs = {"method": "glmm"} if args.workload == "glmm" else {}
                 return lambda: m.metaprop(x, n, **kwargs)
+            if args.workload == "batch":
+                return lambda: m.metaprop_batch(big_x, big_n, as_frame=False)
             if args.workload == "permutation":
                 return lambda: m.metareg(x, n, {"year": years}, permutations=200, seed=1)
             res = m.metaprop(x[:14], n[:14]) if args.workload == "gosh" else m.metaprop(x, n)
@@ -71,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             fn = {"loo": m.leave_one_out, "cumulative": m.cumulative, "influence": m.influence}
             return lambda: fn[args.workload](res)
 
-        per_round = {"reml": 200, "glmm": 3, "gosh": 2, "permutation": 1}.get(args.workload, 20)
+        rounds = {"reml": 200, "glmm": 3, "gosh": 2, "permutation": 1, "batch": 1}
+        per_round = rounds.get(args.workload, 20)
         jobs = {id(inometa): workload(inometa), id(other): workload(other)}
 
         def batch(module: object) -> float:

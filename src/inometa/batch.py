@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
 from . import messages
 from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
@@ -255,20 +255,25 @@ def _correction_notes(
         notes.rows[i].append(messages.correction(inc, studies, which + more, tr.name, corr, glmm))
 
 
+def _t_isf(q: float, df: FloatArray) -> FloatArray:
+    """stats.t.isf(q, df) without the distribution machinery (see :mod:`._distributions`)."""
+    return np.asarray(-special.stdtrit(df, q), dtype=float)
+
+
 def _critical(level: float, df: FloatArray | None, r: int) -> FloatArray:
     """Two-sided critical values: normal (df None) or t(df), NaN where df < 1."""
     alpha = 1 - level
     if df is None:
-        return np.full(r, float(stats.norm.isf(alpha / 2)))
+        return np.full(r, -float(special.ndtri(alpha / 2)))
     ok = df >= 1
-    return np.where(ok, by_df(stats.t.isf, alpha / 2, np.where(ok, df, 1.0)), np.nan)
+    return np.where(ok, by_df(_t_isf, alpha / 2, np.where(ok, df, 1.0)), np.nan)
 
 
 def _pvalue(stat: FloatArray, df: FloatArray | None) -> FloatArray:
     if df is None:
-        return np.asarray(2 * stats.norm.sf(np.abs(stat)), dtype=float)
+        return np.asarray(2 * special.ndtr(-np.abs(stat)), dtype=float)
     ok = df >= 1
-    return np.where(ok, 2 * stats.t.sf(np.abs(stat), np.where(ok, df, 1.0)), np.nan)
+    return np.where(ok, 2 * special.stdtr(np.where(ok, df, 1.0), -np.abs(stat)), np.nan)
 
 
 def _interval(
@@ -364,7 +369,7 @@ def _i2_h2(
         se_big = 0.5 * (np.log(q) - np.log(kk - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * kk - 3))
         se_small = np.sqrt(1 / (2 * (kk - 2)) * (1 - 1 / (3 * (kk - 2) ** 2)))
         se = np.where(q > kk, se_big, se_small)
-        z = float(stats.norm.isf((1 - level) / 2))
+        z = -float(special.ndtri((1 - level) / 2))
         logh = np.log(np.where(h > 0, h, 1.0))
         h_lo = np.where(h > 0, np.maximum(1.0, np.exp(logh - z * se)), 1.0)
         h_hi = np.where(h > 0, np.maximum(1.0, np.exp(logh + z * se)), 1.0)
@@ -510,7 +515,7 @@ def _fit_inverse(
     q = np.where(multi, np.maximum(0.0, generalized_q_batch(Y, V, M, 0.0)), 0.0)
     q_df = np.where(multi, k - 1, 0.0)
     cols["q"], cols["q_df"] = q, q_df
-    cols["q_pvalue"] = np.where(multi, stats.chi2.sf(q, np.maximum(q_df, 1.0)), 1.0)
+    cols["q_pvalue"] = np.where(multi, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
     cols["q_lrt"] = np.full(r, np.nan)
     cols["q_lrt_pvalue"] = np.full(r, np.nan)
     vt = typical_variance_batch(V, M, k)
@@ -564,7 +569,7 @@ def _wald_q_glmm(
             0.0, generalized_q_batch(Y[rows], V[rows], inner[rows].astype(float), 0.0)
         )
     df = np.where(k >= 2, k - 1, 0.0)
-    p = np.where(enough, stats.chi2.sf(q, np.maximum(df, 1.0)), 1.0)
+    p = np.where(enough, special.chdtrc(np.maximum(df, 1.0), q), 1.0)
     return q, df, p
 
 
@@ -673,7 +678,7 @@ def _fit_glmm(
     cols["q"], cols["q_df"], cols["q_pvalue"] = q, q_df, q_p
     q_lrt = np.maximum(0.0, 2 * (g.loglik_saturated - g.loglik_common))
     cols["q_lrt"] = q_lrt
-    cols["q_lrt_pvalue"] = np.where(k > 1, stats.chi2.sf(q_lrt, np.maximum(k - 1, 1.0)), 1.0)
+    cols["q_lrt_pvalue"] = np.where(k > 1, special.chdtrc(np.maximum(k - 1, 1.0), q_lrt), 1.0)
     edge = present & ((x == 0) | (x == m))
     notes.add(
         edge.any(axis=1) & (k > 1),
