@@ -12,8 +12,8 @@ import pytest
 import inometa
 import inometa.data
 from inometa.cli import main
-from inometa.report.reproduction import write_reproduction
-from inometa.reproduce import PUBLISHED_METHOD, Reproduction, reproduce
+from inometa.lao2025.report import write_reproduction
+from inometa.lao2025.reproduce import PUBLISHED_METHOD, Reproduction, reproduce
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_cli_reproduce_without_figures(
         calls.append((set_name, path))
         return latest
 
-    monkeypatch.setattr("inometa.reproduce.reproduce", fake)
+    monkeypatch.setattr("inometa.lao2025.reproduce.reproduce", fake)
     assert main(["reproduce", "--set", "latest", "--out", str(tmp_path), "--no-figures"]) == 0
     assert calls == [("latest", None)]
     out = capsys.readouterr().out

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from inometa.cli import main
-from inometa.report.rundiff import diff_text, write_diff
-from inometa.rundiff import diff_runs, parse_threshold, read_run, run_from_git
+from inometa.lao2025.rundiff import diff_runs, parse_threshold, read_run, run_from_git
+from inometa.lao2025.rundiff_report import diff_text, write_diff
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,6 @@ from . import (
     simulate,
 )
 from ._version import __version__
-from .audit import AuditFinding, AuditResult, audit, audit_table
 from .batch import MetaPropBatchResult, metaprop_batch
 from .bias import (
     RankTestResult,
@@ -24,6 +23,8 @@ from .bias import (
 )
 from .glmm import GlmmFit, fit_glmm
 from .heterogeneity import cochran_q, q_profile_tau2_ci
+from .lao2025.audit import AuditFinding, AuditResult, audit, audit_table
+from .lao2025.rundiff import RunDiff, diff_runs, read_run
 from .plots import (
     plot_baujat,
     plot_cumulative,
@@ -46,7 +47,6 @@ from .results import (
     Prediction,
     StudyData,
 )
-from .rundiff import RunDiff, diff_runs, read_run
 from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from .simulate import simulate_coverage
 from .study_ci import study_confint

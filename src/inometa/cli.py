@@ -64,7 +64,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .audit import audit_table
+    from .lao2025.audit import audit_table
 
     try:
         published = pd.read_csv(args.published)
@@ -85,8 +85,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from .report.reproduction import write_reproduction
-    from .reproduce import reproduce
+    from .lao2025.report import write_reproduction
+    from .lao2025.reproduce import reproduce
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     print(f"inometa reproduce: analysis set '{args.set}' ...", flush=True)
@@ -114,8 +114,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_diff(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .report.rundiff import diff_text, write_diff
-    from .rundiff import diff_runs, parse_threshold, read_run, resolve_run
+    from .lao2025.rundiff import diff_runs, parse_threshold, read_run, resolve_run
+    from .lao2025.rundiff_report import diff_text, write_diff
 
     thresholds = [parse_threshold(t) for t in args.threshold]
     out = Path(args.out)

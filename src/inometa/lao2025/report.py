@@ -1,4 +1,5 @@
-"""Write a :class:`~inometa.reproduce.Reproduction` to disk: tables, figures, manifest, report.
+"""Write a :class:`~inometa.lao2025.reproduce.Reproduction` to disk: tables, figures,
+manifest, report.
 
 Output directory layout::
 
@@ -25,14 +26,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
-from .format import plain, span
+from ..report.document import (
+    Block,
+    Bullets,
+    Code,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    to_html,
+    to_markdown,
+)
+from ..report.format import plain, span
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..reproduce import OutcomeAnalysis, Reproduction
     from ..results import MetaPropResult
+    from .reproduce import OutcomeAnalysis, Reproduction
 
 __all__ = ["FORMATS", "write_reproduction"]
 
@@ -176,7 +187,7 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
         plt.close(fig)
         written[key] = paths
 
-    from ..reproduce import SHORT_LABELS
+    from .reproduce import SHORT_LABELS
 
     for method in ("published", "recommended"):
         results = {
@@ -432,7 +443,7 @@ def _report(
     import pandas as pd
 
     from .._version import __version__
-    from ..reproduce import METHOD_LABELS
+    from .reproduce import METHOD_LABELS
 
     blocks: list[Block] = [
         Heading(f"Reproduction of Lao, Wen & Wen (2025) — analysis set '{rep.set_name}'", 1),
@@ -544,7 +555,7 @@ def write_reproduction(
     Parameters
     ----------
     rep
-        A :class:`~inometa.reproduce.Reproduction`.
+        A :class:`~inometa.lao2025.reproduce.Reproduction`.
     out
         Output directory (created).
     formats

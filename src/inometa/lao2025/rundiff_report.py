@@ -1,4 +1,4 @@
-"""Render and write a :class:`~inometa.rundiff.RunDiff`: console text, Markdown, CSV.
+"""Render and write a :class:`~inometa.lao2025.rundiff.RunDiff`: console text, Markdown, CSV.
 
 Output folder layout::
 
@@ -14,13 +14,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .document import Block, Bullets, Heading, Paragraph, Table, to_markdown
-from .format import plain, span
+from ..report.document import Block, Bullets, Heading, Paragraph, Table, to_markdown
+from ..report.format import plain, span
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..rundiff import RunDiff
+    from .rundiff import RunDiff
 
 __all__ = ["diff_blocks", "diff_text", "write_diff"]
 
@@ -135,7 +135,7 @@ def diff_text(d: RunDiff) -> str:
     Examples
     --------
     >>> import pandas as pd
-    >>> from inometa.rundiff import RunDiff
+    >>> from inometa.lao2025.rundiff import RunDiff
     >>> row = {"outcome": "vod", "method": "published", "k_before": 8, "k_after": 9,
     ...        "n_before": 600, "n_after": 673, "change_pp": 0.7, "i2_change_pp": 1.0,
     ...        "added": "INO-CD22 2025", "removed": "", "changed": "", "flipped": False,

@@ -1,5 +1,5 @@
 """What changed between two runs of ``inometa reproduce`` (the computation behind
-``inometa diff``; rendering and writing are in :mod:`inometa.report.rundiff`).
+``inometa diff``; rendering and writing are in :mod:`inometa.lao2025.rundiff_report`).
 
 A *run* is an output folder of ``inometa reproduce`` (``results.csv``, ``studies.csv``,
 ``manifest.json``). One side may instead be a git revision of the data: the data files are
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from .._version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,8 +216,8 @@ def run_from_git(
         If the data are not in a git repository, the revision is unknown, or the data at
         that revision do not hold the set.
     """
-    from .data import data_dir
-    from .report.reproduction import write_reproduction
+    from ..data import data_dir
+    from .report import write_reproduction
     from .reproduce import reproduce
 
     extracted = data_dir(data).resolve()
@@ -423,11 +423,12 @@ def diff_runs(
     Examples
     --------
     >>> import tempfile, inometa
-    >>> from inometa.report.reproduction import write_reproduction
-    >>> from inometa.rundiff import diff_runs
+    >>> from inometa.lao2025.report import write_reproduction
+    >>> from inometa.lao2025.reproduce import reproduce
+    >>> from inometa.lao2025.rundiff import diff_runs
     >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +SKIP
     ...     for name in ("lao2025", "latest"):
-    ...         write_reproduction(inometa.reproduce(name), f"{tmp}/{name}", figures=False)
+    ...         write_reproduction(reproduce(name), f"{tmp}/{name}", figures=False)
     ...     d = diff_runs(f"{tmp}/lao2025", f"{tmp}/latest", thresholds=["80%"])
     ...     d.summary[["outcome", "method", "estimate_before", "estimate_after", "conclusion"]]
     """

@@ -1,5 +1,5 @@
 """Reproduce Lao, Wen & Wen (2025) from the extracted data: the computation behind
-``inometa reproduce`` (writing files is :mod:`inometa.report.reproduction`).
+``inometa reproduce`` (writing files is :mod:`inometa.lao2025.report`).
 
 For every outcome of an analysis set with counts it pools
 
@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._version import __version__
+from .._version import __version__
+from ..bias import SmallKWarning, begg_test, egger_test, trim_and_fill
+from ..pooling import metaprop
+from ..results import MetaPropResult
+from ..sensitivity import leave_one_out
+from ..subgroups import SubgroupResult, subgroup_analysis
 from .audit import audit_table
-from .bias import SmallKWarning, begg_test, egger_test, trim_and_fill
-from .pooling import metaprop
-from .results import MetaPropResult
-from .sensitivity import leave_one_out
-from .subgroups import SubgroupResult, subgroup_analysis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -330,7 +330,7 @@ def cumulative_by_date(
     --------
     >>> import pandas as pd
     >>> import inometa
-    >>> from inometa.reproduce import cumulative_by_date
+    >>> from inometa.lao2025.reproduce import cumulative_by_date
     >>> rows = pd.DataFrame({"study_id": ["a", "b", "c"], "label": ["A", "B", "C"],
     ...                      "events": [10, 20, 30], "total": [50, 60, 70],
     ...                      "publication_date": ["2019-03", "2017", "2025"]})
@@ -340,8 +340,8 @@ def cumulative_by_date(
     >>> table[["step", "added", "order", "new"]].to_numpy().tolist()
     [[1, 'B', '2017', False], [2, 'A', '2019-03', False], [3, 'C', '2025', True]]
     """
-    from .data import earliest_date
-    from .sensitivity import cumulative
+    from ..data import earliest_date
+    from ..sensitivity import cumulative
 
     dates = np.array([earliest_date(str(d)) for d in rows["publication_date"]], "datetime64[D]")
     table = cumulative(res, order=dates)
@@ -366,8 +366,8 @@ def cumulative_by_date(
 
 def _search_date(set_name: str, path: Any) -> dt.date | None:
     """The publication cut-off of the set or of the nearest set it extends."""
-    from .data import data_dir
-    from .data.checks import collect
+    from ..data import data_dir
+    from ..data.checks import collect
 
     _, specs, _ = collect(data_dir(path))
     name: str | None = set_name
@@ -379,7 +379,7 @@ def _search_date(set_name: str, path: Any) -> dt.date | None:
 
 
 def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
-    from .data import OUTCOMES, analysis_set
+    from ..data import OUTCOMES, analysis_set
 
     rows = analysis_set(set_name, outcome, path)
     notes: list[str] = []
@@ -432,7 +432,7 @@ def _what_if_overlaps(
     set_name: str, outcome: str, path: Any, studies: pd.DataFrame
 ) -> tuple[MetaPropResult | None, list[str]]:
     """The published-method result if the set's excluded overlapping reports were added."""
-    from .data import load_extracted, set_exclusions
+    from ..data import load_extracted, set_exclusions
 
     excluded = set(set_exclusions(set_name, path)["study_id"])
     allrows = load_extracted(path)
@@ -661,11 +661,11 @@ def reproduce(
     Examples
     --------
     >>> import inometa
-    >>> rep = inometa.reproduce("lao2025")  # doctest: +SKIP
+    >>> rep = reproduce("lao2025")  # doctest: +SKIP
     >>> rep.comparison[["outcome", "published_estimate", "published_method_estimate"]]
     ...                                     # doctest: +SKIP
     """
-    from .data import (
+    from ..data import (
         OUTCOMES,
         analysis_sets,
         data_dir,
