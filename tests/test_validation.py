@@ -125,6 +125,7 @@ def test_dataframe_columns_and_unknown_column() -> None:
             r"nagq must be 'exact' or a whole number of nodes from 1 to 100, got 2\.5",
         ),
         ({"method": "glmm", "nagq": "7"}, "nagq must be 'exact' or a whole number"),
+        ({"method": "inverse", "nagq": 7}, "does not apply to method='inverse'"),
         ({"increment": -0.5}, "increment must be"),
     ],
 )

@@ -289,6 +289,11 @@ def resolve_options(
         tau2_name = "fixed"
     elif meth == "inverse":
         tau2_name = check_choice(opts["tau2_method"], "tau2_method", _TAU2_NAMES)
+    if meth == "inverse" and nagq is not None:
+        raise ValueError(
+            f"nagq={nagq!r} sets how the GLMM integrates; it does not apply to "
+            "method='inverse' (use method='glmm', or leave nagq out)"
+        )
 
     return MetaPropOptions(
         method=meth,
