@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 import inometa
-from inometa.batch import COLUMNS
+from inometa.analysis.batch import COLUMNS
 
 # Named tolerances (relative, absolute), one per kind of comparison, with the reason.
 TOL = {
@@ -21,7 +21,7 @@ TOL = {
     # single path's xtol (1e-12 · mean vᵢ), far inside 1e-10. The absolute part covers
     # values that are 0 up to rounding (a logit of 0.5, a pooled value at the boundary).
     "inverse": (1e-10, 1e-14),
-    # GLMM: each row is inometa.glmm.fit_glmm itself, so τ², β̂ and their SEs are
+    # GLMM: each row is inometa.core.glmm.fit_glmm itself, so τ², β̂ and their SEs are
     # identical; the derived columns are computed by the batch's own vectorised formulas
     # (the inverse-variance tolerance). The absolute part covers model-scale values near 0
     # and p-values below 1e-12.
@@ -33,7 +33,7 @@ _ROOT_FOUND = ("PM", "ML_glmm")
 
 
 def single_values(res: inometa.MetaPropResult) -> dict[str, float]:
-    """Every :data:`inometa.batch.COLUMNS` value of a single result (None → NaN)."""
+    """Every :data:`inometa.analysis.batch.COLUMNS` value of a single result (None → NaN)."""
     r, c, h, p = res.random, res.common, res.heterogeneity, res.prediction
 
     def nan(v: Any) -> float:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import inometa
-from inometa.batch import COLUMNS
+from inometa.analysis.batch import COLUMNS
 from tests.batch_support import TOL, _same, assert_matches_single, single_values
 
 NAN = math.nan
@@ -149,7 +149,7 @@ def test_non_converged_fit_is_kept_and_flagged(monkeypatch: pytest.MonkeyPatch) 
     # With an iteration limit of 2 (both paths' default lowered), a REML fit that needs 3
     # is reported as its last iterate with a note, next to one that converges at once (at
     # the boundary).
-    from inometa import batch_tau2, tau2
+    from inometa.core import batch_tau2, tau2
 
     for f in (tau2.estimate_tau2, batch_tau2.estimate_tau2_batch):
         monkeypatch.setitem(f.__kwdefaults__, "maxiter", 2)
@@ -395,8 +395,8 @@ def _subsets(k: int) -> np.ndarray:
     ids=lambda o: "-".join(f"{v}" for v in o.values()) or "default",
 )
 def test_refit_batch_rows_are_refits(options: dict[str, object]) -> None:
-    from inometa.batch import refit_batch
-    from inometa.pooling import refit
+    from inometa.analysis.batch import refit_batch
+    from inometa.analysis.pooling import refit
 
     res = inometa.metaprop(_REFIT_X, _REFIT_N, **options)
     keep = _subsets(res.k)
@@ -415,7 +415,7 @@ def test_refit_batch_rows_are_refits(options: dict[str, object]) -> None:
 def test_refit_batch_reuses_the_stored_corrections() -> None:
     # if0all: the analysis corrects every study (one has 0 events); a subset without that
     # study keeps the corrected yᵢ, vᵢ (as metafor's leave1out), and its notes say so.
-    from inometa.batch import refit_batch
+    from inometa.analysis.batch import refit_batch
 
     res = inometa.metaprop(_REFIT_X, _REFIT_N, transform="logit", correction="if0all")
     out = refit_batch(res, [[False, True, True, True, True, True, True]])
@@ -434,7 +434,7 @@ def test_refit_batch_reuses_the_stored_corrections() -> None:
     ],
 )
 def test_refit_batch_refuses_bad_masks(keep: list[list[bool]], message: str) -> None:
-    from inometa.batch import refit_batch
+    from inometa.analysis.batch import refit_batch
 
     res = inometa.metaprop(_REFIT_X, _REFIT_N)
     with pytest.raises(ValueError, match=message):

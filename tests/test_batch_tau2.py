@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inometa.batch_heterogeneity import q_profile_batch
-from inometa.batch_tau2 import (
+from inometa.core.batch_heterogeneity import q_profile_batch
+from inometa.core.batch_tau2 import (
     estimate_tau2_batch,
     find_root,
     generalized_q_batch,
     typical_variance_batch,
 )
-from inometa.heterogeneity import q_profile_tau2_ci, typical_variance
-from inometa.tau2 import TAU2_ESTIMATORS, estimate_tau2, generalized_q
+from inometa.core.heterogeneity import q_profile_tau2_ci, typical_variance
+from inometa.core.tau2 import TAU2_ESTIMATORS, estimate_tau2, generalized_q
 
 # Relative tolerance: the same formulas summed in another order (and roots located within
 # the single path's own xtol, 1e-12 · mean vᵢ).

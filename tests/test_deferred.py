@@ -9,8 +9,8 @@ import numpy as np
 
 import inometa
 from inometa._deferred import Deferred
-from inometa.pooling import refit
-from inometa.study_ci import study_confint
+from inometa.analysis.pooling import refit
+from inometa.core.study_ci import study_confint
 
 
 def test_computed_once_on_first_use() -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
 import inometa
-from inometa.glmm import _Likelihood, check_nagq, fit_glmm, glmm_loglik
+from inometa.core.glmm import _Likelihood, check_nagq, fit_glmm, glmm_loglik
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "glmm_exact_reference.json").read_text()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from inometa.heterogeneity import (
+from inometa.core.heterogeneity import (
     QTest,
     cochran_q,
     i2_h2_ci_test_based,
@@ -18,7 +18,7 @@ from inometa.heterogeneity import (
     q_test,
     typical_variance,
 )
-from inometa.tau2 import generalized_q
+from inometa.core.tau2 import generalized_q
 
 
 def test_cochran_q_two_studies() -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy import stats
 
-from inometa.intervals import (
+from inometa.core.intervals import (
     critical_value,
     hartung_knapp_s2,
     pooled_interval,

@@ -75,7 +75,7 @@ def test_ft_backtransform_uses_the_harmonic_mean() -> None:
     hm = len(N) / sum(1 / n for n in N)
     assert res.backtransform_n == pytest.approx(hm, rel=1e-15)
     assert "harmonic mean" in res.options.backtransform
-    from inometa.transforms import ft_inverse
+    from inometa.core.transforms import ft_inverse
 
     assert res.estimate == float(ft_inverse(res.random.estimate, hm))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inometa.transforms import ft_forward, ft_inverse, get_transform
+from inometa.core.transforms import ft_forward, ft_inverse, get_transform
 
 X = [3, 6, 10, 1]
 N = [11, 17, 21, 6]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inometa.study_ci import study_confint
+from inometa.core.study_ci import study_confint
 
 HALF_UNIT = 0.00005
 # (x, n): {method: (lower, upper)}

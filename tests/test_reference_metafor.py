@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import inometa
-from inometa.tau2 import estimate_tau2
-from inometa.transforms import apply_correction, get_transform
+from inometa.core.tau2 import estimate_tau2
+from inometa.core.transforms import apply_correction, get_transform
 
 from .conftest import TOL
 
@@ -179,7 +179,7 @@ def test_q_profile_intervals(case: dict[str, Any]) -> None:
         # and returns the root itself: check that it is beyond the limit and is a root.
         from scipy import stats
 
-        from inometa.tau2 import generalized_q
+        from inometa.core.tau2 import generalized_q
 
         d = res.studies
         k = res.k

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import inometa
-from inometa.regression import _distinct_orderings, _unique_orders, design_matrix
+from inometa.analysis.regression import _distinct_orderings, _unique_orders, design_matrix
 
 X = [4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7]
 N = [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131]

@@ -11,7 +11,7 @@ import pytest
 from scipy.special import expit
 
 import inometa
-from inometa.simulate import BLOCK, pi_coverage, simulate_coverage, simulate_studies
+from inometa.analysis.simulate import BLOCK, pi_coverage, simulate_coverage, simulate_studies
 
 
 def test_same_seed_same_numbers() -> None:
@@ -99,7 +99,7 @@ def test_progress_only_on_a_terminal() -> None:
         def isatty(self) -> bool:
             return True
 
-    from inometa.simulate import _Progress
+    from inometa.analysis.simulate import _Progress
 
     tty = Terminal()
     bar = _Progress(10, enabled=True, stream=tty)

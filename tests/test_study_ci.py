@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from inometa.study_ci import STUDY_CI_METHODS, study_confint
+from inometa.core.study_ci import STUDY_CI_METHODS, study_confint
 
 METHODS = sorted(set(STUDY_CI_METHODS.values()))
 X = np.array([0, 1, 5, 19, 20, 0, 3, 3])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inometa.tau2 import TAU2_ESTIMATORS, estimate_tau2, generalized_q, solve_q
+from inometa.core.tau2 import TAU2_ESTIMATORS, estimate_tau2, generalized_q, solve_q
 
 Y = np.array([0.1, 0.3])
 V = np.array([0.01, 0.01])
@@ -128,7 +128,7 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
     # likelihoods); Newton steps on the score about five, on ψ = score · (v̄ + τ²)² under
     # four on these data. The result must still be the maximum: the likelihood is lower on
     # both sides.
-    from inometa.tau2 import _loglik
+    from inometa.core.tau2 import _loglik
 
     rng = np.random.default_rng(11)
     iterations = []
@@ -158,7 +158,7 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
 def test_intercept_point_is_the_general_likelihood_and_information(reml: bool, vi: list) -> None:
     # The one-pass evaluation at the estimate must equal the general code it replaces there.
     from inometa._wls import projection
-    from inometa.tau2 import _intercept_point, _loglik
+    from inometa.core.tau2 import _intercept_point, _loglik
 
     y, v = np.array([0.3, -0.1, 0.8, 1.5, 0.2]), np.array(vi)
     work = (np.empty(5), np.empty(5), np.empty(5))

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 import inometa
-from inometa.transforms import TRANSFORMS, apply_correction, ft_forward, ft_inverse, get_transform
+from inometa.core.transforms import (
+    TRANSFORMS,
+    apply_correction,
+    ft_forward,
+    ft_inverse,
+    get_transform,
+)
 
 
 @pytest.mark.parametrize(

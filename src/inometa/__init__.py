@@ -5,13 +5,13 @@ The public API is re-exported here; see :func:`metaprop` to start.
 
 from . import (
     # Imported for its effect: it registers how results are shown (res.summary(), notebook
-    # HTML) with inometa.results, which never imports report/ itself.
+    # HTML) with inometa.core.results, which never imports report/ itself.
     report,  # noqa: F401
-    simulate,
 )
 from ._version import __version__
-from .batch import MetaPropBatchResult, metaprop_batch
-from .bias import (
+from .analysis import simulate
+from .analysis.batch import MetaPropBatchResult, metaprop_batch
+from .analysis.bias import (
     RankTestResult,
     RegTestResult,
     SmallKWarning,
@@ -21,8 +21,26 @@ from .bias import (
     peters_test,
     trim_and_fill,
 )
-from .glmm import GlmmFit, fit_glmm
-from .heterogeneity import cochran_q, q_profile_tau2_ci
+from .analysis.pooling import metaprop
+from .analysis.regression import MetaRegResult, PermutationTest, metareg
+from .analysis.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
+from .analysis.simulate import simulate_coverage
+from .analysis.subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
+from .core.glmm import GlmmFit, fit_glmm
+from .core.heterogeneity import cochran_q, q_profile_tau2_ci
+from .core.profiles import PROFILES
+from .core.results import (
+    Heterogeneity,
+    Interval,
+    MetaPropOptions,
+    MetaPropResult,
+    PooledEstimate,
+    Prediction,
+    StudyData,
+)
+from .core.study_ci import study_confint
+from .core.tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
+from .core.transforms import TRANSFORMS, Transform, get_transform
 from .lao2025.audit import AuditFinding, AuditResult, audit, audit_table
 from .lao2025.rundiff import RunDiff, diff_runs, read_run
 from .plots import (
@@ -35,24 +53,6 @@ from .plots import (
     plot_leave_one_out,
     plot_summary_forest,
 )
-from .pooling import metaprop
-from .profiles import PROFILES
-from .regression import MetaRegResult, PermutationTest, metareg
-from .results import (
-    Heterogeneity,
-    Interval,
-    MetaPropOptions,
-    MetaPropResult,
-    PooledEstimate,
-    Prediction,
-    StudyData,
-)
-from .sensitivity import baujat, cumulative, gosh, influence, leave_one_out
-from .simulate import simulate_coverage
-from .study_ci import study_confint
-from .subgroups import SubgroupResult, SubgroupTest, subgroup_analysis
-from .tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
-from .transforms import TRANSFORMS, Transform, get_transform
 
 __all__ = [
     "PROFILES",

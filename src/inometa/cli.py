@@ -19,7 +19,7 @@ __all__ = ["main"]
 def _cmd_pool(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .pooling import metaprop
+    from .analysis.pooling import metaprop
 
     try:
         df = pd.read_csv(args.file)

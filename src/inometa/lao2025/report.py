@@ -42,7 +42,7 @@ from ..report.format import plain, span
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
     from .reproduce import OutcomeAnalysis, Reproduction
 
 __all__ = ["FORMATS", "write_reproduction"]

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._version import __version__
-from ..bias import SmallKWarning, begg_test, egger_test, trim_and_fill
-from ..pooling import metaprop
-from ..results import MetaPropResult
-from ..sensitivity import leave_one_out
-from ..subgroups import SubgroupResult, subgroup_analysis
+from ..analysis.bias import SmallKWarning, begg_test, egger_test, trim_and_fill
+from ..analysis.pooling import metaprop
+from ..analysis.sensitivity import leave_one_out
+from ..analysis.subgroups import SubgroupResult, subgroup_analysis
+from ..core.results import MetaPropResult
 from .audit import audit_table
 
 if TYPE_CHECKING:
@@ -340,8 +340,8 @@ def cumulative_by_date(
     >>> table[["step", "added", "order", "new"]].to_numpy().tolist()
     [[1, 'B', '2017', False], [2, 'A', '2019-03', False], [3, 'C', '2025', True]]
     """
+    from ..analysis.sensitivity import cumulative
     from ..data import earliest_date
-    from ..sensitivity import cumulative
 
     dates = np.array([earliest_date(str(d)) for d in rows["publication_date"]], "datetime64[D]")
     table = cumulative(res, order=dates)

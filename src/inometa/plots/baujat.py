@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["BaujatLayout", "baujat_layout", "plot_baujat"]
 
@@ -107,7 +107,7 @@ def baujat_layout(
     ['E', 'A']
     """
     if table is None:
-        from ..sensitivity import baujat
+        from ..analysis.sensitivity import baujat
 
         table = baujat(result)
     check_table(table, result, ("label", "x", "y"), "baujat")
@@ -183,7 +183,7 @@ def plot_baujat(
     Parameters
     ----------
     result
-        The analysis (:class:`~inometa.results.MetaPropResult`).
+        The analysis (:class:`~inometa.core.results.MetaPropResult`).
     table
         The table of :func:`inometa.baujat` for ``result`` (computed if None).
     labels

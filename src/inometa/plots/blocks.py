@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
     # Extra study columns: one value per study, in the order of result.data.labels.
     Columns: TypeAlias = pd.DataFrame | Mapping[str, Sequence[Any]]

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ..transforms import get_transform
+from ..core.transforms import get_transform
 from .axis import axis_limits, axis_ticks, tick_labels
 from .style import Preset, get_preset, get_scale, mm_to_pt, resolve_width
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["Curve", "DraperyLayout", "drapery_layout", "plot_drapery"]
 
@@ -210,7 +210,7 @@ def plot_drapery(
     Parameters
     ----------
     result
-        The analysis (:class:`~inometa.results.MetaPropResult`).
+        The analysis (:class:`~inometa.core.results.MetaPropResult`).
     prediction
         Show the prediction interval (when defined).
     points

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
-    from ..subgroups import SubgroupResult
+    from ..analysis.subgroups import SubgroupResult
+    from ..core.results import MetaPropResult
     from .blocks import Columns
 
 __all__ = ["forest_content", "forest_layout", "plot_forest"]
@@ -90,7 +90,7 @@ def forest_content(
     >>> [r.kind for r in forest_content(res).rows]
     ['study', 'study', 'spacer', 'pooled', 'prediction', 'text']
     """
-    from ..subgroups import SubgroupResult
+    from ..analysis.subgroups import SubgroupResult
 
     options: dict[str, Any] = {
         "preset": preset,
@@ -316,7 +316,7 @@ def plot_forest(
     Parameters
     ----------
     result
-        A :class:`~inometa.results.MetaPropResult` from :func:`inometa.metaprop`, or a
+        A :class:`~inometa.core.results.MetaPropResult` from :func:`inometa.metaprop`, or a
         :class:`~inometa.SubgroupResult` from :func:`inometa.subgroup_analysis`.
     preset
         ``"meta"`` (R meta look), ``"revman5"`` (RevMan 5) or ``"jama"``, or a

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core.transforms import get_transform
 from ..report.format import pvalue_styled
-from ..transforms import get_transform
 from .axis import nice_ticks
 from .labels import legend_columns, place_labels
 from .style import Preset, get_preset, mm_to_pt, resolve_width
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..bias import RegTestResult, TrimFillResult
-    from ..results import MetaPropResult
+    from ..analysis.bias import RegTestResult, TrimFillResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["FunnelLayout", "FunnelLine", "FunnelPoint", "Region", "funnel_layout", "plot_funnel"]
 
@@ -425,7 +425,7 @@ def plot_funnel(
     Parameters
     ----------
     result
-        A :class:`~inometa.results.MetaPropResult`.
+        A :class:`~inometa.core.results.MetaPropResult`.
     model
         Whose pooled estimate is the centre: ``"random"`` (default) or ``"common"``.
     centre

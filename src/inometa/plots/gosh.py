@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["GoshLayout", "gosh_layout", "plot_gosh"]
 
@@ -90,7 +90,7 @@ def gosh_layout(
     (11, 7)
     """
     if table is None:
-        from ..sensitivity import gosh
+        from ..analysis.sensitivity import gosh
 
         table = gosh(result)
     check_table(table, result, ("k", "proportion", "i2"), "gosh")
@@ -183,7 +183,7 @@ def plot_gosh(
     Parameters
     ----------
     result
-        The analysis (:class:`~inometa.results.MetaPropResult`).
+        The analysis (:class:`~inometa.core.results.MetaPropResult`).
     table
         The table of :func:`inometa.gosh` for ``result`` (computed if None: all 2ᵏ − 1
         subsets up to a million, else a random sample).

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = [
     "cumulative_content",
@@ -255,7 +255,7 @@ def leave_one_out_content(
     ['A', 'B', 'C', 'D']
     """
     if table is None:
-        from ..sensitivity import leave_one_out
+        from ..analysis.sensitivity import leave_one_out
 
         table = leave_one_out(result)
     _check_table(table, result, "omitted", "leave-one-out")
@@ -325,7 +325,7 @@ def cumulative_content(
     [('+ A', '2017'), ('+ B', '2019'), ('+ C', '2021')]
     """
     if table is None:
-        from ..sensitivity import cumulative
+        from ..analysis.sensitivity import cumulative
 
         table = cumulative(result, order=order, decreasing=decreasing)
     elif order is not None:
@@ -394,7 +394,7 @@ def plot_leave_one_out(
     Parameters
     ----------
     result
-        The full analysis (:class:`~inometa.results.MetaPropResult`).
+        The full analysis (:class:`~inometa.core.results.MetaPropResult`).
     table
         The table of :func:`inometa.leave_one_out` for ``result`` (computed if None). It is
         checked to belong to ``result`` (same options and studies).
@@ -475,7 +475,7 @@ def plot_cumulative(
     Parameters
     ----------
     result
-        The full analysis (:class:`~inometa.results.MetaPropResult`).
+        The full analysis (:class:`~inometa.core.results.MetaPropResult`).
     table
         The table of :func:`inometa.cumulative` for ``result`` (computed if None, with
         ``order`` and ``decreasing``). It is checked to belong to ``result``.

@@ -46,8 +46,8 @@ from .layout import ForestContent, Row
 from .style import Preset
 
 if TYPE_CHECKING:
-    from ..results import MetaPropResult
-    from ..subgroups import SubgroupResult, SubgroupTest
+    from ..analysis.subgroups import SubgroupResult, SubgroupTest
+    from ..core.results import MetaPropResult
     from .blocks import Columns
 
 __all__ = ["subgroup_content", "subgroup_members", "subgroup_test_text"]

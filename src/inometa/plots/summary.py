@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["plot_summary_forest", "summary_content"]
 
@@ -203,7 +203,7 @@ def plot_summary_forest(
     Parameters
     ----------
     results
-        Outcome label → :class:`~inometa.results.MetaPropResult`, in display order
+        Outcome label → :class:`~inometa.core.results.MetaPropResult`, in display order
         (e.g. ``{"ORR": orr, "CR/CRi": cr, "MRD negativity": mrd, "VOD": vod}``).
     model
         ``"random"`` (default) or ``"common"``.

@@ -1,13 +1,13 @@
 """Text, HTML and Markdown views of result objects (they only read results).
 
 Importing this package registers the views of a single result (text summary, notebook HTML,
-methods paragraph, metafor code) with :func:`inometa.results.register_views`, so that
-``res.summary()`` works while :mod:`inometa.results` never imports this package.
+methods paragraph, metafor code) with :func:`inometa.core.results.register_views`, so that
+``res.summary()`` works while :mod:`inometa.core.results` never imports this package.
 """
 
 from __future__ import annotations
 
-from ..results import ResultViews, register_views
+from ..core.results import ResultViews, register_views
 from .html import result_html
 from .methods import methods_text, to_metafor
 from .text import summary_text

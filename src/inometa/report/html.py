@@ -10,7 +10,7 @@ from .format import interval, num, pct, pvalue
 from .text import method_line
 
 if TYPE_CHECKING:
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 
 def result_html(res: MetaPropResult) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 _TRANSFORM_TEXT = {
     "raw": "untransformed proportions",

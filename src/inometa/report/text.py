@@ -1,4 +1,4 @@
-"""Plain-text summary of a :class:`~inometa.results.MetaPropResult`."""
+"""Plain-text summary of a :class:`~inometa.core.results.MetaPropResult`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from .format import interval, num, pct, pvalue
 
 if TYPE_CHECKING:
-    from ..regression import MetaRegResult
-    from ..results import MetaPropResult
-    from ..subgroups import SubgroupResult
+    from ..analysis.regression import MetaRegResult
+    from ..analysis.subgroups import SubgroupResult
+    from ..core.results import MetaPropResult
 
 _CI_NAMES = {
     "z": "Wald (normal quantile)",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from ._deferred import Deferred
+from .._deferred import Deferred
 from .intervals import critical_value
 from .transforms import get_transform
 
@@ -654,6 +654,6 @@ def _logit(p: float) -> float:
 
 
 def _level(level: float) -> float:
-    from ._validation import check_level
+    from .._validation import check_level
 
     return check_level(level)

@@ -1,10 +1,10 @@
 """``metaprop()``: pool single-arm proportions (the one orchestrator).
 
 validate → resolve options → transform (with continuity correction), all in
-:mod:`~inometa.escalc`; then τ² → weights → pooled estimates and intervals →
+:mod:`~inometa.analysis.escalc`; then τ² → weights → pooled estimates and intervals →
 heterogeneity → result. All numerical work is delegated to the pure modules
-(:mod:`~inometa.transforms`, :mod:`~inometa.tau2`, :mod:`~inometa.heterogeneity`,
-:mod:`~inometa.intervals`, :mod:`~inometa.glmm`).
+(:mod:`~inometa.core.transforms`, :mod:`~inometa.core.tau2`, :mod:`~inometa.core.heterogeneity`,
+:mod:`~inometa.core.intervals`, :mod:`~inometa.core.glmm`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import messages
-from ._distributions import chi2_sf
-from ._wls import InterceptProjection, total
-from .escalc import Prepared, prepare, prepared_from_result
-from .glmm import Nagq, fit_glmm
-from .heterogeneity import (
+from .._distributions import chi2_sf
+from .._wls import InterceptProjection, total
+from ..core import messages
+from ..core.glmm import Nagq, fit_glmm
+from ..core.heterogeneity import (
     cochran_q,
     i2_h2_ci_test_based,
     i2_h2_from_q,
@@ -29,21 +28,22 @@ from .heterogeneity import (
     q_test,
     typical_variance,
 )
-from .intervals import (
+from ..core.intervals import (
     hartung_knapp_s2,
     pooled_interval,
     prediction_interval,
 )
-from .results import (
+from ..core.results import (
     Heterogeneity,
     Interval,
     MetaPropResult,
     PooledEstimate,
     Prediction,
 )
-from .study_ci import study_confint
-from .tau2 import Tau2Fit, estimate_tau2
-from .transforms import Transform
+from ..core.study_ci import study_confint
+from ..core.tau2 import Tau2Fit, estimate_tau2
+from ..core.transforms import Transform
+from .escalc import Prepared, prepare, prepared_from_result
 
 __all__ = ["fit_prepared", "metaprop", "refit"]
 
@@ -111,12 +111,12 @@ def metaprop(
         Confidence level for all intervals (0.95, or 95).
     nagq
         How the GLMM integrates over the random effects: ``"exact"`` (the default in every
-        profile: the exact likelihood, see :mod:`inometa.glmm`) or a whole number k, lme4's
+        profile: the exact likelihood, see :mod:`inometa.core.glmm`) or a whole number k, lme4's
         k-node adaptive Gauss–Hermite approximation (metafor ``rma.glmm(nAGQ = k)``; its
         default is 7), for parity with metafor and R meta.
     profile
         Convention profile supplying unspecified options: ``"metafor"`` (default),
-        ``"meta"`` or ``"stata_metaprop"`` (see :mod:`inometa.profiles`).
+        ``"meta"`` or ``"stata_metaprop"`` (see :mod:`inometa.core.profiles`).
 
     Returns
     -------

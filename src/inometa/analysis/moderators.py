@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import data_column
+from .._validation import data_column
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit
 
-from ._validation import check_choice
+from .._validation import check_choice
 
 __all__ = [
     "CORRECTIONS",

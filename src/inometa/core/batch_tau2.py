@@ -2,16 +2,16 @@
 
 The data of R analyses are (R, K) arrays: model-scale values ``Y``, sampling variances ``V``
 and a 0/1 ``mask`` of the studies present (ragged sets). Every function computes, for all
-rows at once, what the single-analysis function of the same name in :mod:`inometa.tau2` or
-:mod:`inometa.heterogeneity` computes for one analysis (intercept-only model), with the same
+rows at once, what the single-analysis function of the same name in :mod:`inometa.core.tau2` or
+:mod:`inometa.core.heterogeneity` computes for one analysis (intercept-only model), with the same
 definitions, starting values, step rules, boundary rules and convergence criteria:
 
 ==============================  ===================================================
 here                            single-analysis reference
 ==============================  ===================================================
-:func:`estimate_tau2_batch`     :func:`inometa.tau2.estimate_tau2` (all estimators)
-:func:`generalized_q_batch`     :func:`inometa.tau2.generalized_q`
-:func:`typical_variance_batch`  :func:`inometa.heterogeneity.typical_variance`
+:func:`estimate_tau2_batch`     :func:`inometa.core.tau2.estimate_tau2` (all estimators)
+:func:`generalized_q_batch`     :func:`inometa.core.tau2.generalized_q`
+:func:`typical_variance_batch`  :func:`inometa.core.heterogeneity.typical_variance`
 ==============================  ===================================================
 
 With one column of ones as the design, P = W − wwᵀ/Σw, so every matrix expression of the
@@ -19,7 +19,7 @@ single path has a closed form in the sums Σwᵢ, Σwᵢ², Σwᵢ³ and the wei
 these are what is computed here. Fisher scoring with Newton steps (ML, REML, EB) and the
 Paule–Mandel iteration run the same steps for every row as the single path until each row
 meets its criterion; each row records its own iteration count and convergence flag. The
-Q-profile interval is in :mod:`inometa.batch_heterogeneity`.
+Q-profile interval is in :mod:`inometa.core.batch_heterogeneity`.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def _var_y(Y: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Tau2Batch:
-    """τ² estimates of many analyses (the fields of :class:`inometa.tau2.Tau2Fit`, per row).
+    """τ² estimates of many analyses (the fields of :class:`inometa.core.tau2.Tau2Fit`, per row).
 
     ``note`` holds, per row, the note the single path gives (None where it gives none).
     ``iterations`` counts iterations exactly as the single path (for PM the count can
@@ -319,7 +319,7 @@ def _solve_q_batch(
     tol: float,
     maxiter: int,
 ) -> tuple[FloatArray, BoolArray, IntArray]:
-    """:func:`inometa.tau2.solve_q` from τ² = 0 for every row at once, step for step
+    """:func:`inometa.core.tau2.solve_q` from τ² = 0 for every row at once, step for step
     (Newton on 1/Q, then on Q once a step passes the root), with the same stopping rule."""
     r = target.size
     tau2 = np.zeros(r)
@@ -404,7 +404,7 @@ def _adjustment(
     work: Workspace | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per row at τ²: the Fisher-scoring step of ``method`` (metafor's ``adj``), the score
-    and the observed information (NaN for EB), as :func:`inometa.tau2._scoring_terms`."""
+    and the observed information (NaN for EB), as :func:`inometa.core.tau2._scoring_terms`."""
     w, res, wr = (work or Workspace(Y.shape)).get(Y.shape[0])
     np.add(V, tau2[:, None], out=w)
     np.divide(M, w, out=w)
@@ -471,7 +471,7 @@ def _fisher_scoring(
     maxiter: int,
 ) -> Tau2Batch:
     """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE), with Newton
-    steps for ML and REML where they are safe (see :func:`inometa.tau2._fisher_scoring`),
+    steps for ML and REML where they are safe (see :func:`inometa.core.tau2._fisher_scoring`),
     every row at once.
 
     Each row follows the single path's iteration step for step (same start, choice of
@@ -595,12 +595,12 @@ def estimate_tau2_batch(
     """Estimate τ² for every row with one of metafor's estimators (canonical name).
 
     Rows with one study get τ² = 0 and a NaN standard error, as
-    :func:`inometa.tau2.estimate_tau2`.
+    :func:`inometa.core.tau2.estimate_tau2`.
 
     Examples
     --------
     The rows are independent analyses; the first is the example of
-    :func:`inometa.tau2.estimate_tau2` (metafor: 0.0244444):
+    :func:`inometa.core.tau2.estimate_tau2` (metafor: 0.0244444):
 
     >>> Y = np.array([[0.1, 0.5, 0.2], [0.3, 0.3, 0.0]])
     >>> V = np.array([[0.01, 0.02, 0.015], [0.01, 0.01, 1.0]])

@@ -17,9 +17,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from .._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
+from .._wls import design_matrix, model_dimensions, projection
 from . import messages
-from ._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
-from ._wls import design_matrix, model_dimensions, projection
 from .tau2 import generalized_q, solve_q
 
 __all__ = [
@@ -194,10 +194,10 @@ def q_profile_tau2_ci(
         Upper end of the search (metafor: max(100, 10 τ̂²)); default 10¹². A bound beyond
         it is reported as ``tau2_max``, with a note.
     tol
-        Root-finding tolerance (relative to the mean vᵢ; see :func:`inometa.tau2.solve_q`).
+        Root-finding tolerance (relative to the mean vᵢ; see :func:`inometa.core.tau2.solve_q`).
     at_zero
         Q(0) and −dQ/dτ² at τ² = 0, when the caller has them (``metaprop`` has: Cochran's
-        Q is Q(0)); computed otherwise. As :func:`inometa.tau2.solve_q` computes them:
+        Q is Q(0)); computed otherwise. As :func:`inometa.core.tau2.solve_q` computes them:
         Q = Σ (wᵢrᵢ) rᵢ, −dQ/dτ² = Σ (wᵢrᵢ)².
 
     Examples

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from ..core.batch_tau2 import estimate_tau2_batch, generalized_q_batch, typical_variance_batch
+from ..core.results import MetaPropResult
+from ..core.transforms import get_transform
 from .batch import refit_batch
-from .batch_tau2 import estimate_tau2_batch, generalized_q_batch, typical_variance_batch
-from .results import MetaPropResult
-from .transforms import get_transform
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +36,7 @@ FloatArray = npt.NDArray[np.float64]
 _CHUNK = 65_536
 
 
-# The columns of leave-one-out and cumulative tables, as named in inometa.batch.COLUMNS.
+# The columns of leave-one-out and cumulative tables, as named in inometa.analysis.batch.COLUMNS.
 _SUMMARY = (
     "k", "model_estimate", "model_se", "model_ci_low", "model_ci_high", "statistic", "pvalue",
     "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "model_pi_low", "model_pi_high",

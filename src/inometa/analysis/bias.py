@@ -35,11 +35,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ._deferred import Deferred
+from .._deferred import Deferred
+from ..core.results import Interval, MetaPropResult
 from .escalc import Prepared, prepared_from_result
 from .pooling import fit_prepared
 from .regression import fit_inverse_reg
-from .results import Interval, MetaPropResult
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,7 +1,7 @@
 """The Q-profile interval for τ² of many analyses at once (vectorised over rows).
 
 :func:`q_profile_batch` computes for every row what
-:func:`inometa.heterogeneity.q_profile_tau2_ci` computes for one intercept-only analysis:
+:func:`inometa.core.heterogeneity.q_profile_tau2_ci` computes for one intercept-only analysis:
 the bounds are found by safeguarded Newton steps on 1/Q with the single path's tolerance
 (``xtol = tol · mean vᵢ``), not step for step, and each row gets the single path's notes.
 """
@@ -115,13 +115,13 @@ def q_profile_batch(
 ) -> Tau2IntervalBatch:
     """Q-profile confidence interval for τ² (Viechtbauer 2007) for every row.
 
-    As :func:`inometa.heterogeneity.q_profile_tau2_ci`: the bounds solve
+    As :func:`inometa.core.heterogeneity.q_profile_tau2_ci`: the bounds solve
     Q(τ²) = χ²₍k−1; 1−α/2₎ (lower) and χ²₍k−1; α/2₎ (upper), the search range starts at
     100 and grows tenfold as needed, and Q(0) below the lower quantile gives {0}.
 
     Examples
     --------
-    The example of :func:`inometa.heterogeneity.q_profile_tau2_ci` (metafor 0.0307, 1.7849):
+    The example of :func:`inometa.core.heterogeneity.q_profile_tau2_ci` (metafor 0.0307, 1.7849):
 
     >>> ci = q_profile_batch(np.array([[0.1, 0.5, 0.2, 0.9]]),
     ...                      np.array([[0.01, 0.02, 0.015, 0.01]]), np.ones((1, 4)), 0.95)

@@ -41,9 +41,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from . import messages
-from ._validation import check_choice
-from ._wls import (
+from .._validation import check_choice
+from .._wls import (
     DenseProjection,
     InterceptProjection,
     design_matrix,
@@ -52,6 +51,7 @@ from ._wls import (
     projection,
     total,
 )
+from . import messages
 
 __all__ = ["TAU2_ESTIMATORS", "QRoot", "Tau2Fit", "estimate_tau2", "generalized_q", "solve_q"]
 

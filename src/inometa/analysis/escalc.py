@@ -2,7 +2,7 @@
 
 :func:`prepare` checks the counts (naming study, row and field), resolves the options
 against the convention profile, applies the continuity correction and computes yᵢ, vᵢ;
-the :class:`Prepared` it returns is what :func:`inometa.pooling.fit_prepared` fits, and
+the :class:`Prepared` it returns is what :func:`inometa.analysis.pooling.fit_prepared` fits, and
 what meta-regression, the small-study tests and refits on subsets start from.
 :func:`resolve_options` is shared with :func:`inometa.metaprop_batch`, so that both accept
 and refuse the same options with the same messages.
@@ -20,9 +20,8 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from . import messages
-from ._deferred import Deferred
-from ._validation import (
+from .._deferred import Deferred
+from .._validation import (
     check_choice,
     check_counts,
     check_labels,
@@ -30,22 +29,23 @@ from ._validation import (
     data_column,
     study_label,
 )
-from ._version import __version__
-from ._wls import total
-from .glmm import Nagq, check_nagq
-from .intervals import (
+from .._version import __version__
+from .._wls import total
+from ..core import messages
+from ..core.glmm import Nagq, check_nagq
+from ..core.intervals import (
     CI_METHODS,
     PI_METHODS,
 )
-from .profiles import resolve_profile
-from .results import (
+from ..core.profiles import resolve_profile
+from ..core.results import (
     MetaPropOptions,
     MetaPropResult,
     StudyData,
 )
-from .study_ci import STUDY_CI_METHODS, study_confint
-from .tau2 import TAU2_ESTIMATORS
-from .transforms import CORRECTIONS, Transform, apply_correction, get_transform
+from ..core.study_ci import STUDY_CI_METHODS, study_confint
+from ..core.tau2 import TAU2_ESTIMATORS
+from ..core.transforms import CORRECTIONS, Transform, apply_correction, get_transform
 
 __all__ = ["Prepared", "prepare", "prepared_from_result", "resolve_options"]
 
@@ -63,7 +63,7 @@ class Prepared(NamedTuple):
     """The studies of one analysis, ready to fit: metafor's ``escalc`` step, with the options.
 
     :func:`prepare` builds it (counts validated, options resolved, continuity correction
-    applied, transform computed) and :func:`inometa.pooling.fit_prepared` fits it;
+    applied, transform computed) and :func:`inometa.analysis.pooling.fit_prepared` fits it;
     :func:`prepared_from_result` recovers it from a result, for refits on subsets of the
     studies (leave-one-out, cumulative, trim-and-fill) and for meta-regression and the
     small-study tests, which fit the same studies with a design matrix. Frozen: a

@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from statsmodels.stats.proportion import proportion_confint
 
-from ._distributions import beta_isf, beta_ppf, norm_isf
-from ._validation import check_choice
+from .._distributions import beta_isf, beta_ppf, norm_isf
+from .._validation import check_choice
 
 __all__ = ["STUDY_CI_METHODS", "study_confint"]
 

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._validation import MAX_COUNT
+from .._validation import MAX_COUNT
+from ..core.glmm import Nagq
+from ..core.results import MetaPropOptions
+from ..core.transforms import Transform, get_transform
 from .escalc import resolve_options as _resolve_options
-from .glmm import Nagq
-from .results import MetaPropOptions
-from .transforms import Transform, get_transform
 
 __all__ = ["Names", "apply_correction", "check_counts", "check_finite", "resolve_options"]
 

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from scipy import stats
 from scipy.special import expit, gammaln
 
-from ._distributions import chi2_ppf
+from .._distributions import chi2_ppf
 from .tau2 import estimate_tau2
 
 __all__ = ["GlmmFit", "Nagq", "check_nagq", "fit_glmm", "glmm_loglik"]

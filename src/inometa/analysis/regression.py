@@ -15,7 +15,7 @@
   them, else that many random reorderings from a seeded generator, the first being the
   observed order.
 
-Moderators become a design matrix in :mod:`inometa.moderators` (treatment coding for
+Moderators become a design matrix in :mod:`inometa.analysis.moderators` (treatment coding for
 categorical ones, as R's ``factor``).
 """
 
@@ -30,13 +30,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from ..core.glmm import Nagq, fit_glmm
+from ..core.heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
+from ..core.intervals import critical_value
+from ..core.results import MetaPropOptions, StudyData, json_safe
+from ..core.tau2 import estimate_tau2, generalized_q
 from .escalc import Prepared, prepare
-from .glmm import Nagq, fit_glmm
-from .heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
-from .intervals import critical_value
 from .moderators import design_matrix
-from .results import MetaPropOptions, StudyData, json_safe
-from .tau2 import estimate_tau2, generalized_q
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,7 +213,7 @@ class MetaRegResult:
 
     def summary(self) -> str:
         """A readable text summary."""
-        from .report.text import metareg_text
+        from ..report.text import metareg_text
 
         return metareg_text(self)
 
@@ -369,7 +369,7 @@ def fit_inverse_reg(
     As metafor's ``rma(yi, vi, mods = X)``: τ² by ``prep.options.tau2_method`` (or fixed),
     weighted least squares at that τ², Wald-type or Hartung–Knapp tests, the omnibus QM and
     the residual QE. Used by :func:`metareg` and by the small-study tests of
-    :mod:`inometa.bias` (Egger's regression is this fit on a chosen design).
+    :mod:`inometa.analysis.bias` (Egger's regression is this fit on a chosen design).
 
     Parameters
     ----------

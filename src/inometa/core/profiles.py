@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._validation import check_choice
+from .._validation import check_choice
 
 __all__ = ["PROFILES", "resolve_profile"]
 

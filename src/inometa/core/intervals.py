@@ -33,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from ._distributions import norm_isf, norm_sf, t_isf, t_sf
+from .._distributions import norm_isf, norm_sf, t_isf, t_sf
 
 __all__ = [
     "CI_METHODS",

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from ._validation import data_column
+from .._validation import data_column
+from ..core.results import MetaPropResult
 from .pooling import metaprop
 from .regression import metareg
-from .results import MetaPropResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -163,7 +163,7 @@ class SubgroupResult:
 
     def summary(self) -> str:
         """A readable text summary."""
-        from .report.text import subgroup_text
+        from ..report.text import subgroup_text
 
         return subgroup_text(self)
 

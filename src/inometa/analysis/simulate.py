@@ -33,7 +33,7 @@ import numpy.typing as npt
 from scipy import stats
 from scipy.special import expit, logit
 
-from ._version import __version__
+from .._version import __version__
 from .batch import MetaPropBatchResult, metaprop_batch
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def simulate_coverage(
 
     Examples
     --------
-    >>> from inometa.simulate import simulate_coverage
+    >>> from inometa.analysis.simulate import simulate_coverage
     >>> out = simulate_coverage(0.2, 0.3, k=8, n=(30, 150), replications=200, seed=3,
     ...                         methods={"DL": {"tau2_method": "DL"}}, progress=False)
     >>> list(out.index), bool(0.5 < out.loc["DL", "ci_coverage"] <= 1)

@@ -24,25 +24,25 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from . import messages
-from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
-from .batch_heterogeneity import by_df, q_profile_batch
-from .batch_result import COLUMNS, MetaPropBatchResult
-from .batch_tau2 import (
+from ..core import messages
+from ..core.batch_heterogeneity import by_df, q_profile_batch
+from ..core.batch_result import COLUMNS, MetaPropBatchResult
+from ..core.batch_tau2 import (
     Tau2Batch,
     estimate_tau2_batch,
     generalized_q_batch,
     typical_variance_batch,
 )
-from .glmm import GlmmFit, Nagq, fit_glmm
-from .results import MetaPropOptions
-from .study_ci import study_confint
-from .transforms import Transform, get_transform
+from ..core.glmm import GlmmFit, Nagq, fit_glmm
+from ..core.results import MetaPropOptions
+from ..core.study_ci import study_confint
+from ..core.transforms import Transform, get_transform
+from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .results import MetaPropResult
+    from ..core.results import MetaPropResult
 
 __all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch", "refit_batch"]
 
@@ -120,7 +120,7 @@ study_ci_method, correction, increment, level, nagq, profile
     root-finding (PM, the Q-profile interval for τ²) stops within the same tolerance as the
     single path does, so those values agree to that tolerance, and ``tau2_iterations``
     counts this function's root-finder evaluations there. The GLMM is fitted row by row by
-    :func:`inometa.glmm.fit_glmm` itself.
+    :func:`inometa.core.glmm.fit_glmm` itself.
 
     Examples
     --------
@@ -162,7 +162,7 @@ study_ci_method, correction, increment, level, nagq, profile
 
 def refit_batch(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropBatchResult:
     """Refit ``res`` on each row of ``keep`` in one batch: row i is
-    ``inometa.pooling.refit(res, keep[i])``.
+    ``inometa.analysis.pooling.refit(res, keep[i])``.
 
     As metafor's ``leave1out``, ``cumul`` and ``gosh`` do, the stored model-scale values
     yᵢ, vᵢ are reused (continuity corrections are not redone on a subset, and their notes
@@ -189,7 +189,7 @@ def refit_batch(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropBatchResult
     >>> out = refit_batch(res, ~np.eye(3, dtype=bool))  # leave one out
     >>> out["k"].tolist()
     [2, 2, 2]
-    >>> one = inometa.pooling.refit(res, [False, True, True])
+    >>> one = inometa.analysis.pooling.refit(res, [False, True, True])
     >>> bool(np.isclose(out["estimate"][0], one.estimate, rtol=1e-12))
     True
     """
@@ -363,7 +363,7 @@ def _i2_h2(
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["i2"] = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / q))
         cols["h2"] = np.where(undefined, 1.0, np.maximum(1.0, q / df))
-        # Higgins & Thompson's test-based interval (inometa.heterogeneity.i2_h2_ci_test_based)
+        # Higgins & Thompson's test-based interval (inometa.core.heterogeneity.i2_h2_ci_test_based)
         kk = df + 1
         h = np.where(q > 0, np.sqrt(q / df), 0.0)
         se_big = 0.5 * (np.log(q) - np.log(kk - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * kk - 3))
@@ -391,7 +391,7 @@ def _pooled(
     tr: Transform,
     n_bt: FloatArray | None,
 ) -> FloatArray:
-    """Pooled interval and test (:func:`inometa.intervals.pooled_interval`) into ``cols``;
+    """Pooled interval and test (:func:`inometa.core.intervals.pooled_interval`) into ``cols``;
     returns the SE the interval uses."""
     r = k.size
     df = k - 1 if method in ("t", "hk", "hk_adhoc") else None
@@ -429,7 +429,7 @@ def _prediction(
     n_bt: FloatArray | None,
     skip: BoolArray | None = None,
 ) -> None:
-    """Prediction interval (:func:`inometa.intervals.prediction_interval`) into ``cols``;
+    """Prediction interval (:func:`inometa.core.intervals.prediction_interval`) into ``cols``;
     rows in ``skip`` get NaN and no note (the caller explains them)."""
     r = k.size
     df = None if method == "z" else (k - 1 if method == "t" else k - 2)
@@ -554,8 +554,8 @@ def _fit_inverse(
 def _wald_q_glmm(
     x: FloatArray, m: FloatArray, present: BoolArray, k: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """metafor's ``QE.Wld`` per analysis (see :func:`inometa.pooling._wald_q_glmm`): Cochran's
-    Q on the uncorrected logits of the studies with 0 < x < n."""
+    """metafor's ``QE.Wld`` per analysis (see :func:`inometa.analysis.pooling._wald_q_glmm`):
+    Cochran's Q on the uncorrected logits of the studies with 0 < x < n."""
     inner = present & (x > 0) & (x < m)
     with np.errstate(divide="ignore", invalid="ignore"):
         Y = np.where(inner, np.log(x / (m - x)), 0.0)
@@ -574,7 +574,7 @@ def _wald_q_glmm(
 
 
 class _GlmmRows(NamedTuple):
-    """The fields of :class:`inometa.glmm.GlmmFit` that the batch uses, one entry per row."""
+    """The fields of :class:`inometa.core.glmm.GlmmFit` that the batch uses, one entry per row."""
 
     mu: FloatArray
     se: FloatArray
@@ -593,7 +593,7 @@ class _GlmmRows(NamedTuple):
 def _glmm_rows(
     x: FloatArray, m: FloatArray, present: BoolArray, opts: MetaPropOptions
 ) -> _GlmmRows:
-    """:func:`inometa.glmm.fit_glmm` on each row's studies: one implementation of the GLMM,
+    """:func:`inometa.core.glmm.fit_glmm` on each row's studies: one implementation of the GLMM,
     which a loop over 16-study analyses runs about as fast as a vectorised copy did. A row
     whose fit fails gets NaN and a note; the other rows are unaffected."""
     assert opts.nagq is not None
