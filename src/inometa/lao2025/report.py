@@ -187,7 +187,7 @@ def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, 
         plt.close(fig)
         written[key] = paths
 
-    from .reproduce import SHORT_LABELS
+    from .config import SHORT_LABELS
 
     for method in ("published", "recommended"):
         results = {
@@ -443,7 +443,7 @@ def _report(
     import pandas as pd
 
     from .._version import __version__
-    from .reproduce import METHOD_LABELS
+    from .config import METHOD_LABELS
 
     blocks: list[Block] = [
         Heading(f"Reproduction of Lao, Wen & Wen (2025) — analysis set '{rep.set_name}'", 1),

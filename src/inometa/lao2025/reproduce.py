@@ -41,6 +41,13 @@ from ..analysis.sensitivity import leave_one_out
 from ..analysis.subgroups import SubgroupResult, subgroup_analysis
 from ..core.results import MetaPropResult
 from .audit import audit_table
+from .config import (
+    METHODS,
+    PUBLISHED_METHOD,
+    PUBLISHED_TO_EXTRACTED,
+    RECOMMENDED_METHOD,
+    SUBGROUP_VARIABLES,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,65 +60,6 @@ __all__ = [
     "cumulative_by_date",
     "reproduce",
 ]
-
-#: The method of the published analysis as inferred from the abstract (see the audit).
-PUBLISHED_METHOD: Mapping[str, Any] = MappingProxyType(
-    {"transform": "raw", "tau2_method": "DL", "ci_method": "z", "pi_method": "hts"}
-)
-#: The method we recommend for single-arm proportions.
-RECOMMENDED_METHOD: Mapping[str, Any] = MappingProxyType(
-    {"method": "glmm", "nagq": "exact", "ci_method": "z", "pi_method": "t"}
-)
-METHODS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {"published": PUBLISHED_METHOD, "recommended": RECOMMENDED_METHOD}
-)
-METHOD_LABELS = MappingProxyType(
-    {
-        "published": "published method (raw proportions, DerSimonian–Laird, Wald CI, "
-        "HTS t(k−2) PI)",
-        "recommended": "recommended method (binomial–normal GLMM, logit, ML; Wald CI; t(k−1) PI)",
-    }
-)
-
-#: Published outcome → extracted outcomes it is compared with (CR: both definitions).
-PUBLISHED_TO_EXTRACTED: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "orr": ("orr",),
-        "cr": ("cr", "cr_cri"),
-        "mrd_neg": ("mrd_neg",),
-        "sct": ("sct",),
-        "relapse": ("relapse",),
-        "vod": ("vod",),
-        "os_1y": ("os_1y",),
-        "os_2y": ("os_2y",),
-        "os_3y": ("os_3y",),
-        "os_5y": ("os_5y",),
-    }
-)
-
-#: Short outcome names for figures and tables (the data vocabulary's labels are long).
-SHORT_LABELS: Mapping[str, str] = MappingProxyType(
-    {
-        "orr": "Overall response",
-        "cr": "Complete remission",
-        "cr_cri": "CR/CRi",
-        "mrd_neg": "MRD negativity",
-        "sct": "Allogeneic SCT",
-        "relapse": "Relapse",
-        "vod": "VOD/SOS",
-        "os_1y": "1-year OS",
-        "os_2y": "2-year OS",
-        "os_3y": "3-year OS",
-        "os_5y": "5-year OS",
-    }
-)
-
-SUBGROUP_VARIABLES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "setting": ("setting_group", ("newly diagnosed", "relapsed/refractory")),
-        "regimen": ("regimen_group", ("monotherapy", "combination")),
-    }
-)
 
 _GRID_TRANSFORMS = ("raw", "logit", "arcsine", "ft")
 _GRID_TAU2 = ("DL", "REML", "PM")
