@@ -17,6 +17,12 @@ TOL = {
 }
 
 
+def metafor_rtol(tau2: float) -> float:
+    """The relative tolerance for a comparison with metafor whose τ² is ``tau2`` (one for
+    all τ² for now; the tolerances are set from the observed agreement in a later step)."""
+    return TOL["metafor"]
+
+
 def r_available() -> bool:
     return shutil.which("Rscript") is not None
 
