@@ -17,7 +17,7 @@ import pytest
 
 import inometa
 
-from .conftest import metafor_rtol
+from .conftest import bound_atol, metafor_rtol
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_level_reference.json").read_text())
 DATASETS = REF["datasets"]
@@ -30,17 +30,11 @@ def _id(case: dict[str, Any]) -> str:
     return "-".join(str(case[key]) for key in keys)
 
 
-def _bound_atol(case: dict[str, Any], rtol: float) -> float:
-    # A bound is the estimate ∓ a half-width: where the two nearly cancel (a bound near 0),
-    # relative agreement is measured against the size of the terms, not of their difference.
-    return rtol * (abs(case["b"]) + abs(case["ci_ub"] - case["ci_lb"]))
-
-
 @pytest.mark.parametrize("case", REF["pooled"], ids=_id)
 def test_pooled_and_prediction_intervals_at_the_level(case: dict[str, Any]) -> None:
     ds = DATASETS[case["dataset"]]
     rtol = metafor_rtol(case["tau2"])
-    atol = _bound_atol(case, rtol)
+    atol = bound_atol(rtol, case["b"], case["ci_lb"], case["ci_ub"])
     # metafor's default predict() uses the CI's quantile: z for test = "z", else t(k − 1).
     default_pi = "z" if case["ci_method"] == "z" else "t"
     for pi_method, ref_pi in (
