@@ -57,7 +57,7 @@ def bound_atol(rtol: float, estimate: float, low: float, high: float) -> float:
     """Absolute slack for an interval bound, estimate ∓ half-width: where the two nearly
     cancel (a bound near 0), agreement is relative to the size of the terms, not of their
     difference (observed: a PI bound of −4.45e-5 from an estimate of 0.075, 2.5e-8
-    relative but 1.5e-12 of the estimate)."""
+    relative but 1.5e-11 of the estimate)."""
     return rtol * (abs(estimate) + abs(high - low))
 
 
