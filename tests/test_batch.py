@@ -341,6 +341,21 @@ def test_bad_counts_name_analysis_and_study(events, n, kwargs, message) -> None:
     assert message in str(err.value)
 
 
+def test_count_boundaries_are_metaprops() -> None:
+    # events = total passes and total + 1 fails (each "events > total" case above exceeds the
+    # total by more); a one-patient study passes, 2/1 and 0/0 do not.
+    out = inometa.metaprop_batch([[5, 1, 0], [0, 5, 1]], [[5, 1, 1], [5, 5, 1]])
+    assert out["k"].tolist() == [3, 3] and out["n_total"].tolist() == [7, 11]
+    for events, n, message in [
+        ([[1, 6]], [[5, 5]], "analysis 1, study 2: events 6 > total 5"),
+        ([[1, 2]], [[5, 1]], "analysis 1, study 2: events 2 > total 1"),
+        ([[1, 0]], [[5, 0]], "analysis 1, study 2: total is 0 (no patients)"),
+    ]:
+        with pytest.raises(ValueError) as err:
+            inometa.metaprop_batch(events, n)
+        assert str(err.value) == message
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

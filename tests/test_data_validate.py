@@ -180,3 +180,28 @@ def test_cli_validate_errors_only(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_cli_validate_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(tmp_path / "nowhere")]) == 2
     assert "no data directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("events", "total", "error"),
+    [
+        ("50", "50", None),  # events = total: a 100% study is valid
+        ("51", "50", "events 51 > total 50"),  # one more than the total is not
+        ("1", "1", None),  # a one-patient study is valid
+        ("2", "1", "events 2 > total 1"),
+    ],
+)
+def test_count_boundaries(tmp_path: Path, events: str, total: str, error: str | None) -> None:
+    directory = make_dataset(tmp_path)
+    outcomes = directory / "outcomes.csv"
+    line = "gamma2023,orr,40,50,"
+    text = outcomes.read_text()
+    assert line in text
+    outcomes.write_text(text.replace(line, f"gamma2023,orr,{events},{total},"))
+    report = validate(directory)
+    over = [i for i in report.errors if "events" in i.message and "> total" in i.message]
+    if error is None:
+        assert report.errors == (), report.format()
+    else:
+        assert [(i.line, i.column) for i in over] == [(6, "events")]
+        assert error in over[0].message

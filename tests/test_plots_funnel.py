@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,11 +13,26 @@ import pytest
 import inometa
 from inometa.plots import FunnelLine
 from inometa.plots.funnel import funnel_layout
+from tests.conftest import TOL
 from tests.plots_support import (
+    CR_EVENTS,
+    CR_N,
+    S16_EVENTS,
+    S16_N,
     assert_clean,
     by_gid,
     cr_result,
     s16_result,
+)
+
+_ANALYSIS = json.loads(
+    (Path(__file__).parent / "reference" / "metafor_analysis_reference.json").read_text()
+)
+TRIMFILL_RIGHT = _ANALYSIS["trimfill_right"]
+assert _ANALYSIS["datasets"]["s16"] == {"events": S16_EVENTS, "n": S16_N}
+assert (_ANALYSIS["datasets"]["cr"]["events"], _ANALYSIS["datasets"]["cr"]["n"]) == (
+    CR_EVENTS,
+    CR_N,
 )
 
 
@@ -147,7 +164,9 @@ def test_trimfill_and_egger_are_read_from_their_results() -> None:
         warnings.simplefilter("ignore", inometa.SmallKWarning)
         tf = inometa.trim_and_fill(res, side="right")
         eg = inometa.egger_test(res)
-    assert tf.k0 == 1
+    ref = TRIMFILL_RIGHT["s16"]  # metafor's trimfill(side = "right") of the same data
+    assert tf.k0 == ref["k0"] > 0
+    np.testing.assert_allclose(tf.filled["yi"], ref["filled_yi"], rtol=TOL["metafor"])
     lay = funnel_layout(res, trimfill=tf, egger=eg)
     added = [p for p in lay.points if p.extra]
     np.testing.assert_allclose([p.x for p in added], tf.filled["yi"])
@@ -179,7 +198,7 @@ def test_trimfill_without_imputed_studies_and_misuse() -> None:
         eg = inometa.egger_test(res, model="lm")
         peters = inometa.peters_test(res)
     lay = funnel_layout(res, trimfill=tf, egger=eg)
-    assert tf.k0 == 0
+    assert tf.k0 == TRIMFILL_RIGHT["cr"]["k0"] == 0  # metafor's trimfill(side = "right")
     assert lay.filled_centre is None and not any(p.extra for p in lay.points)
     assert lay.legend_notes == ("Trim-and-fill (L0): no study imputed",)
     assert lay.line_label.startswith(f"Egger's test: t({eg.df:g}) = ")

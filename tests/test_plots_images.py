@@ -3,7 +3,10 @@
 The figures pin their font (DejaVu Sans, shipped with matplotlib) and their whole style, so
 the same matplotlib draws the same pixels on any machine. Text rasterisation can change
 between matplotlib releases (they bundle a FreeType build), so baselines are compared only
-under the matplotlib minor version that made them (``baseline_images/versions.json``).
+under the matplotlib minor version that made them (``baseline_images/versions.json``); the
+``test`` extra of pyproject.toml pins that minor version, so the README's test command installs
+it. Under another version the comparisons skip, except where INOMETA_REQUIRE_BASELINES=1 (CI),
+where they fail.
 Regenerate after an intended change, and look at the new images before committing:
 
     INOMETA_UPDATE_BASELINES=1 python -m pytest tests/test_plots_images.py
@@ -25,6 +28,7 @@ from matplotlib.testing.compare import compare_images
 
 import inometa
 from inometa.plots import FunnelLine
+from tests.conftest import skip_unless_required
 from tests.plots_support import (
     S16_EVENTS,
     S16_LABELS,
@@ -133,9 +137,10 @@ def test_image_matches_baseline(name: str, tmp_path: Path) -> None:
         pytest.fail(f"no baseline {expected.name}; create it with INOMETA_UPDATE_BASELINES=1")
     made_with = json.loads(VERSIONS.read_text())["matplotlib"]
     if made_with != _minor(matplotlib.__version__):
-        pytest.skip(
+        skip_unless_required(
+            "INOMETA_REQUIRE_BASELINES",
             f"baselines were drawn with matplotlib {made_with}, this is "
-            f"{matplotlib.__version__}; regenerate them with INOMETA_UPDATE_BASELINES=1"
+            f"{matplotlib.__version__}; regenerate them with INOMETA_UPDATE_BASELINES=1",
         )
     error = compare_images(str(expected), str(actual), tol=TOLERANCE)
     assert error is None, error
@@ -143,3 +148,17 @@ def test_image_matches_baseline(name: str, tmp_path: Path) -> None:
 
 def test_every_baseline_has_a_case() -> None:
     assert {p.stem for p in BASELINES.glob("*.png")} == set(CASES)
+
+
+def test_the_test_extra_pins_the_baselines_matplotlib() -> None:
+    # pip install -e ".[test]" must install the matplotlib the baselines were drawn with
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the tomli backport, a dependency there
+        import tomli as tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    made_with = json.loads(VERSIONS.read_text())["matplotlib"]
+    major, minor = (int(v) for v in made_with.split("."))
+    pin = f"matplotlib>={made_with},<{major}.{minor + 1}"
+    assert pin in pyproject["project"]["optional-dependencies"]["test"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,3 +45,20 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch) -> None:  # typ
         for block in blocks:
             exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "forest.pdf").is_file()
+
+
+def test_a_required_prerequisite_fails_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import skip_unless_required
+
+    monkeypatch.setenv("INOMETA_REQUIRE_SHARED", "1")
+    with pytest.raises(pytest.fail.Exception, match="INOMETA_REQUIRE_SHARED=1"):
+        skip_unless_required("INOMETA_REQUIRE_SHARED", "shared reference not found")
+    monkeypatch.delenv("INOMETA_REQUIRE_SHARED")
+    with pytest.raises(pytest.skip.Exception, match="shared reference not found"):
+        skip_unless_required("INOMETA_REQUIRE_SHARED", "shared reference not found")
+
+
+def test_ci_requires_every_prerequisite_that_could_skip() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    for flag in ("INOMETA_REQUIRE_R", "INOMETA_REQUIRE_SHARED", "INOMETA_REQUIRE_BASELINES"):
+        assert f"export {flag}=1" in ci

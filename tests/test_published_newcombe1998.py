@@ -1,8 +1,11 @@
 """Newcombe (1998), "Two-sided confidence intervals for the single proportion: comparison of
 seven methods", Stat Med 17:857–872, Table I (p. 861): 95% limits for four examples.
 
-Methods compared here, in Newcombe's numbering: 3 score (Wilson), 4 score with continuity
-correction, 5 exact (Clopper–Pearson). Limits are printed to four decimals.
+Methods compared here, in Newcombe's numbering: 1 simple asymptotic (Wald), 3 score (Wilson),
+4 score with continuity correction, 5 exact (Clopper–Pearson). Limits are printed to four
+decimals. Method 1 is compared for the two examples whose limits lie inside [0, 1]; at 0/20
+and 1/29 the table shows its aberrations (zero width, a limit below 0), which inometa
+truncates to [0, 1] (checked against R in test_study_ci).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ HALF_UNIT = 0.00005
 # (x, n): {method: (lower, upper)}
 TABLE_I = {
     (81, 263): {
+        "wald": (0.2522, 0.3638),
         "wilson": (0.2553, 0.3662),
         "wilson-cc": (0.2535, 0.3682),
         "clopper-pearson": (0.2527, 0.3676),
     },
     (15, 148): {
+        "wald": (0.0527, 0.1500),
         "wilson": (0.0624, 0.1605),
         "wilson-cc": (0.0598, 0.1644),
         "clopper-pearson": (0.0578, 0.1617),

@@ -89,7 +89,7 @@ def test_metareg(case: dict[str, Any]) -> None:
             "H2": (res.h2, case["H2"]),
             "R2": (100 * res.r2, case["R2"]),
         },
-        TOL["metafor"],
+        TOL["metareg"],
         atol,
     )
 
@@ -99,11 +99,8 @@ def test_permutation_test_exact() -> None:
     res = inometa.metareg(CR["events"], CR["n"], {"year": CR["year"]}, permutations=1000)
     perm = res.permutation
     assert perm is not None and perm.exact and perm.n_permutations == case["iterations"]
-    _check(
-        {"pval": (perm.pvalues, case["pval"]), "QMp": (perm.qm_pvalue, case["QMp"])},
-        TOL["metafor"],
-        {},
-    )
+    # Counts of reorderings over the same 360: equal, not merely close.
+    assert list(perm.pvalues) == case["pval"] and perm.qm_pvalue == case["QMp"]
 
 
 @pytest.mark.parametrize("case", REF["glmm_reg"], ids=lambda c: f"nAGQ{c['nagq']}-{c['mods']}")
@@ -126,8 +123,9 @@ def test_glmm_metareg(case: dict[str, Any]) -> None:
         TOL["glmm"],
         {},
     )
-    # The residual tests do not involve the random-effects optimum.
-    _check({"QE_Wld": (res.qe, case["QE_Wld"])}, TOL["metafor"], {})
+    # The residual test does not involve the random-effects optimum, but metafor fits its
+    # saturated model with glm(), which stops at its own tolerance.
+    _check({"QE_Wld": (res.qe, case["QE_Wld"])}, TOL["glm"], {})
     lrt = next(n for n in res.notes if n.startswith("likelihood-ratio test of residual"))
     assert f"Q = {case['QE_LRT']:.4g}" in lrt
 

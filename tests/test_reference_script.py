@@ -47,7 +47,13 @@ def _compare(a: Any, b: Any, path: str, out: list[str]) -> None:
 @pytest.mark.r
 @pytest.mark.parametrize(
     "name",
-    ["metafor_reference", "metafor_analysis_reference", "metafor_reml_boundary_reference"],
+    [
+        "metafor_reference",
+        "metafor_analysis_reference",
+        "metafor_reml_boundary_reference",
+        "metafor_level_reference",
+        "metafor_notebook_reference",
+    ],
 )
 def test_r_script_reproduces_committed_reference(name: str, tmp_path: Path) -> None:
     require_r()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -136,3 +137,74 @@ def test_random_permutations_are_seeded() -> None:
     assert a.permutation.n_permutations == 50
     assert c.permutation is not None and c.permutation.seed == 4
     assert "pvalue_permutation" in a.coefficients().columns
+
+
+# Six studies with distinct years (720 orderings) and a clear trend: the observed ordering is
+# among the most extreme, so its own count matters.
+TREND_X = [3, 8, 12, 20, 27, 35]
+TREND_N = [60, 60, 60, 60, 60, 60]
+TREND_YEAR = [2013, 2015, 2017, 2019, 2021, 2023]
+# metafor permutest's comparison: a reordering counts when its statistic ≥ observed − √eps.
+COMPTOL = math.sqrt(np.finfo(float).eps)
+
+
+@functools.cache
+def _enumerated_pvalues() -> tuple[list[float], float]:
+    """Permutation p-values by brute force: metareg on every one of the 6! orderings of the
+    moderator (the public API, no permutation code involved)."""
+    from itertools import permutations
+
+    def stats(years: list[int]) -> tuple[np.ndarray, float]:
+        res = inometa.metareg(TREND_X, TREND_N, {"year": years}, tau2_method="DL")
+        return np.abs(np.asarray(res.statistic)), res.qm
+
+    z_obs, qm_obs = stats(TREND_YEAR)
+    exceed, exceed_qm, total = np.zeros(2), 0, 0
+    for order in permutations(range(6)):
+        z, qm = stats([TREND_YEAR[i] for i in order])
+        exceed += z >= z_obs - COMPTOL
+        exceed_qm += qm >= qm_obs - COMPTOL
+        total += 1
+    assert total == 720
+    return list(exceed / total), exceed_qm / total
+
+
+def test_exact_permutation_pvalues_are_the_enumeration() -> None:
+    res = inometa.metareg(
+        TREND_X, TREND_N, {"year": TREND_YEAR}, tau2_method="DL", permutations=720
+    )
+    perm = res.permutation
+    assert perm is not None and perm.exact and perm.n_permutations == 720
+    pvalues, qm_pvalue = _enumerated_pvalues()
+    assert 0 < qm_pvalue < 0.05  # the trend is real: a test that could be fooled by p = 0 or 1
+    # counts over the same 720 orderings: equal, not merely close
+    assert list(perm.pvalues) == pvalues and perm.qm_pvalue == qm_pvalue
+
+
+def test_random_permutations_count_the_observed_ordering() -> None:
+    # metafor's permutest counts the observed ordering among the iterations, so each p-value
+    # is a whole number of iterations, at least one.
+    for seed in range(5):
+        res = inometa.metareg(
+            TREND_X, TREND_N, {"year": TREND_YEAR}, tau2_method="DL", permutations=40, seed=seed
+        )
+        perm = res.permutation
+        assert perm is not None and not perm.exact
+        for p in (*perm.pvalues, perm.qm_pvalue):
+            count = p * 40
+            assert count == round(count) and count >= 1
+
+
+def test_random_permutations_converge_to_the_exact_pvalues() -> None:
+    iterations = 600  # fewer than the 720 distinct orderings: sampled at random
+    res = inometa.metareg(
+        TREND_X, TREND_N, {"year": TREND_YEAR}, tau2_method="DL", permutations=iterations, seed=1
+    )
+    perm = res.permutation
+    assert perm is not None and not perm.exact
+    pvalues, qm_pvalue = _enumerated_pvalues()
+    for sampled, exact in zip((*perm.pvalues, perm.qm_pvalue), (*pvalues, qm_pvalue), strict=True):
+        # 4 binomial standard errors, plus the observed ordering counted once (seeded: the
+        # draw is fixed, the margin says how far a correct sampler can stray)
+        margin = 4 * math.sqrt(exact * (1 - exact) / iterations) + 1 / iterations
+        assert abs(sampled - exact) <= margin

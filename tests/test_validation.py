@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import inometa
-from inometa._validation import check_counts
+from inometa._validation import MAX_COUNT, check_counts, check_level
 
 LABELS = ["Kantarjian 2013", "DeAngelo 2017", "Jabbour 2023"]
 
@@ -174,3 +174,64 @@ def test_unsigned_counts_beyond_int64_are_refused() -> None:
         check_counts(np.array([1, 2], dtype=np.uint64), huge)
     with pytest.raises(ValueError, match=r"'B' \(row 2\): total 1e\+17 is beyond 2⁵³"):
         check_counts([1, 2], [10, 1e17], ["A", "B"])
+
+
+# Boundaries: "events > total" must refuse total + 1 and accept total itself (an off-by-one
+# in either direction is the likeliest slip in a comparison), in every path a count can take.
+_BOUNDARY_INPUTS = {
+    "list": lambda v: list(v),
+    "float array": lambda v: np.array(v, dtype=float),
+    "int64 array": lambda v: np.array(v, dtype=np.int64),  # the integer fast path
+    "uint16 array": lambda v: np.array(v, dtype=np.uint16),
+    "Series": lambda v: pd.Series(v),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_BOUNDARY_INPUTS))
+def test_events_equal_to_total_pass_and_one_more_fails(kind: str) -> None:
+    as_input = _BOUNDARY_INPUTS[kind]
+    x, m, _ = check_counts(as_input([10, 20, 110]), as_input([90, 72, 110]), LABELS)
+    assert x.tolist() == [10, 20, 110] and m.tolist() == [90, 72, 110]
+    with pytest.raises(ValueError, match=r"'Jabbour 2023' \(row 3\): events 111 > total 110$"):
+        check_counts(as_input([10, 20, 111]), as_input([90, 72, 110]), LABELS)
+
+
+@pytest.mark.parametrize("kind", sorted(_BOUNDARY_INPUTS))
+def test_a_single_patient_is_a_study(kind: str) -> None:
+    # n = 1 is the smallest total: 0/1 and 1/1 pass, 2/1 and 0/0 do not.
+    as_input = _BOUNDARY_INPUTS[kind]
+    x, m, _ = check_counts(as_input([0, 1]), as_input([1, 1]))
+    assert x.tolist() == [0, 1] and m.tolist() == [1, 1]
+    with pytest.raises(ValueError, match=r"'Study 2' \(row 2\): events 2 > total 1$"):
+        check_counts(as_input([0, 2]), as_input([1, 1]))
+    with pytest.raises(ValueError, match=r"'Study 1' \(row 1\): total is 0"):
+        check_counts(as_input([0, 1]), as_input([0, 1]))
+
+
+def test_counts_at_the_largest_exact_float_pass_and_beyond_fail() -> None:
+    top = int(MAX_COUNT)  # 2⁵³: the last whole number a float holds exactly
+    x, m, _ = check_counts([top, 1], [top, 2])
+    assert (x.tolist(), m.tolist()) == ([top, 1], [top, 2])
+    with pytest.raises(ValueError, match=r"'Study 1' \(row 1\): total .* is beyond 2⁵³"):
+        check_counts([1, 1], [2 * top, 2])
+
+
+def test_one_study_of_one_patient_is_pooled() -> None:
+    # the smallest analysis: k = 1, n = 1 (1/1 needs the continuity correction on the logit)
+    res = inometa.metaprop([1], [1])
+    assert res.k == 1 and res.data.n_total == 1 and 0 < res.estimate < 1
+
+
+@pytest.mark.parametrize(
+    ("level", "fraction"),
+    [(1e-9, 1e-9), (0.5, 0.5), (1 - 1e-9, 1 - 1e-9), (1.5, 0.015), (99.9, 0.999)],
+)
+def test_levels_just_inside_the_bounds_are_accepted(level: float, fraction: float) -> None:
+    # (0, 1) is a fraction, (1, 100) a percentage; 0, 1 and 100 themselves are refused above
+    assert check_level(level) == pytest.approx(fraction, rel=1e-15)
+
+
+@pytest.mark.parametrize("level", [-1e-9, 100 + 1e-9, float("nan"), float("inf")])
+def test_levels_just_outside_the_bounds_are_refused(level: float) -> None:
+    with pytest.raises(ValueError, match="level must lie strictly between 0 and 1"):
+        check_level(level)

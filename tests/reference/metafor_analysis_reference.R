@@ -207,6 +207,18 @@ for (case in list(c("logit", "REML", "z"), c("logit", "REML", "knha"), c("raw", 
     ranktest = list(tau = unname(rk$tau), pval = rk$pval),
     trimfill = tfl(tf), trimfill_r0 = tfl(tf_r0), trimfill_left = tfl(tf_left))
 }
+# Trim-and-fill on the right for the funnel-plot tests' data (tests/plots_support.py): sixteen
+# synthetic studies, and the six CR/CRi arms above; logit, REML, z (metaprop's defaults).
+s16 <- list(xi = c(92, 35, 106, 97, 178, 46, 114, 99, 115, 75, 12, 47, 63, 135, 180, 46),
+            ni = c(126, 48, 219, 111, 238, 73, 209, 135, 208, 114, 23, 88, 75, 192, 237, 79))
+trimfill_right <- list()
+for (dname in c("s16", "cr")) {
+  d <- list(s16 = s16, cr = cr)[[dname]]
+  es <- es_of(d, "PLO")
+  r <- rma(es$yi, es$vi, method = "REML", control = ctrl)
+  trimfill_right[[dname]] <- tfl(trimfill(r, side = "right", control = ctrl))
+}
+
 # Kendall's tau with ties in vi (equal n): the normal approximation
 ties <- list(xi = c(10, 10, 15, 9, 20, 11, 14, 30, 15),
              ni = c(100, 100, 100, 100, 100, 50, 50, 50, 100))
@@ -223,9 +235,11 @@ out <- list(
     vod = list(events = arr(vod$xi), n = arr(vod$ni), year = arr(vod$year),
                setting = arr(vod$setting), regimen = arr(vod$regimen)),
     cr = list(events = arr(cr$xi), n = arr(cr$ni), year = arr(cr$year)),
-    ties = list(events = arr(ties$xi), n = arr(ties$ni))),
+    ties = list(events = arr(ties$xi), n = arr(ties$ni)),
+    s16 = list(events = arr(s16$xi), n = arr(s16$ni))),
   metareg = metareg, permutation = permutation, glmm_reg = glmm_reg, subgroups = subgroups,
-  sensitivity = sensitivity, gosh = gosh_out, bias = bias, ranktest_ties = ranktest_ties)
+  sensitivity = sensitivity, gosh = gosh_out, bias = bias, ranktest_ties = ranktest_ties,
+  trimfill_right = trimfill_right)
 
 writeLines(to_json(out), outfile)
 cat("wrote", outfile, "\n")
