@@ -159,7 +159,7 @@ MUTANTS = [
     ),
     m(
         "ft-inverse-arithmetic-mean",
-        "analysis/pooling.py",
+        "analysis/escalc.py",
         "Miller's inverse with the arithmetic instead of the harmonic mean of n",
         (
             "backtransform_n = float(1 / np.mean(1 / m)) if tr.needs_n else None",
