@@ -38,6 +38,7 @@ from .core.results import (
     Prediction,
     StudyData,
 )
+from .core.significance import TestResult
 from .core.study_ci import study_confint
 from .core.tau2 import TAU2_ESTIMATORS, Tau2Fit, estimate_tau2
 from .core.transforms import TRANSFORMS, Transform, get_transform
@@ -78,6 +79,7 @@ __all__ = [
     "SubgroupResult",
     "SubgroupTest",
     "Tau2Fit",
+    "TestResult",
     "Transform",
     "TrimFillResult",
     "__version__",

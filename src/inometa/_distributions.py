@@ -24,6 +24,7 @@ __all__ = [
     "chi2_isf",
     "chi2_ppf",
     "chi2_sf",
+    "f_sf",
     "norm_isf",
     "norm_sf",
     "t_isf",
@@ -76,6 +77,11 @@ def chi2_sf(x: float, df: float) -> float:
     0.05
     """
     return float(special.chdtrc(df, x))
+
+
+def f_sf(x: float, dfn: float, dfd: float) -> float:
+    """F upper-tail probability (``stats.f.sf``)."""
+    return float(special.fdtrc(dfn, dfd, x))
 
 
 @lru_cache(maxsize=512)

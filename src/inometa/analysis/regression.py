@@ -34,6 +34,7 @@ from ..core.glmm import Nagq, fit_glmm
 from ..core.heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from ..core.intervals import critical_value
 from ..core.results import MetaPropOptions, StudyData, json_safe
+from ..core.significance import TestResult, chi2_test, f_test
 from ..core.tau2 import estimate_tau2, generalized_q
 from .escalc import Prepared, prepare
 from .moderators import design_matrix
@@ -141,6 +142,27 @@ class MetaRegResult:
     def k(self) -> int:
         """Number of studies."""
         return len(self.data.labels)
+
+    @property
+    def qm_result(self) -> TestResult:
+        """The omnibus test of the moderators (``qm``, ``qm_df``, ``qm_df2``, ``qm_pvalue``)."""
+        return TestResult(
+            "QM", self.qm, self.qm_df, self.qm_df2, self.qm_pvalue, f"{self.qm_test} test"
+        )
+
+    @property
+    def qm_lrt_result(self) -> TestResult | None:
+        """The GLMM's likelihood-ratio test of the moderators (None for inverse variance)."""
+        if math.isnan(self.qm_lrt):
+            return None
+        return TestResult(
+            "QM (LRT)", self.qm_lrt, self.qm_df, None, self.qm_lrt_pvalue, "likelihood-ratio test"
+        )
+
+    @property
+    def qe_result(self) -> TestResult:
+        """The test for residual heterogeneity (``qe``, ``qe_df``, ``qe_pvalue``)."""
+        return TestResult("QE", self.qe, self.qe_df, None, self.qe_pvalue, f"{self.qe_type} test")
 
     def coefficients(self) -> pd.DataFrame:
         """The coefficient table (one row per term; permutation p-values if computed).
@@ -350,12 +372,12 @@ def _tests(
     m = p - 1
     qm = float(beta[btt] @ np.linalg.solve(vb[btt, btt], beta[btt]))
     if df is None:
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = chi2_test("QM", qm, m).pvalue
         qm_test = "Wald χ²"
         df2 = None
     else:
         qm = qm / m
-        qm_p = float(stats.f.sf(qm, m, df))
+        qm_p = f_test("QM", qm, m, df).pvalue
         qm_test = "F"
         df2 = df
     return (se, stat, pval, beta - crit * se, beta + crit * se, df, qm, m, df2, qm_p, qm_test)
@@ -464,7 +486,7 @@ def _fit_glmm_reg(
     g0 = fit_glmm(x, m, nagq=opts.nagq, level=opts.level, tau2_fixed=opts.tau2_fixed)
     # (max() would turn a NaN from a failed fit into 0: keep undefined tests undefined.)
     qm_lrt = _nonneg(2 * (g.loglik - g0.loglik))
-    qm_lrt_p = float(stats.chi2.sf(qm_lrt, mdf)) if math.isfinite(qm_lrt) else math.nan
+    qm_lrt_p = chi2_test("QM (LRT)", qm_lrt, mdf).pvalue
     # Residual Wald-type test of the saturated model: studies at 0 or n events carry no
     # weight in it (their saturated logits are unbounded), as in metafor's glm fit.
     inner = (x > 0) & (x < m)
@@ -482,7 +504,7 @@ def _fit_glmm_reg(
     qe_lrt = _nonneg(2 * (g.loglik_saturated - g.loglik_common))
     notes.append(
         f"likelihood-ratio test of residual heterogeneity: Q = {qe_lrt:.4g} on {k - p} df, "
-        f"p = {stats.chi2.sf(qe_lrt, k - p):.4g}"
+        f"p = {chi2_test('QE (LRT)', qe_lrt, k - p).pvalue:.4g}"
     )
     vt = typical_variance(prep.vi, X)
     i2, h2 = i2_h2_from_tau2(g.tau2, vt)
@@ -521,7 +543,7 @@ def _fit_glmm_reg(
         qm_lrt_pvalue=qm_lrt_p,
         qe=qe_w,
         qe_df=k - p,
-        qe_pvalue=float(stats.chi2.sf(qe_w, k - p)) if math.isfinite(qe_w) else math.nan,
+        qe_pvalue=chi2_test("QE", qe_w, k - p).pvalue if k > p else math.nan,
         qe_type="Wald-type (saturated model)",
         permutation=None,
         notes=tuple(notes),

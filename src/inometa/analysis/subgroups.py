@@ -22,15 +22,15 @@ definition) and listed in ``.single_study``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from .._validation import data_column
 from ..core.results import MetaPropResult
+from ..core.significance import TestResult, chi2_test, undefined_test
 from .pooling import metaprop
 from .regression import metareg
 
@@ -44,16 +44,8 @@ __all__ = ["SubgroupResult", "SubgroupTest", "subgroup_analysis"]
 _TAU2_CHOICES = ("separate", "common")
 
 
-@dataclass(frozen=True)
-class SubgroupTest:
-    """A test for subgroup differences (``df2`` is the F denominator df, else None)."""
-
-    name: str
-    statistic: float
-    df: int
-    df2: float | None
-    pvalue: float
-    description: str
+# The former name of the test type; every test in the package is now a TestResult.
+SubgroupTest = TestResult
 
 
 @dataclass(frozen=True)
@@ -85,8 +77,8 @@ class SubgroupResult:
     subgroups: Mapping[str, MetaPropResult]
     overall: MetaPropResult
     tau2: str
-    test: SubgroupTest
-    tests: tuple[SubgroupTest, ...]
+    test: TestResult
+    tests: tuple[TestResult, ...]
     common_tau2: float
     single_study: tuple[str, ...]
     groups: tuple[str, ...]
@@ -270,9 +262,7 @@ def subgroup_analysis(
     q_between = _q_between(separate)
     opts = overall.options
     if len(levels) == 1:
-        undefined = SubgroupTest(
-            "QM (common τ²)", math.nan, 0, None, math.nan, "undefined with a single subgroup"
-        )
+        undefined = undefined_test("QM (common τ²)", 0, "undefined with a single subgroup")
         return SubgroupResult(
             subgroups=MappingProxyType(dict(separate)),
             overall=overall,
@@ -303,19 +293,15 @@ def subgroup_analysis(
         if key in metaprop_options
     }
     reg = metareg(x, m, {"subgroup": codes}, labels=labs, **reg_kw)
-    df2 = reg.qm_df2
-    qm_test = SubgroupTest(
-        "QM (common τ²)",
-        reg.qm,
-        reg.qm_df,
-        df2,
-        reg.qm_pvalue,
-        f"omnibus {'F' if df2 is not None else 'Wald χ²'} test of the subgroup dummies in a "
+    qm_test = replace(
+        reg.qm_result,
+        name="QM (common τ²)",
+        description=f"omnibus {reg.qm_test} test of the subgroup dummies in a "
         f"mixed-effects model with one τ² ({estimator})",
     )
     tests = [q_between, qm_test]
     if opts.method == "glmm":
-        lrt = SubgroupTest(
+        lrt = TestResult(
             "LRT (common τ²)",
             reg.qm_lrt,
             reg.qm_df,
@@ -354,38 +340,25 @@ def subgroup_analysis(
     )
 
 
-def _q_between(subgroups: Mapping[str, MetaPropResult]) -> SubgroupTest:
+def _q_between(subgroups: Mapping[str, MetaPropResult]) -> TestResult:
     """Fixed-effect Q of the subgroup random-effects estimates (weights 1/SE² with the
     inverse-variance SE)."""
+    name = "Q between (separate τ²)"
     est = np.array([r.random.estimate for r in subgroups.values()])
     se = np.array([r.random.se_wald for r in subgroups.values()])
     df = len(est) - 1
     if df < 1:
-        return SubgroupTest(
-            "Q between (separate τ²)",
-            math.nan,
-            0,
-            None,
-            math.nan,
-            "undefined with a single subgroup",
-        )
+        return undefined_test(name, 0, "undefined with a single subgroup")
     if not np.all(np.isfinite(est)) or not np.all(se > 0):
-        return SubgroupTest(
-            "Q between (separate τ²)",
-            math.nan,
-            df,
-            None,
-            math.nan,
-            "undefined: a subgroup estimate is at the boundary (0% or 100%)",
+        return undefined_test(
+            name, df, "undefined: a subgroup estimate is at the boundary (0% or 100%)"
         )
     w = 1 / se**2
     mean = float(np.sum(w * est) / np.sum(w))
     q = float(np.sum(w * (est - mean) ** 2))
-    return SubgroupTest(
-        "Q between (separate τ²)",
+    return chi2_test(
+        name,
         q,
         df,
-        None,
-        float(stats.chi2.sf(q, df)),
         "fixed-effect Q between the subgroups' random-effects estimates, each with its own τ²",
     )

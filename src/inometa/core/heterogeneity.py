@@ -11,19 +11,18 @@ Two definitions of I² and H² are in use and both are offered:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .._distributions import chi2_isf, chi2_ppf, chi2_sf, norm_isf
+from .._distributions import chi2_isf, chi2_ppf, norm_isf
 from .._wls import design_matrix, model_dimensions, projection
 from . import messages
+from .significance import TestResult, chi2_test
 from .tau2 import generalized_q, solve_q
 
 __all__ = [
-    "QTest",
     "cochran_q",
     "i2_h2_ci_test_based",
     "i2_h2_from_q",
@@ -39,16 +38,7 @@ FloatArray = npt.NDArray[np.float64]
 _TAU2_SEARCH_LIMIT = 1e12
 
 
-@dataclass(frozen=True)
-class QTest:
-    """Cochran's test of homogeneity (``statistic``, ``df``, ``pvalue``)."""
-
-    statistic: float
-    df: int
-    pvalue: float
-
-
-def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> QTest:
+def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> TestResult:
     """Cochran's Q with inverse-variance weights 1/vᵢ (metafor ``QE``).
 
     Examples
@@ -62,20 +52,17 @@ def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = No
     return q_test(generalized_q(0.0, y, v, X), k - p)
 
 
-def q_test(q: float, df: int) -> QTest:
+def q_test(q: float, df: int) -> TestResult:
     """The test of homogeneity for a value ``q`` of Cochran's Q on ``df`` degrees of freedom
     (Q is clipped at 0, rounding; with df = 0 there is nothing to test: Q = 0, p = 1).
 
     Examples
     --------
     >>> test = q_test(3.841458820694124, 1)
-    >>> test.df, round(test.pvalue, 12)
-    (1, 0.05)
+    >>> test.name, test.df, round(test.pvalue, 12)
+    ('Q', 1, 0.05)
     """
-    if df <= 0:
-        return QTest(0.0, 0, 1.0)
-    q = max(0.0, q)
-    return QTest(q, df, chi2_sf(q, df))
+    return chi2_test("Q", q, df, "Cochran's test of homogeneity (inverse-variance weights)")
 
 
 def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float:

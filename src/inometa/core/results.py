@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from .._deferred import Deferred
 from .intervals import critical_value
+from .significance import TestResult
 from .transforms import get_transform
 
 if TYPE_CHECKING:
@@ -278,6 +279,25 @@ class Heterogeneity:
     i2_ci: Interval
     h2_ci: Interval
     typical_variance: float
+
+    @property
+    def q_result(self) -> TestResult:
+        """``q``, ``q_df`` and ``q_pvalue`` as one :class:`~inometa.TestResult`."""
+        return TestResult("Q", self.q, self.q_df, None, self.q_pvalue, f"{self.q_type} Q test")
+
+    @property
+    def q_lrt_result(self) -> TestResult | None:
+        """The GLMM's likelihood-ratio test of heterogeneity (None for inverse variance)."""
+        if math.isnan(self.q_lrt):
+            return None
+        return TestResult(
+            "Q (LRT)",
+            self.q_lrt,
+            self.q_df,
+            None,
+            self.q_lrt_pvalue,
+            "likelihood-ratio test against the saturated model",
+        )
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,9 @@ from .layout import ForestContent, Row
 from .style import Preset
 
 if TYPE_CHECKING:
-    from ..analysis.subgroups import SubgroupResult, SubgroupTest
+    from ..analysis.subgroups import SubgroupResult
     from ..core.results import MetaPropResult
+    from ..core.significance import TestResult
     from .blocks import Columns
 
 __all__ = ["subgroup_content", "subgroup_members", "subgroup_test_text"]
@@ -77,19 +78,19 @@ def _df(df: float) -> str:
     return str(int(df)) if float(df).is_integer() else f"{df:.2f}"
 
 
-def subgroup_test_text(test: SubgroupTest, p: Preset) -> str:
+def subgroup_test_text(test: TestResult, p: Preset) -> str:
     """The test for subgroup differences, named, in the preset's style.
 
     χ² tests show df; F tests show both df. An undefined test (NaN) says why.
 
     Examples
     --------
-    >>> from inometa import SubgroupTest
+    >>> from inometa import TestResult
     >>> from inometa.plots.style import get_preset
-    >>> t = SubgroupTest("Q between (separate τ²)", 12.4581, 1, None, 0.00042, "")
+    >>> t = TestResult("Q between (separate τ²)", 12.4581, 1, None, 0.00042, "")
     >>> subgroup_test_text(t, get_preset("meta")).replace("\u00a0", " ")
     'Test for subgroup differences, Q between (separate τ²): χ² = 12.46, df = 1, p < 0.001'
-    >>> f = SubgroupTest("QM (common τ²)", 3.5, 1, 14.0, 0.082, "")
+    >>> f = TestResult("QM (common τ²)", 3.5, 1, 14.0, 0.082, "")
     >>> subgroup_test_text(f, get_preset("jama")).replace("\u00a0", " ")
     'Test for subgroup differences, QM (common τ²): F = 3.50 (df = 1, 14); P = .08'
     """
