@@ -17,12 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .._validation import MAX_COUNT
-from ..core.glmm import Nagq
 from ..core.results import MetaPropOptions
 from ..core.transforms import Transform, get_transform
-from .escalc import resolve_options as _resolve_options
 
-__all__ = ["Names", "apply_correction", "check_counts", "check_finite", "resolve_options"]
+__all__ = ["Names", "check_counts", "check_finite", "with_batch_backtransform"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -188,39 +186,10 @@ def check_counts(
     return np.where(present, x, 0.0), np.where(present, m, 0.0), present
 
 
-def resolve_options(
-    *,
-    method: str | None,
-    transform: str | None,
-    tau2_method: str | None,
-    tau2_fixed: float | None,
-    ci_method: str | None,
-    pi_method: str | None,
-    i2_definition: str | None,
-    study_ci_method: str | None,
-    correction: str | None,
-    increment: float | None,
-    level: float,
-    nagq: Nagq | None,
-    profile: str,
-) -> MetaPropOptions:
-    """Resolve and check the options exactly as :func:`inometa.metaprop` does (the tests
-    compare every message)."""
-    options = _resolve_options(
-        method=method,
-        transform=transform,
-        tau2_method=tau2_method,
-        tau2_fixed=tau2_fixed,
-        ci_method=ci_method,
-        pi_method=pi_method,
-        i2_definition=i2_definition,
-        study_ci_method=study_ci_method,
-        correction=correction,
-        increment=increment,
-        level=level,
-        nagq=nagq,
-        profile=profile,
-    )
+def with_batch_backtransform(options: MetaPropOptions) -> MetaPropOptions:
+    """The options from :func:`~inometa.analysis.escalc.resolve_options` (which
+    :func:`inometa.metaprop_batch` shares with :func:`inometa.metaprop`, so both accept and
+    refuse the same options with the same messages), with the batch's back-transform."""
     backtransform = (
         "Miller (1978) inverse with the harmonic mean of each analysis's n (column backtransform_n)"
         if get_transform(options.transform).needs_n
@@ -249,22 +218,3 @@ def check_finite(
             f"{tr.name} scale with correction '{corr}'; use correction='only0' (metafor's "
             "default) or the 'arcsine' or 'ft' transform"
         )
-
-
-def apply_correction(
-    x: FloatArray, m: FloatArray, present: BoolArray, rule: str, inc: float
-) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """metafor's ``escalc(add=, to=)`` per analysis (``if0all`` looks within the analysis)."""
-    zero_cell = present & ((x == 0) | (x == m))
-    if rule == "only0":
-        corrected = zero_cell
-    elif rule == "all":
-        corrected = present.copy()
-    elif rule == "if0all":
-        corrected = present & zero_cell.any(axis=1, keepdims=True)
-    else:
-        corrected = np.zeros_like(present)
-    if inc == 0:
-        corrected = np.zeros_like(present)
-    add = np.where(corrected, inc, 0.0)
-    return x + add, m + 2 * add, corrected

@@ -36,8 +36,9 @@ from ..core.batch_tau2 import (
 from ..core.glmm import GlmmFit, Nagq, fit_glmm
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
-from ..core.transforms import Transform, get_transform
-from ._batch_input import Names, apply_correction, check_counts, check_finite, resolve_options
+from ..core.transforms import Transform, apply_correction, get_transform
+from ._batch_input import Names, check_counts, check_finite, with_batch_backtransform
+from .escalc import resolve_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -153,6 +154,7 @@ study_ci_method, correction, increment, level, nagq, profile
         nagq=nagq,
         profile=profile,
     )
+    opts = with_batch_backtransform(opts)
     tr = get_transform(opts.transform)
     if opts.increment < 0 or not np.isfinite(opts.increment):
         raise ValueError(f"increment must be a finite number >= 0, got {opts.increment!r}")
@@ -300,7 +302,7 @@ def _fit(
     glmm = opts.method == "glmm"
     notes = _Notes(r)
     if stored is None:
-        xu, mu_, corrected = apply_correction(x, m, present, opts.correction, opts.increment)
+        xu, mu_, corrected = apply_correction(x, m, opts.correction, opts.increment, present)
         # Absent entries get harmless values so that the transform is finite there; their
         # weight is 0 through M.
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -321,27 +321,8 @@ def _with_backtransform(options: MetaPropOptions, backtransform: str) -> MetaPro
     return replace(options, backtransform=backtransform)
 
 
-def prepare(
-    events: Any,
-    n: Any,
-    *,
-    data: Any,
-    labels: Any,
-    method: str | None,
-    transform: str | None,
-    tau2_method: str | None,
-    tau2_fixed: float | None,
-    ci_method: str | None,
-    pi_method: str | None,
-    i2_definition: str | None,
-    study_ci_method: str | None,
-    correction: str | None,
-    increment: float | None,
-    level: float,
-    nagq: Nagq | None,
-    profile: str,
-) -> Prepared:
-    """Validate counts and options, apply the continuity correction, transform.
+def prepare(events: Any, n: Any, *, data: Any, labels: Any, options: MetaPropOptions) -> Prepared:
+    """Validate the counts, apply the continuity correction, transform.
 
     The first half of :func:`metaprop` (which is ``fit_prepared(prepare(...))``), shared by
     :func:`~inometa.metareg`, whose design matrix needs the study labels first.
@@ -350,10 +331,8 @@ def prepare(
     ----------
     events, n, data, labels
         The studies, as for :func:`metaprop`.
-    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition
-        The model options, as for :func:`metaprop`; None takes the profile's value.
-    study_ci_method, correction, increment, level, nagq, profile
-        The remaining options, as for :func:`metaprop`.
+    options
+        The options from :func:`resolve_options`.
 
     Returns
     -------
@@ -362,30 +341,14 @@ def prepare(
     Raises
     ------
     ValueError
-        Invalid counts (naming study, row and field) or unknown option names.
+        Invalid counts (naming study, row and field).
     """
-
     if data is not None:
         events = data_column(data, events, "events")
         n = data_column(data, n, "n")
         labels = data_column(data, labels, "labels")
     x, m, labs = check_counts(events, n, None if labels is None else list(labels))
     k = x.size
-    options = resolve_options(
-        method=method,
-        transform=transform,
-        tau2_method=tau2_method,
-        tau2_fixed=tau2_fixed,
-        ci_method=ci_method,
-        pi_method=pi_method,
-        i2_definition=i2_definition,
-        study_ci_method=study_ci_method,
-        correction=correction,
-        increment=increment,
-        level=level,
-        nagq=nagq,
-        profile=profile,
-    )
     meth, tr, corr, inc = (
         options.method,
         get_transform(options.transform),

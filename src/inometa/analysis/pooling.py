@@ -43,7 +43,7 @@ from ..core.results import (
 from ..core.study_ci import study_confint
 from ..core.tau2 import Tau2Fit, estimate_tau2
 from ..core.transforms import Transform
-from .escalc import Prepared, prepare, prepared_from_result
+from .escalc import Prepared, prepare, prepared_from_result, resolve_options
 
 __all__ = ["fit_prepared", "metaprop", "refit"]
 
@@ -140,11 +140,7 @@ def metaprop(
     >>> 0 < res.estimate < 1
     True
     """
-    prep = prepare(
-        events,
-        n,
-        data=data,
-        labels=labels,
+    options = resolve_options(
         method=method,
         transform=transform,
         tau2_method=tau2_method,
@@ -159,6 +155,7 @@ def metaprop(
         nagq=nagq,
         profile=profile,
     )
+    prep = prepare(events, n, data=data, labels=labels, options=options)
     return fit_prepared(prep)
 
 

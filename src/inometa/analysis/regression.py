@@ -36,7 +36,7 @@ from ..core.intervals import critical_value
 from ..core.results import MetaPropOptions, StudyData, json_safe
 from ..core.significance import TestResult, chi2_test, f_test
 from ..core.tau2 import estimate_tau2, generalized_q
-from .escalc import Prepared, prepare
+from .escalc import Prepared, prepare, resolve_options
 from .moderators import design_matrix
 
 if TYPE_CHECKING:
@@ -304,11 +304,7 @@ def metareg(
     >>> res.terms, res.qm_df
     (('intercept', 'year'), 1)
     """
-    prep = prepare(
-        events,
-        n,
-        data=data,
-        labels=labels,
+    options = resolve_options(
         method=method,
         transform=transform,
         tau2_method=tau2_method,
@@ -323,6 +319,7 @@ def metareg(
         nagq=nagq,
         profile=profile,
     )
+    prep = prepare(events, n, data=data, labels=labels, options=options)
     X, terms, mods = design_matrix(moderators, prep.labels, data)
     if prep.options.method == "glmm":
         res = _fit_glmm_reg(prep, X, terms, mods)

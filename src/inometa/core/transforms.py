@@ -55,19 +55,26 @@ CORRECTIONS: dict[str, str] = {
 
 
 def apply_correction(
-    events: npt.ArrayLike, n: npt.ArrayLike, to: str, increment: float
+    events: npt.ArrayLike,
+    n: npt.ArrayLike,
+    to: str,
+    increment: float,
+    present: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
     """Add ``increment`` to events and non-events as metafor's ``escalc(add=, to=)``.
 
     Parameters
     ----------
     events, n
-        Event counts and totals.
+        Event counts and totals: one analysis (length k) or many (R × K, one row each).
     to
         ``"only0"``: studies with 0 or n events; ``"all"``: every study; ``"if0all"``: every
-        study if any has 0 or n events; ``"none"``: no study.
+        study of an analysis if any of its studies has 0 or n events; ``"none"``: no study.
     increment
         The amount added to events and to non-events (metafor ``add``), e.g. 0.5.
+    present
+        For many analyses: which cells hold a study (absent cells are never corrected and
+        do not count for ``"if0all"``). None: every cell.
 
     Returns
     -------
@@ -81,6 +88,9 @@ def apply_correction(
     >>> x, n, c = apply_correction([0, 3, 5], [10, 10, 5], "only0", 0.5)
     >>> x.tolist(), n.tolist(), c.tolist()
     ([0.5, 3.0, 5.5], [11.0, 10.0, 6.0], [True, False, True])
+    >>> _, _, c = apply_correction([[0, 3], [1, 3]], [[10, 10], [10, 10]], "if0all", 0.5)
+    >>> c.tolist()
+    [[True, True], [False, False]]
     """
     x = np.asarray(events, dtype=float)
     m = np.asarray(n, dtype=float)
@@ -88,12 +98,14 @@ def apply_correction(
     if not increment >= 0 or not math.isfinite(increment):
         raise ValueError(f"increment must be a finite number >= 0, got {increment!r}")
     zero_cell = (x == 0) | (x == m)
+    every = np.ones_like(zero_cell) if present is None else np.asarray(present, dtype=bool)
+    zero_cell &= every
     if rule == "only0":
         corrected = zero_cell
     elif rule == "all":
-        corrected = np.ones_like(zero_cell)
+        corrected = every.copy()
     elif rule == "if0all":
-        corrected = np.full_like(zero_cell, bool(zero_cell.any()))
+        corrected = every & zero_cell.any(axis=-1, keepdims=True)
     else:
         corrected = np.zeros_like(zero_cell)
     if increment == 0:
