@@ -33,7 +33,7 @@ from scipy import stats
 from ..core.glmm import Nagq, fit_glmm
 from ..core.heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from ..core.intervals import critical_value
-from ..core.results import MetaPropOptions, StudyData, json_safe
+from ..core.results import MetaPropOptions, StudyData, json_safe, registered_views
 from ..core.significance import TestResult, chi2_test, f_test
 from ..core.tau2 import estimate_tau2, generalized_q
 from .escalc import Prepared, prepare, resolve_options
@@ -235,9 +235,7 @@ class MetaRegResult:
 
     def summary(self) -> str:
         """A readable text summary."""
-        from ..report.text import metareg_text
-
-        return metareg_text(self)
+        return registered_views().metareg_text(self)
 
     def __str__(self) -> str:
         return self.summary()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import data_column
-from ..core.results import MetaPropResult
+from ..core.results import MetaPropResult, registered_views
 from ..core.significance import TestResult, chi2_test, undefined_test
 from .pooling import metaprop
 from .regression import metareg
@@ -155,9 +155,7 @@ class SubgroupResult:
 
     def summary(self) -> str:
         """A readable text summary."""
-        from ..report.text import subgroup_text
-
-        return subgroup_text(self)
+        return registered_views().subgroup_text(self)
 
     def __str__(self) -> str:
         return self.summary()

@@ -35,6 +35,7 @@ __all__ = [
     "StudyData",
     "json_safe",
     "register_views",
+    "registered_views",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -365,12 +366,17 @@ class ResultViews:
         A methods paragraph for a manuscript.
     metafor : callable
         R code that refits the analysis with metafor.
+    metareg_text, subgroup_text : callable
+        The text summaries of a meta-regression and of a subgroup analysis (their
+        ``summary()``; typed loosely, as their result types live in :mod:`inometa.analysis`).
     """
 
     text: Callable[[MetaPropResult], str]
     html: Callable[[MetaPropResult], str]
     methods: Callable[[MetaPropResult], str]
     metafor: Callable[[MetaPropResult], str]
+    metareg_text: Callable[[Any], str]
+    subgroup_text: Callable[[Any], str]
 
 
 _views: ResultViews | None = None  # set by inometa.report when it is imported
@@ -388,7 +394,14 @@ def register_views(views: ResultViews) -> None:
     _views = views
 
 
-def _registered_views() -> ResultViews:
+def registered_views() -> ResultViews:
+    """The functions that show results, as :mod:`inometa.report` registered them.
+
+    Raises
+    ------
+    RuntimeError
+        If :mod:`inometa.report` was never imported (``import inometa`` always imports it).
+    """
     if _views is None:  # import inometa imports report, so only reachable by bypassing it
         raise RuntimeError("no result views registered: import inometa.report first")
     return _views
@@ -639,7 +652,7 @@ class MetaPropResult:
         >>> "restricted maximum likelihood" in text
         True
         """
-        return _registered_views().methods(self)
+        return registered_views().methods(self)
 
     def to_metafor(self) -> str:
         """R code that refits this analysis with metafor (data included).
@@ -651,18 +664,18 @@ class MetaPropResult:
         >>> 'escalc(measure = "PLO"' in code
         True
         """
-        return _registered_views().metafor(self)
+        return registered_views().metafor(self)
 
     # -- display -------------------------------------------------------------------------
     def summary(self) -> str:
         """A readable multi-line text summary (written by :mod:`inometa.report.text`)."""
-        return _registered_views().text(self)
+        return registered_views().text(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return _registered_views().html(self)
+        return registered_views().html(self)
 
 
 def _logit(p: float) -> float:
