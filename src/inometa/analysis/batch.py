@@ -25,7 +25,7 @@ import numpy.typing as npt
 from scipy import special
 
 from ..core import messages
-from ..core.batch_heterogeneity import by_df, q_profile_batch
+from ..core.batch_heterogeneity import q_profile_batch
 from ..core.batch_result import COLUMNS, MetaPropBatchResult
 from ..core.batch_tau2 import (
     Tau2Batch,
@@ -34,6 +34,12 @@ from ..core.batch_tau2 import (
     typical_variance_batch,
 )
 from ..core.glmm import GlmmFit, Nagq, fit_glmm
+from ..core.intervals import (
+    hk_s2_from_rss,
+    pooled_interval_batch,
+    prediction_interval_batch,
+    prediction_note,
+)
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
 from ..core.transforms import Transform, apply_correction, get_transform
@@ -257,35 +263,6 @@ def _correction_notes(
         notes.rows[i].append(messages.correction(inc, studies, which + more, tr.name, corr, glmm))
 
 
-def _t_isf(q: float, df: FloatArray) -> FloatArray:
-    """stats.t.isf(q, df) without the distribution machinery (see :mod:`._distributions`)."""
-    return np.asarray(-special.stdtrit(df, q), dtype=float)
-
-
-def _critical(level: float, df: FloatArray | None, r: int) -> FloatArray:
-    """Two-sided critical values: normal (df None) or t(df), NaN where df < 1."""
-    alpha = 1 - level
-    if df is None:
-        return np.full(r, -float(special.ndtri(alpha / 2)))
-    ok = df >= 1
-    return np.where(ok, by_df(_t_isf, alpha / 2, np.where(ok, df, 1.0)), np.nan)
-
-
-def _pvalue(stat: FloatArray, df: FloatArray | None) -> FloatArray:
-    if df is None:
-        return np.asarray(2 * special.ndtr(-np.abs(stat)), dtype=float)
-    ok = df >= 1
-    return np.where(ok, 2 * special.stdtr(np.where(ok, df, 1.0), -np.abs(stat)), np.nan)
-
-
-def _interval(
-    est: FloatArray, se: FloatArray, crit: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(se > 0, est / se, np.nan)
-    return est - crit * se, est + crit * se, stat
-
-
 def _fit(
     x: FloatArray,
     m: FloatArray,
@@ -396,19 +373,14 @@ def _pooled(
     """Pooled interval and test (:func:`inometa.core.intervals.pooled_interval`) into ``cols``;
     returns the SE the interval uses."""
     r = k.size
-    df = k - 1 if method in ("t", "hk", "hk_adhoc") else None
-    se = se_wald
-    if method in ("hk", "hk_adhoc"):
-        assert hk_s2 is not None
-        s2 = np.fmax(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
-        se = np.sqrt(s2) * se_wald
-    lo, hi, stat = _interval(est, se, _critical(level, df, r))
+    ci = pooled_interval_batch(est, se_wald, method, level, k=k, hk_s2=hk_s2)
+    lo, hi, df, se = ci.low, ci.high, ci.df, ci.se
     p = prefix
     cols[f"{p}model_estimate"] = est
     cols[f"{p}model_se"] = se
     cols[f"{p}model_ci_low"], cols[f"{p}model_ci_high"] = lo, hi
-    cols[f"{p}statistic"] = stat
-    cols[f"{p}pvalue"] = _pvalue(stat, df)
+    cols[f"{p}statistic"] = ci.statistic
+    cols[f"{p}pvalue"] = ci.pvalue
     cols[f"{p}estimate"] = _proportion(tr, est, n_bt)
     cols[f"{p}ci_low"] = _proportion(tr, lo, n_bt)
     cols[f"{p}ci_high"] = _proportion(tr, hi, n_bt)
@@ -434,9 +406,8 @@ def _prediction(
     """Prediction interval (:func:`inometa.core.intervals.prediction_interval`) into ``cols``;
     rows in ``skip`` get NaN and no note (the caller explains them)."""
     r = k.size
-    df = None if method == "z" else (k - 1 if method == "t" else k - 2)
-    half = _critical(level, df, r) * np.sqrt(se**2 + tau2)
-    lo, hi = est - half, est + half
+    pi = prediction_interval_batch(est, se, tau2, method, level, k=k)
+    lo, hi, df = pi.low, pi.high, pi.df
     if skip is not None:
         lo, hi = np.where(skip, np.nan, lo), np.where(skip, np.nan, hi)
     cols["model_pi_low"], cols["model_pi_high"] = lo, hi
@@ -444,17 +415,9 @@ def _prediction(
     cols["pi_df"] = np.full(r, np.nan) if df is None else df
     if skip is not None:
         cols["pi_df"] = np.where(skip, np.nan, cols["pi_df"])
-    if df is not None:
-        undefined = df < 1
-        if skip is not None:
-            undefined &= ~skip
-        label = "HTS t(k−2)" if method == "hts" else "t(k−1)"
-        need = "k ≥ 3" if method == "hts" else "k ≥ 2"
-        for i in np.flatnonzero(undefined):
-            notes.rows[i].append(
-                f"the {label} prediction interval needs {need} (k = {int(k[i])}); its bounds "
-                "are undefined"
-            )
+    undefined = pi.undefined if skip is None else pi.undefined & ~skip
+    for i in np.flatnonzero(undefined):
+        notes.rows[i].append(prediction_note(method, int(k[i])))
 
 
 def _tau2_fit(
@@ -501,8 +464,7 @@ def _fit_inverse(
     mu_re = np.einsum("ij,ij->i", w_re, Y) / s_re
     res = Y - mu_re[:, None]
     rss = np.einsum("ij,ij->i", w_re, res * res)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = np.where(k > 1, np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - 1)), np.nan)
+    s2 = hk_s2_from_rss(rss, k - 1)
     se = _pooled(cols, "", mu_re, np.sqrt(1 / s_re), opts.ci_method, lev, k, s2, tr, n_bt)
     if opts.ci_method in ("t", "hk", "hk_adhoc"):
         notes.add(k < 2, f"the {opts.ci_method} confidence interval needs k ≥ 2; it is undefined")

@@ -8,18 +8,18 @@ the bounds are found by safeguarded Newton steps on 1/Q with the single path's t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from .._distributions import by_df
 from . import messages
 from ._rows import EPS, Workspace, masked_mean, row_dot, row_sum
 from .batch_tau2 import generalized_q_batch
 
-__all__ = ["Tau2IntervalBatch", "by_df", "q_profile_batch"]
+__all__ = ["Tau2IntervalBatch", "q_profile_batch"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -32,21 +32,6 @@ class Tau2IntervalBatch:
     low: FloatArray
     high: FloatArray
     notes: tuple[tuple[str, ...], ...]
-
-
-def by_df(
-    quantile: Callable[[float, FloatArray], FloatArray], p: float, df: FloatArray
-) -> FloatArray:
-    """``quantile(p, df)`` per row, computed once per distinct df (there are at most K).
-
-    Examples
-    --------
-    >>> from scipy import stats
-    >>> np.round(by_df(stats.chi2.isf, 0.025, np.array([4.0, 2.0, 4.0])), 4).tolist()
-    [11.1433, 7.3778, 11.1433]
-    """
-    values, inverse = np.unique(df, return_inverse=True)
-    return np.asarray(quantile(p, values), dtype=float)[inverse]
 
 
 def _take(a: FloatArray, rows: IntArray) -> FloatArray:

@@ -32,18 +32,27 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
-from .._distributions import norm_isf, norm_sf, t_isf, t_sf
+from .._distributions import by_df, norm_isf, t_isf
 
 __all__ = [
     "CI_METHODS",
     "PI_METHODS",
     "PooledInterval",
+    "PooledIntervalBatch",
     "PredictionInterval",
+    "PredictionIntervalBatch",
     "critical_value",
+    "critical_value_batch",
     "hartung_knapp_s2",
+    "hk_s2_from_rss",
     "pooled_interval",
+    "pooled_interval_batch",
     "prediction_interval",
+    "prediction_interval_batch",
+    "prediction_note",
+    "two_sided_pvalue_batch",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -61,6 +70,32 @@ PI_METHODS = {"z": "z", "t": "t", "hts": "hts", "riley": "hts"}
 
 
 _EPS = float(np.finfo(float).eps)
+
+# Each interval is written once, for many analyses at a time (arrays with one entry per
+# analysis, as metaprop_batch needs them); the single-analysis functions are the case of one
+# entry. The t quantiles are computed once per distinct df.
+
+
+def _t_isf_array(q: float, df: FloatArray) -> FloatArray:
+    if df.size == 1:
+        return np.full(df.shape, t_isf(q, float(df.reshape(-1)[0])))  # cached
+    return np.asarray(-special.stdtrit(df, q), dtype=float)
+
+
+def critical_value_batch(level: float, df: FloatArray | None, r: int) -> FloatArray:
+    """Two-sided critical values for ``r`` analyses: normal (``df`` None) or t(df), NaN
+    where df < 1.
+
+    Examples
+    --------
+    >>> np.round(critical_value_batch(0.95, np.array([4.0, 0.0]), 2), 6).tolist()
+    [2.776445, nan]
+    """
+    alpha = 1 - level
+    if df is None:
+        return np.full(r, norm_isf(alpha / 2))
+    ok = df >= 1
+    return np.where(ok, by_df(_t_isf_array, alpha / 2, np.where(ok, df, 1.0)), np.nan)
 
 
 def critical_value(level: float, df: float | None) -> float:
@@ -81,6 +116,20 @@ def critical_value(level: float, df: float | None) -> float:
     return t_isf(alpha / 2, df)
 
 
+def two_sided_pvalue_batch(stat: FloatArray, df: FloatArray | None) -> FloatArray:
+    """Two-sided p-values of z (``df`` None) or t(df) statistics; NaN where df < 1.
+
+    Examples
+    --------
+    >>> np.round(two_sided_pvalue_batch(np.array([1.959963984540054]), None), 12).tolist()
+    [0.05]
+    """
+    if df is None:
+        return np.asarray(2 * special.ndtr(-np.abs(stat)), dtype=float)
+    ok = df >= 1
+    return np.where(ok, 2 * special.stdtr(np.where(ok, df, 1.0), -np.abs(stat)), np.nan)
+
+
 def hartung_knapp_s2(
     yi: npt.ArrayLike, vi: npt.ArrayLike, tau2: float, estimate: float, n_params: int = 1
 ) -> float:
@@ -97,12 +146,20 @@ def hartung_knapp_s2(
     v = np.asarray(vi, dtype=float)
     r = y - estimate
     rss = float((r / (v + tau2)).dot(r))
-    df = y.size - n_params
-    if df < 1:
-        return float("nan")
-    if rss <= _EPS:
-        return 0.0
-    return rss / df
+    return float(hk_s2_from_rss(np.array([rss]), np.array([float(y.size - n_params)]))[0])
+
+
+def hk_s2_from_rss(rss: FloatArray, df: FloatArray) -> FloatArray:
+    """s² = RSS/df per analysis: NaN where df < 1, 0 where the weighted residual sum of
+    squares is at machine precision (metafor).
+
+    Examples
+    --------
+    >>> hk_s2_from_rss(np.array([2.0, 1e-17, 3.0]), np.array([1.0, 4.0, 0.0])).tolist()
+    [2.0, 0.0, nan]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(df >= 1, np.where(rss <= _EPS, 0.0, rss / df), np.nan)
 
 
 class PooledInterval(NamedTuple):
@@ -121,6 +178,64 @@ class PooledInterval(NamedTuple):
     high: float
     statistic: float
     pvalue: float
+
+
+class PooledIntervalBatch(NamedTuple):
+    """:class:`PooledInterval` for many analyses (one entry per analysis; ``df`` None for
+    normal-based intervals)."""
+
+    estimate: FloatArray
+    se: FloatArray
+    se_wald: FloatArray
+    method: str
+    df: FloatArray | None
+    low: FloatArray
+    high: FloatArray
+    statistic: FloatArray
+    pvalue: FloatArray
+
+
+def pooled_interval_batch(
+    estimate: FloatArray,
+    se_wald: FloatArray,
+    method: str,
+    level: float,
+    *,
+    k: FloatArray,
+    hk_s2: FloatArray | None = None,
+    n_params: int = 1,
+) -> PooledIntervalBatch:
+    """Confidence intervals and tests (H₀: μ = 0 on the model scale) for many pooled
+    estimates; the arguments as for :func:`pooled_interval`, one entry per analysis.
+
+    Examples
+    --------
+    >>> ci = pooled_interval_batch(np.array([0.2, 0.1]), np.array([0.1, 0.1]), "t", 0.95,
+    ...                            k=np.array([5.0, 1.0]))
+    >>> np.round(ci.high, 6).tolist()
+    [0.477645, nan]
+    """
+    se = se_wald
+    df = k - n_params if method in ("t", "hk", "hk_adhoc") else None
+    if method in ("hk", "hk_adhoc"):
+        if hk_s2 is None:
+            raise ValueError("hk_s2 is required for Hartung–Knapp intervals")
+        s2 = np.fmax(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
+        se = np.sqrt(s2) * se_wald
+    crit = critical_value_batch(level, df, estimate.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, estimate / se, np.nan)
+    return PooledIntervalBatch(
+        estimate,
+        se,
+        se_wald,
+        method,
+        df,
+        estimate - crit * se,
+        estimate + crit * se,
+        stat,
+        two_sided_pvalue_batch(stat, df),
+    )
 
 
 def pooled_interval(
@@ -154,23 +269,25 @@ def pooled_interval(
     >>> round(ci.low, 6), round(ci.high, 6)
     (0.004004, 0.395996)
     """
-    se = se_wald
-    df: float | None = None
-    if method in ("t", "hk", "hk_adhoc"):
-        df = float(k - n_params)
-    if method in ("hk", "hk_adhoc"):
-        if hk_s2 is None:
-            raise ValueError("hk_s2 is required for Hartung–Knapp intervals")
-        s2 = max(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
-        se = math.sqrt(s2) * se_wald
-    crit = critical_value(level, df)
-    stat = estimate / se if se > 0 else float("nan")
-    if df is None:
-        pval = 2 * norm_sf(abs(stat))
-    else:
-        pval = 2 * t_sf(abs(stat), df) if df >= 1 else float("nan")
+    b = pooled_interval_batch(
+        np.array([estimate], dtype=float),
+        np.array([se_wald], dtype=float),
+        method,
+        level,
+        k=np.array([k], dtype=float),
+        hk_s2=None if hk_s2 is None else np.array([hk_s2], dtype=float),
+        n_params=n_params,
+    )
     return PooledInterval(
-        estimate, se, se_wald, method, df, estimate - crit * se, estimate + crit * se, stat, pval
+        estimate,
+        float(b.se[0]),
+        se_wald,
+        method,
+        None if b.df is None else float(b.df[0]),
+        float(b.low[0]),
+        float(b.high[0]),
+        float(b.statistic[0]),
+        float(b.pvalue[0]),
     )
 
 
@@ -182,6 +299,55 @@ class PredictionInterval(NamedTuple):
     method: str
     df: float | None
     note: str | None = None
+
+
+class PredictionIntervalBatch(NamedTuple):
+    """:class:`PredictionInterval` for many analyses; ``undefined`` marks the analyses whose
+    t quantile is undefined (NaN bounds; :func:`prediction_note` says why)."""
+
+    low: FloatArray
+    high: FloatArray
+    method: str
+    df: FloatArray | None
+    undefined: npt.NDArray[np.bool_]
+
+
+def prediction_note(method: str, k: int) -> str:
+    """Why the ``method`` prediction interval of ``k`` studies is undefined.
+
+    Examples
+    --------
+    >>> prediction_note("hts", 2)
+    'the HTS t(k−2) prediction interval needs k ≥ 3 (k = 2); its bounds are undefined'
+    """
+    label = "HTS t(k−2)" if method == "hts" else "t(k−1)"
+    need = "k ≥ 3" if method == "hts" else "k ≥ 2"
+    return f"the {label} prediction interval needs {need} (k = {k}); its bounds are undefined"
+
+
+def prediction_interval_batch(
+    estimate: FloatArray,
+    se: FloatArray,
+    tau2: FloatArray,
+    method: str,
+    level: float,
+    *,
+    k: FloatArray,
+) -> PredictionIntervalBatch:
+    """Prediction intervals μ̂ ± c √(SE² + τ²) for many analyses (arguments as for
+    :func:`prediction_interval`, one entry per analysis).
+
+    Examples
+    --------
+    >>> pi = prediction_interval_batch(np.zeros(2), np.full(2, 0.1), np.full(2, 0.03), "t",
+    ...                                0.95, k=np.array([10.0, 1.0]))
+    >>> np.round(pi.high, 6).tolist(), pi.undefined.tolist()
+    ([0.452431, nan], [False, True])
+    """
+    df = None if method == "z" else (k - 1 if method == "t" else k - 2)
+    half = critical_value_batch(level, df, estimate.size) * np.sqrt(se**2 + tau2)
+    undefined = np.zeros(estimate.size, dtype=bool) if df is None else df < 1
+    return PredictionIntervalBatch(estimate - half, estimate + half, method, df, undefined)
 
 
 def prediction_interval(
@@ -198,15 +364,15 @@ def prediction_interval(
     >>> round(pi.high, 6)  # t(9) quantile 2.262157 × √(0.01 + 0.03)
     0.452431
     """
-    df: float | None = {"z": None, "t": float(k - 1), "hts": float(k - 2)}[method]
-    note = None
-    if df is not None and df < 1:
-        need = "k ≥ 3" if method == "hts" else "k ≥ 2"
-        note = (
-            f"the {'HTS t(k−2)' if method == 'hts' else 't(k−1)'} prediction interval "
-            f"needs {need} (k = {k}); its bounds are undefined"
-        )
-        return PredictionInterval(float("nan"), float("nan"), method, df, note)
-    crit = critical_value(level, df)
-    half = crit * math.sqrt(se**2 + tau2)
-    return PredictionInterval(estimate - half, estimate + half, method, df, note)
+    b = prediction_interval_batch(
+        np.array([estimate], dtype=float),
+        np.array([se], dtype=float),
+        np.array([tau2], dtype=float),
+        method,
+        level,
+        k=np.array([k], dtype=float),
+    )
+    df = None if b.df is None else float(b.df[0])
+    if b.undefined[0]:
+        return PredictionInterval(math.nan, math.nan, method, df, prediction_note(method, k))
+    return PredictionInterval(float(b.low[0]), float(b.high[0]), method, df, None)
