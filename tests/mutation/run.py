@@ -113,7 +113,10 @@ MUTANTS = [
         "z-quantile-ignores-level",
         "core/intervals.py",
         "the normal quantile of pooled and prediction intervals is always the 95% one",
-        ("        return norm_isf(alpha / 2)\n", "        return norm_isf(0.025)\n"),
+        (
+            "return np.full(r, norm_isf(alpha / 2))",
+            "return np.full(r, norm_isf(0.025))",
+        ),
     ),
     m(
         "permutation-drops-observed-order",
@@ -217,9 +220,9 @@ MUTANTS = [
     ),
     m(
         "q-pvalue-df",
-        "core/heterogeneity.py",
-        "Cochran's Q tested on df + 1",
-        ("return QTest(q, df, chi2_sf(q, df))", "return QTest(q, df, chi2_sf(q, df + 1))"),
+        "core/significance.py",
+        "Cochran's Q (and every χ² test) tested on df + 1",
+        ("chi2_sf(stat, df), description)", "chi2_sf(stat, df + 1), description)"),
     ),
     # --- pooled and prediction intervals ----------------------------------------------------
     m(
@@ -227,7 +230,7 @@ MUTANTS = [
         "core/intervals.py",
         "ad hoc Hartung–Knapp does not floor s² at 1",
         (
-            's2 = max(1.0, hk_s2) if method == "hk_adhoc" else hk_s2',
+            's2 = np.fmax(1.0, hk_s2) if method == "hk_adhoc" else hk_s2',
             "s2 = hk_s2",
         ),
     ),
@@ -235,25 +238,34 @@ MUTANTS = [
         "hk-s2-df",
         "core/intervals.py",
         "Hartung–Knapp s² divided by k instead of k − p",
-        ("    df = y.size - n_params\n", "    df = y.size\n"),
+        (
+            "hk_s2_from_rss(np.array([rss]), np.array([float(y.size - n_params)]))",
+            "hk_s2_from_rss(np.array([rss]), np.array([float(y.size)]))",
+        ),
     ),
     m(
         "t-ci-df",
         "core/intervals.py",
         "t-based CIs on k degrees of freedom",
-        ("        df = float(k - n_params)\n", "        df = float(k)\n"),
+        (
+            'df = k - n_params if method in ("t", "hk", "hk_adhoc") else None',
+            'df = k if method in ("t", "hk", "hk_adhoc") else None',
+        ),
     ),
     m(
         "pi-hts-df",
         "core/intervals.py",
         "the HTS prediction interval on k − 1 degrees of freedom",
-        ('"hts": float(k - 2)}', '"hts": float(k - 1)}'),
+        ('(k - 1 if method == "t" else k - 2)', '(k - 1 if method == "t" else k - 1)'),
     ),
     m(
         "pvalue-one-sided",
         "core/intervals.py",
         "the pooled z test's p-value one-sided",
-        ("        pval = 2 * norm_sf(abs(stat))\n", "        pval = norm_sf(abs(stat))\n"),
+        (
+            "return np.asarray(2 * special.ndtr(-np.abs(stat)), dtype=float)",
+            "return np.asarray(special.ndtr(-np.abs(stat)), dtype=float)",
+        ),
     ),
     # --- per-study CIs ----------------------------------------------------------------------
     m(

@@ -108,12 +108,7 @@ def critical_value(level: float, df: float | None) -> float:
     >>> round(critical_value(0.95, 4), 6)
     2.776445
     """
-    alpha = 1 - level
-    if df is None:
-        return norm_isf(alpha / 2)
-    if df < 1:
-        return float("nan")
-    return t_isf(alpha / 2, df)
+    return float(critical_value_batch(level, None if df is None else np.array([df]), 1)[0])
 
 
 def two_sided_pvalue_batch(stat: FloatArray, df: FloatArray | None) -> FloatArray:
