@@ -224,14 +224,16 @@ def test_one_study_of_one_patient_is_pooled() -> None:
 
 @pytest.mark.parametrize(
     ("level", "fraction"),
-    [(1e-9, 1e-9), (0.5, 0.5), (1 - 1e-9, 1 - 1e-9), (1.5, 0.015), (99.9, 0.999)],
+    [(1e-9, 1e-9), (0.5, 0.5), (1 - 1e-9, 1 - 1e-9), (50, 0.5), (99.9, 0.999)],
 )
 def test_levels_just_inside_the_bounds_are_accepted(level: float, fraction: float) -> None:
-    # (0, 1) is a fraction, (1, 100) a percentage; 0, 1 and 100 themselves are refused above
+    # (0, 1) is a fraction, [50, 100) a percentage; 0, 1 and 100 themselves are refused above
     assert check_level(level) == pytest.approx(fraction, rel=1e-15)
 
 
-@pytest.mark.parametrize("level", [-1e-9, 100 + 1e-9, float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "level", [-1e-9, 1.0, 1.5, 1.96, 50 - 1e-9, 100, 100 + 1e-9, float("nan"), float("inf")]
+)
 def test_levels_just_outside_the_bounds_are_refused(level: float) -> None:
     with pytest.raises(ValueError, match="level must lie strictly between 0 and 1"):
         check_level(level)
