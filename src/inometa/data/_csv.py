@@ -273,10 +273,18 @@ def _rule(col: Column) -> tuple[Callable[[str], bool], str] | None:
     return _RULES.get(col.kind)
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP, "CSV
+# injection"); no value of the extracted data needs to start with one.
+FORMULA_START = ("=", "+", "-", "@")
+FORMULA_MESSAGE = "starts with {!r}: a spreadsheet would run the cell as a formula; reword it"
+
+
 def check_value(col: Column, value: str) -> str | None:
     """The problem with one cell of column ``col`` (as :func:`check_columns` words it), or None."""
     if CONTROL.search(value) or "\r" in value:
         return "contains a control character"
+    if value.startswith(FORMULA_START):
+        return FORMULA_MESSAGE.format(value[0])
     if value == "":
         return "required value is empty" if col.required else None
     rule = _rule(col)
@@ -293,6 +301,9 @@ def check_columns(table: Table, schema: tuple[Column, ...], findings: Findings) 
         empty = values == ""
         if col.required:
             findings.errors += issues_where(table, empty, col.name, "required value is empty")
+        for start in FORMULA_START:
+            formula = values.str.startswith(start)
+            findings.errors += issues_where(table, formula, col.name, FORMULA_MESSAGE.format(start))
         rule = _rule(col)
         if rule is None:
             continue

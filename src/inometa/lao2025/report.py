@@ -38,6 +38,7 @@ from ..report.document import (
     to_markdown,
 )
 from ..report.format import plain, span
+from ..report.safe import spreadsheet_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -665,7 +666,7 @@ def write_reproduction(
     paths: list[Path] = []
     for name, frame in tables.items():
         path = outdir / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        spreadsheet_safe(frame).to_csv(path, index=False)
         paths.append(path)
     results_md = outdir / "results.md"
     results_md.write_text(to_markdown([Heading("Results", 1), Table(tables["results"], "")]))
