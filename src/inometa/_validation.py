@@ -7,6 +7,7 @@ as in a spreadsheet or R) and the field, so that a user can find the bad value:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -107,6 +108,10 @@ def data_column(data: Any, value: Any, field: str) -> Any:
     return data[value]
 
 
+# Control characters other than tab and newline: NUL, ANSI escapes, C1 codes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     """Return study labels as strings, defaulting to ``"Study 1"`` … ``"Study k"``."""
     if labels is None:
@@ -114,6 +119,12 @@ def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     out = tuple("" if lab is None else str(lab) for lab in labels)
     if len(out) != k:
         raise ValueError(f"labels has {len(out)} entries but there are {k} studies")
+    for i, label in enumerate(out):
+        if _CONTROL.search(label):
+            raise ValueError(
+                f"study {i + 1}: label {label!r} contains a control character (an escape "
+                "sequence would garble a terminal or a report)"
+            )
     return out
 
 

@@ -131,7 +131,7 @@ def _parse(name: str, text: str, findings: Findings) -> Table | None:
     if repeated:
         for column in repeated:
             findings.errors.append(
-                Issue(name, 1, column, column, "the column appears more than once in the header")
+                Issue(name, 1, column, column, f"column {column!r} appears more than once")
             )
         return None
     records: list[list[str]] = []
