@@ -237,3 +237,18 @@ def test_levels_just_inside_the_bounds_are_accepted(level: float, fraction: floa
 def test_levels_just_outside_the_bounds_are_refused(level: float) -> None:
     with pytest.raises(ValueError, match="level must lie strictly between 0 and 1"):
         check_level(level)
+
+
+def test_a_non_string_option_or_a_non_table_data_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="tau2_method=5 is not available"):
+        inometa.metaprop([1, 2], [10, 10], method="glmm", tau2_method=5)
+    with pytest.raises(ValueError, match="data must be a pandas DataFrame or a mapping"):
+        inometa.metaprop("e", "n", data=[1, 2])
+    with pytest.raises(ValueError, match="events: no key 'x' in data; keys are: e, n"):
+        inometa.metaprop("x", "n", data={"e": [1, 2], "n": [10, 10]})
+
+
+def test_a_mapping_of_columns_is_read_as_a_data_frame() -> None:
+    as_dict = inometa.metaprop("e", "n", data={"e": [1, 2], "n": [10, 12]})
+    as_frame = inometa.metaprop("e", "n", data=pd.DataFrame({"e": [1, 2], "n": [10, 12]}))
+    assert as_dict.estimate == as_frame.estimate and as_dict.tau2 == as_frame.tau2
