@@ -108,6 +108,21 @@ def test_pool_refuses_a_missing_labels_column_and_a_level_read_as_a_quantile() -
     one_line_error(run, "nagq=7", "does not apply to method='inverse'")
 
 
+def test_an_option_given_twice_is_a_usage_error(extracted: Path) -> None:
+    run = inometa("pool", str(CR_CRI), "--events", "events", "--n", "total", "--events", "total")
+    assert run.returncode == 2 and "--events is given twice; give it once" in run.stderr
+    before = snapshot(extracted)
+    flags = ["--study-id", "jabbour2023", "--outcome", "orr", "--events", "78", "--events", "7"]
+    run = inometa("add-study", "--data-dir", str(extracted), "--replace", "-y", *flags)
+    assert run.returncode == 2 and "--events is given twice" in run.stderr
+    assert snapshot(extracted) == before
+    run = inometa("reproduce", "--data", str(extracted), "--data-dir", str(extracted))
+    assert run.returncode == 2 and "--data and --data-dir name the same option" in run.stderr
+    # a value that looks like an option is a value, and repeatable options stay repeatable
+    run = inometa("pool", str(CR_CRI), "--events", "events", "--n", "total", "--labels", "--n")
+    assert "given twice" not in run.stderr
+
+
 def test_a_closed_pipe_ends_quietly() -> None:
     # The reader goes away before the command prints (what `inometa audit --all | head -0`
     # does): no traceback and no "Exception ignored" from the final flush.

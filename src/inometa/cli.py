@@ -339,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``inometa`` command; returns the exit code."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    _refuse_repeated_options(parser, sys.argv[1:] if argv is None else list(argv), args.command)
     try:
         code: int = args.func(args)
         sys.stdout.flush()
@@ -352,6 +353,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"inometa {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
     return code
+
+
+def _refuse_repeated_options(
+    parser: argparse.ArgumentParser, argv: list[str], command: str
+) -> None:
+    """A single-valued option given twice is a usage error: argparse keeps the last value
+    silently, which may not be the one the user meant (``--events 3 ... --events 30``)."""
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    sub = subparsers[0].choices[command]
+    single = {
+        option: action.dest
+        for action in sub._actions
+        if type(action) is argparse._StoreAction
+        for option in action.option_strings
+    }
+    seen: dict[str, str] = {}
+    expects_value = False
+    for token in argv[argv.index(command) + 1 :] if command in argv else []:
+        if expects_value:  # the value of the previous option, even if it starts with "--"
+            expects_value = False
+            continue
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name not in single:
+            continue
+        expects_value = "=" not in token
+        dest = single[name]
+        if dest in seen:
+            twice = (
+                f"{name} is given twice"
+                if seen[dest] == name
+                else f"{seen[dest]} and {name} name the same option"
+            )
+            sub.error(f"{twice}; give it once")
+        seen[dest] = name
 
 
 def _message(exc: BaseException) -> str:
