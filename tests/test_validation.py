@@ -252,3 +252,12 @@ def test_a_mapping_of_columns_is_read_as_a_data_frame() -> None:
     as_dict = inometa.metaprop("e", "n", data={"e": [1, 2], "n": [10, 12]})
     as_frame = inometa.metaprop("e", "n", data=pd.DataFrame({"e": [1, 2], "n": [10, 12]}))
     assert as_dict.estimate == as_frame.estimate and as_dict.tau2 == as_frame.tau2
+
+
+def test_an_increment_with_no_correction_is_refused_not_ignored() -> None:
+    with pytest.raises(ValueError, match=r"increment=0\.7 is the continuity correction"):
+        inometa.metaprop([1, 2, 3], [10, 10, 10], correction="none", increment=0.7)
+    with pytest.raises(ValueError, match=r"increment=0\.7 is the continuity correction"):
+        inometa.metaprop_batch([[1, 2, 3]], [[10, 10, 10]], correction="none", increment=0.7)
+    res = inometa.metaprop([1, 2, 3], [10, 10, 10], correction="none", increment=0)
+    assert res.options.correction == "none"

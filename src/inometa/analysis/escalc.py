@@ -294,6 +294,11 @@ def resolve_options(
             f"nagq={nagq!r} sets how the GLMM integrates; it does not apply to "
             "method='inverse' (use method='glmm', or leave nagq out)"
         )
+    if corr == "none" and increment is not None and increment != 0:
+        raise ValueError(
+            f"increment={increment!r} is the continuity correction, which "
+            "correction='none' turns off (choose another correction, or leave increment out)"
+        )
 
     return MetaPropOptions(
         method=meth,
