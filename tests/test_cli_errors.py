@@ -73,6 +73,17 @@ def test_reproduce_into_an_empty_name_a_file_or_a_foreign_folder_is_refused(
     one_line_error(inometa("reproduce", "--out", str(tmp_path)), "is not empty", "no manifest.json")
 
 
+def test_diff_into_the_data_or_a_foreign_folder_is_refused(extracted: Path, tmp_path: Path) -> None:
+    before = snapshot(extracted)
+    run = inometa("diff", "HEAD", "HEAD", "--data", str(extracted), "--out", str(extracted))
+    one_line_error(run, "is a data folder")
+    assert snapshot(extracted) == before
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep\n")
+    run = inometa("diff", "HEAD", "HEAD", "--out", str(tmp_path / "mine"))
+    one_line_error(run, "is not empty", "no diff.md or git_*")
+
+
 def test_write_reproduction_refuses_a_data_folder(extracted: Path) -> None:
     from inometa.lao2025.report import write_reproduction
     from inometa.lao2025.reproduce import reproduce

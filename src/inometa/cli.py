@@ -159,7 +159,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     from .lao2025.rundiff_report import diff_text, write_diff
 
     thresholds = [parse_threshold(t) for t in args.threshold]
-    out = check_output_folder(args.out, [data_dir(args.data)], marker="diff.md")
+    out = check_output_folder(args.out, [data_dir(args.data)], markers=("diff.md", "git_*"))
     # A folder names the set to rerun a git revision with, unless --set says otherwise.
     folders = {s: read_run(s) for s in (args.before, args.after) if Path(s).is_dir()}
     set_name = args.set or next((r.analysis_set for r in folders.values() if r.analysis_set), None)

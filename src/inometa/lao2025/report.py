@@ -565,7 +565,7 @@ def _check_writable_folder(out: str | Path) -> Path:
 
 
 def check_output_folder(
-    out: str | Path, data: Sequence[str | Path] = (), *, marker: str = "manifest.json"
+    out: str | Path, data: Sequence[str | Path] = (), *, markers: Sequence[str] = ("manifest.json",)
 ) -> Path:
     """Check that ``out`` can receive a run of ``inometa reproduce``; nothing is written.
 
@@ -576,8 +576,9 @@ def check_output_folder(
     data
         ``data/extracted`` folders the run reads: ``out`` may be neither one of them nor a
         folder that contains one.
-    marker
-        The file an earlier run leaves in the folder (``diff.md`` for ``inometa diff``).
+    markers
+        Glob patterns of what an earlier run leaves in the folder (``diff.md`` and the
+        ``git_*`` reruns for ``inometa diff``); one match is enough.
 
     Returns
     -------
@@ -588,7 +589,7 @@ def check_output_folder(
     ------
     ValueError
         For an empty name, a file, a data folder or a folder containing one, and a folder
-        that is not empty but holds no ``marker`` of an earlier run (not an inometa output
+        that is not empty but holds none of the ``markers`` of an earlier run (not an output
         folder, whose files would be mixed with the run's).
 
     Examples
@@ -610,10 +611,11 @@ def check_output_folder(
                 f"{folder} contains the data folder {directory}: choose an output folder "
                 "outside it, e.g. --out results"
             )
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / marker).is_file():
+    earlier = folder.is_dir() and any(next(folder.glob(m), None) for m in markers)
+    if folder.is_dir() and any(folder.iterdir()) and not earlier:
         raise ValueError(
-            f"{folder} is not empty and is not the output of an earlier run (no {marker}): "
-            "choose a new or empty folder"
+            f"{folder} is not empty and is not the output of an earlier run (no "
+            f"{' or '.join(markers)}): choose a new or empty folder"
         )
     return folder
 
