@@ -57,14 +57,14 @@ def test_pool_json_equals_the_library(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--transform", "probit"], "unknown transform 'probit'"),
+        (["--events", "events", "--transform", "probit"], "unknown transform 'probit'"),
         (["--events", "nope"], "no column 'nope'"),
     ],
 )
 def test_pool_errors_exit_2(
     extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["pool", str(EXAMPLE), "--events", "events", "--n", "total", *extra]
+    args = ["pool", str(EXAMPLE), "--n", "total", *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
 

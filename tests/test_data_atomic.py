@@ -114,3 +114,66 @@ def test_when_restoring_fails_too_the_error_names_the_backups(
         replace_files(contents, originals)
     backups = [p for p in tmp_path.iterdir() if p.name.endswith(".bak")]
     assert [p.read_bytes() for p in backups] == [originals[tmp_path / "a.csv"]]
+
+
+# --- the journal and recovery ------------------------------------------------------------
+
+
+def test_the_journal_exists_during_the_renames_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    originals, contents = _files(tmp_path)
+    seen: list[bool] = []
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        seen.append((tmp_path / _atomic.JOURNAL).is_file())
+        real(src, dst)
+
+    monkeypatch.setattr(_atomic.os, "replace", replace)
+    replace_files(contents, originals)
+    assert seen == [True, True, True]
+    assert not (tmp_path / _atomic.JOURNAL).exists()
+    assert _atomic.leftovers(tmp_path) == []
+
+
+def test_a_truncated_journal_means_nothing_was_renamed(tmp_path: Path) -> None:
+    originals, _ = _files(tmp_path)
+    (tmp_path / _atomic.JOURNAL).write_text('{"inometa_journal": 1, "files": [{"tar')
+    (tmp_path / ".a.csv.x1y2.new").write_bytes(b"half a new file")
+    assert _atomic.leftovers(tmp_path) == [_atomic.JOURNAL, ".a.csv.x1y2.new"]
+    done = _atomic.recover(tmp_path)
+    assert any("incomplete" in d for d in done) and any(".a.csv.x1y2.new" in d for d in done)
+    assert {p: p.read_bytes() for p in originals} == originals
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "c.toml"]
+
+
+def test_a_backup_that_differs_without_a_journal_is_left_for_a_person(tmp_path: Path) -> None:
+    _files(tmp_path)
+    (tmp_path / ".b.csv.q9.bak").write_bytes(b"something else\n")
+    with pytest.raises(RuntimeError, match=r"\.b\.csv\.q9\.bak differs from b\.csv"):
+        _atomic.recover(tmp_path)
+    assert (tmp_path / ".b.csv.q9.bak").exists()
+
+
+def test_recovery_after_a_failed_restoration_puts_the_original_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    originals, contents = _files(tmp_path)
+    _fail_on_call(monkeypatch, {2, 3})
+    real_write = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        if self.name == "a.csv":
+            raise OSError("disk gone")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    with pytest.raises(RuntimeError, match="validate --recover"):
+        replace_files(contents, originals)
+    monkeypatch.undo()
+    assert (tmp_path / _atomic.JOURNAL).exists()
+    done = _atomic.recover(tmp_path)
+    assert any("was undone" in d for d in done)
+    assert {p: p.read_bytes() for p in originals} == originals
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv", "c.toml"]

@@ -224,14 +224,40 @@ def test_one_study_of_one_patient_is_pooled() -> None:
 
 @pytest.mark.parametrize(
     ("level", "fraction"),
-    [(1e-9, 1e-9), (0.5, 0.5), (1 - 1e-9, 1 - 1e-9), (1.5, 0.015), (99.9, 0.999)],
+    [(1e-9, 1e-9), (0.5, 0.5), (1 - 1e-9, 1 - 1e-9), (50, 0.5), (99.9, 0.999)],
 )
 def test_levels_just_inside_the_bounds_are_accepted(level: float, fraction: float) -> None:
-    # (0, 1) is a fraction, (1, 100) a percentage; 0, 1 and 100 themselves are refused above
+    # (0, 1) is a fraction, [50, 100) a percentage; 0, 1 and 100 themselves are refused above
     assert check_level(level) == pytest.approx(fraction, rel=1e-15)
 
 
-@pytest.mark.parametrize("level", [-1e-9, 100 + 1e-9, float("nan"), float("inf")])
+@pytest.mark.parametrize(
+    "level", [-1e-9, 1.0, 1.5, 1.96, 50 - 1e-9, 100, 100 + 1e-9, float("nan"), float("inf")]
+)
 def test_levels_just_outside_the_bounds_are_refused(level: float) -> None:
     with pytest.raises(ValueError, match="level must lie strictly between 0 and 1"):
         check_level(level)
+
+
+def test_a_non_string_option_or_a_non_table_data_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="tau2_method=5 is not available"):
+        inometa.metaprop([1, 2], [10, 10], method="glmm", tau2_method=5)
+    with pytest.raises(ValueError, match="data must be a pandas DataFrame or a mapping"):
+        inometa.metaprop("e", "n", data=[1, 2])
+    with pytest.raises(ValueError, match="events: no key 'x' in data; keys are: e, n"):
+        inometa.metaprop("x", "n", data={"e": [1, 2], "n": [10, 10]})
+
+
+def test_a_mapping_of_columns_is_read_as_a_data_frame() -> None:
+    as_dict = inometa.metaprop("e", "n", data={"e": [1, 2], "n": [10, 12]})
+    as_frame = inometa.metaprop("e", "n", data=pd.DataFrame({"e": [1, 2], "n": [10, 12]}))
+    assert as_dict.estimate == as_frame.estimate and as_dict.tau2 == as_frame.tau2
+
+
+def test_an_increment_with_no_correction_is_refused_not_ignored() -> None:
+    with pytest.raises(ValueError, match=r"increment=0\.7 is the continuity correction"):
+        inometa.metaprop([1, 2, 3], [10, 10, 10], correction="none", increment=0.7)
+    with pytest.raises(ValueError, match=r"increment=0\.7 is the continuity correction"):
+        inometa.metaprop_batch([[1, 2, 3]], [[10, 10, 10]], correction="none", increment=0.7)
+    res = inometa.metaprop([1, 2, 3], [10, 10, 10], correction="none", increment=0)
+    assert res.options.correction == "none"

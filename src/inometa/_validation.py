@@ -7,6 +7,7 @@ as in a spreadsheet or R) and the field, so that a user can find the bad value:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -92,10 +93,23 @@ def data_column(data: Any, value: Any, field: str) -> Any:
     """
     if data is None or value is None or not isinstance(value, str):
         return value
+    if isinstance(data, Mapping):
+        if value not in data:
+            keys = ", ".join(map(str, data))
+            raise ValueError(f"{field}: no key {value!r} in data; keys are: {keys}")
+        return list(data[value])
+    if not hasattr(data, "columns"):
+        raise ValueError(
+            f"data must be a pandas DataFrame or a mapping of columns, not {type(data).__name__}"
+        )
     if value not in data.columns:
         cols = ", ".join(map(str, data.columns))
         raise ValueError(f"{field}: no column {value!r} in data; columns are: {cols}")
     return data[value]
+
+
+# Control characters other than tab and newline: NUL, ANSI escapes, C1 codes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
@@ -105,6 +119,12 @@ def check_labels(labels: Sequence[Any] | None, k: int) -> tuple[str, ...]:
     out = tuple("" if lab is None else str(lab) for lab in labels)
     if len(out) != k:
         raise ValueError(f"labels has {len(out)} entries but there are {k} studies")
+    for i, label in enumerate(out):
+        if _CONTROL.search(label):
+            raise ValueError(
+                f"study {i + 1}: label {label!r} contains a control character (an escape "
+                "sequence would garble a terminal or a report)"
+            )
     return out
 
 
@@ -246,13 +266,28 @@ def _canonical_names(choices: Mapping[str, Any]) -> list[str]:
 
 
 def check_level(level: Any) -> float:
-    """Confidence level as a fraction in (0, 1); accepts percentages such as 95."""
+    """Confidence level as a fraction in (0, 1); accepts percentages in [50, 100) such as 95.
+
+    Examples
+    --------
+    >>> check_level(0.9), check_level(95)
+    (0.9, 0.95)
+    >>> check_level(1.96)
+    Traceback (most recent call last):
+    ...
+    ValueError: level must lie strictly between 0 and 1, or be a percentage in [50, 100), got 1.96
+    """
     try:
         lev = float(level)
     except (TypeError, ValueError):
         raise ValueError(f"level must be a number such as 0.95, got {level!r}") from None
-    if 1 < lev < 100:
+    # A percentage below 50 is far more likely a mistake (level=1.96, a quantile) than a
+    # wish for a 2% interval; a fraction below 0.5 stays available.
+    if 50 <= lev < 100:
         lev /= 100
     if not 0 < lev < 1:
-        raise ValueError(f"level must lie strictly between 0 and 1 (or 0 and 100), got {level!r}")
+        raise ValueError(
+            "level must lie strictly between 0 and 1, or be a percentage in [50, 100), "
+            f"got {level!r}"
+        )
     return lev

@@ -1,35 +1,74 @@
 """The ``inometa`` command line.
 
 Each subcommand is a small function taking parsed arguments and returning an exit code;
-``main`` only dispatches. Errors in user input print one line to stderr and exit 2.
+``main`` only dispatches, and is the one boundary where every expected error (bad input, a
+file that cannot be read or written, text that is not UTF-8, a malformed CSV or JSON file)
+becomes one line on stderr and exit status 2. A reader that closes the pipe early
+(``inometa audit | head``) ends the command quietly with status 141, as shell tools do.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
 
-def _cmd_pool(args: argparse.Namespace) -> int:
+def _read_csv(file: str) -> pd.DataFrame:
+    """A CSV table given on the command line; ValueError naming the file (and line) if not."""
     import pandas as pd
 
+    path = Path(file)
+    if not path.exists():
+        raise ValueError(f"no such file: {file}")
+    if path.is_dir():
+        raise ValueError(f"{file} is a folder; give a CSV file")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValueError(f"{file} line {line}: not UTF-8 text (byte {err.start})") from None
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            raise ValueError(f"{file} line 1: column(s) {', '.join(repeated)} appear twice")
+        return pd.read_csv(io.StringIO(text))
+    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{file}: not a readable CSV table ({err})") from None
+
+
+def _cmd_pool(args: argparse.Namespace) -> int:
     from .analysis.pooling import metaprop
 
-    try:
-        df = pd.read_csv(args.file)
-    except FileNotFoundError:
-        raise ValueError(f"no such file: {args.file}") from None
+    df = _read_csv(args.file)
+    labels = args.labels
+    if labels is not None and labels not in df.columns:
+        raise ValueError(
+            f"--labels: no column {labels!r} in {args.file}; columns are: "
+            + ", ".join(map(str, df.columns))
+        )
+    if labels is None and "label" in df.columns:
+        labels = "label"
     res = metaprop(
         args.events,
         args.n,
         data=df,
-        labels=args.labels if args.labels in df.columns else None,
+        labels=labels,
         method=args.method,
         transform=args.transform,
         tau2_method=args.tau2,
@@ -54,8 +93,12 @@ def _cmd_pool(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .data import validate
+    from .data import recover_update, validate
 
+    if args.recover:
+        done = recover_update(args.dir)
+        for sentence in done or ["nothing to recover"]:
+            print(f"inometa validate --recover: {sentence}")
     report = validate(args.dir)
     print(report.format(warnings=not args.errors_only))
     return 0 if report.ok else 1
@@ -66,11 +109,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     from .lao2025.audit import audit_table
 
-    try:
-        published = pd.read_csv(args.published)
-    except FileNotFoundError:
-        raise ValueError(f"no such file: {args.published}") from None
-    table = audit_table(published)
+    table = audit_table(_read_csv(args.published))
     if not args.all:
         table = table[table["status"] != "ok"]
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
@@ -85,10 +124,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from .lao2025.report import write_reproduction
+    from .data import data_dir
+    from .lao2025.report import check_output_folder, write_reproduction
     from .lao2025.reproduce import reproduce
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    check_output_folder(args.out, [data_dir(args.data)])
     print(f"inometa reproduce: analysis set '{args.set}' ...", flush=True)
     rep = reproduce(args.set, path=args.data)
     files = write_reproduction(rep, args.out, formats=formats, figures=not args.no_figures)
@@ -112,13 +153,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from .data import data_dir
+    from .lao2025.report import check_output_folder
     from .lao2025.rundiff import diff_runs, parse_threshold, read_run, resolve_run
     from .lao2025.rundiff_report import diff_text, write_diff
 
     thresholds = [parse_threshold(t) for t in args.threshold]
-    out = Path(args.out)
+    out = check_output_folder(args.out, [data_dir(args.data)], markers=("diff.md", "git_*"))
     # A folder names the set to rerun a git revision with, unless --set says otherwise.
     folders = {s: read_run(s) for s in (args.before, args.after) if Path(s).is_dir()}
     set_name = args.set or next((r.analysis_set for r in folders.values() if r.analysis_set), None)
@@ -165,7 +206,9 @@ def _build_parser() -> argparse.ArgumentParser:
     pool.add_argument("file", help="CSV file with one row per study")
     pool.add_argument("--events", required=True, help="column with event counts")
     pool.add_argument("--n", required=True, help="column with totals")
-    pool.add_argument("--labels", default="label", help="column with study labels (default: label)")
+    pool.add_argument(
+        "--labels", default=None, help="column with study labels (default: label, if present)"
+    )
     pool.add_argument("--method", help="inverse | glmm")
     pool.add_argument("--transform", help="raw | log | logit | arcsine | ft")
     pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB")
@@ -279,6 +322,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "else the repository's copy)",
     )
     check.add_argument("--errors-only", action="store_true", help="do not print warnings")
+    check.add_argument(
+        "--recover",
+        action="store_true",
+        help="first complete or undo an update that was interrupted (a crash of add-study)",
+    )
     check.set_defaults(func=_cmd_validate)
 
     from ._cli_add_study import register as register_add_study
@@ -291,12 +339,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``inometa`` command; returns the exit code."""
     parser = _build_parser()
     args = parser.parse_args(argv)
+    _refuse_repeated_options(parser, sys.argv[1:] if argv is None else list(argv), args.command)
     try:
         code: int = args.func(args)
-    except ValueError as exc:
-        print(f"inometa {args.command}: error: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by `| head`
+    except KeyboardInterrupt:
+        print(f"inometa {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, csv.Error, RuntimeError) as exc:
+        print(f"inometa {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
     return code
+
+
+def _refuse_repeated_options(
+    parser: argparse.ArgumentParser, argv: list[str], command: str
+) -> None:
+    """A single-valued option given twice is a usage error: argparse keeps the last value
+    silently, which may not be the one the user meant (``--events 3 ... --events 30``)."""
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    sub = subparsers[0].choices[command]
+    single = {
+        option: action.dest
+        for action in sub._actions
+        if type(action) is argparse._StoreAction
+        for option in action.option_strings
+    }
+    seen: dict[str, str] = {}
+    expects_value = False
+    for token in argv[argv.index(command) + 1 :] if command in argv else []:
+        if expects_value:  # the value of the previous option, even if it starts with "--"
+            expects_value = False
+            continue
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name not in single:
+            continue
+        expects_value = "=" not in token
+        dest = single[name]
+        if dest in seen:
+            twice = (
+                f"{name} is given twice"
+                if seen[dest] == name
+                else f"{seen[dest]} and {name} name the same option"
+            )
+            sub.error(f"{twice}; give it once")
+        seen[dest] = name
+
+
+def _message(exc: BaseException) -> str:
+    """The error as a user reads it: an OSError names its file, a decoding error says so."""
+    if isinstance(exc, OSError) and exc.strerror:
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        return exc.strerror + (": " + " -> ".join(names) if names else "")
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not UTF-8 text ({exc})"
+    return str(exc)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced (e.g. under pytest)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

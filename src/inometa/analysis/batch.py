@@ -572,7 +572,7 @@ def _glmm_rows(
             f = None
             notes.append((f"the GLMM fit failed ({err}); this row is undefined",))
         if f is None:
-            values = [math.nan] * 10 + [0.0]
+            values = [math.nan] * 9 + [0.0, 0.0]  # no iterations, not converged
         else:
             notes.append(f.notes)
             values = [
@@ -616,7 +616,9 @@ def _fit_glmm(
     _pooled(cols, "common_", g.mu_common, g.se_common, "z", lev, k, None, tr, None)
     se = _pooled(cols, "", g.mu, g.se, opts.ci_method, lev, k, None, tr, None)
     cols["model_se_wald"] = g.se
-    bound = ~np.isfinite(g.mu)
+    # ±inf: every study at one boundary. NaN (a failed fit) stays NaN: it must not be read
+    # as a boundary, which would report a proportion of 1 for a fit that does not exist.
+    bound = np.isinf(g.mu)
     if bound.any():
         # Every study at one boundary: the boundary proportion and the exact interval of
         # the pooled counts; the model-scale interval is unbounded (as metaprop).

@@ -270,7 +270,7 @@ def resolve_options(
                 f"method='glmm' models the logit of the proportion; transform={tr.name!r} "
                 "is not available with it (use transform='logit' or method='inverse')"
             )
-        if tau2_method is not None and tau2_method.upper() != "ML":
+        if tau2_method is not None and str(tau2_method).upper() != "ML":
             raise ValueError(
                 f"method='glmm' is fitted by maximum likelihood; tau2_method={tau2_method!r} "
                 "is not available with it (valid: ML)"
@@ -293,6 +293,11 @@ def resolve_options(
         raise ValueError(
             f"nagq={nagq!r} sets how the GLMM integrates; it does not apply to "
             "method='inverse' (use method='glmm', or leave nagq out)"
+        )
+    if corr == "none" and increment is not None and increment != 0:
+        raise ValueError(
+            f"increment={increment!r} is the continuity correction, which "
+            "correction='none' turns off (choose another correction, or leave increment out)"
         )
 
     return MetaPropOptions(

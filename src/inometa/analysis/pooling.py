@@ -108,7 +108,8 @@ def metaprop(
     increment
         Amount added to events and non-events of corrected studies (default 0.5).
     level
-        Confidence level for all intervals (0.95, or 95).
+        Confidence level for all intervals: a fraction in (0, 1) such as 0.95, or a
+        percentage in [50, 100) such as 95 (anything else, e.g. 1.96, is refused).
     nagq
         How the GLMM integrates over the random effects: ``"exact"`` (the default in every
         profile: the exact likelihood, see :mod:`inometa.core.glmm`) or a whole number k, lme4's

@@ -35,7 +35,14 @@ Examples
 from ._csv import earliest_date
 from ._issues import Issue, ValidationReport
 from ._paths import data_dir, published_file
-from .adding import AddError, AddProblem, AddReport, add_rows, add_rows_from_csv
+from .adding import (
+    AddError,
+    AddProblem,
+    AddReport,
+    add_rows,
+    add_rows_from_csv,
+    recover_update,
+)
 from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
@@ -62,6 +69,7 @@ __all__ = [
     "load_extracted",
     "load_published",
     "published_file",
+    "recover_update",
     "set_exclusions",
     "snapshot",
     "validate",

@@ -21,6 +21,7 @@ from ._issues import Issue
 from .vocabulary import Column
 
 __all__ = [
+    "CONTROL",
     "LINE",
     "Findings",
     "Table",
@@ -63,26 +64,89 @@ class Table:
     frame: pd.DataFrame
 
 
+# C0 control characters other than tab, line feed and carriage return, DEL and the C1 range
+# (ANSI escapes, NUL): never part of a quote or a label, and harmful in a terminal or a report.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _decode(path: Path, findings: Findings) -> str | None:
+    """The file's text (UTF-8, an optional BOM); None with an error naming the line if not."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        value = data[err.start : err.start + 4].hex(" ")
+        findings.errors.append(
+            Issue(path.name, line, "", value, f"not UTF-8 text (byte {err.start}): save as UTF-8")
+        )
+        return None
+
+
 def read_table(path: Path, findings: Findings) -> Table | None:
     """Read ``path`` as strings (stripped; empty cells stay ``""``); None if it is unusable.
 
-    Records whose field count differs from the header's are reported and left out.
+    Records whose field count differs from the header's are reported and left out; so are
+    records with control characters. Text that is not UTF-8, a carriage return not followed by
+    a line feed, a field the CSV parser refuses and a repeated column name make the file
+    unusable, each reported with its line.
     """
     name = path.name
     if not path.is_file():
         findings.errors.append(Issue(name, None, "", "", f"file not found: {path}"))
         return None
-    text = path.read_text(encoding="utf-8-sig")
+    text = _decode(path, findings)
+    if text is None:
+        return None
+    bare_cr = re.search(r"\r(?!\n)", text)
+    if bare_cr:
+        findings.errors.append(
+            Issue(
+                name,
+                _line_of(text, bare_cr.start()),
+                "",
+                "\\r",
+                "a carriage return (CR) not followed by a line feed: end lines with LF or CRLF",
+            )
+        )
+        return None
+    return _parse(name, text, findings)
+
+
+def _parse(name: str, text: str, findings: Findings) -> Table | None:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
+    except csv.Error as err:
+        findings.errors.append(Issue(name, reader.line_num, "", "", f"unreadable as CSV: {err}"))
+        return None
     except StopIteration:
         findings.errors.append(Issue(name, 1, "", "", "the file is empty (no header line)"))
+        return None
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        for column in repeated:
+            findings.errors.append(
+                Issue(name, 1, column, column, f"column {column!r} appears more than once")
+            )
         return None
     records: list[list[str]] = []
     lines: list[int] = []
     last = reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            findings.errors.append(
+                Issue(name, last + 1, "", "", f"unreadable as CSV from this line on: {err}")
+            )
+            return None
         start, last = last + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue
@@ -96,6 +160,13 @@ def read_table(path: Path, findings: Findings) -> Table | None:
                     f"the record has {len(record)} fields but the header has {len(header)}",
                 )
             )
+            continue
+        bad = [(h, c) for h, c in zip(header, record, strict=True) if CONTROL.search(c)]
+        if bad:
+            for column, cell in bad:
+                findings.errors.append(
+                    Issue(name, start, column, cell[:60], "contains a control character")
+                )
             continue
         records.append([cell.strip() for cell in record])
         lines.append(start)
@@ -202,8 +273,18 @@ def _rule(col: Column) -> tuple[Callable[[str], bool], str] | None:
     return _RULES.get(col.kind)
 
 
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP, "CSV
+# injection"); no value of the extracted data needs to start with one.
+FORMULA_START = ("=", "+", "-", "@")
+FORMULA_MESSAGE = "starts with {!r}: a spreadsheet would run the cell as a formula; reword it"
+
+
 def check_value(col: Column, value: str) -> str | None:
     """The problem with one cell of column ``col`` (as :func:`check_columns` words it), or None."""
+    if CONTROL.search(value) or "\r" in value:
+        return "contains a control character"
+    if value.startswith(FORMULA_START):
+        return FORMULA_MESSAGE.format(value[0])
     if value == "":
         return "required value is empty" if col.required else None
     rule = _rule(col)
@@ -220,6 +301,9 @@ def check_columns(table: Table, schema: tuple[Column, ...], findings: Findings) 
         empty = values == ""
         if col.required:
             findings.errors += issues_where(table, empty, col.name, "required value is empty")
+        for start in FORMULA_START:
+            formula = values.str.startswith(start)
+            findings.errors += issues_where(table, formula, col.name, FORMULA_MESSAGE.format(start))
         rule = _rule(col)
         if rule is None:
             continue

@@ -104,7 +104,20 @@ def read_sets(path: Path, findings: Findings) -> dict[str, SetSpec]:
     if not path.is_file():
         findings.errors.append(Issue(SETS_FILE, None, "", "", f"file not found: {path}"))
         return {}
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        findings.errors.append(
+            Issue(
+                SETS_FILE,
+                raw.count(b"\n", 0, err.start) + 1,
+                "",
+                "",
+                f"not UTF-8 text (byte {err.start}): save as UTF-8",
+            )
+        )
+        return {}
     try:
         data = toml_loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError subclasses ValueError
@@ -112,6 +125,11 @@ def read_sets(path: Path, findings: Findings) -> dict[str, SetSpec]:
         line = int(where.group(1)) if where else None
         column = f"character {where.group(2)}" if where else ""
         findings.errors.append(Issue(SETS_FILE, line, column, "", f"not valid TOML: {exc}"))
+        return {}
+    if not data:
+        findings.errors.append(
+            Issue(SETS_FILE, None, "", "", "no analysis set is defined: add at least one [set]")
+        )
         return {}
     locate = Locator(text)
     specs: dict[str, SetSpec] = {}

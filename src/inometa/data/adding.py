@@ -30,7 +30,7 @@ import pandas as pd
 
 from ._add_plan import DEFAULT_SETS, Plan, SetEntry, plan, text_records
 from ._add_report import AddError, AddProblem, AddReport, FileChange, Membership
-from ._atomic import replace_files
+from ._atomic import locked, recover, replace_files
 from ._csv import LINE, Findings, read_table
 from ._issues import Issue
 from ._paths import PathLike, data_dir
@@ -74,6 +74,7 @@ __all__ = [
     "add_rows_from_csv",
     "check_field",
     "existing_rows",
+    "recover_update",
     "required_fields",
 ]
 
@@ -227,6 +228,32 @@ def _add(
     if isinstance(sets, str):
         raise ValueError(f"sets must be a sequence of set names, e.g. [{sets!r}], not a string")
     directory = data_dir(path)
+    if dry_run:
+        return _add_locked(
+            rows, unknown, problems, sets, reason, replace, directory, dry_run=True, recovered=[]
+        )
+    # One writer at a time: read, validate and rename under the lock, so that a concurrent
+    # addition is re-read and re-validated rather than overwritten.
+    with locked(directory):
+        recovered = recover(directory)
+        return _add_locked(
+            rows, unknown, problems, sets, reason, replace, directory, dry_run=False,
+            recovered=recovered,
+        )  # fmt: skip
+
+
+def _add_locked(
+    rows: list[Row],
+    unknown: list[tuple[Row, str, str]],
+    problems: list[AddProblem],
+    sets: Sequence[str] | None,
+    reason: str | None,
+    replace: bool,
+    directory: Path,
+    *,
+    dry_run: bool,
+    recovered: list[str],
+) -> AddReport:
     # Read before validating: a file edited after this is caught when writing (replace_files).
     originals = {
         name: (directory / name).read_bytes() if (directory / name).is_file() else b""
@@ -278,7 +305,7 @@ def _add(
         sets=DEFAULT_SETS if sets is None else tuple(dict.fromkeys(sets)),
         replace=replace,
         files=tuple(_diff(name, texts[name], built[name]) for name in changed),
-        warnings=tuple(dict.fromkeys([*change.warnings, *warnings])),
+        warnings=tuple(dict.fromkeys([*recovered, *change.warnings, *warnings])),
     )
 
 
@@ -393,6 +420,44 @@ def add_rows(
         path=path,
         dry_run=dry_run,
     )
+
+
+def recover_update(path: PathLike | None = None) -> list[str]:
+    """Complete or undo an addition that was interrupted (a kill or a crash mid-write).
+
+    An addition writes a journal before it renames the new files over the old ones; if it
+    stopped half-way, the journal and the backups are still there. With every file already
+    new the addition is kept; otherwise every replaced file gets its original back. The
+    next :func:`add_rows` does this by itself; ``inometa validate`` reports the leftovers
+    and ``inometa validate --recover`` calls this.
+
+    Parameters
+    ----------
+    path
+        A ``data/extracted`` directory (default: see :mod:`inometa.data`).
+
+    Returns
+    -------
+    list of str
+        What was done, one sentence each; empty when nothing was left over.
+
+    Raises
+    ------
+    RuntimeError
+        When a file was edited after the interruption or a backup is missing (nothing is
+        changed; the message names the files).
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from inometa.data import data_dir, recover_update
+    >>> copy = shutil.copytree(data_dir(), tempfile.mkdtemp() + "/extracted")
+    >>> recover_update(copy)
+    []
+    """
+    directory = data_dir(path)
+    with locked(directory):
+        return recover(directory)
 
 
 def existing_rows(directory: Path) -> tuple[set[str], set[tuple[str, str]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._atomic import leftovers
 from ._csv import Findings
 from ._issues import Issue, ValidationReport
 from ._paths import PathLike, data_dir
@@ -59,6 +60,17 @@ def validate(path: PathLike | None = None) -> ValidationReport:
 def collect(directory: Path) -> tuple[Tables | None, dict[str, SetSpec], ValidationReport]:
     """Read and check everything once: the tables, the set specifications and the report."""
     findings = Findings()
+    for name in leftovers(directory):
+        findings.errors.append(
+            Issue(
+                name,
+                None,
+                "",
+                "",
+                "left by an interrupted update: run `inometa validate --recover` to complete "
+                "or undo it",
+            )
+        )
     tables = read_tables(directory, findings)
     specs = read_sets(directory / SETS_FILE, findings)
     if tables is not None:

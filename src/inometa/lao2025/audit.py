@@ -347,23 +347,34 @@ def audit_table(published: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """
     import pandas as pd
 
+    missing = [c for c in ("outcome", "estimate", "ci_low", "ci_high") if c not in published]
+    if missing:
+        raise ValueError(
+            f"the published table lacks the column(s) {', '.join(missing)}; it needs outcome, "
+            "estimate, ci_low, ci_high (and optionally pi_low, pi_high, i2, k)"
+        )
+    if published.empty:
+        raise ValueError("the published table has no rows")
     frames = []
-    for row in published.to_dict("records"):
+    for number, row in enumerate(published.to_dict("records"), 1):
 
         def get(name: str, row: dict[Any, Any] = row) -> Any:
             v = row.get(name)
             return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
 
         pi = (get("pi_low"), get("pi_high"))
-        res = audit(
-            float(row["estimate"]),
-            (float(row["ci_low"]), float(row["ci_high"])),
-            pi=None if None in pi else (float(pi[0]), float(pi[1])),
-            i2=get("i2"),
-            k=None if get("k") is None else int(get("k")),
-            label=str(row["outcome"]),
-            **kwargs,
-        )
+        try:
+            res = audit(
+                float(row["estimate"]),
+                (float(row["ci_low"]), float(row["ci_high"])),
+                pi=None if None in pi else (float(pi[0]), float(pi[1])),
+                i2=get("i2"),
+                k=None if get("k") is None else int(get("k")),
+                label=str(row["outcome"]),
+                **kwargs,
+            )
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"published row {number} ({row.get('outcome')!r}): {err}") from None
         frames.append(res.to_frame())
     table: pd.DataFrame = pd.concat(frames, ignore_index=True)
     return table

@@ -38,6 +38,7 @@ from ..report.document import (
     to_markdown,
 )
 from ..report.format import plain, span
+from ..report.safe import spreadsheet_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from ..core.results import MetaPropResult
     from .reproduce import OutcomeAnalysis, Reproduction
 
-__all__ = ["FORMATS", "write_reproduction"]
+__all__ = ["FORMATS", "check_output_folder", "write_reproduction"]
 
 FORMATS = ("png", "svg", "pdf")
 _WEB_DPI = 110  # the HTML report's embedded copies (the files in figures/ are 300 dpi)
@@ -543,6 +544,82 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# The files of a data/extracted folder: an output folder holding one is a data folder.
+_DATA_FILES = ("studies.csv", "outcomes.csv", "analysis_sets.toml")
+
+
+def _check_writable_folder(out: str | Path) -> Path:
+    """Refuse an empty name, a file, and a data folder, before anything is written."""
+    if not str(out).strip():
+        raise ValueError("the output folder name is empty: name a folder, e.g. --out results")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder: choose another output folder")
+    # reproduce writes a studies.csv of its own; the two other files exist only in data.
+    if folder.is_dir() and any((folder / name).is_file() for name in _DATA_FILES[1:]):
+        raise ValueError(
+            f"{folder} is a data folder (it holds {', '.join(_DATA_FILES)}): writing the "
+            "results there would replace the data; choose another output folder"
+        )
+    return folder
+
+
+def check_output_folder(
+    out: str | Path, data: Sequence[str | Path] = (), *, markers: Sequence[str] = ("manifest.json",)
+) -> Path:
+    """Check that ``out`` can receive a run of ``inometa reproduce``; nothing is written.
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    data
+        ``data/extracted`` folders the run reads: ``out`` may be neither one of them nor a
+        folder that contains one.
+    markers
+        Glob patterns of what an earlier run leaves in the folder (``diff.md`` and the
+        ``git_*`` reruns for ``inometa diff``); one match is enough.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out`` as a path.
+
+    Raises
+    ------
+    ValueError
+        For an empty name, a file, a data folder or a folder containing one, and a folder
+        that is not empty but holds none of the ``markers`` of an earlier run (not an output
+        folder, whose files would be mixed with the run's).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_folder(tempfile.mkdtemp() + "/results").name
+    'results'
+    >>> check_output_folder("")
+    Traceback (most recent call last):
+    ...
+    ValueError: the output folder name is empty: name a folder, e.g. --out results
+    """
+    folder = _check_writable_folder(out)
+    where = folder.resolve()
+    for directory in data:
+        extracted = Path(directory).resolve()
+        if where == extracted or where in extracted.parents:
+            raise ValueError(
+                f"{folder} contains the data folder {directory}: choose an output folder "
+                "outside it, e.g. --out results"
+            )
+    earlier = folder.is_dir() and any(next(folder.glob(m), None) for m in markers)
+    if folder.is_dir() and any(folder.iterdir()) and not earlier:
+        raise ValueError(
+            f"{folder} is not empty and is not the output of an earlier run (no "
+            f"{' or '.join(markers)}): choose a new or empty folder"
+        )
+    return folder
+
+
 def write_reproduction(
     rep: Reproduction,
     out: str | Path,
@@ -568,6 +645,13 @@ def write_reproduction(
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    ValueError
+        Before anything is written, for an unknown format, an empty folder name, a file, or
+        a data folder (see :func:`check_output_folder` for the stricter check of a folder a
+        user names).
     """
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -575,7 +659,7 @@ def write_reproduction(
             f"unknown format(s) {', '.join(bad)}; valid values are: " + ", ".join(FORMATS)
         )
     fmts = list(dict.fromkeys(["png", *formats])) if figures else []
-    outdir = Path(out)
+    outdir = _check_writable_folder(out)
     outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     written_figs = _figures(rep, outdir, fmts) if figures else {}
@@ -584,7 +668,7 @@ def write_reproduction(
     paths: list[Path] = []
     for name, frame in tables.items():
         path = outdir / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        spreadsheet_safe(frame).to_csv(path, index=False)
         paths.append(path)
     results_md = outdir / "results.md"
     results_md.write_text(to_markdown([Heading("Results", 1), Table(tables["results"], "")]))

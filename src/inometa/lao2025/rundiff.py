@@ -164,9 +164,21 @@ def read_run(path: str | Path, name: str | None = None) -> Run:
             raise ValueError(
                 f"{folder} is not an 'inometa reproduce' output folder: {file.name} is missing"
             )
-        frames[table] = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        try:
+            frames[table] = pd.read_csv(file, keep_default_na=False, na_values=[""])
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise ValueError(f"{file} is not a results table of inometa reproduce: {err}") from None
+    _check_run_table(folder / "results.csv", frames["results"], _RESULT_COLUMNS, _RESULT_NUMBERS)
+    _check_run_table(folder / "studies.csv", frames["studies"], _STUDY_COLUMNS, ())
     manifest_file = folder / "manifest.json"
-    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    manifest = {}
+    if manifest_file.is_file():
+        try:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{manifest_file} is not valid JSON: {err}") from None
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{manifest_file} is not an inometa manifest (not a JSON object)")
     return Run(
         name=name or str(folder),
         path=folder,
@@ -174,6 +186,36 @@ def read_run(path: str | Path, name: str | None = None) -> Run:
         studies=frames["studies"],
         manifest=MappingProxyType(manifest),
     )
+
+
+_RESULT_NUMBERS = ("k", "n", *_PERCENT, "tau2")
+_RESULT_COLUMNS = ("outcome", "method", *_RESULT_NUMBERS)
+_STUDY_COLUMNS = ("outcome", "study_id", "label", *STUDY_FIELDS)
+
+
+def _check_run_table(
+    file: Path, frame: pd.DataFrame, columns: Sequence[str], numbers: Sequence[str]
+) -> None:
+    """Refuse a table that ``inometa reproduce`` cannot have written, naming what is wrong."""
+    import pandas as pd
+
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{file} is not a table written by inometa reproduce: it lacks the column(s) "
+            + ", ".join(missing)
+        )
+    if frame.empty and file.name == "results.csv":
+        raise ValueError(f"{file} has no rows")
+    for column in numbers:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise ValueError(
+                f"{file} line {row + 2}, column '{column}': "
+                f"{frame[column].iloc[row]!r} is not a number"
+            )
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

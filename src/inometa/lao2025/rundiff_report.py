@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..report.document import Block, Bullets, Heading, Paragraph, Table, to_markdown
 from ..report.format import plain, span
+from ..report.safe import spreadsheet_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,7 +190,7 @@ def write_diff(d: RunDiff, out: str | Path) -> list[Path]:
         ("diff_files", d.data_files),
     ):
         path = folder / f"{name}.csv"
-        frame.to_csv(path, index=False)
+        spreadsheet_safe(frame).to_csv(path, index=False)
         paths.append(path)
     md = folder / "diff.md"
     md.write_text(to_markdown(diff_blocks(d)))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .safe import printable
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -81,7 +83,7 @@ def _cell(value: Any) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -89,11 +91,11 @@ def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out.append(f"{'#' * b.level} {b.text}")
+            out.append(f"{'#' * b.level} {printable(b.text)}")
         elif isinstance(b, Paragraph):
-            out.append(b.text)
+            out.append(printable(b.text))
         elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {item}" for item in b.items))
+            out.append("\n".join(f"- {printable(item)}" for item in b.items))
         elif isinstance(b, Table):
             cols = [str(c) for c in b.frame.columns]
             lines = [
@@ -127,7 +129,10 @@ details{margin:.5rem 0}h1,h2,h3{line-height:1.2}
 
 def to_html(blocks: list[Block], title: str, base: Path) -> str:
     """Render blocks as one self-contained HTML page (PNG figures embedded from ``base``)."""
-    esc = html.escape
+
+    def esc(text: str) -> str:
+        return html.escape(printable(text))
+
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}"
         f"</title><style>{_CSS}</style></head><body>"
