@@ -218,18 +218,12 @@ def pooled_interval_batch(
         s2 = np.fmax(1.0, hk_s2) if method == "hk_adhoc" else hk_s2
         se = np.sqrt(s2) * se_wald
     crit = critical_value_batch(level, df, estimate.size)
+    # an infinite estimate or SE (a failed fit) gives NaN bounds, without numpy's warning
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, estimate / se, np.nan)
+        low, high = estimate - crit * se, estimate + crit * se
     return PooledIntervalBatch(
-        estimate,
-        se,
-        se_wald,
-        method,
-        df,
-        estimate - crit * se,
-        estimate + crit * se,
-        stat,
-        two_sided_pvalue_batch(stat, df),
+        estimate, se, se_wald, method, df, low, high, stat, two_sided_pvalue_batch(stat, df)
     )
 
 
@@ -340,9 +334,11 @@ def prediction_interval_batch(
     ([0.452431, nan], [False, True])
     """
     df = None if method == "z" else (k - 1 if method == "t" else k - 2)
-    half = critical_value_batch(level, df, estimate.size) * np.sqrt(se**2 + tau2)
     undefined = np.zeros(estimate.size, dtype=bool) if df is None else df < 1
-    return PredictionIntervalBatch(estimate - half, estimate + half, method, df, undefined)
+    with np.errstate(invalid="ignore"):  # as in pooled_interval_batch
+        half = critical_value_batch(level, df, estimate.size) * np.sqrt(se**2 + tau2)
+        low, high = estimate - half, estimate + half
+    return PredictionIntervalBatch(low, high, method, df, undefined)
 
 
 def prediction_interval(
