@@ -81,7 +81,7 @@ def test_missing_fields_of_an_existing_study_are_only_the_outcome_ones(
         (new_row(outcome="response"), "column 'outcome', value 'response': must be one of:"),
         (
             {"study_id": "jabbour2023", **NEW_ORR, "total": 80},
-            "79/80 treated); to replace it, pass replace=True (`inometa add-study --replace`)",
+            "73/74 evaluable); to replace it, pass replace=True (`inometa add-study --replace`)",
         ),
     ],
     ids=["events>total", "unknown-outcome", "duplicate"],
@@ -98,11 +98,12 @@ def test_invalid_input_exits_2_and_writes_nothing(
 
 
 def test_replace_keeps_history(extracted: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--replace", "--study-id", "jabbour2023", "--outcome", "orr", "--events", "78"]
+    args = ["--replace", "--study-id", "jabbour2023", "--outcome", "orr", "--events", "72"]
+    args += ["--derived", "no"]
     assert add_study(extracted, *args) == 0
     assert "outcomes.csv: 1 row replaced (jabbour2023 orr)" in capsys.readouterr().out
     row = data.load_extracted(extracted).query("study_id == 'jabbour2023' and outcome == 'orr'")
-    assert row.events.item() == 78 and "was 79/80 treated" in row.outcome_notes.item()
+    assert row.events.item() == 72 and "was 73/74 evaluable" in row.outcome_notes.item()
 
 
 def test_lao2025_needs_a_report_published_by_its_cutoff(
