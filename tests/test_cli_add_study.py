@@ -234,3 +234,26 @@ def test_help_lists_every_column_flag_with_its_allowed_values(
     for flag in ("--publication-date", "--study-notes", "--outcome-notes", "--from-csv"):
         assert flag in out
     assert "one of: orr, cr, cr_cri" in out and "75% x 40 = 30" in out
+
+
+def test_verification_flag_is_written_and_checked(
+    extracted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_study(extracted, *flags(new_row(verification="verbatim"))) == 0
+    row = data.load_extracted(extracted).query("study_id == 'doe2026'")
+    assert row["verification"].item() == "verbatim"
+    before = snapshot(extracted)
+    # a derived count cannot be called verbatim, and the vocabulary is closed
+    derived = new_row(outcome="vod", events=3, derivation="7.5% x 40 -> 3", verification="verbatim")
+    assert add_study(extracted, *flags(derived)) == 2
+    assert "a derived count is not printed verbatim" in capsys.readouterr().err
+    assert add_study(extracted, *flags(new_row(outcome="cr", verification="checked"))) == 2
+    err = capsys.readouterr().err
+    assert "column 'verification', value 'checked': must be one of: verbatim, derived" in err
+    assert snapshot(extracted) == before
+
+
+def test_verification_defaults_to_unverified(extracted: Path) -> None:
+    assert add_study(extracted, *flags(new_row())) == 0
+    row = data.load_extracted(extracted).query("study_id == 'doe2026'")
+    assert row["verification"].item() == "unverified"
