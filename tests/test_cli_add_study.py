@@ -81,7 +81,7 @@ def test_missing_fields_of_an_existing_study_are_only_the_outcome_ones(
         (new_row(outcome="response"), "column 'outcome', value 'response': must be one of:"),
         (
             {"study_id": "jabbour2023", **NEW_ORR, "total": 80},
-            "79/80 treated); to replace it, pass replace=True (`inometa add-study --replace`)",
+            "73/74 evaluable); to replace it, pass replace=True (`inometa add-study --replace`)",
         ),
     ],
     ids=["events>total", "unknown-outcome", "duplicate"],
@@ -98,11 +98,12 @@ def test_invalid_input_exits_2_and_writes_nothing(
 
 
 def test_replace_keeps_history(extracted: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--replace", "--study-id", "jabbour2023", "--outcome", "orr", "--events", "78"]
+    args = ["--replace", "--study-id", "jabbour2023", "--outcome", "orr", "--events", "72"]
+    args += ["--derived", "no"]
     assert add_study(extracted, *args) == 0
     assert "outcomes.csv: 1 row replaced (jabbour2023 orr)" in capsys.readouterr().out
     row = data.load_extracted(extracted).query("study_id == 'jabbour2023' and outcome == 'orr'")
-    assert row.events.item() == 78 and "was 79/80 treated" in row.outcome_notes.item()
+    assert row.events.item() == 72 and "was 73/74 evaluable" in row.outcome_notes.item()
 
 
 def test_lao2025_needs_a_report_published_by_its_cutoff(
@@ -233,3 +234,26 @@ def test_help_lists_every_column_flag_with_its_allowed_values(
     for flag in ("--publication-date", "--study-notes", "--outcome-notes", "--from-csv"):
         assert flag in out
     assert "one of: orr, cr, cr_cri" in out and "75% x 40 = 30" in out
+
+
+def test_verification_flag_is_written_and_checked(
+    extracted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add_study(extracted, *flags(new_row(verification="verbatim"))) == 0
+    row = data.load_extracted(extracted).query("study_id == 'doe2026'")
+    assert row["verification"].item() == "verbatim"
+    before = snapshot(extracted)
+    # a derived count cannot be called verbatim, and the vocabulary is closed
+    derived = new_row(outcome="vod", events=3, derivation="7.5% x 40 -> 3", verification="verbatim")
+    assert add_study(extracted, *flags(derived)) == 2
+    assert "a derived count is not printed verbatim" in capsys.readouterr().err
+    assert add_study(extracted, *flags(new_row(outcome="cr", verification="checked"))) == 2
+    err = capsys.readouterr().err
+    assert "column 'verification', value 'checked': must be one of: verbatim, derived" in err
+    assert snapshot(extracted) == before
+
+
+def test_verification_defaults_to_unverified(extracted: Path) -> None:
+    assert add_study(extracted, *flags(new_row())) == 0
+    row = data.load_extracted(extracted).query("study_id == 'doe2026'")
+    assert row["verification"].item() == "unverified"

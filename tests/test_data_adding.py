@@ -42,7 +42,7 @@ def test_a_new_study_only_appends_lines(extracted: Path) -> None:
     assert gained["studies.csv"].decode().startswith("doe2026,Doe 2026,Doe J,2026,2026-03,")
     assert gained["studies.csv"].count(b"\n") == 1
     assert gained["outcomes.csv"] == (
-        b"doe2026,orr,30,40,treated,all 40 treated,CR + CRi,no,,https://example.org/doe2026,"
+        b"doe2026,orr,30,40,treated,all 40 treated,CR + CRi,no,,unverified,https://example.org/doe2026,"
         b"Thirty of 40 patients (75%) achieved CR or CRi.,abstract,\n"
     )
     assert gained["analysis_sets.toml"] == (
@@ -339,7 +339,8 @@ def test_a_duplicate_is_refused_with_how_to_replace(extracted: Path) -> None:
     with pytest.raises(
         AddError,
         match=r"study 'Jabbour 2023' \(row 1\), column 'outcome', value 'orr': this study "
-        r"already has a row for outcome 'orr' \(outcomes.csv line \d+: 79/80 treated\); to "
+        r"already has a row for outcome 'orr' \(outcomes.csv line \d+: 73/74 evaluable\); "
+        r"to "
         r"replace it, pass replace=True \(`inometa add-study --replace`\)",
     ):
         add_rows([row], path=extracted)
@@ -384,13 +385,13 @@ def test_replace_changes_one_row_and_keeps_the_old_values_in_its_notes(extracted
 
 
 def test_replace_appends_history_to_existing_notes(extracted: Path) -> None:
-    row = {"study_id": "jabbour2023", "outcome": "orr", "events": 78, "derived": "no"}
+    row = {"study_id": "jabbour2023", "outcome": "orr", "events": 72, "derived": "no"}
     add_rows([row], path=extracted, replace=True)
     new = data.load_extracted(extracted).query("study_id == 'jabbour2023' and outcome == 'orr'")
     notes = new.outcome_notes.item()
-    assert notes.startswith("If the 99% is among morphologically evaluable patients")
-    assert "Same count as cr_cri. Replaced " in notes
-    assert 'was 79/80 treated, derived "yes", derivation "99% x 80 = 79.2 -> 79".' in notes
+    assert notes.startswith("Same count as cr_cri. Denominator uncertain")
+    assert "shows the effect of 79/80. Replaced " in notes
+    assert 'was 73/74 evaluable, derived "yes", derivation "99% x 74 = 73.26 -> 73;' in notes
     assert not new.derived.item() and pd.isna(new.derivation.item())
 
 

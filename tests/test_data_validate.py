@@ -69,6 +69,89 @@ CASES = [
     ("outcomes_missing_source.csv", "outcomes.csv", 5, "source", "", "required value is empty"),
     ("outcomes_missing_quote.csv", "outcomes.csv", 2, "quote", "", "required value is empty"),
     ("outcomes_derived_without_how.csv", "outcomes.csv", 7, "derivation", "", "must say how"),
+    # README rule 8, one fixture per way a derivation can fail
+    (
+        "outcomes_rounding_not_reproduced.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "82% x 46 = 37.7 -> 38",
+        "38/46 = 82.61%, which prints as 83% rounding half up and 83% rounding half to even, "
+        "not 82%; no whole number of 46 gives 82%",
+    ),
+    (
+        "outcomes_rounding_not_unique.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "10% x 250 = 25",
+        "24, 25, 26 of 250 all give 10%, so the count cannot be derived",
+    ),
+    (
+        "outcomes_rounding_bad_product.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "2% x 50 = 1.5 -> 1",
+        "2% x 50 = 1, not 1.5",
+    ),
+    (
+        "outcomes_rounding_bad_ratio.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "1/50 = 2.5%",
+        "the arithmetic is wrong: 1/50 = 2%, which prints as 2.0% rounding half up",
+    ),
+    (
+        "outcomes_rounding_reported.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "1 of 50 = 1 (reported 3%)",
+        "the row's count does not reproduce the cited percentage: 1/50 = 2%",
+    ),
+    (
+        "outcomes_rounding_count_changed.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "2% x 50 = 1",
+        "does not arrive at the row's count 2",
+    ),
+    (
+        "outcomes_rounding_no_denominator.csv",
+        "outcomes.csv",
+        7,
+        "derivation",
+        "1 VOD in the review table = 1",
+        "does not show the denominator 50",
+    ),
+    (
+        "outcomes_verification_derived_verbatim.csv",
+        "outcomes.csv",
+        7,
+        "verification",
+        "verbatim",
+        "a derived count is not printed verbatim",
+    ),
+    (
+        "outcomes_verification_seed_verbatim.csv",
+        "outcomes.csv",
+        7,
+        "verification",
+        "derived",
+        "a seed document is a secondary source",
+    ),
+    ("outcomes_verification_unknown.csv", "outcomes.csv", 7, "verification", "checked", "one of"),
+    (
+        "outcomes_verification_not_derived.csv",
+        "outcomes.csv",
+        2,
+        "verification",
+        "derived",
+        "needs derived = yes",
+    ),
     ("sets_unknown_member.toml", "analysis_sets.toml", 13, "study", "zeta2022", "no such"),
     ("sets_unknown_outcome.toml", "analysis_sets.toml", 14, "outcomes", "response", "unknown"),
     ("sets_missing_outcome_row.toml", "analysis_sets.toml", 14, "outcomes", "sct", "no 'sct' row"),
@@ -106,6 +189,19 @@ def test_each_error_class_is_located(
     assert f"{file}:{line}" in shown and f"'{column}'" in shown and repr(value) in shown
 
 
+def test_a_shipped_derived_count_changed_by_one_fails_naming_its_line(tmp_path: Path) -> None:
+    directory = tmp_path / "extracted"
+    shutil.copytree(ROOT / "data" / "extracted", directory)
+    outcomes = directory / "outcomes.csv"
+    lines = outcomes.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if line.startswith("jabbour2023,orr,73,74,"))
+    lines[number] = lines[number].replace("jabbour2023,orr,73,74,", "jabbour2023,orr,72,74,")
+    outcomes.write_text("".join(lines), encoding="utf-8")
+    report = validate(directory)
+    assert [(e.line, e.column) for e in report.errors] == [(number + 1, "derivation")]
+    assert "does not arrive at the row's count 72" in report.errors[0].message
+
+
 def test_study_neither_included_nor_excluded_is_a_warning(tmp_path: Path) -> None:
     directory = make_dataset(tmp_path)
     sets = directory / "analysis_sets.toml"
@@ -124,7 +220,7 @@ def test_ragged_record_is_located(tmp_path: Path) -> None:
     report = validate(make_dataset(tmp_path, "outcomes_ragged.csv"))
     issue = find(report.errors, "outcomes.csv", 5, "")
     assert issue.value.startswith("beta2021,vod,2,30")
-    assert "12 fields but the header has 13" in issue.message
+    assert "13 fields but the header has 14" in issue.message
 
 
 def test_toml_syntax_error_gives_the_line(tmp_path: Path) -> None:

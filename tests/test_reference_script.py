@@ -53,6 +53,7 @@ def _compare(a: Any, b: Any, path: str, out: list[str]) -> None:
         "metafor_reml_boundary_reference",
         "metafor_level_reference",
         "metafor_notebook_reference",
+        "metafor_denominator_reference",
     ],
 )
 def test_r_script_reproduces_committed_reference(name: str, tmp_path: Path) -> None:

@@ -228,3 +228,18 @@ def test_cumulative_report_says_where_the_evidence_moved(
         "published after the search date (Agrawal 2025, INO-CD22 2025, MDACC 2025 (ASH), "
         "Wieduwilt 2025) moved it from" in report
     )
+
+
+def test_report_shows_verification_and_the_denominator_sensitivity(
+    rep: Reproduction, tmp_path: Path
+) -> None:
+    write_reproduction(rep, tmp_path, figures=False)
+    studies = pd.read_csv(tmp_path / "studies.csv")
+    assert set(studies["verification"]) <= {"verbatim", "derived", "secondary", "unverified"}
+    jabbour = studies[(studies["study_id"] == "jabbour2023") & (studies["outcome"] == "orr")]
+    assert jabbour["verification"].item() == "secondary"
+    denominators = pd.read_csv(tmp_path / "denominators.csv")
+    assert set(denominators["outcome"]) == {"orr", "cr_cri"}
+    report = (tmp_path / "report.md").read_text()
+    assert "| verification |" in report.split("## Studies and sources")[1]
+    assert "Denominator sensitivity" in report and "| Jabbour 2023 | 73/74 | 79/80 |" in report

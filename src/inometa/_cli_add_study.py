@@ -72,6 +72,7 @@ _CHOICES: dict[str, Sequence[str]] = {
     "outcome": tuple(vocab.OUTCOMES),
     "denominator": tuple(vocab.DENOMINATORS),
     "derived": tuple(vocab.YES_NO),
+    "verification": tuple(vocab.VERIFICATION),
 }
 
 

@@ -29,6 +29,7 @@ _HISTORY = (
     "definition",
     "derived",
     "derivation",
+    "verification",
     "source",
     "quote",
     "location",
@@ -145,6 +146,8 @@ def _plan_outcomes(
         given["derived"] = given["derived"] or ("yes" if given["derivation"] else "no")
         old = existing.get(key)
         if old is None:
+            # Nobody has said how the count was checked: say so rather than guess.
+            given["verification"] = given["verification"] or "unverified"
             plan.outcomes.append(NewOutcome(row, given, None))
             continue
         where = (

@@ -58,8 +58,8 @@ def column_of(field: str) -> str:
 def required_fields(*, new_study: bool) -> tuple[str, ...]:
     """The input fields that must be filled: the outcome's, and the study's for a new study.
 
-    ``derived`` is not among them: it defaults to ``yes`` when ``derivation`` is given,
-    else ``no``.
+    ``derived`` and ``verification`` are not among them: ``derived`` defaults to ``yes``
+    when ``derivation`` is given, else ``no``; ``verification`` to ``unverified``.
 
     Examples
     --------
@@ -69,7 +69,9 @@ def required_fields(*, new_study: bool) -> tuple[str, ...]:
     >>> "cohort" in required_fields(new_study=True)
     True
     """
-    outcome = [f for f in OUTCOME_FIELDS if _COLUMN[f].required and f != "derived"]
+    outcome = [
+        f for f in OUTCOME_FIELDS if _COLUMN[f].required and f not in ("derived", "verification")
+    ]
     study = [f for f in STUDY_FIELDS if _COLUMN[f].required] if new_study else []
     return ("study_id", *outcome, *study)
 

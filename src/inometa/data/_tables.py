@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._csv import LINE, Findings, Table, check_columns, check_header, issues_where, read_table
+from .rounding import check_derivation
 from .vocabulary import FULL_POPULATION_DENOMINATORS, OUTCOMES_COLUMNS, STUDIES_COLUMNS
 
 __all__ = ["OUTCOMES_FILE", "STUDIES_FILE", "Tables", "read_tables"]
@@ -69,6 +70,48 @@ def _check_studies(studies: Table, findings: Findings) -> None:
     )
 
 
+def _check_rounding(
+    outcomes: Table, derived: pd.Series, events: pd.Series, total: pd.Series, findings: Findings
+) -> None:
+    """Rule 8: a derived count reproduces every percentage its derivation cites."""
+    usable = derived & events.notna() & total.notna() & (total > 0) & (events <= total)
+    f = outcomes.frame
+    messages = pd.Series("", index=f.index)
+    for i in f.index[usable]:
+        problems = check_derivation(str(f.at[i, "derivation"]), int(events[i]), int(total[i]))
+        messages[i] = "; ".join(problems)
+    findings.errors += issues_where(
+        outcomes,
+        messages != "",
+        "derivation",
+        "derivation check (README rule 8): " + messages,
+    )
+
+
+def _check_verification(outcomes: Table, findings: Findings) -> None:
+    """``verification`` agrees with ``derived`` and with the kind of source."""
+    f = outcomes.frame
+    derived, how = f["derived"], f["verification"]
+    findings.errors += issues_where(
+        outcomes,
+        (derived == "yes") & (how == "verbatim"),
+        "verification",
+        "a derived count is not printed verbatim: write 'derived' (or 'secondary', 'unverified')",
+    )
+    findings.errors += issues_where(
+        outcomes,
+        (derived == "no") & (how == "derived"),
+        "verification",
+        "'derived' needs derived = yes and the arithmetic in derivation",
+    )
+    findings.errors += issues_where(
+        outcomes,
+        f["source"].str.startswith("seed:") & how.isin(["verbatim", "derived"]),
+        "verification",
+        "a seed document is a secondary source: write 'secondary'",
+    )
+
+
 def _check_outcomes(outcomes: Table, studies: Table, findings: Findings) -> None:
     f = outcomes.frame
     known = f["study_id"].isin(studies.frame["study_id"])
@@ -105,6 +148,8 @@ def _check_outcomes(outcomes: Table, studies: Table, findings: Findings) -> None
     findings.warnings += issues_where(
         outcomes, derived & (how != ""), "events", "count derived: " + how
     )
+    _check_rounding(outcomes, derived & (how != ""), events, total, findings)
+    _check_verification(outcomes, findings)
 
     partial = ~f["denominator"].isin(FULL_POPULATION_DENOMINATORS) & (f["denominator"] != "")
     findings.warnings += issues_where(

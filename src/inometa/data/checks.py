@@ -36,7 +36,11 @@ def validate(path: PathLike | None = None) -> ValidationReport:
     Errors: missing files or columns; empty required values; wrong types (whole numbers,
     years, ISO dates) or values outside the vocabularies; duplicate ``study_id``, labels or
     (study, outcome) rows; outcome rows naming unknown studies; events > total or total 0;
-    derived counts that do not say how; analysis-set members or exclusions that do not
+    derived counts that do not say how, or whose derivation does not reproduce every
+    percentage it cites at the printed precision (rule 8 of ``data/extracted/README.md``;
+    see :mod:`inometa.data.rounding`), does not arrive at the row's count or does not show
+    its denominator; a ``verification`` that contradicts ``derived`` or a seed source;
+    analysis-set members or exclusions that do not
     exist, lack a reason or an outcome row; a cohort counted twice within one set and
     outcome; members published after their set's ``published_on_or_before`` date.
 

@@ -28,6 +28,7 @@ _COLUMNS = [
     "definition",
     "derived",
     "derivation",
+    "verification",
     "source",
     "quote",
     "location",

@@ -25,6 +25,7 @@ __all__ = [
     "REPORT_TYPES",
     "SETTINGS",
     "STUDIES_COLUMNS",
+    "VERIFICATION",
     "YES_NO",
     "Column",
 ]
@@ -102,6 +103,18 @@ ADULTS_ONLY: MappingProxyType[str, str] = MappingProxyType(
 
 YES_NO: MappingProxyType[str, str] = MappingProxyType({"yes": "yes", "no": "no"})
 
+VERIFICATION: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "verbatim": "printed as such in the quoted sentence, checked in the stored source",
+        "derived": "derived from figures checked in the stored source; the derivation "
+        "reproduces every percentage it cites",
+        "secondary": "supported only by a secondary source (a seed review or a third-party page)",
+        "unverified": "no stored copy of the source was found",
+    }
+)
+"""How firm a count is: how it was checked against its source (``outcomes.csv``
+``verification``, shown in the report's studies table)."""
+
 Kind = Literal["text", "id", "int", "year", "date", "choice", "number"]
 
 
@@ -150,6 +163,7 @@ OUTCOMES_COLUMNS: tuple[Column, ...] = (
     Column("definition"),
     Column("derived", "choice", choices=YES_NO),
     Column("derivation", required=False),
+    Column("verification", "choice", choices=VERIFICATION),
     Column("source"),
     Column("quote"),
     Column("location"),

@@ -6,10 +6,12 @@ short labels of figures and tables, and the subgroup variables.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "DENOMINATOR_ALTERNATIVES",
     "METHODS",
     "METHOD_LABELS",
     "PUBLISHED_METHOD",
@@ -17,6 +19,7 @@ __all__ = [
     "RECOMMENDED_METHOD",
     "SHORT_LABELS",
     "SUBGROUP_VARIABLES",
+    "DenominatorAlternative",
 ]
 
 #: The method of the published analysis as inferred from the abstract (see the audit).
@@ -76,4 +79,48 @@ SUBGROUP_VARIABLES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType
         "setting": ("setting_group", ("newly diagnosed", "relapsed/refractory")),
         "regimen": ("regimen_group", ("monotherapy", "combination")),
     }
+)
+
+
+@dataclass(frozen=True)
+class DenominatorAlternative:
+    """Another defensible reading of a study's count, for the denominator sensitivity analysis.
+
+    Attributes
+    ----------
+    study
+        ``study_id`` of the report.
+    outcomes
+        The outcomes whose rows the reading replaces.
+    events, total
+        The count under this reading.
+    reading
+        What the reading assumes, in words.
+    """
+
+    study: str
+    outcomes: tuple[str, ...]
+    events: int
+    total: int
+    reading: str
+
+
+#: Counts whose denominator is uncertain (data/extracted/outcomes.csv notes give the reasons):
+#: the report pools each outcome again with the alternative in place of the recorded count.
+DENOMINATOR_ALTERNATIVES: tuple[DenominatorAlternative, ...] = (
+    DenominatorAlternative(
+        "jabbour2023",
+        ("orr", "cr_cri"),
+        79,
+        80,
+        "the review's 99% of all 80 treated (recorded: 73/74, the 99% of about 74 evaluable "
+        "once the 6 patients in CR at enrolment are left out)",
+    ),
+    DenominatorAlternative(
+        "chevallier2024",
+        ("orr", "cr_cri"),
+        119,
+        131,
+        "the 119 responders at any time (recorded: 118/131, the 90% after induction 2)",
+    ),
 )

@@ -7,6 +7,7 @@ Output directory layout::
     comparison.csv               published vs reproduced, with explanations
     sensitivity.csv              every outcome × transform × τ² estimator × CI method
     subgroups.csv, leave_one_out.csv, cumulative.csv, audit.csv, studies.csv
+    denominators.csv             the denominator sensitivity analysis (uncertain counts)
     figures/                     forest, funnel and summary plots (--formats)
     manifest.json                versions, data file hashes, options, timings, outputs
     report.md, report.html       the reproduction report (HTML self-contained)
@@ -121,6 +122,7 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
                         "denominator_definition",
                         "derived",
                         "derivation",
+                        "verification",
                         "setting_group",
                         "regimen_group",
                         "year",
@@ -142,6 +144,7 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
         "cumulative": pd.concat(cumul, ignore_index=True) if cumul else pd.DataFrame(),
         "audit": rep.audit,
         "studies": pd.concat(studies, ignore_index=True) if studies else pd.DataFrame(),
+        **_denominator_table(rep),
         **({"changes": rep.changes} if rep.changes is not None else {}),
     }
 
@@ -388,6 +391,7 @@ def _outcome_blocks(
             f"{_pct(sens['estimate'].min())}–{_pct(sens['estimate'].max())}% (sensitivity.csv)."
         )
     )
+    blocks += _denominator_blocks(oa)
     if oa.bias:
         eg, bg, tf = oa.bias["egger"], oa.bias["begg"], oa.bias["trim_and_fill"]
         blocks.append(
@@ -401,6 +405,43 @@ def _outcome_blocks(
     if other:
         blocks.append(Bullets(tuple(other)))
     return blocks
+
+
+def _denominator_table(rep: Reproduction) -> dict[str, pd.DataFrame]:
+    """``denominators.csv``: the denominator sensitivity analysis of every outcome, if any."""
+    import pandas as pd
+
+    frames = [
+        oa.denominators.assign(outcome=code)
+        for code, oa in rep.outcomes.items()
+        if oa.denominators is not None
+    ]
+    return {"denominators": pd.concat(frames, ignore_index=True)} if frames else {}
+
+
+def _denominator_blocks(oa: OutcomeAnalysis) -> list[Block]:
+    """The pooled estimate with each uncertain count replaced by its alternative reading."""
+    table = oa.denominators
+    if table is None or table.empty:
+        return []
+    shown = table[["label", "recorded", "alternative", "method"]].copy()
+    shown["estimate % (recorded)"] = [
+        f"{_pct(r.estimate)} ({_ci(r.ci_low, r.ci_high)})" for r in table.itertuples()
+    ]
+    shown["estimate % (alternative)"] = [
+        f"{_pct(r.estimate_alt)} ({_ci(r.ci_low_alt, r.ci_high_alt)})" for r in table.itertuples()
+    ]
+    shown["change pp"] = [f"{v:+.2f}" for v in table["change_pp"]]
+    readings = table.drop_duplicates("label")
+    return [
+        Paragraph(
+            "Denominator sensitivity: each count whose denominator is uncertain replaced by "
+            "its alternative reading — "
+            + "; ".join(f"{r.label}: {r.reading}" for r in readings.itertuples())
+            + " (denominators.csv)."
+        ),
+        Table(shown, "Pooled estimate (95% CI) with the recorded and the alternative count"),
+    ]
 
 
 def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> list[Block]:
@@ -506,7 +547,10 @@ def _report(
     blocks += [
         Heading("Studies and sources", 2),
         Paragraph(
-            "Every count with its denominator, the quoted sentence it comes from and the source."
+            "Every count with its denominator, the quoted sentence it comes from and the source. "
+            "Verification says how firm the count is: verbatim (printed as such in the stored "
+            "source), derived (from figures in the stored source, its percentages reproduced), "
+            "secondary (a seed review or third-party page only), unverified (no stored copy)."
         ),
     ]
     studies = tables["studies"]
@@ -521,6 +565,7 @@ def _report(
                         "total",
                         "denominator",
                         "derived",
+                        "verification",
                         "quote",
                         "location",
                         "source",

@@ -42,6 +42,7 @@ from ..analysis.subgroups import SubgroupResult, subgroup_analysis
 from ..core.results import MetaPropResult
 from .audit import audit_table
 from .config import (
+    DENOMINATOR_ALTERNATIVES,
     METHODS,
     PUBLISHED_METHOD,
     PUBLISHED_TO_EXTRACTED,
@@ -58,6 +59,7 @@ __all__ = [
     "OutcomeAnalysis",
     "Reproduction",
     "cumulative_by_date",
+    "denominator_sensitivity",
     "reproduce",
 ]
 
@@ -88,6 +90,9 @@ class OutcomeAnalysis:
     cumulative
         Method name → cumulative meta-analysis by publication date (see
         :func:`cumulative_by_date`).
+    denominators
+        The denominator sensitivity analysis (see :func:`denominator_sensitivity`), or None
+        when no study of the outcome has an alternative reading.
     bias
         Small-study effects under the published method (``egger``, ``begg``,
         ``trim_and_fill``), or empty when k < 10.
@@ -105,6 +110,7 @@ class OutcomeAnalysis:
     bias: Mapping[str, Any]
     notes: tuple[str, ...]
     cumulative: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
+    denominators: pd.DataFrame | None = None
 
     @property
     def k(self) -> int:
@@ -202,6 +208,71 @@ def _grid(rows: pd.DataFrame) -> pd.DataFrame:
         )
     grid: pd.DataFrame = pd.DataFrame(records)
     return grid
+
+
+def denominator_sensitivity(
+    rows: pd.DataFrame, outcome: str, methods: Mapping[str, Mapping[str, Any]] = METHODS
+) -> pd.DataFrame | None:
+    """Pool an outcome again with each uncertain count replaced by its alternative reading.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The outcome's rows (:func:`inometa.data.analysis_set`).
+    outcome : str
+        The outcome code.
+    methods : mapping
+        Method name → :func:`inometa.metaprop` options (default: published and recommended).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per (alternative, method): ``study_id``, ``label``, ``recorded`` and
+        ``alternative`` counts (``"73/74"``), ``reading``, ``method``, the pooled
+        ``estimate``, ``ci_low``, ``ci_high`` with the recorded counts and ``*_alt`` with the
+        alternative, and ``change_pp`` (alternative − recorded, percentage points). None when
+        no study of the set has an alternative for this outcome
+        (:data:`inometa.lao2025.config.DENOMINATOR_ALTERNATIVES`).
+
+    Examples
+    --------
+    >>> from inometa.data import analysis_set
+    >>> from inometa.lao2025.reproduce import denominator_sensitivity
+    >>> table = denominator_sensitivity(analysis_set("lao2025", "orr"), "orr")
+    >>> table[["study_id", "recorded", "alternative", "method"]].iloc[0].tolist()
+    ['jabbour2023', '73/74', '79/80', 'published']
+    """
+    import pandas as pd
+
+    records = []
+    for alt in DENOMINATOR_ALTERNATIVES:
+        where = rows["study_id"] == alt.study
+        if outcome not in alt.outcomes or not where.any():
+            continue
+        changed = rows.copy()
+        changed.loc[where, "events"] = alt.events
+        changed.loc[where, "total"] = alt.total
+        row = rows.loc[where].iloc[0]
+        for name, opts in methods.items():
+            base, other = _fit(rows, **opts), _fit(changed, **opts)
+            records.append(
+                {
+                    "study_id": alt.study,
+                    "label": row["label"],
+                    "recorded": f"{row['events']}/{row['total']}",
+                    "alternative": f"{alt.events}/{alt.total}",
+                    "reading": alt.reading,
+                    "method": name,
+                    "estimate": base.estimate,
+                    "ci_low": base.random.proportion_ci.low,
+                    "ci_high": base.random.proportion_ci.high,
+                    "estimate_alt": other.estimate,
+                    "ci_low_alt": other.random.proportion_ci.low,
+                    "ci_high_alt": other.random.proportion_ci.high,
+                    "change_pp": 100 * (other.estimate - base.estimate),
+                }
+            )
+    return pd.DataFrame(records) if records else None
 
 
 def _subgroups(rows: pd.DataFrame, notes: list[str]) -> dict[str, dict[str, SubgroupResult]]:
@@ -369,6 +440,7 @@ def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
         bias=MappingProxyType(_bias(results["published"], notes)),
         notes=tuple(notes),
         cumulative=MappingProxyType(cumul),
+        denominators=denominator_sensitivity(rows, outcome),
     )
 
 
