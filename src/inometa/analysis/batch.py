@@ -372,13 +372,13 @@ def _i2_h2(
         se_small = np.sqrt(1 / (2 * (kk - 2)) * (1 - 1 / (3 * (kk - 2) ** 2)))
         se = np.where(q > kk, se_big, se_small)
         z = -float(special.ndtri((1 - level) / 2))
-        logh = np.log(np.where(h > 0, h, 1.0))
-        h_lo = np.where(h > 0, np.maximum(1.0, np.exp(logh - z * se)), 1.0)
-        h_hi = np.where(h > 0, np.maximum(1.0, np.exp(logh + z * se)), 1.0)
-    small = kk <= 2
+        logh = np.log(np.maximum(h, 1.0))
+        h_lo = np.maximum(1.0, np.exp(logh - z * se))
+        h_hi = np.maximum(1.0, np.exp(logh + z * se))
+    undefined_ci = (kk < 2) | ((q <= kk) & (kk <= 2))
     for side, hh in (("low", h_lo), ("high", h_hi)):
-        cols[f"i2_ci_{side}"] = np.where(small, np.nan, (hh**2 - 1) / hh**2)
-        cols[f"h2_ci_{side}"] = np.where(small, np.nan, hh**2)
+        cols[f"i2_ci_{side}"] = np.where(undefined_ci, np.nan, (hh**2 - 1) / hh**2)
+        cols[f"h2_ci_{side}"] = np.where(undefined_ci, np.nan, hh**2)
 
 
 def _pooled(
