@@ -36,7 +36,7 @@ from ..core.batch_tau2 import (
 from ..core.glmm import GlmmFit, Nagq, fit_glmm
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
-from ..core.transforms import Transform, apply_correction, get_transform
+from ..core.transforms import Transform, apply_correction, corrected_yi_vi, get_transform
 from ._batch_input import Names, check_counts, check_finite, with_batch_backtransform
 from .escalc import resolve_options
 
@@ -65,9 +65,11 @@ def metaprop_batch(
     tau2_fixed: float | None = None,
     ci_method: str | None = None,
     pi_method: str | None = None,
+    pi_se: str | None = None,
     i2_definition: str | None = None,
     study_ci_method: str | None = None,
     correction: str | None = None,
+    correction_style: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
     nagq: Nagq | None = None,
@@ -92,8 +94,8 @@ def metaprop_batch(
     analyses
         Optional labels of the analyses (rows): the result's index and error messages
         (default 1 … R).
-    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition, \
-study_ci_method, correction, increment, level, nagq, profile
+    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, pi_se, i2_definition, \
+study_ci_method, correction, correction_style, increment, level, nagq, profile
         As :func:`inometa.metaprop`: the same names, defaults, aliases and checks. One
         set of options applies to every analysis. ``study_ci_method`` is recorded only
         (no per-study rows are returned).
@@ -146,9 +148,11 @@ study_ci_method, correction, increment, level, nagq, profile
         tau2_fixed=tau2_fixed,
         ci_method=ci_method,
         pi_method=pi_method,
+        pi_se=pi_se,
         i2_definition=i2_definition,
         study_ci_method=study_ci_method,
         correction=correction,
+        correction_style=correction_style,
         increment=increment,
         level=level,
         nagq=nagq,
@@ -306,7 +310,14 @@ def _fit(
         # Absent entries get harmless values so that the transform is finite there; their
         # weight is 0 through M.
         with np.errstate(divide="ignore", invalid="ignore"):
-            Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
+            Y, V = corrected_yi_vi(
+                tr,
+                np.where(present, x, 1.0),
+                np.where(present, m, 2.0),
+                np.where(present, xu, 1.0),
+                np.where(present, mu_, 2.0),
+                opts.correction_style,
+            )
         if not glmm:
             check_finite(Y, V, x, m, present, tr, opts.correction, names)
     else:
@@ -511,7 +522,8 @@ def _fit_inverse(
             np.asarray(s2 == 0),
             messages.HK_ZERO,
         )
-    _prediction(cols, notes, mu_re, se, tau2, opts.pi_method, lev, k, tr, n_bt)
+    pi_se = cols["model_se_wald"] if opts.pi_se == "wald" else se
+    _prediction(cols, notes, mu_re, pi_se, tau2, opts.pi_method, lev, k, tr, n_bt)
 
     multi = k >= 2
     q = np.where(multi, np.maximum(0.0, generalized_q_batch(Y, V, M, 0.0)), 0.0)
@@ -674,7 +686,8 @@ def _fit_glmm(
                 cols[f"{p}{name}"] = np.array(cols[f"{p}{name}"], dtype=float)
                 cols[f"{p}{name}"][bound] = value
         cols["model_se_wald"] = np.where(bound, np.inf, cols["model_se_wald"])
-    _prediction(cols, notes, g.mu, se, g.tau2, opts.pi_method, lev, k, tr, None, skip=bound)
+    pi_se = cols["model_se_wald"] if opts.pi_se == "wald" else se
+    _prediction(cols, notes, g.mu, pi_se, g.tau2, opts.pi_method, lev, k, tr, None, skip=bound)
     notes.add(bound, "GLMM: no prediction interval when every study is at the same boundary")
     q, q_df, q_p = _wald_q_glmm(x, m, present, k)
     cols["q"], cols["q_df"], cols["q_pvalue"] = q, q_df, q_p

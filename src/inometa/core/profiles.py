@@ -13,10 +13,12 @@ tau2_method       REML            ML (GLMM) /        DL
                                   REML (inverse)
 ci_method         z               z                  z
 pi_method         z               t  (k − 1)         hts (k − 2)
+pi_se             ci              wald               ci
 i2_definition     tau2            q                  q
 study_ci_method   clopper-pearson clopper-pearson    clopper-pearson
 correction        only0 (raw,     only0 (raw, log,   none (ft)
                   log, logit)     logit)
+correction_style  metafor         meta (raw, log)    metafor
 increment         0.5             0.5                0.5
 nagq (GLMM)       exact           exact              —
 ================  ==============  =================  ==============================
@@ -57,6 +59,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "tau2_method": "REML",
         "ci_method": "z",
         "pi_method": "z",
+        "pi_se": "ci",
+        "correction_style": "metafor",
         "i2_definition": "tau2",
         "study_ci_method": "clopper-pearson",
         "increment": 0.5,
@@ -69,6 +73,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "tau2_method": "REML",
         "ci_method": "z",
         "pi_method": "t",
+        "pi_se": "wald",
+        "correction_style": "meta",
         "i2_definition": "q",
         "study_ci_method": "clopper-pearson",
         "increment": 0.5,
@@ -81,6 +87,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "tau2_method": "DL",
         "ci_method": "z",
         "pi_method": "hts",
+        "pi_se": "ci",
+        "correction_style": "metafor",
         "i2_definition": "q",
         "study_ci_method": "clopper-pearson",
         "increment": 0.5,
