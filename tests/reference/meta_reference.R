@@ -3,11 +3,11 @@
 # Run from the repository root:   Rscript tests/reference/meta_reference.R [OUTFILE]
 # Writes tests/reference/meta_reference.json (or OUTFILE) with every number printed with
 # %.17g. Needs R meta 8.0-2 (with metafor, lme4 and CompQuadForm). R meta is not packaged by
-# Debian and CI reaches no CRAN, so it was installed from the source of the guido-s/meta
-# repository (release 8.0-2, whose dependencies Debian provides apart from CompQuadForm, built
-# from CRAN's read-only GitHub mirror):
-#   R CMD INSTALL CompQuadForm/   then   R CMD INSTALL meta/      (from the two source trees)
-# The version actually used is recorded in the JSON (meta_version).
+# Debian and CI reaches no CRAN. The committed JSON was written with meta 8.0-2 as installed on
+# the development machine (user library); elsewhere it can be installed from the source of the
+# guido-s/meta repository at its 8.0-2 release, after CompQuadForm from CRAN's read-only GitHub
+# mirror (R CMD INSTALL on each source tree). The version used is recorded in the JSON
+# (meta_version) and checked by the test.
 #
 # What is compared: metaprop()'s own output fields (TE.*, seTE.*, lower.*/upper.*, tau2, Q,
 # I2, H, the prediction interval, the study CIs, the subgroup estimates and tests), never
