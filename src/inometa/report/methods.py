@@ -91,11 +91,23 @@ def methods_text(res: MetaPropResult) -> str:
             )
         )
         n_corr = int(np.sum(res.data.corrected))
-        if n_corr:
+        studies = f"{n_corr} stud{'y' if n_corr == 1 else 'ies'}"
+        meta_style = o.correction_style == "meta" and o.transform in ("raw", "log")
+        if n_corr and meta_style and o.transform == "raw":
+            parts.append(
+                f"The sampling variances of the {studies} with 0% or 100% events were "
+                f"computed after adding {o.increment:g} to their events and non-events; "
+                "the proportions themselves were not corrected (R meta's rule)."
+            )
+        elif n_corr and meta_style:
+            parts.append(
+                f"Before transformation, {o.increment:g} was added to the events and to "
+                f"the totals of the {studies} with 0% or 100% events (R meta's rule)."
+            )
+        elif n_corr:
             parts.append(
                 f"Before transformation, {o.increment:g} was added to the events and "
-                f"non-events of the {n_corr} stud{'y' if n_corr == 1 else 'ies'} with 0% or "
-                "100% events."
+                f"non-events of the {studies} with 0% or 100% events."
             )
     ci = _CI_TEXT[o.ci_method] if o.method == "inverse" or o.ci_method in ("z", "t") else ""
     parts.append(
