@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -75,6 +76,28 @@ def skip_unless_required(flag: str, reason: str) -> None:
     if os.environ.get(flag) == "1":
         pytest.fail(f"{reason} ({flag}=1: required here)")
     pytest.skip(reason)
+
+
+def r_meta_available() -> bool:
+    """Whether R has the meta package (not in Debian; CI, which reaches no CRAN, lacks it)."""
+    if not r_available():
+        return False
+    probe = subprocess.run(
+        ["Rscript", "-e", 'quit(status = !requireNamespace("meta", quietly = TRUE))'],
+        capture_output=True,
+        timeout=120,
+    )
+    return probe.returncode == 0
+
+
+def require_r_meta() -> None:
+    """Skip without R's meta package, even under INOMETA_REQUIRE_R (CI cannot install it);
+    INOMETA_REQUIRE_R_META=1 makes its absence a failure (the development machine)."""
+    require_r()
+    if not r_meta_available():
+        skip_unless_required(
+            "INOMETA_REQUIRE_R_META", "R package meta not installed (not in Debian; see README)"
+        )
 
 
 def require_r() -> None:

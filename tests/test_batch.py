@@ -79,6 +79,9 @@ def test_every_transform_tau2_estimator_ci_and_pi(transform: str, tau2_method: s
         {"tau2_fixed": 0.0},
         {"profile": "stata_metaprop"},
         {"profile": "meta", "method": "inverse", "transform": "log"},
+        {"profile": "meta", "method": "inverse", "transform": "raw", "ci_method": "hk"},
+        {"correction_style": "meta", "transform": "log", "correction": "all"},
+        {"pi_se": "wald", "ci_method": "hk", "pi_method": "hts"},
         {"transform": "PLO", "tau2_method": "reml", "ci_method": "knha", "pi_method": "riley"},
     ],
 )

@@ -52,7 +52,22 @@ def test_test_based_interval_hand_computed() -> None:
 def test_test_based_interval_small_q_uses_the_k_formula() -> None:
     (i_lo, i_hi), _ = i2_h2_ci_test_based(5.0, 9, 0.95)
     assert i_lo == 0.0 and 0 < i_hi < 1
-    assert i2_h2_ci_test_based(3.0, 1, 0.95)[0] == pytest.approx((math.nan, math.nan), nan_ok=True)
+    # k = 2: R meta's SE(ln H) exists only for Q > k (the k formula needs k > 2).
+    assert i2_h2_ci_test_based(2.0, 1, 0.95)[0] == pytest.approx((math.nan, math.nan), nan_ok=True)
+    se = 0.5 * math.log(3.0) / (math.sqrt(6.0) - 1.0)
+    h_hi = math.exp(math.log(math.sqrt(3.0)) + stats.norm.isf(0.025) * se)
+    assert i2_h2_ci_test_based(3.0, 1, 0.95)[0] == pytest.approx((0.0, 1 - 1 / h_hi**2), rel=1e-12)
+
+
+def test_test_based_interval_is_centred_at_h_at_least_1() -> None:
+    # Q < k − 1 (H < 1): R meta's calcH centres the interval at ln max(H, 1) = 0, so the
+    # upper bound of H is exp(z·SE) whatever Q is (meta 8.0-2, tests/reference/meta_reference).
+    se = math.sqrt(1 / (2 * 8) * (1 - 1 / (3 * 8**2)))
+    h_hi = math.exp(stats.norm.isf(0.025) * se)
+    for q in (0.0, 2.0, 4.0, 8.9):
+        (i_lo, _), (hh_lo, hh_hi) = i2_h2_ci_test_based(q, 9, 0.95)
+        assert (i_lo, hh_lo) == (0.0, 1.0)
+        assert hh_hi == pytest.approx(h_hi**2, rel=1e-12)
 
 
 def test_q_profile_bounds_are_roots() -> None:

@@ -72,3 +72,13 @@ def test_r_code_refuses_imputed_studies() -> None:
         tf = inometa.trim_and_fill(inometa.metaprop(X, N))
     with pytest.raises(ValueError, match="imputed"):
         tf.result.to_metafor()
+
+
+def test_methods_text_names_r_meta_continuity_rule() -> None:
+    x, n = [0, 3, 12, 30], [14, 5, 40, 100]
+    raw = inometa.metaprop(x, n, profile="meta", transform="raw", tau2_method="DL")
+    assert "the proportions themselves were not corrected (R meta's rule)" in raw.methods_text()
+    log = inometa.metaprop(x, n, profile="meta", transform="log", tau2_method="DL")
+    assert "to the totals of the 1 study with 0% or 100% events" in log.methods_text()
+    metafor = inometa.metaprop(x, n, transform="raw", tau2_method="DL")
+    assert "R meta's rule" not in metafor.methods_text()

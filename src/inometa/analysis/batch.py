@@ -42,7 +42,7 @@ from ..core.intervals import (
 )
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
-from ..core.transforms import Transform, apply_correction, get_transform
+from ..core.transforms import Transform, apply_correction, corrected_yi_vi, get_transform
 from ._batch_input import Names, check_counts, check_finite, with_batch_backtransform
 from .escalc import resolve_options
 
@@ -71,9 +71,11 @@ def metaprop_batch(
     tau2_fixed: float | None = None,
     ci_method: str | None = None,
     pi_method: str | None = None,
+    pi_se: str | None = None,
     i2_definition: str | None = None,
     study_ci_method: str | None = None,
     correction: str | None = None,
+    correction_style: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
     nagq: Nagq | None = None,
@@ -98,8 +100,8 @@ def metaprop_batch(
     analyses
         Optional labels of the analyses (rows): the result's index and error messages
         (default 1 … R).
-    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, i2_definition, \
-study_ci_method, correction, increment, level, nagq, profile
+    method, transform, tau2_method, tau2_fixed, ci_method, pi_method, pi_se, i2_definition, \
+study_ci_method, correction, correction_style, increment, level, nagq, profile
         As :func:`inometa.metaprop`: the same names, defaults, aliases and checks. One
         set of options applies to every analysis. ``study_ci_method`` is recorded only
         (no per-study rows are returned).
@@ -152,9 +154,11 @@ study_ci_method, correction, increment, level, nagq, profile
         tau2_fixed=tau2_fixed,
         ci_method=ci_method,
         pi_method=pi_method,
+        pi_se=pi_se,
         i2_definition=i2_definition,
         study_ci_method=study_ci_method,
         correction=correction,
+        correction_style=correction_style,
         increment=increment,
         level=level,
         nagq=nagq,
@@ -283,7 +287,14 @@ def _fit(
         # Absent entries get harmless values so that the transform is finite there; their
         # weight is 0 through M.
         with np.errstate(divide="ignore", invalid="ignore"):
-            Y, V = tr.yi_vi(np.where(present, xu, 1.0), np.where(present, mu_, 2.0))
+            Y, V = corrected_yi_vi(
+                tr,
+                np.where(present, x, 1.0),
+                np.where(present, m, 2.0),
+                np.where(present, xu, 1.0),
+                np.where(present, mu_, 2.0),
+                opts.correction_style,
+            )
         if not glmm:
             check_finite(Y, V, x, m, present, tr, opts.correction, names)
     else:
@@ -349,13 +360,13 @@ def _i2_h2(
         se_small = np.sqrt(1 / (2 * (kk - 2)) * (1 - 1 / (3 * (kk - 2) ** 2)))
         se = np.where(q > kk, se_big, se_small)
         z = -float(special.ndtri((1 - level) / 2))
-        logh = np.log(np.where(h > 0, h, 1.0))
-        h_lo = np.where(h > 0, np.maximum(1.0, np.exp(logh - z * se)), 1.0)
-        h_hi = np.where(h > 0, np.maximum(1.0, np.exp(logh + z * se)), 1.0)
-    small = kk <= 2
+        logh = np.log(np.maximum(h, 1.0))
+        h_lo = np.maximum(1.0, np.exp(logh - z * se))
+        h_hi = np.maximum(1.0, np.exp(logh + z * se))
+    undefined_ci = (kk < 2) | ((q <= kk) & (kk <= 2))
     for side, hh in (("low", h_lo), ("high", h_hi)):
-        cols[f"i2_ci_{side}"] = np.where(small, np.nan, (hh**2 - 1) / hh**2)
-        cols[f"h2_ci_{side}"] = np.where(small, np.nan, hh**2)
+        cols[f"i2_ci_{side}"] = np.where(undefined_ci, np.nan, (hh**2 - 1) / hh**2)
+        cols[f"h2_ci_{side}"] = np.where(undefined_ci, np.nan, hh**2)
 
 
 def _pooled(
@@ -473,7 +484,8 @@ def _fit_inverse(
             np.asarray(s2 == 0),
             messages.HK_ZERO,
         )
-    _prediction(cols, notes, mu_re, se, tau2, opts.pi_method, lev, k, tr, n_bt)
+    pi_se = cols["model_se_wald"] if opts.pi_se == "wald" else se
+    _prediction(cols, notes, mu_re, pi_se, tau2, opts.pi_method, lev, k, tr, n_bt)
 
     multi = k >= 2
     q = np.where(multi, np.maximum(0.0, generalized_q_batch(Y, V, M, 0.0)), 0.0)
@@ -638,7 +650,8 @@ def _fit_glmm(
                 cols[f"{p}{name}"] = np.array(cols[f"{p}{name}"], dtype=float)
                 cols[f"{p}{name}"][bound] = value
         cols["model_se_wald"] = np.where(bound, np.inf, cols["model_se_wald"])
-    _prediction(cols, notes, g.mu, se, g.tau2, opts.pi_method, lev, k, tr, None, skip=bound)
+    pi_se = cols["model_se_wald"] if opts.pi_se == "wald" else se
+    _prediction(cols, notes, g.mu, pi_se, g.tau2, opts.pi_method, lev, k, tr, None, skip=bound)
     notes.add(bound, "GLMM: no prediction interval when every study is at the same boundary")
     q, q_df, q_p = _wald_q_glmm(x, m, present, k)
     cols["q"], cols["q_df"], cols["q_pvalue"] = q, q_df, q_p

@@ -36,6 +36,7 @@ from ..core.glmm import Nagq, check_nagq
 from ..core.intervals import (
     CI_METHODS,
     PI_METHODS,
+    PI_SES,
 )
 from ..core.profiles import resolve_profile
 from ..core.results import (
@@ -45,7 +46,14 @@ from ..core.results import (
 )
 from ..core.study_ci import STUDY_CI_METHODS, study_confint
 from ..core.tau2 import TAU2_ESTIMATORS
-from ..core.transforms import CORRECTIONS, Transform, apply_correction, get_transform
+from ..core.transforms import (
+    CORRECTION_STYLES,
+    CORRECTIONS,
+    Transform,
+    apply_correction,
+    corrected_yi_vi,
+    get_transform,
+)
 
 __all__ = ["Prepared", "prepare", "prepared_from_result", "resolve_options"]
 
@@ -228,6 +236,8 @@ def resolve_options(
     level: float,
     nagq: Nagq | None,
     profile: str,
+    pi_se: str | None = None,
+    correction_style: str | None = None,
 ) -> MetaPropOptions:
     """Resolve the options of :func:`metaprop` against the profile and check each one.
 
@@ -247,6 +257,8 @@ def resolve_options(
         "tau2_method": tau2_method,
         "ci_method": ci_method,
         "pi_method": pi_method,
+        "pi_se": pi_se,
+        "correction_style": correction_style,
         "i2_definition": i2_definition,
         "study_ci_method": study_ci_method,
         "increment": increment,
@@ -257,6 +269,8 @@ def resolve_options(
     tr = get_transform(opts["transform"])
     ci_m = check_choice(opts["ci_method"], "ci_method", CI_METHODS)
     pi_m = check_choice(opts["pi_method"], "pi_method", PI_METHODS)
+    pi_s = check_choice(opts["pi_se"], "pi_se", PI_SES)
+    corr_style = check_choice(opts["correction_style"], "correction_style", CORRECTION_STYLES)
     i2_def = check_choice(opts["i2_definition"], "i2_definition", _I2_DEFINITIONS)
     sci_m = check_choice(opts["study_ci_method"], "study_ci_method", STUDY_CI_METHODS)
     inc = float(opts["increment"])
@@ -306,9 +320,11 @@ def resolve_options(
         tau2_method=tau2_name,
         ci_method=ci_m,
         pi_method=pi_m,
+        pi_se=pi_s,
         i2_definition=i2_def,
         study_ci_method=sci_m,
         correction=corr,
+        correction_style=corr_style,
         increment=inc,
         level=lev,
         nagq=check_nagq(opts["nagq"]) if meth == "glmm" else None,
@@ -369,7 +385,7 @@ def prepare(events: Any, n: Any, *, data: Any, labels: Any, options: MetaPropOpt
         more = "" if corrected.sum() <= 6 else f" and {int(corrected.sum()) - 6} more"
         studies = f"{int(corrected.sum())} stud{'y' if corrected.sum() == 1 else 'ies'}"
         notes.append(messages.correction(inc, studies, which + more, tr.name, corr, meth == "glmm"))
-    yi, vi = tr.yi_vi(x_used, n_used)
+    yi, vi = corrected_yi_vi(tr, x, m, x_used, n_used, options.correction_style)
     if meth == "inverse":
         _check_finite(yi, vi, x, m, labs, tr, corr)
 

@@ -62,9 +62,11 @@ def metaprop(
     tau2_fixed: float | None = None,
     ci_method: str | None = None,
     pi_method: str | None = None,
+    pi_se: str | None = None,
     i2_definition: str | None = None,
     study_ci_method: str | None = None,
     correction: str | None = None,
+    correction_style: str | None = None,
     increment: float | None = None,
     level: float = 0.95,
     nagq: Nagq | None = None,
@@ -97,6 +99,10 @@ def metaprop(
         (HK with s² ≥ 1). GLMM: ``"z"`` or ``"t"``.
     pi_method
         Prediction interval: ``"z"``, ``"t"`` (t(k−1)) or ``"hts"`` (t(k−2)).
+    pi_se
+        The SE in the prediction interval: ``"ci"``, the SE of the pooled CI (metafor's
+        ``predict``; the Hartung–Knapp SE when ``ci_method="hk"``) or ``"wald"``, the
+        inverse-variance SE whatever the CI (R meta). They differ only for Hartung–Knapp CIs.
     i2_definition
         ``"tau2"`` (I² = τ²/(τ² + ṽ), metafor) or ``"q"`` (I² = (Q − df)/Q, R meta).
     study_ci_method
@@ -105,6 +111,12 @@ def metaprop(
     correction
         Continuity correction rule: ``"only0"``, ``"all"``, ``"if0all"`` or ``"none"``
         (default: ``only0`` for raw/log/logit, ``none`` for arcsine/ft, as metafor).
+    correction_style
+        What the correction changes on the raw and log scales: ``"metafor"`` (events and
+        non-events before transforming; profiles ``metafor``, ``stata_metaprop``) or
+        ``"meta"`` (R meta's ``metaprop``: the raw proportion stays x/n and only its
+        variance is corrected; on the log scale c is added once to n). See
+        :func:`inometa.core.transforms.corrected_yi_vi`.
     increment
         Amount added to events and non-events of corrected studies (default 0.5).
     level
@@ -148,9 +160,11 @@ def metaprop(
         tau2_fixed=tau2_fixed,
         ci_method=ci_method,
         pi_method=pi_method,
+        pi_se=pi_se,
         i2_definition=i2_definition,
         study_ci_method=study_ci_method,
         correction=correction,
+        correction_style=correction_style,
         increment=increment,
         level=level,
         nagq=nagq,
@@ -284,7 +298,8 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
         notes.append(f"the {options.ci_method} confidence interval needs k ≥ 2; it is undefined")
     if options.ci_method == "hk" and s2 == 0:
         notes.append(messages.HK_ZERO)
-    pi = prediction_interval(mu_re, random.se, tau2, options.pi_method, lev, k=k)
+    pi_se = random.se_wald if options.pi_se == "wald" else random.se
+    pi = prediction_interval(mu_re, pi_se, tau2, options.pi_method, lev, k=k)
     if pi.note:
         notes.append(pi.note)
 
@@ -416,7 +431,8 @@ def _fit_glmm(prep: Prepared) -> MetaPropResult:
     else:
         common_pe = _pooled("common", common, tr, None)
         random_pe = _pooled("random", random, tr, None)
-        pi = prediction_interval(g.mu, random.se, g.tau2, options.pi_method, lev, k=k)
+        pi_se = random.se_wald if options.pi_se == "wald" else random.se
+        pi = prediction_interval(g.mu, pi_se, g.tau2, options.pi_method, lev, k=k)
         if pi.note:
             notes.append(pi.note)
         prediction = Prediction(

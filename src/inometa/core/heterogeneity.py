@@ -112,20 +112,25 @@ def i2_h2_ci_test_based(
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Higgins & Thompson's (2002) test-based intervals for I² and H², as R meta computes them.
 
-    The interval is built for log H with
+    The interval is built for log H around ln max(H, 1) with
     SE = ½ (ln Q − ln(k−1)) / (√(2Q) − √(2k−3)) when Q > k, else
-    SE = √(1/(2(k−2)) · (1 − 1/(3(k−2)²))); H is bounded below by 1. Undefined (NaN)
-    for k ≤ 2.
+    SE = √(1/(2(k−2)) · (1 − 1/(3(k−2)²))); both bounds of H are bounded below by 1 (R meta's
+    ``calcH``). Centring at ln max(H, 1) rather than ln H matters when Q < k − 1: the upper
+    bound is then exp(z·SE), not H·exp(z·SE). Undefined (NaN) where SE is: k = 1, and k = 2
+    with Q ≤ 2.
 
     Examples
     --------
     >>> (lo, hi), _ = i2_h2_ci_test_based(30.0, 9, 0.95)
     >>> round(lo, 4), round(hi, 4)
     (0.4246, 0.8436)
+    >>> (lo, hi), _ = i2_h2_ci_test_based(4.0, 9, 0.95)  # Q < k − 1: centred at H = 1
+    >>> round(lo, 4), round(hi, 4)
+    (0.0, 0.6237)
     """
     k = df + 1
     nan = (float("nan"), float("nan"))
-    if k <= 2:
+    if k < 2 or (q <= k and k <= 2):
         return nan, nan
     h = np.sqrt(q / df) if q > 0 else 0.0
     if q > k:
@@ -133,11 +138,9 @@ def i2_h2_ci_test_based(
     else:
         se = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
     z = norm_isf((1 - level) / 2)
-    if h <= 0:
-        h_lo, h_hi = 1.0, 1.0
-    else:
-        h_lo = max(1.0, float(np.exp(np.log(h) - z * se)))
-        h_hi = max(1.0, float(np.exp(np.log(h) + z * se)))
+    log_h = float(np.log(max(h, 1.0)))
+    h_lo = max(1.0, float(np.exp(log_h - z * se)))
+    h_hi = max(1.0, float(np.exp(log_h + z * se)))
 
     def i2(hh: float) -> float:
         return (hh**2 - 1) / hh**2

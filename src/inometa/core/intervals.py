@@ -11,8 +11,12 @@ inometa       metafor        R meta                       SE and critical value
 ``hk_adhoc``  ``"adhoc"``    ``"HK"`` + ``adhoc.hakn.ci="se"``  as ``hk`` with s² ≥ 1
 ============  =============  ===========================  =====================================
 
-Prediction intervals (``pi_method``) are μ̂ ± c √(SE² + τ²), where SE is the standard error
-of the chosen CI method (metafor ``predict``):
+Prediction intervals (``pi_method``) are μ̂ ± c √(SE² + τ²). Which SE (``pi_se``) is a
+convention: ``"ci"``, the SE of the chosen CI method (metafor ``predict``: the
+Hartung–Knapp SE after ``test="knha"``), or ``"wald"``, the inverse-variance SE whatever the
+CI (R meta's ``method.predict = "V"``, ``"HTS"`` and ``"S"``). The two differ only when the
+CI is Hartung–Knapp; R meta's ``method.predict = "HK"`` is ``pi_method="t"`` with
+``pi_se="ci"`` and ``ci_method="hk"``.
 
 =========  ===================================  ==========================================
 inometa    metafor ``predict(pi.type=)``         critical value c
@@ -39,6 +43,7 @@ from .._distributions import by_df, norm_isf, t_isf
 __all__ = [
     "CI_METHODS",
     "PI_METHODS",
+    "PI_SES",
     "PooledInterval",
     "PooledIntervalBatch",
     "PredictionInterval",
@@ -67,6 +72,8 @@ CI_METHODS = {
     "adhoc": "hk_adhoc",
 }
 PI_METHODS = {"z": "z", "t": "t", "hts": "hts", "riley": "hts"}
+#: The SE of a prediction interval: the CI's (metafor) or the Wald SE (R meta).
+PI_SES = {"ci": "ci", "wald": "wald"}
 
 
 _EPS = float(np.finfo(float).eps)

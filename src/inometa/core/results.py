@@ -62,12 +62,19 @@ class MetaPropOptions:
         τ² estimator (``"ML"`` for GLMM).
     ci_method, pi_method
         Pooled CI method (``z``, ``t``, ``hk``, ``hk_adhoc``) and PI method (``z``, ``t``, ``hts``).
+    pi_se
+        The SE in the prediction interval: ``"ci"`` (the CI's, metafor) or ``"wald"`` (the
+        inverse-variance SE, R meta); see :mod:`inometa.core.intervals`.
     i2_definition
         ``"tau2"`` (metafor) or ``"q"`` (R meta, Stata).
     study_ci_method
         Method of the per-study confidence intervals.
     correction, increment
         Continuity-correction rule (metafor ``to``) and amount (``add``).
+    correction_style
+        What the correction changes on the raw and log scales: ``"metafor"`` (the counts,
+        before transforming) or ``"meta"`` (as R meta's ``metaprop``); see
+        :func:`inometa.core.transforms.corrected_yi_vi`.
     level
         Confidence level of the reported intervals.
     nagq
@@ -88,9 +95,11 @@ class MetaPropOptions:
     tau2_method: str
     ci_method: str
     pi_method: str
+    pi_se: str
     i2_definition: str
     study_ci_method: str
     correction: str
+    correction_style: str
     increment: float
     level: float
     nagq: Nagq | None

@@ -36,9 +36,11 @@ from .._validation import check_choice
 
 __all__ = [
     "CORRECTIONS",
+    "CORRECTION_STYLES",
     "TRANSFORMS",
     "Transform",
     "apply_correction",
+    "corrected_yi_vi",
     "ft_inverse",
     "get_transform",
 ]
@@ -52,6 +54,9 @@ CORRECTIONS: dict[str, str] = {
     "if0all": "if0all",
     "none": "none",
 }
+#: What a continuity correction changes on the raw and log scales: metafor corrects the
+#: counts before transforming; R meta corrects as its metaprop() does (see corrected_yi_vi).
+CORRECTION_STYLES: dict[str, str] = {"metafor": "metafor", "meta": "meta", "r-meta": "meta"}
 
 
 def apply_correction(
@@ -114,6 +119,55 @@ def apply_correction(
         return x + 0.0, m + 0.0, corrected  # copies, as in the corrected case
     add = np.where(corrected, increment, 0.0)
     return x + add, m + 2 * add, corrected
+
+
+def corrected_yi_vi(
+    tr: Transform,
+    events: npt.ArrayLike,
+    n: npt.ArrayLike,
+    events_used: npt.ArrayLike,
+    n_used: npt.ArrayLike,
+    style: str,
+) -> tuple[FloatArray, FloatArray]:
+    """yᵢ and vᵢ of studies after the continuity correction, in metafor's or R meta's style.
+
+    ``events_used``, ``n_used`` are :func:`apply_correction`'s counts (c added to events and
+    non-events, so n + 2c). ``"metafor"`` (``escalc``) transforms those counts. ``"meta"``
+    reproduces R meta's ``metaprop()`` (8.0), which differs on two scales only:
+
+    * raw: the proportion itself is not corrected, yᵢ = x/n; only vᵢ uses the corrected
+      counts, (x+c)(n−x+c)/(n+2c)³;
+    * log: c is added to the events and once to n, yᵢ = ln((x+c)/(n+c)),
+      vᵢ = 1/(x+c) − 1/(n+c), and a 100% study keeps its uncorrected 1/x in vᵢ.
+
+    Logit is corrected alike in both; arcsine and Freeman–Tukey follow ``"metafor"``
+    (R meta never corrects them, and neither profile asks for it).
+
+    Examples
+    --------
+    >>> raw = get_transform("raw")
+    >>> x, m, _ = apply_correction([0, 3], [10, 10], "only0", 0.5)
+    >>> yi, vi = corrected_yi_vi(raw, [0, 3], [10, 10], x, m, "meta")
+    >>> yi.tolist(), round(float(vi[0]), 6)
+    ([0.0, 0.3], 0.003944)
+    >>> yi, _ = corrected_yi_vi(raw, [0, 3], [10, 10], x, m, "metafor")
+    >>> round(float(yi[0]), 6)
+    0.045455
+    """
+    rule = check_choice(style, "correction_style", CORRECTION_STYLES)
+    if rule == "metafor" or tr.name not in ("raw", "log"):
+        return tr.yi_vi(events_used, n_used)
+    x = np.asarray(events, dtype=float)
+    m = np.asarray(n, dtype=float)
+    xu = np.asarray(events_used, dtype=float)
+    if tr.name == "raw":
+        _, vi = tr.yi_vi(xu, n_used)
+        return x / m, vi
+    c = xu - x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.log(xu / (m + c))
+        vi = np.where(x == m, 1 / x, 1 / xu) - 1 / (m + c)
+    return yi, vi
 
 
 def _raw(x: FloatArray, n: FloatArray) -> tuple[FloatArray, FloatArray]:

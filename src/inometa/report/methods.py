@@ -91,11 +91,23 @@ def methods_text(res: MetaPropResult) -> str:
             )
         )
         n_corr = int(np.sum(res.data.corrected))
-        if n_corr:
+        studies = f"{n_corr} stud{'y' if n_corr == 1 else 'ies'}"
+        meta_style = o.correction_style == "meta" and o.transform in ("raw", "log")
+        if n_corr and meta_style and o.transform == "raw":
+            parts.append(
+                f"The sampling variances of the {studies} with 0% or 100% events were "
+                f"computed after adding {o.increment:g} to their events and non-events; "
+                "the proportions themselves were not corrected (R meta's rule)."
+            )
+        elif n_corr and meta_style:
+            parts.append(
+                f"Before transformation, {o.increment:g} was added to the events and to "
+                f"the totals of the {studies} with 0% or 100% events (R meta's rule)."
+            )
+        elif n_corr:
             parts.append(
                 f"Before transformation, {o.increment:g} was added to the events and "
-                f"non-events of the {n_corr} stud{'y' if n_corr == 1 else 'ies'} with 0% or "
-                "100% events."
+                f"non-events of the {studies} with 0% or 100% events."
             )
     ci = _CI_TEXT[o.ci_method] if o.method == "inverse" or o.ci_method in ("z", "t") else ""
     parts.append(
@@ -150,6 +162,21 @@ _TRANSF = {
 }
 
 
+def _meta_correction_lines(res: MetaPropResult) -> list[str]:
+    """R lines that turn escalc's corrected yᵢ, vᵢ into R meta's (correction_style="meta")."""
+    o, d = res.options, res.data
+    if o.correction_style != "meta" or o.transform not in ("raw", "log") or not d.corrected.any():
+        return []
+    if o.transform == "raw":
+        return ["dat$yi <- with(dat, xi / ni)  # R meta: only the variance is corrected"]
+    cc = _r_vector(np.where(d.corrected, o.increment, 0.0))
+    return [
+        f"cc <- {cc}  # R meta: the increment is added once to n",
+        "dat$yi <- with(dat, log((xi + cc) / (ni + cc)))",
+        "dat$vi <- with(dat, ifelse(xi == ni, 1 / xi, 1 / (xi + cc)) - 1 / (ni + cc))",
+    ]
+
+
 def to_metafor(res: MetaPropResult) -> str:
     """R code that refits ``res`` with metafor (for re-checking the primary analyses in R)."""
     o = res.options
@@ -195,11 +222,24 @@ def to_metafor(res: MetaPropResult) -> str:
     lines += [
         f'dat <- escalc(measure = "{_MEASURE[o.transform]}", xi = xi, ni = ni, data = dat'
         f"{add}, slab = study)",
+        *_meta_correction_lines(res),
         f'res <- rma(yi, vi, data = dat, {tau2}, test = "{_TEST[o.ci_method]}"{level},',
         "           control = list(tol = 1e-12, threshold = 1e-12, maxiter = 10000))",
         "print(res)",
     ]
-    if o.ci_method != "z" and o.pi_method == "z":
+    if o.ci_method in ("hk", "hk_adhoc") and o.pi_se == "wald":
+        p = f"{(1 + o.level) / 2:g}"
+        crit = {
+            "z": f"qnorm({p})",
+            "t": f"qt({p}, df = res$k - 1)",
+            "hts": f"qt({p}, df = res$k - 2)",
+        }[o.pi_method]
+        lines.append("# R meta's prediction interval: the inverse-variance SE, not the HK SE:")
+        lines.append("se0 <- sqrt(1 / sum(1 / (dat$vi + res$tau2)))")
+        lines.append(f"half <- {crit} * sqrt(se0^2 + res$tau2)")
+        lines.append("c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half)")
+        lines.append(f"predict(res{_TRANSF[o.transform]})")
+    elif o.ci_method != "z" and o.pi_method == "z":
         lines.append("# inometa's z prediction interval around a t-based CI (no metafor switch):")
         lines.append("half <- qnorm(0.975) * sqrt(res$se^2 + res$tau2)")
         lines.append("c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half)")
