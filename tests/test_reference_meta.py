@@ -69,10 +69,13 @@ def meta_options(fit: dict[str, Any]) -> dict[str, Any]:
         "study_ci_method": METHOD_CI[fit["method_ci"]],
         "pi_method": METHOD_PREDICT.get(fit["method_predict"], "t"),
         "pi_se": "ci" if fit["method_predict"] == "HK" else "wald",
-        "increment": fit["incr"],
-        # meta corrects only where the transform is undefined: never on PAS or PFT.
-        "correction": "none" if fit["sm"] in ("PAS", "PFT") else fit["method_incr"],
     }
+    # meta corrects only where the transform is undefined: never on PAS or PFT (where an
+    # increment given with correction="none" is refused, as it would do nothing).
+    if fit["sm"] in ("PAS", "PFT"):
+        opts["correction"] = "none"
+    else:
+        opts["correction"], opts["increment"] = fit["method_incr"], fit["incr"]
     if glmm:
         opts["nagq"] = 7
         opts["ci_method"] = "t" if rci == "HK" else "z"

@@ -53,9 +53,9 @@ datasets <- list(
 # The Lao 2025 analysis sets as inometa.data.analysis_set("lao2025", outcome) gives them
 # (the test checks these counts against the extracted data), with the setting subgroup.
 lao <- list(
-  orr = list(xi = c(52, 49, 121, 79, 91, 32, 43, 119), ni = c(90, 72, 164, 80, 110, 33, 43, 131)),
+  orr = list(xi = c(52, 49, 121, 73, 91, 32, 43, 118), ni = c(90, 72, 164, 74, 110, 33, 43, 131)),
   cr = list(xi = c(17, 23, 69), ni = c(90, 72, 110)),
-  cr_cri = list(xi = c(44, 49, 121, 15, 79, 32, 43, 119), ni = c(90, 72, 164, 18, 80, 33, 43, 131)),
+  cr_cri = list(xi = c(44, 49, 121, 15, 73, 32, 43, 118), ni = c(90, 72, 164, 18, 74, 33, 43, 131)),
   mrd_neg = list(xi = c(41, 76, 10, 75, 30, 18), ni = c(49, 121, 18, 91, 42, 26)),
   sct = list(xi = c(36, 24, 77, 4, 53, 5), ni = c(90, 72, 164, 80, 110, 43)),
   relapse = list(xi = c(12, 2, 47), ni = c(80, 18, 119)),
