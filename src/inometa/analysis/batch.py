@@ -34,6 +34,11 @@ from ..core.batch_tau2 import (
     typical_variance_batch,
 )
 from ..core.glmm import GlmmFit, Nagq, fit_glmm
+from ..core.heterogeneity import (
+    i2_h2_ci_test_based_batch,
+    i2_h2_from_q_batch,
+    i2_h2_from_tau2_batch,
+)
 from ..core.intervals import (
     hk_s2_from_rss,
     pooled_interval_batch,
@@ -337,36 +342,15 @@ def _i2_h2(
     df: FloatArray,
     level: float,
 ) -> None:
-    def from_tau2(t: FloatArray) -> tuple[FloatArray, FloatArray]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            i2 = np.where(vt > 0, t / (vt + t), 0.0)
-            h2 = np.where(vt > 0, t / vt + 1, 1.0)
-        undefined = ~np.isfinite(t)
-        return np.where(undefined, np.nan, i2), np.where(undefined, np.nan, h2)
-
     if i2_def == "tau2":
-        cols["i2"], cols["h2"] = from_tau2(tau2)
-        cols["i2_ci_low"], cols["h2_ci_low"] = from_tau2(tau2_lo)
-        cols["i2_ci_high"], cols["h2_ci_high"] = from_tau2(tau2_hi)
+        cols["i2"], cols["h2"] = i2_h2_from_tau2_batch(tau2, vt)
+        cols["i2_ci_low"], cols["h2_ci_low"] = i2_h2_from_tau2_batch(tau2_lo, vt)
+        cols["i2_ci_high"], cols["h2_ci_high"] = i2_h2_from_tau2_batch(tau2_hi, vt)
         return
-    undefined = (df <= 0) | (q <= 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cols["i2"] = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / q))
-        cols["h2"] = np.where(undefined, 1.0, np.maximum(1.0, q / df))
-        # Higgins & Thompson's test-based interval (inometa.core.heterogeneity.i2_h2_ci_test_based)
-        kk = df + 1
-        h = np.where(q > 0, np.sqrt(q / df), 0.0)
-        se_big = 0.5 * (np.log(q) - np.log(kk - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * kk - 3))
-        se_small = np.sqrt(1 / (2 * (kk - 2)) * (1 - 1 / (3 * (kk - 2) ** 2)))
-        se = np.where(q > kk, se_big, se_small)
-        z = -float(special.ndtri((1 - level) / 2))
-        logh = np.log(np.maximum(h, 1.0))
-        h_lo = np.maximum(1.0, np.exp(logh - z * se))
-        h_hi = np.maximum(1.0, np.exp(logh + z * se))
-    undefined_ci = (kk < 2) | ((q <= kk) & (kk <= 2))
-    for side, hh in (("low", h_lo), ("high", h_hi)):
-        cols[f"i2_ci_{side}"] = np.where(undefined_ci, np.nan, (hh**2 - 1) / hh**2)
-        cols[f"h2_ci_{side}"] = np.where(undefined_ci, np.nan, hh**2)
+    cols["i2"], cols["h2"] = i2_h2_from_q_batch(q, df)
+    (i_lo, i_hi), (h_lo, h_hi) = i2_h2_ci_test_based_batch(q, df, level)
+    cols["i2_ci_low"], cols["i2_ci_high"] = i_lo, i_hi
+    cols["h2_ci_low"], cols["h2_ci_high"] = h_lo, h_hi
 
 
 def _pooled(

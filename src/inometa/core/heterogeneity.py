@@ -25,8 +25,11 @@ from .tau2 import generalized_q, solve_q
 __all__ = [
     "cochran_q",
     "i2_h2_ci_test_based",
+    "i2_h2_ci_test_based_batch",
     "i2_h2_from_q",
+    "i2_h2_from_q_batch",
     "i2_h2_from_tau2",
+    "i2_h2_from_tau2_batch",
     "q_profile_tau2_ci",
     "q_test",
     "typical_variance",
@@ -81,6 +84,27 @@ def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float
     return float((k - p) / projection(1 / v, Xd).trace())
 
 
+# I², H² and the test-based interval are written once, for arrays of analyses (one entry
+# per analysis, as metaprop_batch needs them); the scalar functions are the one-entry case.
+
+
+def i2_h2_from_tau2_batch(tau2: FloatArray, vt: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """I² (fraction) and H² from τ² and the typical variance, per analysis (metafor's
+    definition); NaN where τ² is not finite (an undefined interval bound).
+
+    Examples
+    --------
+    >>> i2, h2 = i2_h2_from_tau2_batch(np.array([0.01, np.nan]), np.array([0.01, 0.01]))
+    >>> i2.tolist(), h2.tolist()
+    ([0.5, nan], [2.0, nan])
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = np.where(vt > 0, tau2 / (vt + tau2), 0.0)
+        h2 = np.where(vt > 0, tau2 / vt + 1, 1.0)
+    undefined = ~np.isfinite(tau2)
+    return np.where(undefined, np.nan, i2), np.where(undefined, np.nan, h2)
+
+
 def i2_h2_from_tau2(tau2: float, vt: float) -> tuple[float, float]:
     """I² (fraction) and H² from τ² and the typical variance (metafor's definition).
 
@@ -89,9 +113,25 @@ def i2_h2_from_tau2(tau2: float, vt: float) -> tuple[float, float]:
     >>> i2_h2_from_tau2(0.01, 0.01)
     (0.5, 2.0)
     """
-    if vt <= 0:
-        return 0.0, 1.0
-    return tau2 / (vt + tau2), tau2 / vt + 1
+    i2, h2 = i2_h2_from_tau2_batch(np.array([tau2], dtype=float), np.array([vt], dtype=float))
+    return float(i2[0]), float(h2[0])
+
+
+def i2_h2_from_q_batch(q: FloatArray, df: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """I² (fraction) and H² from Q per analysis (R meta's and Stata's definition), truncated
+    at 0 and 1; 0 and 1 where df ≤ 0 or Q ≤ 0.
+
+    Examples
+    --------
+    >>> i2, h2 = i2_h2_from_q_batch(np.array([20.0, 3.0]), np.array([10.0, 0.0]))
+    >>> i2.tolist(), h2.tolist()
+    ([0.5, 0.0], [2.0, 1.0])
+    """
+    undefined = (df <= 0) | (q <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / q))
+        h2 = np.where(undefined, 1.0, np.maximum(1.0, q / df))
+    return i2, h2
 
 
 def i2_h2_from_q(q: float, df: int) -> tuple[float, float]:
@@ -102,15 +142,15 @@ def i2_h2_from_q(q: float, df: int) -> tuple[float, float]:
     >>> i2_h2_from_q(20.0, 10)
     (0.5, 2.0)
     """
-    if df <= 0 or q <= 0:
-        return 0.0, 1.0
-    return max(0.0, (q - df) / q), max(1.0, q / df)
+    i2, h2 = i2_h2_from_q_batch(np.array([q], dtype=float), np.array([df], dtype=float))
+    return float(i2[0]), float(h2[0])
 
 
-def i2_h2_ci_test_based(
-    q: float, df: int, level: float
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Higgins & Thompson's (2002) test-based intervals for I² and H², as R meta computes them.
+def i2_h2_ci_test_based_batch(
+    q: FloatArray, df: FloatArray, level: float
+) -> tuple[tuple[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]:
+    """Higgins & Thompson's (2002) test-based intervals for I² and H² per analysis, as R meta
+    computes them: ((I² low, I² high), (H² low, H² high)), NaN where undefined.
 
     The interval is built for log H around ln max(H, 1) with
     SE = ½ (ln Q − ln(k−1)) / (√(2Q) − √(2k−3)) when Q > k, else
@@ -121,6 +161,34 @@ def i2_h2_ci_test_based(
 
     Examples
     --------
+    >>> (lo, hi), _ = i2_h2_ci_test_based_batch(np.array([30.0, 1.0]), np.array([9.0, 1.0]),
+    ...                                         0.95)
+    >>> np.round(lo, 4).tolist(), np.round(hi, 4).tolist()
+    ([0.4246, nan], [0.8436, nan])
+    """
+    k = df + 1
+    undefined = (k < 2) | ((q <= k) & (k <= 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(q > 0, np.sqrt(q / df), 0.0)
+        se_big = 0.5 * (np.log(q) - np.log(k - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * k - 3))
+        se_small = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
+        se = np.where(q > k, se_big, se_small)
+        z = norm_isf((1 - level) / 2)
+        log_h = np.log(np.maximum(h, 1.0))
+        h_lo = np.where(undefined, np.nan, np.maximum(1.0, np.exp(log_h - z * se)))
+        h_hi = np.where(undefined, np.nan, np.maximum(1.0, np.exp(log_h + z * se)))
+    i2_lo, i2_hi = (h_lo**2 - 1) / h_lo**2, (h_hi**2 - 1) / h_hi**2
+    return (i2_lo, i2_hi), (h_lo**2, h_hi**2)
+
+
+def i2_h2_ci_test_based(
+    q: float, df: int, level: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Higgins & Thompson's (2002) test-based intervals for I² and H², as R meta computes them
+    (the one-analysis case of :func:`i2_h2_ci_test_based_batch`, which documents the formula).
+
+    Examples
+    --------
     >>> (lo, hi), _ = i2_h2_ci_test_based(30.0, 9, 0.95)
     >>> round(lo, 4), round(hi, 4)
     (0.4246, 0.8436)
@@ -128,24 +196,10 @@ def i2_h2_ci_test_based(
     >>> round(lo, 4), round(hi, 4)
     (0.0, 0.6237)
     """
-    k = df + 1
-    nan = (float("nan"), float("nan"))
-    if k < 2 or (q <= k and k <= 2):
-        return nan, nan
-    h = np.sqrt(q / df) if q > 0 else 0.0
-    if q > k:
-        se = 0.5 * (np.log(q) - np.log(k - 1)) / (np.sqrt(2 * q) - np.sqrt(2 * k - 3))
-    else:
-        se = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
-    z = norm_isf((1 - level) / 2)
-    log_h = float(np.log(max(h, 1.0)))
-    h_lo = max(1.0, float(np.exp(log_h - z * se)))
-    h_hi = max(1.0, float(np.exp(log_h + z * se)))
-
-    def i2(hh: float) -> float:
-        return (hh**2 - 1) / hh**2
-
-    return (i2(h_lo), i2(h_hi)), (h_lo**2, h_hi**2)
+    (i_lo, i_hi), (h_lo, h_hi) = i2_h2_ci_test_based_batch(
+        np.array([q], dtype=float), np.array([df], dtype=float), level
+    )
+    return (float(i_lo[0]), float(i_hi[0])), (float(h_lo[0]), float(h_hi[0]))
 
 
 class Tau2Interval(NamedTuple):
