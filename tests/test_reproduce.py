@@ -74,6 +74,26 @@ def test_subgroups_sensitivity_and_small_k(rep: Reproduction) -> None:
     assert len(orr.leave_one_out["published"]) == orr.k
 
 
+def test_subgroup_analyses_include_every_study(rep: Reproduction) -> None:
+    # VOD by setting: two studies are in neither setting; they form the block 'other', so the
+    # overall row is the VOD analysis itself (k = 8, 47/546), not a k = 6 subset.
+    vod = rep.outcomes["vod"]
+    sg = vod.subgroups["setting"]["published"]
+    assert list(sg.subgroups) == ["newly diagnosed", "relapsed/refractory", "other"]
+    assert sg.subgroups["other"].data.labels == ("Jabbour 2024", "Metheny 2024")
+    assert "Jabbour 2024 (MRD-positive in remission)" in vod.subgroup_notes["setting"]
+    for oa in rep.outcomes.values():
+        for by_method in oa.subgroups.values():
+            for method, sg in by_method.items():
+                overall = sg.to_frame().set_index("subgroup").loc["overall"]
+                assert (overall["k"], overall["events"], overall["n"]) == (
+                    oa.k,
+                    oa.studies["events"].sum(),
+                    oa.studies["total"].sum(),
+                )
+                assert overall["estimate"] == oa.results[method].estimate
+
+
 def test_written_outputs(rep: Reproduction, tmp_path: Path) -> None:
     files = write_reproduction(rep, tmp_path, figures=False)
     names = {p.name for p in files}

@@ -10,8 +10,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .lao2025.figures import FigureJob
 
 __all__ = ["main"]
 
@@ -84,14 +88,71 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class _Progress:
+    """Figure progress: a bar redrawn in place on a terminal, else one line per outcome."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.current: str | None = None
+        self.count = 0
+
+    def __call__(self, job: FigureJob, done: int, total: int) -> None:
+        group = job.outcome or "summary"
+        if self.tty:
+            filled = round(30 * done / total)
+            self.stream.write(
+                f"\r  figures [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {group:<10}"
+            )
+            if done == total:
+                self.stream.write("\n")
+        else:
+            if group != self.current:
+                self.flush()
+                self.current, self.count = group, 0
+            self.count += 1
+            if done == total:
+                self.flush()
+        self.stream.flush()
+
+    def flush(self) -> None:
+        if self.current is not None and self.count:
+            s = "" if self.count == 1 else "s"
+            self.stream.write(f"  figures: {self.current} ({self.count} figure{s})\n")
+            self.current, self.count = None, 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    import time
+
     from .lao2025.report import write_reproduction
     from .lao2025.reproduce import reproduce
 
+    start = time.perf_counter()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    print(f"inometa reproduce: analysis set '{args.set}' ...", flush=True)
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, flush=True)
+
+    say(f"inometa reproduce: analysis set '{args.set}' ...")
     rep = reproduce(args.set, path=args.data)
-    files = write_reproduction(rep, args.out, formats=formats, figures=not args.no_figures)
+    say(f"  statistics: {len(rep.outcomes)} outcomes in {time.perf_counter() - start:.1f} s")
+    files = write_reproduction(
+        rep,
+        args.out,
+        formats=formats,
+        figures=not args.no_figures,
+        workers=args.workers,
+        progress=None if args.quiet else _Progress(sys.stdout),
+    )
+    if args.quiet:
+        return 0
     comparison = rep.comparison
     print()
     print(
@@ -101,13 +162,21 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         diff = row["difference_pp"]
         reproduced = row["published_method_estimate"]
         print(
-            f"{row['published_outcome']:10}{row['outcome_label'][:43]:44}"
+            f"{row['published_outcome']:10}{_clip(row['outcome_label'], 43):44}"
             f"{row['published_estimate']:>10.1f}"
             + (f"{reproduced:>12.1f}{diff:>+8.1f}" if row["k"] else f"{'no counts':>12}{'':>8}")
             + f"{row['k']:>4}"
         )
+    if comparison["published_outcome"].duplicated().any():
+        print(
+            "(an outcome listed twice is compared with two extracted definitions, e.g. the "
+            "published 'CR' with strict CR and with CR/CRi)"
+        )
     print()
-    print(f"{len(files)} files written to {args.out}/ — open {args.out}/report.html")
+    print(
+        f"{len(files)} files written to {args.out}/ in {time.perf_counter() - start:.1f} s"
+        f" — open {args.out}/report.html"
+    )
     return 0
 
 
@@ -224,6 +293,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="data/extracted directory (default: found as inometa.data describes)",
     )
     rep.add_argument("--no-figures", action="store_true", help="tables and report only")
+    rep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes drawing the figures (default: every available core)",
+    )
+    rep.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     rep.set_defaults(func=_cmd_reproduce)
 
     dif = sub.add_parser(

@@ -17,12 +17,11 @@ Nothing written depends on the clock except ``manifest.json``'s timings.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +42,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.results import MetaPropResult
+    from .figures import FigureJob
     from .reproduce import OutcomeAnalysis, Reproduction
 
 __all__ = ["FORMATS", "write_reproduction"]
 
 FORMATS = ("png", "svg", "pdf")
-_WEB_DPI = 110  # the HTML report's embedded copies (the files in figures/ are 300 dpi)
 
 
 def _pct(v: Any, digits: int = 1) -> str:
@@ -143,126 +142,6 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
         "studies": pd.concat(studies, ignore_index=True) if studies else pd.DataFrame(),
         **({"changes": rep.changes} if rep.changes is not None else {}),
     }
-
-
-def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, list[str]]:
-    """Draw every figure; returns figure key → written paths (relative to ``out``)."""
-    from PIL import Image
-
-    from ..plots import (
-        plot_cumulative,
-        plot_forest,
-        plot_funnel,
-        plot_leave_one_out,
-        plot_summary_forest,
-        savefig,
-    )
-
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, list[str]] = {}
-
-    webdir = figdir / "web"
-    webdir.mkdir(exist_ok=True)
-
-    def save(fig: Any, key: str) -> None:
-        import matplotlib.pyplot as plt
-
-        paths = []
-        for fmt in formats:
-            path = figdir / f"{key}.{fmt}"
-            savefig(fig, path, format=fmt)
-            paths.append(str(path.relative_to(out)))
-        # A screen-resolution, 64-colour copy keeps the self-contained HTML report small
-        # (the figures are grey with one accent colour; the loss is invisible).
-        web = webdir / f"{key}.png"
-        buffer = io.BytesIO()
-        savefig(fig, buffer, format="png", dpi=_WEB_DPI)
-        buffer.seek(0)
-        with Image.open(buffer) as image:
-            image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(
-                web, format="PNG", optimize=True
-            )
-        paths.append(str(web.relative_to(out)))
-        plt.close(fig)
-        written[key] = paths
-
-    from .config import SHORT_LABELS
-
-    for method in ("published", "recommended"):
-        results = {
-            SHORT_LABELS.get(code, oa.label): oa.results[method]
-            for code, oa in rep.outcomes.items()
-            if oa.results
-        }
-        if results:
-            save(
-                plot_summary_forest(results, title=f"All outcomes — {method} method"),
-                f"summary_{method}",
-            )
-    for code, oa in rep.outcomes.items():
-        name = SHORT_LABELS.get(code, oa.label)
-        for method, res in oa.results.items():
-            save(plot_forest(res, title=f"{name} — {method} method"), f"forest_{code}_{method}")
-        for variable, by_method in oa.subgroups.items():
-            for method, sg in by_method.items():
-                save(
-                    plot_forest(
-                        sg,
-                        subgroup_title=variable.capitalize(),
-                        subgroup_tests="all",
-                        title=f"{name} by {variable} — {method} method",
-                    ),
-                    f"subgroups_{code}_{variable}_{method}",
-                )
-        for method, table in oa.leave_one_out.items():
-            save(
-                plot_leave_one_out(
-                    oa.results[method],
-                    table=table,
-                    title=f"{name}, leave-one-out — {method} method",
-                ),
-                f"loo_{code}_{method}",
-            )
-        for method, table in oa.cumulative.items():
-            if oa.k < 2:
-                continue
-            save(
-                plot_cumulative(
-                    oa.results[method],
-                    table=table,
-                    order_title="Published",
-                    notes=_new_reports_note(table),
-                    title=f"{name}, cumulative by publication date — {method} method",
-                ),
-                f"cumulative_{code}_{method}",
-            )
-        if "published" in oa.results and oa.k >= 3:
-            bias = oa.bias
-            save(
-                plot_funnel(
-                    oa.results["published"],
-                    contours=True,
-                    width="one-and-a-half",
-                    trimfill=bias.get("trim_and_fill"),
-                    egger=bias.get("egger"),
-                    title=f"{name} — funnel (published method)",
-                ),
-                f"funnel_{code}",
-            )
-    return written
-
-
-def _new_reports_note(table: pd.DataFrame) -> tuple[str, ...]:
-    new = table[table["new"]]
-    if new.empty:
-        return ()
-    steps = (
-        f"row {new['step'].iloc[0]}"
-        if len(new) == 1
-        else f"rows {new['step'].min()}–{new['step'].max()}"
-    )
-    return (f"Published after the search date ({steps}): {', '.join(new['added'])}.",)
 
 
 def _fig(written: dict[str, list[str]], key: str, caption: str) -> list[Block]:
@@ -549,6 +428,8 @@ def write_reproduction(
     *,
     formats: Sequence[str] = ("png",),
     figures: bool = True,
+    workers: int | None = None,
+    progress: Callable[[FigureJob, int, int], None] | None = None,
 ) -> list[Path]:
     """Write tables, figures, manifest and report for ``rep`` into ``out``.
 
@@ -563,6 +444,11 @@ def write_reproduction(
         added if missing).
     figures
         Draw figures (set False for a quick, table-only run).
+    workers
+        Processes drawing the figures (default: every core this process may use); see
+        :func:`~inometa.lao2025.figures.draw_figures`.
+    progress
+        Called after each figure with the job, the number drawn and the total.
 
     Returns
     -------
@@ -577,8 +463,14 @@ def write_reproduction(
     fmts = list(dict.fromkeys(["png", *formats])) if figures else []
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
+    from .figures import draw_figures, figure_jobs
+
     t0 = time.perf_counter()
-    written_figs = _figures(rep, outdir, fmts) if figures else {}
+    written_figs = (
+        draw_figures(figure_jobs(rep), outdir, fmts, workers=workers, progress=progress)
+        if figures
+        else {}
+    )
     fig_time = time.perf_counter() - t0
     tables = _tables(rep)
     paths: list[Path] = []
