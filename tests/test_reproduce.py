@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -117,6 +119,88 @@ def test_written_outputs(rep: Reproduction, tmp_path: Path) -> None:
     assert quote[:60] in report.replace("\\|", "|")
     assert "library(metafor)" in report and "Published versus reproduced" in report
     assert "<table>" in (tmp_path / "report.html").read_text()
+
+
+def _tables(markdown: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(caption, header, rows) of every table of a report.md."""
+    lines = markdown.split("\n")
+    tables = []
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("| ") and lines[i + 1].startswith("|---"):
+            caption = lines[i - 2] if i >= 2 and lines[i - 2].startswith("*") else ""
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows = []
+            for row in lines[i + 2 :]:
+                if not row.startswith("| "):
+                    break
+                rows.append([c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]])
+            tables.append((caption, cells, rows))
+    return tables
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        d = dict(attrs)
+        if d.get("id"):
+            self.ids.add(str(d["id"]))
+        if tag == "a" and str(d.get("href", "")).startswith("#"):
+            self.links.append(str(d["href"])[1:])
+
+
+def test_report_is_navigable_and_readable(latest: Reproduction, tmp_path: Path) -> None:
+    from inometa.data import data_dir
+
+    write_reproduction(latest, tmp_path, figures=False)
+    md = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    # a table of contents whose every link has its target, one section per outcome
+    parser = _Anchors()
+    parser.feed(html)
+    assert "<nav class='toc'>" in html and len(parser.links) > 10
+    assert set(parser.links) <= parser.ids
+    assert set(latest.outcomes) <= set(parser.links)
+    assert "**Contents**" in md and "- [relapse (relapse)](#relapse)" in md
+    for code in latest.outcomes:
+        assert f'<a id="{code}"></a>' in md
+    # no absolute local path (the data files are listed relative to the data directory)
+    for text in (md, html):
+        assert str(tmp_path) not in text and str(data_dir().resolve().parent) not in text
+    assert "| data/extracted/studies.csv |" in md
+    # no raw field name as a column: readable names have no underscores
+    raw = {"i2", "tau2", "ci_low", "pi_high", "n_enrolled", "study_id", "k_before"}
+    tables = _tables(md)
+    assert len(tables) > 20
+    for caption, header, _ in tables:
+        assert not [h for h in header if "_" in h or h in raw], (caption, header)
+    # p-values as journals print them
+    assert not re.search(r"p = \d(\.\d+)?e-\d", md) and "p < 0.001" in md
+    # the subgroup tables' overall row is the outcome's analysis (every study included):
+    # each table is read in its outcome's section
+    sections = {code: md.index(f'<a id="{code}"></a>') for code in latest.outcomes}
+    checked = 0
+    for caption, header, rows in tables:
+        if not caption.startswith("*Subgroups by"):
+            continue
+        at = md.index(caption)
+        code = max((c for c, pos in sections.items() if pos < at), key=sections.__getitem__)
+        oa = latest.outcomes[code]
+        overall = [r for r in rows if r[0] == "overall"]
+        assert len(overall) == 1
+        assert int(overall[0][header.index("k")]) == oa.k
+        assert overall[0][header.index("events / N")] == (
+            f"{oa.studies['events'].sum()} / {oa.studies['total'].sum()}"
+        )
+        checked += 1
+    assert checked == sum(len(m) for oa in latest.outcomes.values() for m in oa.subgroups.values())
+    # derived counts read yes/no, and seed documents are named as secondary sources
+    studies = next(t for t in tables if "derived count" in t[1])
+    assert {r[studies[1].index("derived count")] for r in studies[2]} == {"yes", "no"}
+    assert not any(r[-1].startswith("seed:") for r in studies[2])
 
 
 def test_bad_format_and_set() -> None:

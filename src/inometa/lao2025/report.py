@@ -21,7 +21,7 @@ import json
 import math
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from ..report.document import (
     Block,
     Bullets,
     Code,
+    Contents,
     Figure,
     Heading,
     Paragraph,
@@ -36,7 +37,7 @@ from ..report.document import (
     to_html,
     to_markdown,
 )
-from ..report.format import plain, span
+from ..report.format import plain, pvalue, span, tau2_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,7 +199,7 @@ def _outcome_blocks(
 ) -> list[Block]:
     import pandas as pd
 
-    blocks: list[Block] = [Heading(f"{oa.label} ({oa.outcome})", 3)]
+    blocks: list[Block] = [Heading(f"{oa.label} ({oa.outcome})", 3, anchor=oa.outcome)]
     if explanations:
         blocks.append(Bullets(tuple(explanations)))
     if not oa.results:
@@ -212,10 +213,10 @@ def _outcome_blocks(
                 "estimate %": _pct(res.estimate),
                 "95% CI": _ci(res.random.proportion_ci.low, res.random.proportion_ci.high),
                 "95% PI": _ci(res.prediction.proportion_low, res.prediction.proportion_high),
-                "τ²": f"{res.tau2:.4g}",
+                "τ²": tau2_text(res.tau2),
                 "I² %": _pct(res.i2),
                 "Q (df), p": f"{res.heterogeneity.q:.2f} ({res.heterogeneity.q_df}), "
-                f"{res.heterogeneity.q_pvalue:.3g}",
+                f"{pvalue(res.heterogeneity.q_pvalue)}",
             }
         )
     blocks.append(Table(pd.DataFrame(rows), f"k = {oa.k}, N = {int(oa.studies['total'].sum())}"))
@@ -236,14 +237,10 @@ def _outcome_blocks(
                 f"subgroups_{oa.outcome}_{variable}_{method}",
                 f"{oa.label} by {variable}, {method} method",
             )
-            frame = sg.to_frame()[
-                ["subgroup", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2"]
-            ]
-            for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2"):
-                frame[col] = frame[col].map(lambda v: _pct(v))
+            frame = _subgroup_table(sg.to_frame())
             tests = "; ".join(
                 f"{t.name}: {t.statistic:.2f} on {t.df}{'' if t.df2 is None else f', {t.df2:g}'}"
-                f" df, p = {t.pvalue:.3g}"
+                f" df, {pvalue(t.pvalue)}"
                 for t in sg.tests
             )
             blocks.append(Table(frame, f"Subgroups by {variable} ({method} method) — {tests}"))
@@ -252,12 +249,12 @@ def _outcome_blocks(
             written, f"loo_{oa.outcome}_{method}", f"{oa.label}: leave-one-out, {method} method"
         )
     if "published" in oa.leave_one_out:
-        loo = oa.leave_one_out["published"][
-            ["omitted", "estimate", "ci_low", "ci_high", "tau2", "i2"]
-        ].copy()
-        for col in ("estimate", "ci_low", "ci_high", "i2"):
-            loo[col] = loo[col].map(lambda v: _pct(v))
-        blocks.append(Table(loo, "Leave-one-out (published method)"))
+        blocks.append(
+            Table(
+                _leave_one_out_table(oa.leave_one_out["published"]),
+                "Leave-one-out (published method); percentages",
+            )
+        )
     blocks += _cumulative_blocks(oa, written)
     sens = oa.sensitivity
     blocks.append(
@@ -270,8 +267,8 @@ def _outcome_blocks(
         eg, bg, tf = oa.bias["egger"], oa.bias["begg"], oa.bias["trim_and_fill"]
         blocks.append(
             Paragraph(
-                f"Small-study effects: Egger z = {eg.statistic:.2f}, p = {eg.pvalue:.3g}; Begg τ = "
-                f"{bg.statistic:.2f}, p = {bg.pvalue:.3g}; trim-and-fill imputes {tf.k0} on the "
+                f"Small-study effects: Egger z = {eg.statistic:.2f}, {pvalue(eg.pvalue)}; Begg τ = "
+                f"{bg.statistic:.2f}, {pvalue(bg.pvalue)}; trim-and-fill imputes {tf.k0} on the "
                 f"{tf.side}, giving {_pct(tf.result.estimate)}%."
             )
         )
@@ -279,6 +276,46 @@ def _outcome_blocks(
     if other:
         blocks.append(Bullets(tuple(other)))
     return blocks
+
+
+def _subgroup_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``SubgroupResult.to_frame()`` as the report shows it (percentages, readable names)."""
+    import pandas as pd
+
+    table: pd.DataFrame = pd.DataFrame(
+        {
+            "subgroup": frame["subgroup"],
+            "k": frame["k"],
+            "events / N": [f"{e} / {n}" for e, n in zip(frame["events"], frame["n"], strict=True)],
+            "estimate %": frame["estimate"].map(_pct),
+            "95% CI": [
+                _ci(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "95% PI": [
+                _ci(lo, hi) for lo, hi in zip(frame["pi_low"], frame["pi_high"], strict=True)
+            ],
+            "I² %": frame["i2"].map(_pct),
+        }
+    )
+    return table
+
+
+def _leave_one_out_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A leave-one-out table as the report shows it (percentages, readable names)."""
+    import pandas as pd
+
+    out: pd.DataFrame = pd.DataFrame(
+        {
+            "omitted": table["omitted"],
+            "estimate %": table["estimate"].map(_pct),
+            "95% CI": [
+                _ci(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "τ²": table["tau2"].map(tau2_text),
+            "I² %": table["i2"].map(_pct),
+        }
+    )
+    return out
 
 
 def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> list[Block]:
@@ -319,7 +356,6 @@ def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> li
 def _report(
     rep: Reproduction, written: dict[str, list[str]], tables: dict[str, pd.DataFrame]
 ) -> list[Block]:
-    import pandas as pd
 
     from .._version import __version__
     from .config import METHOD_LABELS
@@ -338,15 +374,22 @@ def _report(
             + "; ".join(f"{name}: {lab}" for name, lab in METHOD_LABELS.items())
             + "."
         ),
+        Contents(),
         Heading("Published versus reproduced", 2),
         Table(_summary_table(rep), "Percentages; Δ pp = reproduced (published method) − published"),
     ]
+    twice = rep.comparison["published_outcome"][rep.comparison["published_outcome"].duplicated()]
+    for code in dict.fromkeys(twice):
+        labels = rep.comparison.loc[rep.comparison["published_outcome"] == code, "outcome_label"]
+        blocks.append(
+            Paragraph(
+                f"The published '{code}' appears {len(labels)} times: the abstract does not say "
+                "which response definition it pooled, so it is compared with each extracted "
+                f"definition ({'; '.join(labels)})."
+            )
+        )
     if rep.changes is not None and not rep.changes.empty:
-        changes = rep.changes.copy()
-        for col in [c for c in changes.columns if c.endswith(("_before", "_after"))]:
-            changes[col] = changes[col].map(lambda v: f"{v:.1f}")
-        for col in [c for c in changes.columns if c.endswith("_change_pp")]:
-            changes[col] = changes[col].map(lambda v: f"{v:+.1f}")
+        changes = _changes_table(rep.changes)
         blocks += [
             Heading(f"What changed since '{rep.baseline}'", 2),
             Paragraph(
@@ -366,7 +409,7 @@ def _report(
             "Each published summary was checked for internal consistency (within the "
             "rounding of the printed digits); findings other than 'ok' are listed."
         ),
-        Table(audit.rename(columns={"label": "outcome"}), ""),
+        Table(audit.rename(columns={"label": "published outcome"}), ""),
         Heading("Outcomes", 2),
     ]
     expl = {r["outcome"]: r["explanations"] for r in rep.comparison.to_dict("records")}
@@ -389,33 +432,115 @@ def _report(
     ]
     studies = tables["studies"]
     if not studies.empty:
-        blocks.append(
-            Table(
-                studies[
-                    [
-                        "outcome",
-                        "label",
-                        "events",
-                        "total",
-                        "denominator",
-                        "derived",
-                        "quote",
-                        "location",
-                        "source",
-                    ]
-                ],
-                "",
-            )
-        )
+        blocks.append(Table(_studies_table(studies), ""))
     excl = rep.exclusions
     if not excl.empty:
         blocks += [
             Heading("Reports left out on purpose", 3),
-            Table(excl[["label", "n_enrolled", "reason"]], ""),
+            Table(
+                excl[["label", "n_enrolled", "reason"]].rename(
+                    columns={"label": "report", "n_enrolled": "N enrolled"}
+                ),
+                "",
+            ),
         ]
-    files = pd.DataFrame({"file": list(rep.data_files), "sha256": list(rep.data_files.values())})
-    blocks += [Heading("Data files", 3), Table(files, "")]
+    blocks += [
+        Heading("Data files", 3),
+        Table(_files_table(rep.data_files), "Paths relative to the folder holding the data"),
+    ]
     return blocks
+
+
+def _changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """What changed since the baseline, with readable column names."""
+    table = changes.copy()
+    for col in ("k_before", "k_after"):
+        table[col] = table[col].astype(int)
+    for col in [
+        c for c in table.columns if c.endswith(("_before", "_after")) and not c.startswith("k_")
+    ]:
+        table[col] = table[col].map(lambda v: f"{v:.1f}")
+    for col in [c for c in table.columns if c.endswith("_change_pp")]:
+        table[col] = table[col].map(lambda v: f"{v:+.1f}")
+    names = {"k_before": "k before", "k_after": "k after"}
+    for method in ("published", "recommended"):
+        names |= {
+            f"{method}_before": f"{method} method, before %",
+            f"{method}_after": f"{method} method, after %",
+            f"{method}_change_pp": f"{method} method, change (pp)",
+        }
+    renamed: pd.DataFrame = table.rename(columns=names)
+    return renamed
+
+
+def source_text(source: str) -> str:
+    """A source as a reader can follow it: URLs and DOIs as they are, ``doi:`` as a link,
+    the project's seed documents (``seed:<id>``) named as the secondary source they are.
+
+    Examples
+    --------
+    >>> source_text("doi:10.1002/cncr.28136")
+    'https://doi.org/10.1002/cncr.28136'
+    >>> source_text("seed:001_8b20908ac8dc8083")
+    'secondary source: clinical review of inotuzumab ozogamicin in ALL (seed document 001)'
+    """
+    text = str(source).strip()
+    if text.startswith("doi:"):
+        return "https://doi.org/" + text[4:].strip()
+    if text.startswith("10.") and "/" in text:
+        return "https://doi.org/" + text
+    if text.startswith("seed:"):
+        seed = text[5:].split("_")[0]
+        kind = _SEED_KINDS.get(seed, "project document")
+        return f"secondary source: {kind} (seed document {seed})"
+    return text
+
+
+# The project's seed documents (../shared/seeds/README.md says what each is).
+_SEED_KINDS = {
+    "001": "clinical review of inotuzumab ozogamicin in ALL",
+    "002": "abstract of Lao, Wen & Wen 2025",
+}
+
+
+def _studies_table(studies: pd.DataFrame) -> pd.DataFrame:
+    """Every pooled count with its denominator, quote and source, as the report shows it."""
+    table = studies[
+        [
+            "outcome",
+            "label",
+            "events",
+            "total",
+            "denominator",
+            "derived",
+            "quote",
+            "location",
+            "source",
+        ]
+    ].copy()
+    table["derived"] = table["derived"].map(lambda v: "yes" if bool(v) else "no")
+    table["source"] = table["source"].map(source_text)
+    renamed: pd.DataFrame = table.rename(
+        columns={"label": "study", "total": "N", "derived": "derived count"}
+    )
+    return renamed
+
+
+def _files_table(files: Mapping[str, str]) -> pd.DataFrame:
+    """Data files relative to their common directory (no local absolute paths)."""
+    import os
+
+    import pandas as pd
+
+    paths = [Path(f) for f in files]
+    root = Path(os.path.commonpath([p.parent for p in paths])).parent if paths else Path()
+    table: pd.DataFrame = pd.DataFrame(
+        {
+            "file": [p.relative_to(root).as_posix() for p in paths],
+            "SHA-256": list(files.values()),
+        }
+    )
+    return table
 
 
 def _sha(path: Path) -> str:
