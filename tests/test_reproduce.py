@@ -203,6 +203,35 @@ def test_report_is_navigable_and_readable(latest: Reproduction, tmp_path: Path) 
     assert not any(r[-1].startswith("seed:") for r in studies[2])
 
 
+@pytest.mark.parametrize(
+    ("script", "files"),
+    [
+        ("reproduce_lao2025.py", ("results.csv",)),
+        ("sensitivity_lao2025.py", ("sensitivity.csv", "leave_one_out.csv")),
+    ],
+)
+def test_analysis_scripts_write_what_the_command_writes(
+    rep: Reproduction, tmp_path: Path, script: str, files: tuple[str, ...]
+) -> None:
+    # analyses/ spells the reproduction out on the public API; its files must not drift
+    # from the command's.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    write_reproduction(rep, tmp_path / "command", figures=False)
+    subprocess.run(
+        [sys.executable, str(root / "analyses" / script), "--out", str(tmp_path / "script")],
+        check=True,
+        capture_output=True,
+        cwd=root,
+    )
+    for name in files:
+        assert (tmp_path / "script" / name).read_bytes() == (
+            tmp_path / "command" / name
+        ).read_bytes(), name
+
+
 def test_bad_format_and_set() -> None:
     with pytest.raises(ValueError, match="valid sets are: lao2025, latest"):
         reproduce("lao2026")
