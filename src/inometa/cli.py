@@ -80,9 +80,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         print(table.to_string(index=False))
     print()
+    n_warnings = int((table["status"] == "warning").sum())
     print(
         f"{(table['status'] == 'impossible').sum()} impossible, "
-        f"{(table['status'] == 'warning').sum()} warnings"
+        f"{n_warnings} warning{'' if n_warnings == 1 else 's'}"
         + ("" if args.all else " (use --all to list the checks that passed)")
     )
     return 0
@@ -229,32 +230,37 @@ def _build_parser() -> argparse.ArgumentParser:
     pool = sub.add_parser(
         "pool",
         help="pool proportions from a CSV file",
-        description="Pool single-arm proportions from a CSV file (one row per study).",
+        description="Pool single-arm proportions from a CSV file (one row per study). "
+        "Options left out take the --profile's default, shown in brackets for the default "
+        "profile (metafor).",
     )
     pool.add_argument("file", help="CSV file with one row per study")
     pool.add_argument("--events", required=True, help="column with event counts")
     pool.add_argument("--n", required=True, help="column with totals")
-    pool.add_argument("--labels", default="label", help="column with study labels (default: label)")
-    pool.add_argument("--method", help="inverse | glmm")
-    pool.add_argument("--transform", help="raw | log | logit | arcsine | ft")
-    pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB")
-    pool.add_argument("--ci", help="z | t | hk | hk_adhoc")
-    pool.add_argument("--pi", help="z | t | hts")
-    pool.add_argument("--i2", help="tau2 | q")
+    pool.add_argument("--labels", default="label", help="column with study labels [label]")
+    pool.add_argument("--method", help="inverse | glmm [inverse]")
+    pool.add_argument("--transform", help="raw | log | logit | arcsine | ft [logit]")
+    pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB [REML]")
+    pool.add_argument("--ci", help="z | t | hk | hk_adhoc [z]")
+    pool.add_argument("--pi", help="z | t | hts [z]")
+    pool.add_argument("--i2", help="tau2 | q [tau2]")
     pool.add_argument(
         "--study-ci",
         dest="study_ci",
-        help="clopper-pearson | wilson | wilson-cc | agresti-coull | jeffreys | wald",
+        help="clopper-pearson | wilson | wilson-cc | agresti-coull | jeffreys | wald "
+        "[clopper-pearson]",
     )
-    pool.add_argument("--correction", help="only0 | all | if0all | none")
-    pool.add_argument("--increment", type=float, help="continuity correction amount (0.5)")
-    pool.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
+    pool.add_argument("--correction", help="only0 | all | if0all | none [only0]")
+    pool.add_argument("--increment", type=float, help="continuity correction amount [0.5]")
+    pool.add_argument("--level", type=float, default=0.95, help="confidence level [0.95]")
     pool.add_argument(
         "--nagq",
         type=_nagq,
-        help="GLMM integration: exact (default) or a node count for lme4's approximation",
+        help="GLMM integration: exact or a node count for lme4's approximation [exact]",
     )
-    pool.add_argument("--profile", default="metafor", help="metafor | meta | stata_metaprop")
+    pool.add_argument(
+        "--profile", default="metafor", help="metafor | meta | stata_metaprop [metafor]"
+    )
     pool.add_argument("--json", action="store_true", help="print the result as JSON")
     pool.add_argument("--studies", action="store_true", help="also print the study table")
     pool.set_defaults(func=_cmd_pool)
