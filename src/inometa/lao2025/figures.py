@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .config import SHORT_LABELS
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
 
     from .reproduce import Reproduction
@@ -176,14 +179,13 @@ def figure_jobs(rep: Reproduction) -> list[FigureJob]:
     return jobs
 
 
-def _web_copy(png: bytes) -> bytes:
-    """The report's copy of a 300-dpi PNG: half the resolution (each pixel the mean of a 2 × 2
-    block), 64 colours (the figures are grey with one accent colour; the loss is invisible)."""
+def _web_copy(rgba: npt.NDArray[np.uint8]) -> bytes:
+    """The report's copy of a 300-dpi rendering: half the resolution (each pixel the mean of
+    a 2 × 2 block), 64 colours (the figures are grey with one accent colour; the loss is
+    invisible)."""
     from PIL import Image
 
-    factor = _PRINT_DPI // WEB_DPI
-    with Image.open(io.BytesIO(png)) as image:
-        small = image.convert("RGB").reduce(factor)
+    small = Image.fromarray(rgba[..., :3]).reduce(_PRINT_DPI // WEB_DPI)
     out = io.BytesIO()
     small.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(out, format="PNG")
     return out.getvalue()
@@ -196,7 +198,7 @@ def _render(job: FigureJob, out: Path, formats: Sequence[str]) -> list[str]:
     fig = getattr(plots, job.plot)(*job.args, **job.kwargs)
     figdir = out / "figures"
     paths = []
-    png = b""
+    rgba = None
     for fmt in formats:
         path = figdir / f"{job.key}.{fmt}"
         if fmt == "png":
@@ -205,14 +207,15 @@ def _render(job: FigureJob, out: Path, formats: Sequence[str]) -> list[str]:
             plots.savefig(
                 fig, buffer, format="png", dpi=_PRINT_DPI, pil_kwargs={"compress_level": 1}
             )
-            png = buffer.getvalue()
-            path.write_bytes(png)
+            path.write_bytes(buffer.getvalue())
+            # the canvas still holds the 300-dpi rendering just encoded: no second drawing
+            rgba = np.asarray(fig.canvas.buffer_rgba())
         else:
             plots.savefig(fig, path, format=fmt)
         paths.append(path.relative_to(out).as_posix())
-    if png:
+    if rgba is not None:
         web = figdir / "web" / f"{job.key}.png"
-        web.write_bytes(_web_copy(png))
+        web.write_bytes(_web_copy(rgba))
         paths.append(web.relative_to(out).as_posix())
     return paths
 
