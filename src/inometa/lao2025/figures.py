@@ -169,6 +169,7 @@ def figure_jobs(rep: Reproduction) -> list[FigureJob]:
                     (oa.results["published"],),
                     {
                         "contours": True,
+                        "labels": "all",
                         "width": "one-and-a-half",
                         "trimfill": oa.bias.get("trim_and_fill"),
                         "egger": oa.bias.get("egger"),
