@@ -72,3 +72,42 @@ def test_pool_errors_exit_2(
 def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pool", "nope.csv", "--events", "e", "--n", "n"]) == 2
     assert "no such file: nope.csv" in capsys.readouterr().err
+
+
+def test_pool_help_shows_the_defaults_of_the_metafor_profile(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["pool", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    profile = inometa.PROFILES["metafor"]
+    res = inometa.metaprop([5, 20], [50, 60])  # correction and level: not in the profile
+    for option, default in [
+        ("--method", profile["method"]),
+        ("--transform", profile["transform"]),
+        ("--tau2", profile["tau2_method"]),
+        ("--ci", profile["ci_method"]),
+        ("--pi", profile["pi_method"]),
+        ("--i2", profile["i2_definition"]),
+        ("--study-ci", profile["study_ci_method"]),
+        ("--correction", res.options.correction),
+        ("--increment", f"{profile['increment']:g}"),
+        ("--level", f"{res.options.level:g}"),
+        ("--nagq", profile["nagq"]),
+    ]:
+        help_line = re.search(re.escape(option) + r" [A-Z0-9_]+ (.*?\])", text)
+        assert help_line is not None, option
+        assert help_line.group(1).endswith(f"[{default}]"), (option, help_line.group(1))
+
+
+def test_summary_names_the_increment_only_when_a_correction_is_made() -> None:
+    assert "correction: none;" in inometa.metaprop([5, 20], [50, 60], correction="none").summary()
+    assert "correction: only0 (0.5);" in inometa.metaprop([0, 20], [50, 60]).summary()
+
+
+def test_reproduce_quiet_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "--out", str(tmp_path), "--no-figures", "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "report.html").is_file()

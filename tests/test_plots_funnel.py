@@ -210,3 +210,32 @@ def test_trimfill_without_imputed_studies_and_misuse() -> None:
         funnel_layout(res, egger=peters)
     with pytest.raises(ValueError, match="not computed from this analysis"):
         funnel_layout(s16_result(), trimfill=tf)
+
+
+def test_untransformed_funnel_reads_in_percent_as_the_forests() -> None:
+    res = inometa.metaprop([5, 20, 30, 9], [50, 60, 70, 40], transform="raw")
+    ax = inometa.plot_funnel(res).axes[0]
+    assert ax.get_xlabel() == "Proportion, %"
+    assert ax.get_ylabel() == "Standard error, percentage points"
+    formatter = ax.xaxis.get_major_formatter()
+    assert formatter(0.3, 0) == "30" and formatter(0.05, 0) == "5"
+    # a transformed scale keeps its own axis
+    logit = inometa.plot_funnel(inometa.metaprop([5, 20, 30, 9], [50, 60, 70, 40])).axes[0]
+    assert logit.get_xlabel() == "Logit proportion"
+
+
+def test_legend_drawn_into_a_given_axes_lies_outside_the_data() -> None:
+    import matplotlib.pyplot as plt
+
+    res = inometa.metaprop([5, 20, 30, 9, 14], [50, 60, 70, 40, 45])
+    fig, ax = plt.subplots()
+    try:
+        inometa.plot_funnel(res, contours=True, ax=ax)
+        fig.canvas.draw()
+        legend = ax.get_legend()
+        assert legend is not None
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= ax.get_window_extent(renderer).x1
+    finally:
+        plt.close(fig)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +76,26 @@ def test_subgroups_sensitivity_and_small_k(rep: Reproduction) -> None:
     assert len(orr.leave_one_out["published"]) == orr.k
 
 
+def test_subgroup_analyses_include_every_study(rep: Reproduction) -> None:
+    # VOD by setting: two studies are in neither setting; they form the block 'other', so the
+    # overall row is the VOD analysis itself (k = 8, 47/546), not a k = 6 subset.
+    vod = rep.outcomes["vod"]
+    sg = vod.subgroups["setting"]["published"]
+    assert list(sg.subgroups) == ["newly diagnosed", "relapsed/refractory", "other"]
+    assert sg.subgroups["other"].data.labels == ("Jabbour 2024", "Metheny 2024")
+    assert "Jabbour 2024 (MRD-positive in remission)" in vod.subgroup_notes["setting"]
+    for oa in rep.outcomes.values():
+        for by_method in oa.subgroups.values():
+            for method, sg in by_method.items():
+                overall = sg.to_frame().set_index("subgroup").loc["overall"]
+                assert (overall["k"], overall["events"], overall["n"]) == (
+                    oa.k,
+                    oa.studies["events"].sum(),
+                    oa.studies["total"].sum(),
+                )
+                assert overall["estimate"] == oa.results[method].estimate
+
+
 def test_written_outputs(rep: Reproduction, tmp_path: Path) -> None:
     files = write_reproduction(rep, tmp_path, figures=False)
     names = {p.name for p in files}
@@ -97,6 +119,117 @@ def test_written_outputs(rep: Reproduction, tmp_path: Path) -> None:
     assert quote[:60] in report.replace("\\|", "|")
     assert "library(metafor)" in report and "Published versus reproduced" in report
     assert "<table>" in (tmp_path / "report.html").read_text()
+
+
+def _tables(markdown: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(caption, header, rows) of every table of a report.md."""
+    lines = markdown.split("\n")
+    tables = []
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("| ") and lines[i + 1].startswith("|---"):
+            caption = lines[i - 2] if i >= 2 and lines[i - 2].startswith("*") else ""
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows = []
+            for row in lines[i + 2 :]:
+                if not row.startswith("| "):
+                    break
+                rows.append([c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]])
+            tables.append((caption, cells, rows))
+    return tables
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        d = dict(attrs)
+        if d.get("id"):
+            self.ids.add(str(d["id"]))
+        if tag == "a" and str(d.get("href", "")).startswith("#"):
+            self.links.append(str(d["href"])[1:])
+
+
+def test_report_is_navigable_and_readable(latest: Reproduction, tmp_path: Path) -> None:
+    from inometa.data import data_dir
+
+    write_reproduction(latest, tmp_path, figures=False)
+    md = (tmp_path / "report.md").read_text()
+    html = (tmp_path / "report.html").read_text()
+    # a table of contents whose every link has its target, one section per outcome
+    parser = _Anchors()
+    parser.feed(html)
+    assert "<nav class='toc'>" in html and len(parser.links) > 10
+    assert set(parser.links) <= parser.ids
+    assert set(latest.outcomes) <= set(parser.links)
+    assert "**Contents**" in md and "- [relapse (relapse)](#relapse)" in md
+    for code in latest.outcomes:
+        assert f'<a id="{code}"></a>' in md
+    # no absolute local path (the data files are listed relative to the data directory)
+    for text in (md, html):
+        assert str(tmp_path) not in text and str(data_dir().resolve().parent) not in text
+    assert "| data/extracted/studies.csv |" in md
+    # no raw field name as a column: readable names have no underscores
+    raw = {"i2", "tau2", "ci_low", "pi_high", "n_enrolled", "study_id", "k_before"}
+    tables = _tables(md)
+    assert len(tables) > 20
+    for caption, header, _ in tables:
+        assert not [h for h in header if "_" in h or h in raw], (caption, header)
+    # p-values as journals print them
+    assert not re.search(r"p = \d(\.\d+)?e-\d", md) and "p < 0.001" in md
+    # the subgroup tables' overall row is the outcome's analysis (every study included):
+    # each table is read in its outcome's section
+    sections = {code: md.index(f'<a id="{code}"></a>') for code in latest.outcomes}
+    checked = 0
+    for caption, header, rows in tables:
+        if not caption.startswith("*Subgroups by"):
+            continue
+        at = md.index(caption)
+        code = max((c for c, pos in sections.items() if pos < at), key=sections.__getitem__)
+        oa = latest.outcomes[code]
+        overall = [r for r in rows if r[0] == "overall"]
+        assert len(overall) == 1
+        assert int(overall[0][header.index("k")]) == oa.k
+        assert overall[0][header.index("events / N")] == (
+            f"{oa.studies['events'].sum()} / {oa.studies['total'].sum()}"
+        )
+        checked += 1
+    assert checked == sum(len(m) for oa in latest.outcomes.values() for m in oa.subgroups.values())
+    # derived counts read yes/no, and seed documents are named as secondary sources
+    studies = next(t for t in tables if "derived count" in t[1])
+    assert {r[studies[1].index("derived count")] for r in studies[2]} == {"yes", "no"}
+    assert not any(r[-1].startswith("seed:") for r in studies[2])
+
+
+@pytest.mark.parametrize(
+    ("script", "files"),
+    [
+        ("reproduce_lao2025.py", ("results.csv",)),
+        ("sensitivity_lao2025.py", ("sensitivity.csv", "leave_one_out.csv")),
+    ],
+)
+def test_analysis_scripts_write_what_the_command_writes(
+    rep: Reproduction, tmp_path: Path, script: str, files: tuple[str, ...]
+) -> None:
+    # analyses/ spells the reproduction out on the public API; its files must not drift
+    # from the command's.
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    write_reproduction(rep, tmp_path / "command", figures=False)
+    subprocess.run(
+        [sys.executable, str(root / "analyses" / script), "--out", str(tmp_path / "script")],
+        check=True,
+        capture_output=True,
+        cwd=root,
+    )
+    for name in files:
+        assert (tmp_path / "script" / name).read_bytes() == (
+            tmp_path / "command" / name
+        ).read_bytes(), name
 
 
 def test_bad_format_and_set() -> None:

@@ -17,12 +17,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ._version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .lao2025.figures import FigureJob
 
 __all__ = ["main"]
 
@@ -115,24 +117,82 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
         print(table.to_string(index=False))
     print()
+    n_warnings = int((table["status"] == "warning").sum())
     print(
         f"{(table['status'] == 'impossible').sum()} impossible, "
-        f"{(table['status'] == 'warning').sum()} warnings"
+        f"{n_warnings} warning{'' if n_warnings == 1 else 's'}"
         + ("" if args.all else " (use --all to list the checks that passed)")
     )
     return 0
 
 
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class _Progress:
+    """Figure progress: a bar redrawn in place on a terminal, else one line per outcome."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.current: str | None = None
+        self.count = 0
+
+    def __call__(self, job: FigureJob, done: int, total: int) -> None:
+        group = job.outcome or "summary"
+        if self.tty:
+            filled = round(30 * done / total)
+            self.stream.write(
+                f"\r  figures [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {group:<10}"
+            )
+            if done == total:
+                self.stream.write("\n")
+        else:
+            if group != self.current:
+                self.flush()
+                self.current, self.count = group, 0
+            self.count += 1
+            if done == total:
+                self.flush()
+        self.stream.flush()
+
+    def flush(self) -> None:
+        if self.current is not None and self.count:
+            s = "" if self.count == 1 else "s"
+            self.stream.write(f"  figures: {self.current} ({self.count} figure{s})\n")
+            self.current, self.count = None, 0
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    import time
+
     from .data import data_dir
     from .lao2025.report import check_output_folder, write_reproduction
     from .lao2025.reproduce import reproduce
 
+    start = time.perf_counter()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     check_output_folder(args.out, [data_dir(args.data)])
-    print(f"inometa reproduce: analysis set '{args.set}' ...", flush=True)
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(text, flush=True)
+
+    say(f"inometa reproduce: analysis set '{args.set}' ...")
     rep = reproduce(args.set, path=args.data)
-    files = write_reproduction(rep, args.out, formats=formats, figures=not args.no_figures)
+    say(f"  statistics: {len(rep.outcomes)} outcomes in {time.perf_counter() - start:.1f} s")
+    files = write_reproduction(
+        rep,
+        args.out,
+        formats=formats,
+        figures=not args.no_figures,
+        workers=args.workers,
+        progress=None if args.quiet else _Progress(sys.stdout),
+    )
+    if args.quiet:
+        return 0
     comparison = rep.comparison
     print()
     print(
@@ -142,13 +202,21 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         diff = row["difference_pp"]
         reproduced = row["published_method_estimate"]
         print(
-            f"{row['published_outcome']:10}{row['outcome_label'][:43]:44}"
+            f"{row['published_outcome']:10}{_clip(row['outcome_label'], 43):44}"
             f"{row['published_estimate']:>10.1f}"
             + (f"{reproduced:>12.1f}{diff:>+8.1f}" if row["k"] else f"{'no counts':>12}{'':>8}")
             + f"{row['k']:>4}"
         )
+    if comparison["published_outcome"].duplicated().any():
+        print(
+            "(an outcome listed twice is compared with two extracted definitions, e.g. the "
+            "published 'CR' with strict CR and with CR/CRi)"
+        )
     print()
-    print(f"{len(files)} files written to {args.out}/ — open {args.out}/report.html")
+    print(
+        f"{len(files)} files written to {args.out}/ in {time.perf_counter() - start:.1f} s"
+        f" — open {args.out}/report.html"
+    )
     return 0
 
 
@@ -201,7 +269,9 @@ def _build_parser() -> argparse.ArgumentParser:
     pool = sub.add_parser(
         "pool",
         help="pool proportions from a CSV file",
-        description="Pool single-arm proportions from a CSV file (one row per study).",
+        description="Pool single-arm proportions from a CSV file (one row per study). "
+        "Options left out take the --profile's default, shown in brackets for the default "
+        "profile (metafor).",
     )
     pool.add_argument("file", help="CSV file with one row per study")
     pool.add_argument("--events", required=True, help="column with event counts")
@@ -209,26 +279,29 @@ def _build_parser() -> argparse.ArgumentParser:
     pool.add_argument(
         "--labels", default=None, help="column with study labels (default: label, if present)"
     )
-    pool.add_argument("--method", help="inverse | glmm")
-    pool.add_argument("--transform", help="raw | log | logit | arcsine | ft")
-    pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB")
-    pool.add_argument("--ci", help="z | t | hk | hk_adhoc")
-    pool.add_argument("--pi", help="z | t | hts")
-    pool.add_argument("--i2", help="tau2 | q")
+    pool.add_argument("--method", help="inverse | glmm [inverse]")
+    pool.add_argument("--transform", help="raw | log | logit | arcsine | ft [logit]")
+    pool.add_argument("--tau2", help="DL | REML | ML | PM | HS | SJ | HE | EB [REML]")
+    pool.add_argument("--ci", help="z | t | hk | hk_adhoc [z]")
+    pool.add_argument("--pi", help="z | t | hts [z]")
+    pool.add_argument("--i2", help="tau2 | q [tau2]")
     pool.add_argument(
         "--study-ci",
         dest="study_ci",
-        help="clopper-pearson | wilson | wilson-cc | agresti-coull | jeffreys | wald",
+        help="clopper-pearson | wilson | wilson-cc | agresti-coull | jeffreys | wald "
+        "[clopper-pearson]",
     )
-    pool.add_argument("--correction", help="only0 | all | if0all | none")
-    pool.add_argument("--increment", type=float, help="continuity correction amount (0.5)")
-    pool.add_argument("--level", type=float, default=0.95, help="confidence level (0.95)")
+    pool.add_argument("--correction", help="only0 | all | if0all | none [only0]")
+    pool.add_argument("--increment", type=float, help="continuity correction amount [0.5]")
+    pool.add_argument("--level", type=float, default=0.95, help="confidence level [0.95]")
     pool.add_argument(
         "--nagq",
         type=_nagq,
-        help="GLMM integration: exact (default) or a node count for lme4's approximation",
+        help="GLMM integration: exact or a node count for lme4's approximation [exact]",
     )
-    pool.add_argument("--profile", default="metafor", help="metafor | meta | stata_metaprop")
+    pool.add_argument(
+        "--profile", default="metafor", help="metafor | meta | stata_metaprop [metafor]"
+    )
     pool.add_argument("--json", action="store_true", help="print the result as JSON")
     pool.add_argument("--studies", action="store_true", help="also print the study table")
     pool.set_defaults(func=_cmd_pool)
@@ -267,6 +340,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="data/extracted directory (default: found as inometa.data describes)",
     )
     rep.add_argument("--no-figures", action="store_true", help="tables and report only")
+    rep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes drawing the figures (default: every available core)",
+    )
+    rep.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     rep.set_defaults(func=_cmd_reproduce)
 
     dif = sub.add_parser(

@@ -18,12 +18,11 @@ Nothing written depends on the clock except ``manifest.json``'s timings.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from ..report.document import (
     Block,
     Bullets,
     Code,
+    Contents,
     Figure,
     Heading,
     Paragraph,
@@ -38,19 +38,19 @@ from ..report.document import (
     to_html,
     to_markdown,
 )
-from ..report.format import plain, span
+from ..report.format import plain, pvalue, span, tau2_text
 from ..report.safe import spreadsheet_safe
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..core.results import MetaPropResult
+    from .figures import FigureJob
     from .reproduce import OutcomeAnalysis, Reproduction
 
 __all__ = ["FORMATS", "check_output_folder", "write_reproduction"]
 
 FORMATS = ("png", "svg", "pdf")
-_WEB_DPI = 110  # the HTML report's embedded copies (the files in figures/ are 300 dpi)
 
 
 def _pct(v: Any, digits: int = 1) -> str:
@@ -149,126 +149,6 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
     }
 
 
-def _figures(rep: Reproduction, out: Path, formats: Sequence[str]) -> dict[str, list[str]]:
-    """Draw every figure; returns figure key → written paths (relative to ``out``)."""
-    from PIL import Image
-
-    from ..plots import (
-        plot_cumulative,
-        plot_forest,
-        plot_funnel,
-        plot_leave_one_out,
-        plot_summary_forest,
-        savefig,
-    )
-
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, list[str]] = {}
-
-    webdir = figdir / "web"
-    webdir.mkdir(exist_ok=True)
-
-    def save(fig: Any, key: str) -> None:
-        import matplotlib.pyplot as plt
-
-        paths = []
-        for fmt in formats:
-            path = figdir / f"{key}.{fmt}"
-            savefig(fig, path, format=fmt)
-            paths.append(str(path.relative_to(out)))
-        # A screen-resolution, 64-colour copy keeps the self-contained HTML report small
-        # (the figures are grey with one accent colour; the loss is invisible).
-        web = webdir / f"{key}.png"
-        buffer = io.BytesIO()
-        savefig(fig, buffer, format="png", dpi=_WEB_DPI)
-        buffer.seek(0)
-        with Image.open(buffer) as image:
-            image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(
-                web, format="PNG", optimize=True
-            )
-        paths.append(str(web.relative_to(out)))
-        plt.close(fig)
-        written[key] = paths
-
-    from .config import SHORT_LABELS
-
-    for method in ("published", "recommended"):
-        results = {
-            SHORT_LABELS.get(code, oa.label): oa.results[method]
-            for code, oa in rep.outcomes.items()
-            if oa.results
-        }
-        if results:
-            save(
-                plot_summary_forest(results, title=f"All outcomes — {method} method"),
-                f"summary_{method}",
-            )
-    for code, oa in rep.outcomes.items():
-        name = SHORT_LABELS.get(code, oa.label)
-        for method, res in oa.results.items():
-            save(plot_forest(res, title=f"{name} — {method} method"), f"forest_{code}_{method}")
-        for variable, by_method in oa.subgroups.items():
-            for method, sg in by_method.items():
-                save(
-                    plot_forest(
-                        sg,
-                        subgroup_title=variable.capitalize(),
-                        subgroup_tests="all",
-                        title=f"{name} by {variable} — {method} method",
-                    ),
-                    f"subgroups_{code}_{variable}_{method}",
-                )
-        for method, table in oa.leave_one_out.items():
-            save(
-                plot_leave_one_out(
-                    oa.results[method],
-                    table=table,
-                    title=f"{name}, leave-one-out — {method} method",
-                ),
-                f"loo_{code}_{method}",
-            )
-        for method, table in oa.cumulative.items():
-            if oa.k < 2:
-                continue
-            save(
-                plot_cumulative(
-                    oa.results[method],
-                    table=table,
-                    order_title="Published",
-                    notes=_new_reports_note(table),
-                    title=f"{name}, cumulative by publication date — {method} method",
-                ),
-                f"cumulative_{code}_{method}",
-            )
-        if "published" in oa.results and oa.k >= 3:
-            bias = oa.bias
-            save(
-                plot_funnel(
-                    oa.results["published"],
-                    contours=True,
-                    width="one-and-a-half",
-                    trimfill=bias.get("trim_and_fill"),
-                    egger=bias.get("egger"),
-                    title=f"{name} — funnel (published method)",
-                ),
-                f"funnel_{code}",
-            )
-    return written
-
-
-def _new_reports_note(table: pd.DataFrame) -> tuple[str, ...]:
-    new = table[table["new"]]
-    if new.empty:
-        return ()
-    steps = (
-        f"row {new['step'].iloc[0]}"
-        if len(new) == 1
-        else f"rows {new['step'].min()}–{new['step'].max()}"
-    )
-    return (f"Published after the search date ({steps}): {', '.join(new['added'])}.",)
-
-
 def _fig(written: dict[str, list[str]], key: str, caption: str) -> list[Block]:
     paths = written.get(key, [])
     web = [p for p in paths if Path(p).parent.name == "web"]
@@ -323,7 +203,7 @@ def _outcome_blocks(
 ) -> list[Block]:
     import pandas as pd
 
-    blocks: list[Block] = [Heading(f"{oa.label} ({oa.outcome})", 3)]
+    blocks: list[Block] = [Heading(f"{oa.label} ({oa.outcome})", 3, anchor=oa.outcome)]
     if explanations:
         blocks.append(Bullets(tuple(explanations)))
     if not oa.results:
@@ -337,10 +217,10 @@ def _outcome_blocks(
                 "estimate %": _pct(res.estimate),
                 "95% CI": _ci(res.random.proportion_ci.low, res.random.proportion_ci.high),
                 "95% PI": _ci(res.prediction.proportion_low, res.prediction.proportion_high),
-                "τ²": f"{res.tau2:.4g}",
+                "τ²": tau2_text(res.tau2),
                 "I² %": _pct(res.i2),
                 "Q (df), p": f"{res.heterogeneity.q:.2f} ({res.heterogeneity.q_df}), "
-                f"{res.heterogeneity.q_pvalue:.3g}",
+                f"{pvalue(res.heterogeneity.q_pvalue)}",
             }
         )
     blocks.append(Table(pd.DataFrame(rows), f"k = {oa.k}, N = {int(oa.studies['total'].sum())}"))
@@ -361,14 +241,10 @@ def _outcome_blocks(
                 f"subgroups_{oa.outcome}_{variable}_{method}",
                 f"{oa.label} by {variable}, {method} method",
             )
-            frame = sg.to_frame()[
-                ["subgroup", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2"]
-            ]
-            for col in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2"):
-                frame[col] = frame[col].map(lambda v: _pct(v))
+            frame = _subgroup_table(sg.to_frame())
             tests = "; ".join(
                 f"{t.name}: {t.statistic:.2f} on {t.df}{'' if t.df2 is None else f', {t.df2:g}'}"
-                f" df, p = {t.pvalue:.3g}"
+                f" df, {pvalue(t.pvalue)}"
                 for t in sg.tests
             )
             blocks.append(Table(frame, f"Subgroups by {variable} ({method} method) — {tests}"))
@@ -377,12 +253,12 @@ def _outcome_blocks(
             written, f"loo_{oa.outcome}_{method}", f"{oa.label}: leave-one-out, {method} method"
         )
     if "published" in oa.leave_one_out:
-        loo = oa.leave_one_out["published"][
-            ["omitted", "estimate", "ci_low", "ci_high", "tau2", "i2"]
-        ].copy()
-        for col in ("estimate", "ci_low", "ci_high", "i2"):
-            loo[col] = loo[col].map(lambda v: _pct(v))
-        blocks.append(Table(loo, "Leave-one-out (published method)"))
+        blocks.append(
+            Table(
+                _leave_one_out_table(oa.leave_one_out["published"]),
+                "Leave-one-out (published method); percentages",
+            )
+        )
     blocks += _cumulative_blocks(oa, written)
     sens = oa.sensitivity
     blocks.append(
@@ -396,8 +272,8 @@ def _outcome_blocks(
         eg, bg, tf = oa.bias["egger"], oa.bias["begg"], oa.bias["trim_and_fill"]
         blocks.append(
             Paragraph(
-                f"Small-study effects: Egger z = {eg.statistic:.2f}, p = {eg.pvalue:.3g}; Begg τ = "
-                f"{bg.statistic:.2f}, p = {bg.pvalue:.3g}; trim-and-fill imputes {tf.k0} on the "
+                f"Small-study effects: Egger z = {eg.statistic:.2f}, {pvalue(eg.pvalue)}; Begg τ = "
+                f"{bg.statistic:.2f}, {pvalue(bg.pvalue)}; trim-and-fill imputes {tf.k0} on the "
                 f"{tf.side}, giving {_pct(tf.result.estimate)}%."
             )
         )
@@ -444,6 +320,46 @@ def _denominator_blocks(oa: OutcomeAnalysis) -> list[Block]:
     ]
 
 
+def _subgroup_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """``SubgroupResult.to_frame()`` as the report shows it (percentages, readable names)."""
+    import pandas as pd
+
+    table: pd.DataFrame = pd.DataFrame(
+        {
+            "subgroup": frame["subgroup"],
+            "k": frame["k"],
+            "events / N": [f"{e} / {n}" for e, n in zip(frame["events"], frame["n"], strict=True)],
+            "estimate %": frame["estimate"].map(_pct),
+            "95% CI": [
+                _ci(lo, hi) for lo, hi in zip(frame["ci_low"], frame["ci_high"], strict=True)
+            ],
+            "95% PI": [
+                _ci(lo, hi) for lo, hi in zip(frame["pi_low"], frame["pi_high"], strict=True)
+            ],
+            "I² %": frame["i2"].map(_pct),
+        }
+    )
+    return table
+
+
+def _leave_one_out_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A leave-one-out table as the report shows it (percentages, readable names)."""
+    import pandas as pd
+
+    out: pd.DataFrame = pd.DataFrame(
+        {
+            "omitted": table["omitted"],
+            "estimate %": table["estimate"].map(_pct),
+            "95% CI": [
+                _ci(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "τ²": table["tau2"].map(tau2_text),
+            "I² %": table["i2"].map(_pct),
+        }
+    )
+    return out
+
+
 def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> list[Block]:
     """Cumulative forests and where the evidence moved (the largest step, the new reports)."""
     blocks: list[Block] = []
@@ -482,7 +398,6 @@ def _cumulative_blocks(oa: OutcomeAnalysis, written: dict[str, list[str]]) -> li
 def _report(
     rep: Reproduction, written: dict[str, list[str]], tables: dict[str, pd.DataFrame]
 ) -> list[Block]:
-    import pandas as pd
 
     from .._version import __version__
     from .config import METHOD_LABELS
@@ -501,15 +416,22 @@ def _report(
             + "; ".join(f"{name}: {lab}" for name, lab in METHOD_LABELS.items())
             + "."
         ),
+        Contents(),
         Heading("Published versus reproduced", 2),
         Table(_summary_table(rep), "Percentages; Δ pp = reproduced (published method) − published"),
     ]
+    twice = rep.comparison["published_outcome"][rep.comparison["published_outcome"].duplicated()]
+    for code in dict.fromkeys(twice):
+        labels = rep.comparison.loc[rep.comparison["published_outcome"] == code, "outcome_label"]
+        blocks.append(
+            Paragraph(
+                f"The published '{code}' appears {len(labels)} times: the abstract does not say "
+                "which response definition it pooled, so it is compared with each extracted "
+                f"definition ({'; '.join(labels)})."
+            )
+        )
     if rep.changes is not None and not rep.changes.empty:
-        changes = rep.changes.copy()
-        for col in [c for c in changes.columns if c.endswith(("_before", "_after"))]:
-            changes[col] = changes[col].map(lambda v: f"{v:.1f}")
-        for col in [c for c in changes.columns if c.endswith("_change_pp")]:
-            changes[col] = changes[col].map(lambda v: f"{v:+.1f}")
+        changes = _changes_table(rep.changes)
         blocks += [
             Heading(f"What changed since '{rep.baseline}'", 2),
             Paragraph(
@@ -529,7 +451,7 @@ def _report(
             "Each published summary was checked for internal consistency (within the "
             "rounding of the printed digits); findings other than 'ok' are listed."
         ),
-        Table(audit.rename(columns={"label": "outcome"}), ""),
+        Table(audit.rename(columns={"label": "published outcome"}), ""),
         Heading("Outcomes", 2),
     ]
     expl = {r["outcome"]: r["explanations"] for r in rep.comparison.to_dict("records")}
@@ -555,34 +477,116 @@ def _report(
     ]
     studies = tables["studies"]
     if not studies.empty:
-        blocks.append(
-            Table(
-                studies[
-                    [
-                        "outcome",
-                        "label",
-                        "events",
-                        "total",
-                        "denominator",
-                        "derived",
-                        "verification",
-                        "quote",
-                        "location",
-                        "source",
-                    ]
-                ],
-                "",
-            )
-        )
+        blocks.append(Table(_studies_table(studies), ""))
     excl = rep.exclusions
     if not excl.empty:
         blocks += [
             Heading("Reports left out on purpose", 3),
-            Table(excl[["label", "n_enrolled", "reason"]], ""),
+            Table(
+                excl[["label", "n_enrolled", "reason"]].rename(
+                    columns={"label": "report", "n_enrolled": "N enrolled"}
+                ),
+                "",
+            ),
         ]
-    files = pd.DataFrame({"file": list(rep.data_files), "sha256": list(rep.data_files.values())})
-    blocks += [Heading("Data files", 3), Table(files, "")]
+    blocks += [
+        Heading("Data files", 3),
+        Table(_files_table(rep.data_files), "Paths relative to the folder holding the data"),
+    ]
     return blocks
+
+
+def _changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """What changed since the baseline, with readable column names."""
+    table = changes.copy()
+    for col in ("k_before", "k_after"):
+        table[col] = table[col].astype(int)
+    for col in [
+        c for c in table.columns if c.endswith(("_before", "_after")) and not c.startswith("k_")
+    ]:
+        table[col] = table[col].map(lambda v: f"{v:.1f}")
+    for col in [c for c in table.columns if c.endswith("_change_pp")]:
+        table[col] = table[col].map(lambda v: f"{v:+.1f}")
+    names = {"k_before": "k before", "k_after": "k after"}
+    for method in ("published", "recommended"):
+        names |= {
+            f"{method}_before": f"{method} method, before %",
+            f"{method}_after": f"{method} method, after %",
+            f"{method}_change_pp": f"{method} method, change (pp)",
+        }
+    renamed: pd.DataFrame = table.rename(columns=names)
+    return renamed
+
+
+def source_text(source: str) -> str:
+    """A source as a reader can follow it: URLs and DOIs as they are, ``doi:`` as a link,
+    the project's seed documents (``seed:<id>``) named as the secondary source they are.
+
+    Examples
+    --------
+    >>> source_text("doi:10.1002/cncr.28136")
+    'https://doi.org/10.1002/cncr.28136'
+    >>> source_text("seed:001_8b20908ac8dc8083")
+    'secondary source: clinical review of inotuzumab ozogamicin in ALL (seed document 001)'
+    """
+    text = str(source).strip()
+    if text.startswith("doi:"):
+        return "https://doi.org/" + text[4:].strip()
+    if text.startswith("10.") and "/" in text:
+        return "https://doi.org/" + text
+    if text.startswith("seed:"):
+        seed = text[5:].split("_")[0]
+        kind = _SEED_KINDS.get(seed, "project document")
+        return f"secondary source: {kind} (seed document {seed})"
+    return text
+
+
+# The project's seed documents (../shared/seeds/README.md says what each is).
+_SEED_KINDS = {
+    "001": "clinical review of inotuzumab ozogamicin in ALL",
+    "002": "abstract of Lao, Wen & Wen 2025",
+}
+
+
+def _studies_table(studies: pd.DataFrame) -> pd.DataFrame:
+    """Every pooled count with its denominator, quote and source, as the report shows it."""
+    table = studies[
+        [
+            "outcome",
+            "label",
+            "events",
+            "total",
+            "denominator",
+            "derived",
+            "verification",
+            "quote",
+            "location",
+            "source",
+        ]
+    ].copy()
+    table["derived"] = table["derived"].map(lambda v: "yes" if bool(v) else "no")
+    table["source"] = table["source"].map(source_text)
+    renamed: pd.DataFrame = table.rename(
+        columns={"label": "study", "total": "N", "derived": "derived count"}
+    )
+    return renamed
+
+
+def _files_table(files: Mapping[str, str]) -> pd.DataFrame:
+    """Data files relative to their common directory (no local absolute paths)."""
+    import os
+
+    import pandas as pd
+
+    paths = [Path(f) for f in files]
+    root = Path(os.path.commonpath([p.parent for p in paths])).parent if paths else Path()
+    table: pd.DataFrame = pd.DataFrame(
+        {
+            "file": [p.relative_to(root).as_posix() for p in paths],
+            "SHA-256": list(files.values()),
+        }
+    )
+    return table
 
 
 def _sha(path: Path) -> str:
@@ -671,6 +675,8 @@ def write_reproduction(
     *,
     formats: Sequence[str] = ("png",),
     figures: bool = True,
+    workers: int | None = None,
+    progress: Callable[[FigureJob, int, int], None] | None = None,
 ) -> list[Path]:
     """Write tables, figures, manifest and report for ``rep`` into ``out``.
 
@@ -685,6 +691,11 @@ def write_reproduction(
         added if missing).
     figures
         Draw figures (set False for a quick, table-only run).
+    workers
+        Processes drawing the figures (default: every core this process may use); see
+        :func:`~inometa.lao2025.figures.draw_figures`.
+    progress
+        Called after each figure with the job, the number drawn and the total.
 
     Returns
     -------
@@ -706,8 +717,14 @@ def write_reproduction(
     fmts = list(dict.fromkeys(["png", *formats])) if figures else []
     outdir = _check_writable_folder(out)
     outdir.mkdir(parents=True, exist_ok=True)
+    from .figures import draw_figures, figure_jobs
+
     t0 = time.perf_counter()
-    written_figs = _figures(rep, outdir, fmts) if figures else {}
+    written_figs = (
+        draw_figures(figure_jobs(rep), outdir, fmts, workers=workers, progress=progress)
+        if figures
+        else {}
+    )
     fig_time = time.perf_counter() - t0
     tables = _tables(rep)
     paths: list[Path] = []

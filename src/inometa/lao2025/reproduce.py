@@ -84,7 +84,8 @@ class OutcomeAnalysis:
     sensitivity
         One row per method in the grid: options, k, estimate, CI, PI, τ², I².
     subgroups
-        Variable → method name → :class:`~inometa.SubgroupResult`.
+        Variable → method name → :class:`~inometa.SubgroupResult`. Studies in none of
+        the variable's levels form the block ``"other"``: every study is in every analysis.
     leave_one_out
         Method name → leave-one-out table.
     cumulative
@@ -98,6 +99,8 @@ class OutcomeAnalysis:
         ``trim_and_fill``), or empty when k < 10.
     notes
         Plain-language notes.
+    subgroup_notes
+        Variable → the sentence naming the studies of its ``"other"`` block (for figures).
     """
 
     outcome: str
@@ -111,6 +114,7 @@ class OutcomeAnalysis:
     notes: tuple[str, ...]
     cumulative: Mapping[str, pd.DataFrame] = field(default_factory=lambda: MappingProxyType({}))
     denominators: pd.DataFrame | None = None
+    subgroup_notes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def k(self) -> int:
@@ -275,30 +279,51 @@ def denominator_sensitivity(
     return pd.DataFrame(records) if records else None
 
 
-def _subgroups(rows: pd.DataFrame, notes: list[str]) -> dict[str, dict[str, SubgroupResult]]:
+OTHER_SUBGROUP = "other"
+
+
+def _subgroups(
+    rows: pd.DataFrame, notes: list[str], others: dict[str, str]
+) -> dict[str, dict[str, SubgroupResult]]:
+    """Subgroup analyses by each variable of :data:`SUBGROUP_VARIABLES`.
+
+    Studies in none of a variable's levels form one block, :data:`OTHER_SUBGROUP`, so that
+    every study of the outcome is shown and the overall row is the outcome's; ``others``
+    receives, per variable, the sentence naming them.
+    """
+    import pandas as pd
+
     out: dict[str, dict[str, SubgroupResult]] = {}
     for name, (column, levels) in SUBGROUP_VARIABLES.items():
-        sub = rows[rows[column].isin(levels)]
-        present = [lev for lev in levels if (sub[column] == lev).any()]
-        dropped = len(rows) - len(sub)
+        inside = rows[column].isin(levels)
+        present = [lev for lev in levels if (rows[column] == lev).any()]
         if len(present) < 2:
             notes.append(
                 f"no subgroup analysis by {name}: only {', '.join(present) or 'none'} present"
             )
             continue
-        if dropped:
-            other = ", ".join(sorted(set(rows.loc[~rows[column].isin(levels), column])))
-            notes.append(
-                f"subgroups by {name}: {dropped} stud{'y' if dropped == 1 else 'ies'} "
-                f"in other categories ({other}) left out"
+        groups = rows[column].where(inside, OTHER_SUBGROUP)
+        if not inside.all():
+            outside = rows.loc[~inside]
+            listed = ", ".join(f"{r.label} ({r[column]})" for _, r in outside.iterrows())
+            n_out = len(outside)
+            others[name] = (
+                f"'{OTHER_SUBGROUP}': {listed} — in neither {' nor '.join(levels)}; "
+                f"the tests for subgroup differences compare all {len(present) + 1} blocks."
             )
+            notes.append(
+                f"subgroups by {name}: {n_out} stud{'y' if n_out == 1 else 'ies'} in other "
+                f"categories shown as the block {OTHER_SUBGROUP}: {listed}"
+            )
+        order = [*present, *([OTHER_SUBGROUP] if not inside.all() else [])]
+        data = rows.assign(_subgroup=pd.Categorical(groups, categories=order))
         out[name] = {}
         for method, opts in METHODS.items():
             out[name][method] = subgroup_analysis(
                 "events",
                 "total",
-                column,
-                data=sub.reset_index(drop=True),
+                "_subgroup",
+                data=data.reset_index(drop=True),
                 labels="label",
                 **opts,
             )
@@ -429,18 +454,21 @@ def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
     loo = {name: leave_one_out(res) for name, res in results.items()} if len(rows) > 1 else {}
     cutoff = _search_date(set_name, path)
     cumul = {name: cumulative_by_date(res, rows, cutoff) for name, res in results.items()}
+    others: dict[str, str] = {}
+    subgroups = _subgroups(rows, notes, others)
     return OutcomeAnalysis(
         outcome=outcome,
         label=OUTCOMES[outcome],
         studies=rows,
         results=MappingProxyType(results),
         sensitivity=_grid(rows),
-        subgroups=MappingProxyType(_subgroups(rows, notes)),
+        subgroups=MappingProxyType(subgroups),
         leave_one_out=MappingProxyType(loo),
         bias=MappingProxyType(_bias(results["published"], notes)),
         notes=tuple(notes),
         cumulative=MappingProxyType(cumul),
         denominators=denominator_sensitivity(rows, outcome),
+        subgroup_notes=MappingProxyType(others),
     )
 
 

@@ -160,6 +160,11 @@ def keep_together(item: str) -> str:
     return item.replace(" ", "\u00a0")
 
 
+def _equals(name: str, value: str) -> str:
+    """'τ² = 0.01', but 'τ² < 0.0001' when the value is a bound."""
+    return f"{name} {value}" if value.startswith(("<", ">")) else f"{name} = {value}"
+
+
 def heterogeneity_text(result: MetaPropResult, preset: Preset, *, i2_ci: bool = True) -> str:
     """The heterogeneity line in the preset's style (I² with CI, τ², Q with df, p).
 
@@ -184,7 +189,7 @@ def heterogeneity_text(result: MetaPropResult, preset: Preset, *, i2_ci: bool = 
         chi = "Chi²" if h.q_type == "Cochran" else "Wald Chi²"
         ci_text = bracketed(pct(h.i2_ci.low, 0), pct(h.i2_ci.high, 0), "comma") if has_ci else ""
         items = [
-            f"Tau² = {tau2_text(h.tau2, 2 if h.tau2 >= 0.01 else 4)}",
+            _equals("Tau²", tau2_text(h.tau2, 2 if h.tau2 >= 0.01 else 4)),
             f"{chi} = {h.q:.2f}, df = {h.q_df} ({p})",
             f"I² = {i2} {ci_text}".rstrip(),
         ]
@@ -193,7 +198,7 @@ def heterogeneity_text(result: MetaPropResult, preset: Preset, *, i2_ci: bool = 
         ci = f" ({lev} CI, {pct(h.i2_ci.low, 0)}–{pct(h.i2_ci.high, 0)})" if has_ci else ""
         items = [
             f"I² = {i2}{ci}",
-            f"τ² = {tau2_text(h.tau2)}",
+            _equals("τ²", tau2_text(h.tau2)),
             f"{q_name} = {h.q:.2f} (df = {h.q_df})",
             p,
         ]
@@ -206,7 +211,7 @@ def heterogeneity_text(result: MetaPropResult, preset: Preset, *, i2_ci: bool = 
         )
         items = [
             f"I² = {i2}{ci}",
-            f"τ² = {tau2_text(h.tau2)}",
+            _equals("τ²", tau2_text(h.tau2)),
             f"{q_name} = {h.q:.2f} (df = {h.q_df})",
             p,
         ]

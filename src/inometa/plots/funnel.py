@@ -105,6 +105,7 @@ class FunnelLayout:
     filled_centre: float | None = None
     filled_label: str = ""
     legend_notes: tuple[str, ...] = ()
+    percent: bool = False
 
 
 def _se_ticks(bottom: float) -> tuple[float, ...]:
@@ -367,6 +368,8 @@ def funnel_layout(
         h = 0.8 * w + 2.4 * p.fontsize + max(0, rows - 2) * 1.25 * p.fontsize
     else:
         h = height
+    # Untransformed proportions read in percent, as the forests show them.
+    percent = result.options.transform == "raw"
     return FunnelLayout(
         points=tuple(points),
         centre=c if c_ok else None,
@@ -381,8 +384,8 @@ def funnel_layout(
         xlim=(lo - pad, hi + pad),
         ylim=(y_bottom, 0.0),
         yticks=_se_ticks(y_bottom),
-        xlabel=xlabel or tr.label[:1].upper() + tr.label[1:],
-        ylabel="Standard error",
+        xlabel=xlabel or ("Proportion, %" if percent else tr.label[:1].upper() + tr.label[1:]),
+        ylabel="Standard error" + (", percentage points" if percent else ""),
         title=title,
         preset=p,
         width=w,
@@ -390,6 +393,7 @@ def funnel_layout(
         filled_centre=filled,
         filled_label=filled_label,
         legend_notes=tuple(legend_notes),
+        percent=percent,
     )
 
 
@@ -465,9 +469,12 @@ def plot_funnel(
         Width (``"single"`` by default, ``"double"``, or mm) and height in points
         (default: from the width).
     title, xlabel
-        Figure title; x-axis title (default: the transform, e.g. "Logit proportion").
+        Figure title; x-axis title (default: the transform, e.g. "Logit proportion"; for
+        untransformed proportions "Proportion, %": both axes then read in percent, as the
+        forests do).
     ax
-        Draw into this Axes instead of a new figure.
+        Draw into this Axes instead of a new figure (the legend is placed to the right of
+        it, outside the data).
 
     Returns
     -------
@@ -545,6 +552,12 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         ax.set_yticks(list(layout.yticks))
+        if layout.percent:
+            from matplotlib.ticker import FuncFormatter
+
+            hundred = FuncFormatter(lambda v, _: f"{round(100 * v, 6):g}")
+            ax.xaxis.set_major_formatter(hundred)
+            ax.yaxis.set_major_formatter(hundred)
         if layout.title:
             ax.set_title(layout.title, fontweight="bold", loc="left")
 
@@ -675,7 +688,16 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                     columnspacing=1.2,
                 )
             else:
-                ax.legend(handles=handles, loc="best", frameon=False, fontsize=fs)
+                # outside the data, on the right: inside the axes it would cover points,
+                # labels and the grey of the contours (its "p < 0.01" swatch among them)
+                ax.legend(
+                    handles=handles,
+                    loc="upper left",
+                    bbox_to_anchor=(1.02, 1.0),
+                    borderaxespad=0.0,
+                    frameon=False,
+                    fontsize=fs,
+                )
         place_labels(
             fig,
             ax,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,15 +18,36 @@ from .safe import printable
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Bullets", "Code", "Figure", "Heading", "Paragraph", "Table", "to_html", "to_markdown"]
+__all__ = [
+    "Bullets",
+    "Code",
+    "Contents",
+    "Figure",
+    "Heading",
+    "Paragraph",
+    "Table",
+    "anchor_of",
+    "to_html",
+    "to_markdown",
+]
 
 
 @dataclass(frozen=True)
 class Heading:
-    """A section heading (level 1–4)."""
+    """A section heading (level 1–4); ``anchor`` is its link target (default: a slug of the
+    text, see :func:`anchor_of`)."""
 
     text: str
     level: int = 2
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class Contents:
+    """A table of contents: a linked list of the document's headings of ``levels``."""
+
+    levels: tuple[int, ...] = (2, 3)
+    title: str = "Contents"
 
 
 @dataclass(frozen=True)
@@ -69,7 +91,30 @@ class Code:
     summary: str = ""
 
 
-Block = Heading | Paragraph | Bullets | Table | Figure | Code
+Block = Heading | Paragraph | Bullets | Table | Figure | Code | Contents
+
+
+def anchor_of(heading: Heading) -> str:
+    """The link target of ``heading``: its ``anchor``, else its text in lower case with runs
+    of anything but letters and digits replaced by one hyphen.
+
+    Examples
+    --------
+    >>> anchor_of(Heading("Published versus reproduced")), anchor_of(Heading("VOD", 3, "vod"))
+    ('published-versus-reproduced', 'vod')
+    """
+    if heading.anchor:
+        return heading.anchor
+    return re.sub(r"[^0-9a-z]+", "-", heading.text.lower()).strip("-")
+
+
+def _toc(blocks: list[Block], contents: Contents) -> list[tuple[int, str, str]]:
+    top = min(contents.levels)
+    return [
+        (b.level - top, b.text, anchor_of(b))
+        for b in blocks
+        if isinstance(b, Heading) and b.level in contents.levels
+    ]
 
 
 def _cell(value: Any) -> str:
@@ -91,7 +136,14 @@ def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            out.append(f"{'#' * b.level} {printable(b.text)}")
+            # an explicit anchor: renderers derive heading ids differently (or not at all)
+            out.append(f'<a id="{anchor_of(b)}"></a>\n\n{"#" * b.level} {printable(b.text)}')
+        elif isinstance(b, Contents):
+            entries = _toc(blocks, b)
+            out.append(
+                f"**{b.title}**\n\n"
+                + "\n".join(f"{'  ' * depth}- [{text}](#{a})" for depth, text, a in entries)
+            )
         elif isinstance(b, Paragraph):
             out.append(printable(b.text))
         elif isinstance(b, Bullets):
@@ -119,12 +171,32 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:72rem;margin:2rem auto;
 padding:0 1rem;line-height:1.45;color:#222}
 table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.88rem}
-th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4}caption{caption-side:top;text-align:left;font-style:italic;padding:.3rem 0}
-figure{margin:1rem 0}figure img{max-width:100%}figcaption{font-style:italic;font-size:.9rem}
+th,td{border-bottom:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;
+overflow-wrap:break-word}
+th{background:#f4f4f4}
+caption{caption-side:top;text-align:left;font-style:italic;padding:.3rem 0}
+figure{margin:1rem 0}figure img{max-width:100%;height:auto}
+figcaption{font-style:italic;font-size:.9rem}
 pre{background:#f6f6f6;padding:.7rem;overflow-x:auto;font-size:.82rem}
 details{margin:.5rem 0}h1,h2,h3{line-height:1.2}
+nav.toc{background:#f8f8f8;border:1px solid #e4e4e4;padding:.4rem 1rem;margin:1rem 0}
+nav.toc ul{list-style:none;padding-left:0;margin:.2rem 0;columns:2}
+nav.toc li.toc1{padding-left:1.2rem;font-size:.92rem}
+h2,h3{scroll-margin-top:.5rem}
 """
+
+
+def _html_cell(text: str) -> str:
+    """A cell's text escaped; a URL may break after its slashes, dots and hyphens (<wbr>),
+    so that a long link wraps instead of widening its column. Control characters are
+    replaced first (:func:`inometa.report.safe.printable`)."""
+    text = printable(text)
+    if not re.match(r"https?://\S+$", text):
+        return html.escape(text)
+    return "".join(
+        html.escape(piece) + ("<wbr>" if piece and piece[-1] in "/.-_?&=" else "")
+        for piece in re.split(r"(?<=[/.\-_?&=])", text)
+    )
 
 
 def to_html(blocks: list[Block], title: str, base: Path) -> str:
@@ -139,7 +211,14 @@ def to_html(blocks: list[Block], title: str, base: Path) -> str:
     ]
     for b in blocks:
         if isinstance(b, Heading):
-            parts.append(f"<h{b.level}>{esc(b.text)}</h{b.level}>")
+            parts.append(f"<h{b.level} id='{esc(anchor_of(b))}'>{esc(b.text)}</h{b.level}>")
+        elif isinstance(b, Contents):
+            items = []
+            for depth, text, a in _toc(blocks, b):
+                items.append(f"<li class='toc{depth}'><a href='#{esc(a)}'>{esc(text)}</a></li>")
+            parts.append(
+                f"<nav class='toc'><p><b>{esc(b.title)}</b></p><ul>{''.join(items)}</ul></nav>"
+            )
         elif isinstance(b, Paragraph):
             parts.append(f"<p>{esc(b.text)}</p>")
         elif isinstance(b, Bullets):
@@ -147,7 +226,7 @@ def to_html(blocks: list[Block], title: str, base: Path) -> str:
         elif isinstance(b, Table):
             head = "".join(f"<th>{esc(str(c))}</th>" for c in b.frame.columns)
             body = "".join(
-                "<tr>" + "".join(f"<td>{esc(_cell(v))}</td>" for v in row) + "</tr>"
+                "<tr>" + "".join(f"<td>{_html_cell(_cell(v))}</td>" for v in row) + "</tr>"
                 for row in b.frame.itertuples(index=False)
             )
             cap = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""

@@ -59,8 +59,9 @@ def summary_text(res: MetaPropResult) -> str:
         f"Meta-analysis of proportions: k = {res.k}, events = {res.data.events_total}, "
         f"N = {res.data.n_total}",
         f"Model: {method_line(res)}",
-        f"Profile: {o.profile}; study CIs: {o.study_ci_method}; correction: {o.correction} "
-        f"({o.increment:g}); inometa {o.version}",
+        f"Profile: {o.profile}; study CIs: {o.study_ci_method}; correction: "
+        + (o.correction if o.correction == "none" else f"{o.correction} ({o.increment:g})")
+        + f"; inometa {o.version}",
         "",
         f"{'':16}{'proportion':>11}  {lev + ' CI':<20}{lev + ' PI':<20}",
         f"{'Common effect':16}{num(res.common.proportion):>11}  "
