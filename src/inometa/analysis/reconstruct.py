@@ -53,7 +53,7 @@ from ..core.q_sums import (
     random_effects_sums,
     subset_masks,
 )
-from ..core.transforms import get_transform
+from ..core.transforms import ft_forward, get_transform
 from .batch import metaprop_batch
 from .escalc import prepare, resolve_options
 
@@ -359,6 +359,8 @@ def reconstruct(
     feas = {t: [0, math.inf, -math.inf, 0] for t in prepared}
     n_searched = 0
     inv_n = 1.0 / tot.astype(float)
+    ys = np.array([yv[0] for yv in prepared.values()])
+    vs = np.array([yv[1] for yv in prepared.values()])
 
     def run_chunk(start: int, stop: int) -> None:
         nonlocal n_searched
@@ -375,13 +377,15 @@ def reconstruct(
         if idx.size == 0:
             return
         inv_nh = (masks @ inv_n) / masks.sum(axis=1)
-        for tr, (yi, vi) in prepared.items():
-            s = masked_sums(masks, yi, vi)
-            ok = _stage_one(tr, s, masks, yi, vi, inv_nh, win, tgt, combos, ci_filter, zq)
+        all_sums = masked_sums(masks, ys, vs)
+        assert isinstance(all_sums, list)
+        for (tr, (yi, vi)), s in zip(prepared.items(), all_sums, strict=True):
+            dl = _dl_fit(tr, s, masks, yi, vi, inv_nh, zq, win)
+            ok = _stage_one(tr, s, dl, masks, yi, vi, inv_nh, win, tgt, combos, ci_filter, zq)
             for combo, passed in ok.items():
                 if passed is not None and passed.any():
                     survivors[tr][combo].append(idx[passed])
-            _feasibility(feas[tr], tr, s, masks, yi, vi, inv_nh, win, zq)
+            _feasibility(feas[tr], dl, win)
 
     # A timed pilot chunk, then the estimate: refuse a search that would take hours.
     pilot = min(total_sets, max(1024, chunk_size // 8))
@@ -479,25 +483,30 @@ def _dl_fit(
     vi: FloatArray,
     inv_nh: FloatArray,
     zq: float,
+    win: _Windows,
 ) -> dict[str, FloatArray]:
-    """DerSimonian–Laird with a Wald CI for every set, on the proportion scale."""
-    tau2 = s.tau2_dl
-    w, wy = random_effects_sums(masks, yi, vi, tau2)
-    mu = wy / w
-    se = 1 / np.sqrt(w)
+    """DerSimonian–Laird with a Wald CI, on the proportion scale, for every set whose I²
+    (additive: from Q) lies in the near window; NaN for the others."""
     with np.errstate(divide="ignore", invalid="ignore"):
         i2 = np.where(s.q > 0, np.maximum(s.q - (s.k - 1), 0) / s.q, 0.0)
-    return {
-        "estimate": _backtransform(tr, mu, inv_nh),
-        "ci_low": _backtransform(tr, mu - zq * se, inv_nh),
-        "ci_high": _backtransform(tr, mu + zq * se, inv_nh),
-        "i2": i2,
-    }
+    rows = _in(i2, win.bounds("i2", win.near)) if "i2" in win.keys else np.ones(i2.size, bool)
+    out = {key: np.full(i2.size, np.nan) for key in ("estimate", "ci_low", "ci_high")}
+    out["i2"] = i2
+    if rows.any():
+        w, wy = random_effects_sums(masks[rows], yi, vi, s.tau2_dl[rows])
+        mu = wy / w
+        se = 1 / np.sqrt(w)
+        nh = inv_nh[rows]
+        out["estimate"][rows] = _backtransform(tr, mu, nh)
+        out["ci_low"][rows] = _backtransform(tr, mu - zq * se, nh)
+        out["ci_high"][rows] = _backtransform(tr, mu + zq * se, nh)
+    return out
 
 
 def _stage_one(
     tr: str,
     s: Any,
+    dl: Mapping[str, FloatArray],
     masks: BoolArray,
     yi: FloatArray,
     vi: FloatArray,
@@ -511,7 +520,6 @@ def _stage_one(
     """Per (τ² estimator, I² definition): which sets can still match (a necessary test)."""
     n = s.k.size
     everyone = np.ones(n, dtype=bool)
-    dl = _dl_fit(tr, s, masks, yi, vi, inv_nh, zq)
     dl_ok = everyone.copy()
     for key in win.keys:
         if key in dl and (ci_filter or key not in ("ci_low", "ci_high")):
@@ -521,35 +529,121 @@ def _stage_one(
     q_ok = _in(i2_q, win.bounds("i2", win.near)) if "i2" in tgt else everyone
 
     # Bounds on Σ 1/(v + τ²) from the Wald CI: W ≥ w_min is needed at the smallest τ²
-    # allowed, W ≤ w_max at the largest (W falls as τ² grows).
-    w_min, w_max = 0.0, math.inf
-    if ci_filter and "ci_low" in tgt and "ci_high" in tgt and tr in _FORWARD:
-        f = _FORWARD[tr]
-        lo = win.bounds("ci_low", win.near)
-        hi = win.bounds("ci_high", win.near)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            l_min = -math.inf if lo[0] <= 0 else float(f(np.array(lo[0])))
-            l_max = math.inf if lo[1] >= 1 else float(f(np.array(max(lo[1], 0.0))))
-            u_min = -math.inf if hi[0] <= 0 else float(f(np.array(hi[0])))
-            u_max = math.inf if hi[1] >= 1 else float(f(np.array(max(hi[1], 0.0))))
-        se_max = (u_max - l_min) / (2 * zq)
-        se_min = max((u_min - l_max) / (2 * zq), 0.0)
-        w_min = 0.0 if not math.isfinite(se_max) else 1 / se_max**2
-        w_max = math.inf if se_min <= 0 or not math.isfinite(se_min) else 1 / se_min**2
+    # allowed, W ≤ w_max at the largest (W falls as τ² grows). Per set: the Freeman–Tukey
+    # scale depends on the set's harmonic mean n.
+    w_min, w_max = np.zeros(n), np.full(n, math.inf)
+    if ci_filter and "ci_low" in tgt and "ci_high" in tgt:
+        l_min, l_max = _model_window(tr, win.bounds("ci_low", win.near), inv_nh)
+        u_min, u_max = _model_window(tr, win.bounds("ci_high", win.near), inv_nh)
+        with np.errstate(invalid="ignore"):
+            se_max = (u_max - l_min) / (2 * zq)
+            se_min = np.maximum((u_min - l_max) / (2 * zq), 0.0)
+        with np.errstate(divide="ignore"):
+            w_min = np.where(np.isfinite(se_max), 1 / se_max**2, 0.0)
+            w_max = np.where((se_min > 0) & np.isfinite(se_min), 1 / se_min**2, math.inf)
+
+    e_lo, e_hi = np.full(n, -math.inf), np.full(n, math.inf)
+    if "estimate" in tgt:
+        e_lo, e_hi = _model_window(tr, win.bounds("estimate", win.near), inv_nh)
 
     out: dict[tuple[str, str], BoolArray | None] = {}
     tau_ok: BoolArray | None = None
+    q_only: BoolArray | None = None
     for m, d in combos:
         if m == "DL":
             out[(m, d)] = dl_ok
         elif d == "q":
-            # τ² unknown: W ≤ Σw (τ² = 0) is all we know.
-            out[(m, d)] = q_ok & (s.sw >= w_min * (1 - 1e-9))
+            if q_only is None:
+                q_only = q_ok & (s.sw >= w_min * (1 - 1e-9))
+                scan = q_only & (w_min > 0)
+                if scan.any():
+                    q_only[scan] = _tau2_free_ok(
+                        masks[scan], yi, vi, w_min[scan], w_max[scan], e_lo[scan], e_hi[scan]
+                    )
+            out[(m, d)] = q_only
         else:
             if tau_ok is None:
-                tau_ok = _tau2_defined_ok(s, masks, yi, vi, win, tgt, w_min, w_max)
+                tau_ok = _tau2_defined_ok(s, masks, yi, vi, win, tgt, w_min, w_max, e_lo, e_hi)
             out[(m, d)] = tau_ok
     return out
+
+
+def _model_window(
+    tr: str, bounds: tuple[float, float], inv_nh: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A window of proportions on the model scale, per set (open where it reaches 0 or 1:
+    the inverses clip there). Freeman–Tukey at each set's harmonic mean n."""
+    n = inv_nh.size
+
+    def forward(p: float) -> FloatArray:
+        if tr == "ft":
+            return ft_forward(np.full(n, p), 1.0 / inv_nh)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.full(n, float(_FORWARD[tr](np.array(p))))
+
+    lo = np.full(n, -math.inf) if bounds[0] <= 0 else forward(bounds[0])
+    hi = np.full(n, math.inf) if bounds[1] >= 1 else forward(bounds[1])
+    return lo, hi
+
+
+def _mean_bound(
+    masks: BoolArray,
+    yi: FloatArray,
+    vi: FloatArray,
+    t_a: FloatArray,
+    t_b: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """W(τ²) and the range of the pooled mean for τ² in [t_a, t_b], for every set.
+
+    With ρᵢ = wᵢ(τ²)/wᵢ(t_a) ∈ [1/R, 1], R = maxᵢ (vᵢ + t_b)/(vᵢ + t_a), the mean moves by
+    at most (R − 1)/2 · Σwᵢ(t_a)|yᵢ − μ(t_a)| / Σwᵢ(t_a) from μ(t_a).
+    Returns W(t_a), μ(t_a) − bound, μ(t_a) + bound and R.
+    """
+    w = np.where(masks, 1.0 / (vi[None, :] + t_a[:, None]), 0.0)
+    big_w = w.sum(axis=1)
+    mu = (w @ yi) / big_w
+    dev = (w * np.abs(yi[None, :] - mu[:, None])).sum(axis=1) / big_w
+    v_min = np.where(masks, vi[None, :], np.inf).min(axis=1)
+    with np.errstate(invalid="ignore"):
+        ratio = np.where(np.isfinite(t_b), (v_min + t_b) / (v_min + t_a), np.inf)
+    half = np.where(np.isfinite(ratio), (ratio - 1) / 2 * dev, np.inf)
+    return big_w, mu - half, mu + half, ratio
+
+
+def _tau2_free_ok(
+    masks: BoolArray,
+    yi: FloatArray,
+    vi: FloatArray,
+    w_min: FloatArray,
+    w_max: FloatArray,
+    e_lo: FloatArray,
+    e_hi: FloatArray,
+    step: float = 1.25,
+) -> BoolArray:
+    """I² from Q says nothing about τ²: scan τ² over a grid on which each interval moves
+    every weight by at most a factor ``step``; keep a set if on some interval W can lie in
+    [w_min, w_max] and the mean in [e_lo, e_hi]. τ² beyond k/w_min gives W < w_min."""
+    r = masks.shape[0]
+    k = masks.sum(axis=1)
+    v_min = np.where(masks, vi[None, :], np.inf).min(axis=1)
+    t_max = k / w_min
+    n_steps = int(np.ceil(np.max(np.log((v_min + t_max) / v_min)) / math.log(step))) + 1
+    ok = np.zeros(r, dtype=bool)
+    live = np.ones(r, dtype=bool)
+    for j in range(n_steps):
+        t_a = v_min * (step**j - 1)
+        t_b = v_min * (step ** (j + 1) - 1)
+        live &= t_a <= t_max
+        todo = live & ~ok
+        if not todo.any():
+            break
+        w_a, m_lo, m_hi, _ = _mean_bound(masks[todo], yi, vi, t_a[todo], t_b[todo])
+        # W at t_b is at least W(t_a)/R: a valid lower end of W on the interval.
+        w_b = w_a / step
+        reach = (w_a >= w_min[todo] * (1 - 1e-9)) & (w_b <= w_max[todo] * (1 + 1e-9))
+        reach &= (m_hi >= e_lo[todo]) & (m_lo <= e_hi[todo])
+        ok[np.flatnonzero(todo)[reach]] = True
+    return ok
 
 
 def _tau2_defined_ok(
@@ -559,10 +653,13 @@ def _tau2_defined_ok(
     vi: FloatArray,
     win: _Windows,
     tgt: Mapping[str, float],
-    w_min: float,
-    w_max: float,
+    w_min: FloatArray,
+    w_max: FloatArray,
+    e_lo: FloatArray,
+    e_hi: FloatArray,
 ) -> BoolArray:
-    """metafor's I² = τ²/(τ² + s̃²): the published I² bounds τ², then the CI bounds W."""
+    """metafor's I² = τ²/(τ² + s̃²): the published I² bounds τ², then the CI bounds W and
+    the estimate bounds the mean over that τ² interval."""
     n = s.k.size
     if "i2" in tgt:
         i_lo, i_hi = win.bounds("i2", win.near)
@@ -573,35 +670,26 @@ def _tau2_defined_ok(
     else:
         t_lo = np.zeros(n)
         t_hi = np.full(n, math.inf)
-    ok = np.ones(n, dtype=bool)
-    if w_min > 0:
-        w_at_lo, _ = random_effects_sums(masks, yi, vi, t_lo)
-        ok &= w_at_lo >= w_min * (1 - 1e-9)
-    if math.isfinite(w_max):
-        finite = np.isfinite(t_hi)
-        w_at_hi = np.zeros(n)
-        if finite.any():
-            w_at_hi[finite], _ = random_effects_sums(masks[finite], yi, vi, t_hi[finite])
-        ok &= w_at_hi <= w_max * (1 + 1e-9)
+    # Σ wᵢ/(1 + wᵢτ²) is concave in the wᵢ: by Jensen W(τ²) ≤ Σw / (1 + Σw·τ²/k), from
+    # the additive sums alone; the costlier bounds run only on the sets that pass it.
+    ok: BoolArray = np.asarray(s.sw / (1 + s.sw * t_lo / s.k) >= w_min * (1 - 1e-9))
+    if ok.any():
+        w_at_lo, m_lo, m_hi, _ = _mean_bound(masks[ok], yi, vi, t_lo[ok], t_hi[ok])
+        keep = w_at_lo >= w_min[ok] * (1 - 1e-9)
+        keep &= (m_hi >= e_lo[ok]) & (m_lo <= e_hi[ok])
+        ok[ok] = keep
+    bounded = np.isfinite(w_max) & np.isfinite(t_hi) & ok
+    if bounded.any():
+        w_at_hi, _ = random_effects_sums(masks[bounded], yi, vi, t_hi[bounded])
+        ok[bounded] = w_at_hi <= w_max[bounded] * (1 + 1e-9)
     return ok
 
 
-def _feasibility(
-    acc: list[float],
-    tr: str,
-    s: Any,
-    masks: BoolArray,
-    yi: FloatArray,
-    vi: FloatArray,
-    inv_nh: FloatArray,
-    win: _Windows,
-    zq: float,
-) -> None:
+def _feasibility(acc: list[float], dl: Mapping[str, FloatArray], win: _Windows) -> None:
     """Under DL: sets at the published estimate and I²; their CI widths."""
     if "ci_low" not in win.keys or "ci_high" not in win.keys:
         return
-    dl = _dl_fit(tr, s, masks, yi, vi, inv_nh, zq)
-    at = np.ones(s.k.size, dtype=bool)
+    at = np.ones(dl["i2"].size, dtype=bool)
     for key in ("estimate", "i2"):
         if key in win.keys:
             at &= _in(dl[key], win.bounds(key, 0))

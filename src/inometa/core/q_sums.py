@@ -120,8 +120,14 @@ class InverseVarianceSums(NamedTuple):
             return (self.k - 1) / self.c
 
 
-def masked_sums(masks: BoolArray, yi: FloatArray, vi: FloatArray) -> InverseVarianceSums:
+def masked_sums(
+    masks: BoolArray | FloatArray, yi: FloatArray, vi: FloatArray
+) -> InverseVarianceSums | list[InverseVarianceSums]:
     """The inverse-variance sums of every set, one matrix product for all of them.
+
+    ``yi`` and ``vi`` of length n give one :class:`InverseVarianceSums`; T × n arrays (T
+    scales, e.g. transforms) give a list of T, still from one product. ``masks`` may be
+    given as 0/1 floats to save the conversion when it is reused.
 
     Examples
     --------
@@ -130,10 +136,21 @@ def masked_sums(masks: BoolArray, yi: FloatArray, vi: FloatArray) -> InverseVari
     >>> s.k.tolist(), np.round(s.q, 6).tolist()
     ([2.0, 3.0], [2.0, 5.6])
     """
-    w = 1.0 / vi
-    cols = np.column_stack([np.ones_like(w), w, w * yi, w * yi * yi, w * w])
-    sums = masks.astype(np.float64) @ cols
-    return InverseVarianceSums(*(np.ascontiguousarray(sums[:, j]) for j in range(5)))
+    y2 = np.atleast_2d(yi)
+    w = 1.0 / np.atleast_2d(vi)
+    cols = np.concatenate([np.ones((1, w.shape[1])), w, w * y2, w * y2 * y2, w * w], axis=0).T
+    sums = (masks if masks.dtype == np.float64 else masks.astype(np.float64)) @ cols
+    t = w.shape[0]
+    out = [
+        InverseVarianceSums(
+            *(
+                np.ascontiguousarray(sums[:, j])
+                for j in (0, 1 + i, 1 + t + i, 1 + 2 * t + i, 1 + 3 * t + i)
+            )
+        )
+        for i in range(t)
+    ]
+    return out[0] if np.ndim(yi) == 1 else out
 
 
 def random_effects_sums(
