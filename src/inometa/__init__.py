@@ -22,6 +22,7 @@ from .analysis.bias import (
     trim_and_fill,
 )
 from .analysis.pooling import metaprop
+from .analysis.reconstruct import ReconstructResult, reconstruct
 from .analysis.regression import MetaRegResult, PermutationTest, metareg
 from .analysis.sensitivity import baujat, cumulative, gosh, influence, leave_one_out
 from .analysis.simulate import simulate_coverage
@@ -72,6 +73,7 @@ __all__ = [
     "PooledEstimate",
     "Prediction",
     "RankTestResult",
+    "ReconstructResult",
     "RegTestResult",
     "RunDiff",
     "SmallKWarning",
@@ -111,6 +113,7 @@ __all__ = [
     "plot_summary_forest",
     "q_profile_tau2_ci",
     "read_run",
+    "reconstruct",
     "simulate",
     "simulate_coverage",
     "study_confint",

@@ -1,0 +1,121 @@
+"""Can any set of the extracted reports give the numbers Lao et al. printed?
+
+The candidate pool of an outcome is every extracted row of that outcome (for CR: strict CR
+and CR/CRi, as alternatives for each report) from a report published on or before the
+paper's search date, with its cohort, so that a set takes one report per cohort — or, with
+``double_count=True``, overlapping reports as the paper may have counted them.
+:func:`reconstruct_outcome` searches it against the published values
+(``data/published/lao2025.csv``) with :func:`inometa.reconstruct`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..analysis.reconstruct import ReconstructResult, reconstruct
+from ..data import earliest_date, load_extracted, load_published
+from .config import PUBLISHED_TO_EXTRACTED
+
+__all__ = [
+    "RECONSTRUCTABLE",
+    "SEARCH_DATE",
+    "candidate_pool",
+    "published_target",
+    "reconstruct_outcome",
+]
+
+#: The paper's search date (abstract: "up to 2 December 2024").
+SEARCH_DATE = dt.date(2024, 12, 2)
+#: Published outcomes with extracted counts to search.
+RECONSTRUCTABLE = ("orr", "cr", "mrd_neg", "sct", "relapse", "vod")
+
+
+def candidate_pool(
+    outcome: str, *, data: Any = None, on_or_before: dt.date = SEARCH_DATE
+) -> pd.DataFrame:
+    """The extracted rows that may stand behind a published outcome.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label`` (report, outcome and count, unique), ``events``, ``total``, ``cohort``,
+        ``study_id``, ``outcome``, ``denominator``, ``derived``, ``source``.
+
+    Examples
+    --------
+    >>> pool = candidate_pool("orr")
+    >>> bool(pool["study_id"].eq("kantarjian2012").any())
+    True
+    """
+    if outcome not in PUBLISHED_TO_EXTRACTED:
+        raise ValueError(f"unknown outcome '{outcome}'; valid: {', '.join(PUBLISHED_TO_EXTRACTED)}")
+    rows = load_extracted(data)
+    rows = rows[rows["outcome"].isin(PUBLISHED_TO_EXTRACTED[outcome])]
+    dates = rows["publication_date"].astype(str).map(earliest_date)
+    rows = rows[dates <= on_or_before]
+    out = pd.DataFrame(
+        {
+            "label": [f"{r.label} [{r.outcome} {r.events}/{r.total}]" for r in rows.itertuples()],
+            "events": rows["events"].astype(int).to_numpy(),
+            "total": rows["total"].astype(int).to_numpy(),
+            "cohort": rows["cohort"].to_numpy(),
+            "study_id": rows["study_id"].to_numpy(),
+            "outcome": rows["outcome"].to_numpy(),
+            "denominator": rows["denominator"].to_numpy(),
+            "derived": rows["derived"].to_numpy(),
+            "source": rows["source"].to_numpy(),
+        }
+    )
+    sorted_pool: pd.DataFrame = out.sort_values(["cohort", "label"]).reset_index(drop=True)
+    return sorted_pool
+
+
+def published_target(outcome: str, *, with_pi: bool = False, path: Any = None) -> dict[str, float]:
+    """The published values of an outcome, in percent as printed.
+
+    Examples
+    --------
+    >>> published_target("orr")
+    {'estimate': 89.0, 'ci_low': 85.8, 'ci_high': 92.2, 'i2': 90.1}
+    """
+    pub = load_published(path).set_index("outcome")
+    if outcome not in pub.index:
+        raise ValueError(f"no published values for '{outcome}'; have: {', '.join(pub.index)}")
+    keys: Sequence[str] = ("estimate", "ci_low", "ci_high", "i2")
+    if with_pi:
+        keys = (*keys, "pi_low", "pi_high")
+    out: dict[str, float] = {}
+    for key in keys:
+        value = pd.to_numeric(pub.loc[outcome, key], errors="coerce")
+        if not math.isnan(float(value)):
+            out[key] = float(value)
+    return out
+
+
+def reconstruct_outcome(
+    outcome: str,
+    *,
+    double_count: bool = False,
+    with_pi: bool = False,
+    data: Any = None,
+    **options: Any,
+) -> ReconstructResult:
+    """Search the candidate pool of one published outcome (see the module docstring).
+
+    ``options`` go to :func:`inometa.reconstruct` (``transforms``, ``near``,
+    ``progress``, ...).
+
+    Examples
+    --------
+    >>> res = reconstruct_outcome("relapse", transforms=["raw"], tau2_methods=["DL"])
+    >>> len(res.matches), res.feasible
+    (0, False)
+    """
+    pool = candidate_pool(outcome, data=data)
+    target = published_target(outcome, with_pi=with_pi)
+    return reconstruct(pool, target, decimals=1, allow_same_cohort=double_count, **options)
