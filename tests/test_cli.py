@@ -111,3 +111,34 @@ def test_reproduce_quiet_prints_nothing(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["reproduce", "--out", str(tmp_path), "--no-figures", "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     assert (tmp_path / "report.html").is_file()
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `inometa audit --all | head -1`: the reader goes away before the output is written
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "INOMETA_DATA"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inometa", "audit", "--all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and err == ""
+
+
+def test_data_path_and_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from inometa import data
+
+    assert main(["data", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(data.data_dir())
+    assert main(["data", "copy", str(tmp_path / "mine")]) == 0
+    assert f"--data-dir {tmp_path / 'mine' / 'extracted'}" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path / "mine" / "extracted"), "--errors-only"]) == 0
+    assert main(["data", "copy", str(tmp_path / "mine")]) == 2

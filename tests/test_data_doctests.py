@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "inometa.data",
     "inometa.data.checks",
     "inometa.data.adding",
     "inometa.data.extracted",
     "inometa.data.published",
+    "inometa.data._paths",
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docstring_examples(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("INOMETA_DATA", raising=False)
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(tmp_path)  # the examples find the shipped data from any folder
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0

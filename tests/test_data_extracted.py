@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -198,24 +199,56 @@ def test_path_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Monk
     directory = tmp_path / "mine" / "extracted"
     shutil.copytree(FIXTURES / "valid", directory)
     monkeypatch.setenv("INOMETA_DATA", str(directory))
-    monkeypatch.chdir(ROOT)  # the environment variable wins over ./data/extracted
     assert data.data_dir() == directory
     assert sorted(data.analysis_sets()) == ["base", "newer"]
 
 
-def test_path_from_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_working_directory_plays_no_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(FIXTURES / "valid", tmp_path / "data" / "extracted")
     monkeypatch.chdir(tmp_path)
-    assert data.data_dir() == Path.cwd() / "data" / "extracted"
-    assert len(data.load_extracted()) == 6
+    assert data.data_dir() == data.data_root() / "extracted"
+    assert len(data.load_extracted()) == len(pd.read_csv(EXTRACTED / "outcomes.csv"))
 
 
-def test_path_falls_back_to_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shipped_data_are_the_checkouts_in_an_editable_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if ROOT not in Path(inometa.__file__).resolve().parents:
         pytest.skip("inometa is not imported from this checkout (not an editable install)")
     monkeypatch.chdir(tmp_path)
     assert data.data_dir() == EXTRACTED
     assert data.load_published()["outcome"].iloc[0] == "orr"
+
+
+def test_copy_data_gives_a_writable_copy_of_every_folder(tmp_path: Path) -> None:
+    extracted = data.copy_data(tmp_path / "mine")
+    assert extracted == tmp_path / "mine" / "extracted"
+    for folder in ("extracted", "published", "examples"):
+        shipped = sorted(p.name for p in (data.data_root() / folder).iterdir() if p.is_file())
+        copied = sorted(p.name for p in (tmp_path / "mine" / folder).iterdir())
+        assert copied == shipped, folder
+    assert data.writable_data_dir(extracted) == extracted
+    assert data.validate(extracted).ok
+    with pytest.raises(ValueError, match="exists and is not empty"):
+        data.copy_data(tmp_path / "mine")
+
+
+def test_adding_rows_needs_a_named_folder() -> None:
+    with pytest.raises(ValueError, match=r"no data folder named.*inometa data copy DIR"):
+        data.writable_data_dir()
+
+
+def test_adding_rows_to_a_read_only_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extracted = data.copy_data(tmp_path / "mine")
+    # the tests run as root in CI, who may write anywhere: the permission check is stubbed
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != extracted)
+    with pytest.raises(ValueError, match=r"is not writable: make a writable copy"):
+        data.writable_data_dir(extracted)
+    monkeypatch.setenv("INOMETA_DATA", str(extracted))
+    with pytest.raises(ValueError, match=r"is not writable"):
+        data.add_rows([{"study_id": "x"}])
 
 
 def test_published_is_the_sibling_of_the_data_directory(

@@ -273,3 +273,13 @@ def test_memory_is_linear_in_the_number_of_studies(tau2_method: str) -> None:
     assert peak < 400 * k
     low, high = res.heterogeneity.tau2_ci
     assert res.k == k and res.tau2 > 0 and 0 < low < high
+
+
+def test_repr_is_one_short_line_naming_the_scales() -> None:
+    import inometa
+
+    res = inometa.metaprop([9, 17, 49, 12], [49, 90, 72, 40], method="glmm")
+    shown = repr(res)
+    assert "\n" not in shown and len(shown) < 160
+    assert f"proportion {res.estimate:.4f}" in shown and "GLMM" in shown
+    assert f"τ² (logit scale) {res.tau2:.4g}" in shown

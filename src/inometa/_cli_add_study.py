@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .data import data_dir
+from .data import data_dir, writable_data_dir
 from .data import vocabulary as vocab
 from .data.adding import (
     OUTCOME_FIELDS,
@@ -137,8 +137,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument(
         "--data-dir",
         default=None,
-        help="data/extracted directory (default: $INOMETA_DATA, else ./data/extracted, else "
-        "the repository's copy)",
+        help="the data/extracted directory to write to (default: $INOMETA_DATA); never the "
+        "copy installed with the package: `inometa data copy DIR` makes a writable one",
     )
     add.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     add.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
@@ -275,7 +275,7 @@ def _run(
 def _cmd_add_study(args: argparse.Namespace, ask: Ask = _ask) -> int:
     sets = _sets(args)
     interactive = args.interactive or sys.stdin.isatty()
-    directory = data_dir(args.data_dir)
+    directory = data_dir(args.data_dir) if args.dry_run else writable_data_dir(args.data_dir)
     row = {f: getattr(args, f) for f in ROW_FIELDS if f != "reason" and getattr(args, f)}
     if args.from_csv and row:
         flags = ", ".join(_flag(f) for f in row)

@@ -1,16 +1,14 @@
-"""The installed version of inometa, in a module of its own.
+"""The version of inometa, in a module of its own.
 
-Results, run records and reports stamp this version; reading it from here rather than from
-the package root keeps those modules from importing the package that imports them.
+The one place the version is written: ``pyproject.toml`` reads it from here when the package
+is built (``[tool.setuptools.dynamic]``), and the documentation's ``conf.py`` reads it too, so
+the package, its metadata and the docs report the same version. Results, run records and
+reports stamp it; reading it from here rather than from the package root keeps those modules
+from importing the package that imports them.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["__version__"]
 
-try:
-    __version__ = version("inometa")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+__version__ = "0.1.0"

@@ -109,9 +109,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .data import published_file
     from .lao2025.audit import audit_table
 
-    table = audit_table(_read_csv(args.published))
+    source = published_file(args.published)  # None: the numbers shipped with the package
+    table = audit_table(_read_csv(str(source)))
     if not args.all:
         table = table[table["status"] != "ok"]
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
@@ -246,6 +248,25 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_path(args: argparse.Namespace) -> int:
+    from .data import data_dir
+
+    print(data_dir())
+    return 0
+
+
+def _cmd_data_copy(args: argparse.Namespace) -> int:
+    from .data import copy_data
+
+    extracted = copy_data(args.dest)
+    print(f"Copied the data to {extracted.parent}/ (extracted, published, examples).")
+    print(
+        f"Add studies with: inometa add-study --data-dir {extracted} ...; "
+        f"rerun with: inometa reproduce --data {extracted}"
+    )
+    return 0
+
+
 def _nagq(text: str) -> int | str:
     """``--nagq``: "exact" or a whole number (checked by the pooling like any option)."""
     if text.strip().lower() == "exact":
@@ -313,8 +334,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     aud.add_argument(
         "--published",
-        default="data/published/lao2025.csv",
-        help="CSV with outcome, estimate, ci_low, ci_high[, pi_low, pi_high, i2, k]",
+        default=None,
+        help="CSV with outcome, estimate, ci_low, ci_high[, pi_low, pi_high, i2, k] "
+        "(default: the published numbers of Lao et al. 2025 shipped with inometa)",
     )
     aud.add_argument("--all", action="store_true", help="also list the checks that passed")
     aud.set_defaults(func=_cmd_audit)
@@ -398,8 +420,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "dir",
         nargs="?",
         default=None,
-        help="a data/extracted directory (default: $INOMETA_DATA, else ./data/extracted, "
-        "else the repository's copy)",
+        help="a data/extracted directory (default: $INOMETA_DATA, else the data shipped "
+        "with inometa)",
     )
     check.add_argument("--errors-only", action="store_true", help="do not print warnings")
     check.add_argument(
@@ -412,6 +434,23 @@ def _build_parser() -> argparse.ArgumentParser:
     from ._cli_add_study import register as register_add_study
 
     register_add_study(sub)
+
+    dat = sub.add_parser(
+        "data",
+        help="where the shipped data are; a writable copy of them",
+        description=(
+            "The extracted data, the published numbers and the examples are installed with "
+            "inometa and read from there. `inometa data path` prints where; `inometa data "
+            "copy DIR` copies them to DIR, the folder to add studies to (add-study "
+            "--data-dir DIR/extracted) and to rerun from (reproduce --data DIR/extracted)."
+        ),
+    )
+    dat_sub = dat.add_subparsers(dest="data_command", metavar="{path,copy}", required=True)
+    dat_path = dat_sub.add_parser("path", help="print the data/extracted directory in use")
+    dat_path.set_defaults(func=_cmd_data_path)
+    dat_copy = dat_sub.add_parser("copy", help="copy the shipped data to a new folder")
+    dat_copy.add_argument("dest", help="a folder that does not exist yet, or is empty")
+    dat_copy.set_defaults(func=_cmd_data_copy)
     return parser
 
 

@@ -683,6 +683,24 @@ class MetaPropResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        """One line: the model, then the pooled proportion, its CI, I² and τ².
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metaprop([10, 20, 30], [50, 60, 70])
+        <MetaPropResult k=3, logit REML, CI z: proportion 0.3216 [95% CI 0.2057, 0.4645], I² 71.2%, τ² (logit scale) 0.2018>
+        """  # noqa: E501
+        o = self.options
+        model = "GLMM" if o.method == "glmm" else o.tau2_method
+        low, high = self.random.proportion_ci
+        return (
+            f"<MetaPropResult k={self.k}, {o.transform} {model}, CI {o.ci_method}: "
+            f"proportion {self.estimate:.4f} [{100 * o.level:g}% CI {low:.4f}, {high:.4f}], "
+            f"I² {100 * self.i2:.1f}%, τ² ({o.transform} scale) {self.tau2:.4g}>"
+        )
+
     def _repr_html_(self) -> str:
         return registered_views().html(self)
 

@@ -10,17 +10,20 @@ Files (plain CSV and TOML, described in ``data/extracted/README.md``):
   (``lao2025``, ``latest``), each choice with its reason;
 - ``data/published/lao2025.csv``: the pooled numbers printed in the Lao et al. 2025 abstract.
 
-Where the data are found when no ``path`` is given, in order:
+The data are installed with the package (as ``inometa/_data``, read with
+:mod:`importlib.resources`; :func:`data_root` gives the folder). Where the data are found
+when no ``path`` is given, in order:
 
 1. ``$INOMETA_DATA`` (a ``data/extracted`` directory), if the variable is set;
-2. ``./data/extracted`` under the current working directory, if it exists;
-3. the repository's ``data/extracted`` found relative to the package source (editable
-   installs).
+2. the data shipped with the package (in a source checkout: the checkout's ``data/``).
 
-``data/published`` is the sibling of the resolved ``data/extracted`` directory.
+The working directory plays no part. ``published`` is the sibling of the resolved
+``extracted`` directory.
 
 New reports and outcome rows are added with :func:`add_rows` or :func:`add_rows_from_csv`
-(``inometa add-study``): validated before writing, appended without rewriting other lines.
+(``inometa add-study``): validated before writing, appended without rewriting other lines,
+and only to a folder named with ``path=`` or ``$INOMETA_DATA`` — never to the installed
+copy. :func:`copy_data` (``inometa data copy DIR``) makes a writable copy.
 
 Examples
 --------
@@ -34,7 +37,7 @@ Examples
 
 from ._csv import earliest_date
 from ._issues import Issue, ValidationReport
-from ._paths import data_dir, published_file
+from ._paths import copy_data, data_dir, data_root, published_file, writable_data_dir
 from .adding import (
     AddError,
     AddProblem,
@@ -64,7 +67,9 @@ __all__ = [
     "add_rows_from_csv",
     "analysis_set",
     "analysis_sets",
+    "copy_data",
     "data_dir",
+    "data_root",
     "earliest_date",
     "load_extracted",
     "load_published",
@@ -73,4 +78,5 @@ __all__ = [
     "set_exclusions",
     "snapshot",
     "validate",
+    "writable_data_dir",
 ]

@@ -33,7 +33,7 @@ from ._add_report import AddError, AddProblem, AddReport, FileChange, Membership
 from ._atomic import locked, recover, replace_files
 from ._csv import LINE, Findings, read_table
 from ._issues import Issue
-from ._paths import PathLike, data_dir
+from ._paths import PathLike, data_dir, writable_data_dir
 from ._rows import (
     OUTCOME_FIELDS,
     ROW_FIELDS,
@@ -227,7 +227,7 @@ def _add(
 ) -> AddReport:
     if isinstance(sets, str):
         raise ValueError(f"sets must be a sequence of set names, e.g. [{sets!r}], not a string")
-    directory = data_dir(path)
+    directory = data_dir(path) if dry_run else writable_data_dir(path)
     if dry_run:
         return _add_locked(
             rows, unknown, problems, sets, reason, replace, directory, dry_run=True, recovered=[]
@@ -344,7 +344,9 @@ def add_rows(
         ``Replaced <date>: was <events>/<total> <denominator>, ...`` with every other value
         that changed. Without it such a row is an error.
     path
-        A ``data/extracted`` directory (default: see :mod:`inometa.data`).
+        The ``data/extracted`` directory to write to; None: ``$INOMETA_DATA``. Rows are
+        never written to the data installed with the package: :func:`copy_data` makes a
+        writable copy (a dry run may read any data, the installed copy included).
     dry_run
         Check and plan, write nothing.
 

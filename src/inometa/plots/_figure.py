@@ -32,6 +32,32 @@ class InometaFigure(Figure):
         with rc_context(cast(Any, self.inometa_rc)):
             super().draw(renderer)
 
+    def _ipython_display_(self) -> None:
+        """Show the figure once in IPython (a notebook cell's value, ``display(fig)``, or the
+        inline backend showing pyplot's figures at the end of a cell).
+
+        The figure is shown as a PNG; if pyplot holds it under the inline backend it is then
+        closed, so that the end of the cell does not show it a second time. Under a GUI
+        backend its window shows it, and nothing is done here.
+        """
+        import io
+        import sys
+
+        import matplotlib
+        from IPython.display import display
+
+        plt = sys.modules.get("matplotlib.pyplot")
+        manager = self.canvas.manager
+        managed = plt is not None and manager is not None and plt.fignum_exists(manager.num)
+        if managed and "inline" not in matplotlib.get_backend():
+            return
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        display({"image/png": buffer.getvalue()}, raw=True)  # type: ignore[no-untyped-call]
+        if managed:
+            assert plt is not None
+            plt.close(self)
+
     def savefig(self, fname: Any, *args: Any, **kwargs: Any) -> None:
         if "metadata" not in kwargs:
             fmt = file_format(fname, kwargs.get("format"))

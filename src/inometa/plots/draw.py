@@ -11,6 +11,8 @@ them.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from .layout import ForestContent, ForestLayout, PlacedRow, arrange
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "axes_size_pt",
+    "displays_figures",
     "draw_forest",
     "new_figure",
     "plot_axes",
@@ -38,12 +41,20 @@ __all__ = [
 ]
 
 
-def style_context(fontsize: float, family: str = FONT_FAMILY) -> Any:
+@contextmanager
+def style_context(fontsize: float, family: str = FONT_FAMILY) -> Iterator[None]:
     """A context in which matplotlib's defaults plus the pinned style apply (the user's
     rcParams and style sheets do not leak into inometa figures)."""
+    import matplotlib
     import matplotlib.style
 
-    return matplotlib.style.context(["default", rc_params(fontsize, family)])
+    with matplotlib.style.context(["default", rc_params(fontsize, family)]):
+        yield
+        interactive = matplotlib.is_interactive()
+    # The style context restores every rcParam on exit, interactive mode included; but
+    # IPython switches interactive mode on when the first figure loads its inline backend,
+    # and undoing that would leave the notebook's later figures unshown.
+    matplotlib.interactive(interactive)
 
 
 def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None:
@@ -71,23 +82,43 @@ def savefig(fig: Figure, fname: Any, *, dpi: float = 300, **kwargs: Any) -> None
         fig.savefig(fname, dpi=dpi, **kwargs)
 
 
+# Backends that only write files: figures made under them stay outside pyplot (nothing to
+# display, nothing to close). matplotlib.backends.backend_registry lists the same names from
+# matplotlib 3.9 on; they are spelled here for the older versions inometa supports.
+_FILE_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
+
+
+def displays_figures() -> bool:
+    """Whether the current matplotlib backend displays figures (a notebook's inline backend,
+    a GUI window) rather than only writing files (Agg, PDF, SVG...)."""
+    import matplotlib
+
+    return matplotlib.get_backend().lower() not in _FILE_BACKENDS
+
+
 def new_figure(
     width_pt: float, height_pt: float, fontsize: float, family: str = FONT_FAMILY, **kwargs: Any
 ) -> Figure:
-    """A new figure of the given size (points) with an Agg canvas and the pinned style.
+    """A new figure of the given size (points) with the pinned style.
 
-    The figure is not registered with pyplot (nothing leaks between calls); it displays in
-    notebooks and saves to any format.
+    Under a backend that displays figures (a notebook, a GUI window) the figure is made
+    through pyplot, as ``plt.figure`` makes one: a notebook cell that makes it shows it, and
+    ``plt.show()`` shows it in a script; close it with ``plt.close(fig)`` when making many.
+    Under a file-only backend (Agg, the default without a display) it is not registered
+    with pyplot, so figures made in a loop are freed with their last reference.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     from ._figure import InometaFigure
 
-    fig: Figure = InometaFigure(
-        figsize=(width_pt / 72.0, height_pt / 72.0),
-        inometa_rc=rc_params(fontsize, family),
-        **kwargs,
-    )
+    rc = rc_params(fontsize, family)
+    size = (width_pt / 72.0, height_pt / 72.0)
+    if displays_figures():
+        import matplotlib.pyplot as plt
+
+        made = plt.figure(figsize=size, FigureClass=InometaFigure, inometa_rc=rc, **kwargs)
+        return made
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig: Figure = InometaFigure(figsize=size, inometa_rc=rc, **kwargs)
     FigureCanvasAgg(fig)
     return fig
 
