@@ -158,6 +158,11 @@ class _Likelihood:
         self._fall = np.array(_FALLS * 2)
         self._xc, self._nc = x[:, None], n[:, None]
         self._ones = np.ones((x.size, self.u.size * (4 if nagq == "exact" else 1)))
+        # the panels' nodes and widths from the four ends d (node offsets d @ place)
+        u, o = self.u, np.zeros_like(self.u)
+        place = [[-u, u - 1, o, o], [o, -u, o, o], [o, o, u, 1 - u], [o, o, o, u]]
+        self._place = np.array(place).reshape(4, -1)
+        self._widths = np.array([[1.0, -1, 0, 0], [0, 1, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1]])
 
     def _g(self, eta: FloatArray, tau: float, z: FloatArray) -> FloatArray:
         """gᵢ(z) less its constant terms; z is k × m."""
@@ -210,16 +215,15 @@ class _Likelihood:
         and 40. The fall F(d) lies between d²/2 and d²(1 + τ²nᵢ/4)/2; Newton steps on log F
         against d (exact for the double-exponential fall beyond a 0/n study's mode), with
         bisection outside the bracket and after the 10th. F within −10%…+50% will do."""
-        sign, fall = self._sign, self._fall
-        top = self._g(eta, tau, zhat[:, None])
-        lo = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4))
-        hi = np.sqrt(2 * fall) + np.zeros_like(lo)
+        sign, fall, zc = self._sign, self._fall, zhat[:, None]
+        lo, hi = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4)), np.sqrt(2 * fall)
         # the last ends, rescaled by the change in the integrand's curvature at its mode
         d = lo if self._ends is None else self._ends * (sigma / self._sigma)[:, None]
         self._sigma = sigma
         for i in range(100):
-            z = zhat[:, None] + sign * d
-            drop = np.maximum(top - self._g(eta, tau, z), 1e-300)  # ẑ is not exact
+            z = zc + sign * d
+            g = self._g(eta, tau, np.concatenate([zc, z], axis=1))
+            drop = np.maximum(g[:, :1] - g[:, 1:], 1e-300)  # ẑ is not exact
             miss = np.log(drop / fall)
             if miss.min() >= -0.1 and miss.max() <= 0.4:
                 break
@@ -245,12 +249,8 @@ class _Likelihood:
         k = zhat.size
         if self.nagq == "exact":
             d = self._panel_ends(eta, tau, zhat, sigma)
-            start = np.zeros_like(d)
-            start[:, 1], start[:, 3] = d[:, 0], d[:, 2]
-            width = d - start
-            offset = start[:, :, None] + width[:, :, None] * self.u
-            z = (zhat[:, None, None] + self._sign[:, None] * offset).reshape(k, -1)
-            log_w = (np.log(width)[:, :, None] + self.log_w).reshape(k, -1)
+            z = zhat[:, None] + d @ self._place
+            log_w = (np.log(d @ self._widths)[:, :, None] + self.log_w).reshape(k, -1)
         else:
             z = zhat[:, None] + sigma[:, None] * self.u
             log_w = np.log(sigma)[:, None] + self.log_w
@@ -259,16 +259,15 @@ class _Likelihood:
         a = xc * lin - nc * softplus - 0.5 * z * z + log_w
         top = a.max(axis=1)
         e = np.exp(a - top[:, None])
-        # posterior means of r = x − np, rz, r², r·rz, (rz)², w = np(1 − p), wz, wz² and 1
-        r, w = xc - nc * p, nc * (p - p * p)
-        rz, wz = r * z, w * z
-        rows = np.stack([r, rz, r * r, r * rz, rz * rz, w, wz, wz * z, self._ones], axis=1)
-        sums = np.matmul(rows, e[:, :, None])[:, :, 0]
-        total = sums[:, 8].copy()
+        # posterior means of (r, r², w = np(1 − p), 1) × (1, z, z²), r = x − np
+        r, ez = xc - nc * p, e * z
+        rows = np.stack([r, r * r, nc * (p - p * p), self._ones], axis=1)
+        sums = (rows @ np.stack([e, ez, ez * z], axis=2)).reshape(k, 12)
+        total = sums[:, 9].copy()
         sums /= total[:, None]
         m_e, m_t = sums[:, 0], sums[:, 1]
-        hess = [sums[:, 2] - m_e * m_e - sums[:, 5], sums[:, 3] - m_e * m_t - sums[:, 6]]
-        hess.append(sums[:, 4] - m_t * m_t - sums[:, 7])
+        hess = [sums[:, 3] - m_e * m_e - sums[:, 6], sums[:, 4] - m_e * m_t - sums[:, 7]]
+        hess.append(sums[:, 5] - m_t * m_t - sums[:, 8])
         if self.nagq != "exact":
             pi = e / total[:, None]
             m_e, m_t = self._node_motion(tau, z, pi, r, zhat, sigma, phat, m_e, m_t)
@@ -314,7 +313,8 @@ class _Likelihood:
 
 
 class _Point(NamedTuple):
-    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the tolerance;
+    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the error of
+    β̂ (relative: 10δ² after a Newton step δ, inf if not located);
     corrected to second order in the Newton step δ not taken (β̂ = β + δ, ℓₚ = ℓ + ½g_β·δ,
     slope = g_τ + H_τβ·δ)."""
 
@@ -326,7 +326,14 @@ class _Point(NamedTuple):
     dbeta: FloatArray
     ok: bool
     ev: _Eval
-    tol: float
+    err: float
+
+
+def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
+    """np.linalg.solve, without its overhead (~10 µs) on a 1 × 1 system."""
+    if a.shape != (1, 1) or a[0, 0] == 0:  # (0: LinAlgError, as for a singular matrix)
+        return np.asarray(np.linalg.solve(a, b), dtype=float)
+    return b / float(a[0, 0])
 
 
 def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Point:
@@ -335,7 +342,7 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
     beta, ev, ok = start, lik.at(start, tau), True
     for _ in range(100):
         try:
-            step = np.linalg.solve(ev.hess[:p, :p], -ev.grad[:p])
+            step = _solve(ev.hess[:p, :p], -ev.grad[:p])
         except np.linalg.LinAlgError:
             step = np.full(p, np.nan)
         newton = bool(np.all(np.isfinite(step))) and float(step @ ev.grad[:p]) >= 0
@@ -359,12 +366,13 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
         ok, step = False, np.zeros(p)
     h_bb, h_bt = ev.hess[:p, :p], ev.hess[:p, p]
     try:
-        dbeta = np.asarray(-np.linalg.solve(h_bb, h_bt), dtype=float)
+        dbeta = -_solve(h_bb, h_bt)
     except np.linalg.LinAlgError:
         dbeta, ok = np.zeros(p), False
+    err = (min(size, 10 * size * size) if newton else size) if ok else math.inf
     return _Point(
         tau, beta + step, ev.loglik + 0.5 * float(ev.grad[:p] @ step),
-        float(ev.grad[p] + h_bt @ step), float(ev.hess[p, p] + h_bt @ dbeta), dbeta, ok, ev, tol,
+        float(ev.grad[p] + h_bt @ step), float(ev.hess[p, p] + h_bt @ dbeta), dbeta, ok, ev, err,
     )  # fmt: skip
 
 
@@ -541,7 +549,7 @@ def _fit(
         # ℓ is even in τ: at τ = 0 the information in (β, τ) is block-diagonal
         return done(common, vcov_fe, interval(), True, "tau2=0")
     if converged:
-        if hat.tol > _BETA_TOL:
+        if hat.err > _BETA_TOL:
             hat = path.at(hat.tau, _BETA_TOL)
         if nagq != "exact":  # a note if the exact likelihood moves τ̂² by more than 0.1%
             ev = _Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
@@ -618,9 +626,14 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
             break
         lo, hi = (max(lo, tau), hi) if point.slope > 0 else (lo, min(hi, tau))
         newton = _tau_newton(tau, point.slope, point.curvature, v)
-        if point.slope == 0 or abs(newton - tau) <= _TAU_TOL * (1 + tau):
-            if point.loglik >= common.loglik:
-                return point, True, None
+        # a last step below 1e-8 is taken unevaluated if δ ≲ 3e-9 (for the Hessian)
+        close = 1e-8 if point.err <= 1e-16 else _TAU_TOL
+        if point.slope == 0 or abs(newton - tau) <= close * (1 + tau):
+            if point.loglik >= common.loglik:  # the last step (error ~1e-16) is not evaluated
+                d = newton - tau if point.slope else 0.0
+                ll = point.loglik + d * (point.slope + 0.5 * d * point.curvature)
+                moved = point._replace(tau=tau + d, beta=point.beta + d * point.dbeta, loglik=ll)
+                return moved._replace(slope=0.0), True, None
             notes.append("the likelihood is highest at τ² = 0")
             return common, True, "tau2=0"
         if math.isinf(hi):
@@ -677,7 +690,9 @@ def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[s
         else:
             step = -f / s if s else math.nan
         nxt = t * math.exp(step) if step < 700 else math.inf
-        if point is not inner and abs(nxt - t) <= 1e-10 * (1 + t):
+        # after a step Δ of the quadratic model the error is ~Δ³ (ℓₚ is accurate to ~δ³)
+        close = 1e-4 if c < 0 and disc >= 0 and point.err <= 1e-6 else 1e-10
+        if point is not inner and abs(nxt - t) <= close * (1 + t):
             return nxt
         if not min(a, b) < nxt < max(a, b):
             nxt = 0.5 * (a + b) if math.isfinite(b) else 2 * max(point.tau, 0.5)
