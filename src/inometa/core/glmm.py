@@ -287,7 +287,7 @@ class _Likelihood:
         at which lme4's own numerical Hessian agrees with the exact one)."""
         X, p = self.X, self.X.shape[1]
         ll, rows = self.per_study(X @ beta, tau)
-        grad = np.append(X.T @ rows[0], rows[1].sum())
+        grad = np.concatenate((X.T @ rows[0], [rows[1].sum()]))
         hess = np.empty((p + 1, p + 1))
         if self.nagq != "exact" and hessian and tau > 0:  # (τ = 0: closed form, exact)
             for j in range(p + 1):
