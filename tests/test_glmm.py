@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
 import inometa
-from inometa.core.glmm import _Likelihood, check_nagq, fit_glmm, glmm_loglik
+from inometa.core.glmm import _Likelihood, _solve, check_nagq, fit_glmm, glmm_loglik
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "glmm_exact_reference.json").read_text()
@@ -143,6 +143,14 @@ def test_the_exact_hessian_is_the_derivative_of_the_gradient() -> None:
         down[j] -= 1e-6
         fd = (lik.at(up[:-1], up[-1]).grad - lik.at(down[:-1], down[-1]).grad) / 2e-6
         np.testing.assert_allclose(hess[:, j], fd, rtol=1e-6, atol=1e-7)
+
+
+def test_small_systems_are_solved_and_singular_ones_give_nan() -> None:
+    np.testing.assert_allclose(_solve(np.array([[-4.0]]), np.array([2.0])), [-0.5], rtol=1e-15)
+    a = np.array([[-4.0, 1.0], [1.0, -2.0]])
+    np.testing.assert_allclose(_solve(a, np.array([1.0, 3.0])), np.linalg.solve(a, [1.0, 3.0]))
+    for singular in (np.zeros((1, 1)), np.ones((2, 2))):
+        assert np.isnan(_solve(singular, np.ones(singular.shape[0]))).all()
 
 
 # --- the fit against the exact reference ---------------------------------------------

@@ -33,8 +33,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
-from scipy.special import expit, gammaln
+from scipy.special import expit, gammaln, xlogy
 
 from .._distributions import chi2_ppf
 from .tau2 import estimate_tau2
@@ -115,11 +114,14 @@ class GlmmFit:
 
 @functools.lru_cache(maxsize=32)
 def _rule(nagq: Nagq) -> tuple[FloatArray, FloatArray]:
-    """Nodes and log weights: fractions of a panel (exact), or √2 tⱼ and log(√2 wⱼ) + tⱼ²
-    of the Gauss–Hermite rule."""
+    """Nodes and log weights: for the exact rule, the offsets of the 4 × 20 nodes from the
+    mode as d @ u (d: the four panel ends) and log weights less log widths; for lme4's,
+    √2 tⱼ and log(√2 wⱼ) + tⱼ² of the Gauss–Hermite rule."""
     if nagq == "exact":
         t, w = np.polynomial.legendre.leggauss(_NODES)
-        u, log_w = (t + 1) / 2, np.log(w / 2)
+        v, o = (t + 1) / 2, np.zeros(_NODES)
+        u = np.array([[-v, v - 1, o, o], [o, -v, o, o], [o, o, v, 1 - v], [o, o, o, v]])
+        u, log_w = u.reshape(4, -1), np.tile(np.log(w / 2), 4)
     else:
         t, w = np.polynomial.hermite.hermgauss(nagq)
         u, log_w = math.sqrt(2) * t, np.log(math.sqrt(2) * w) + t * t
@@ -150,19 +152,12 @@ class _Likelihood:
         self.x, self.n, self.X, self.nagq = x, n, X, nagq
         self.logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - _LOG_SQRT_2PI
         self.u, self.log_w = _rule(nagq)
-        self._z = np.zeros_like(x)
+        self._z, self._sigma = np.zeros_like(x), np.ones_like(x)
         self._motion: tuple[FloatArray, float, FloatArray, FloatArray] | None = None
         self._ends: FloatArray | None = None
-        self._sigma = np.ones_like(x)
-        self._sign = np.array([-1.0, -1.0, 1.0, 1.0])
-        self._fall = np.array(_FALLS * 2)
-        self._xc, self._nc = x[:, None], n[:, None]
-        self._ones = np.ones((x.size, self.u.size * (4 if nagq == "exact" else 1)))
-
-    def _g(self, eta: FloatArray, tau: float, z: FloatArray) -> FloatArray:
-        """gᵢ(z) less its constant terms; z is k × m."""
-        lin = eta[:, None] + tau * z
-        return self._xc * lin - self._nc * _softplus_expit(lin)[0] - 0.5 * z * z
+        self._sign, self._fall = np.array([-1.0, -1.0, 1.0, 1.0]), np.array(_FALLS * 2)
+        self._xc, self._nc, self._ones = x[:, None], n[:, None], np.ones((x.size, self.u.shape[-1]))
+        self._widths = np.array([[1.0, -1, 0, 0], [0, 1, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1]])
 
     def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mode ẑᵢ, scale σ̂ᵢ = (−gᵢ''(ẑᵢ))^(−½) and p̂ᵢ = expit(ηᵢ + τẑᵢ) of each integrand.
@@ -184,10 +179,9 @@ class _Likelihood:
             grad = tau * (x - n * p) - z
             curv = tau2n * (p - p * p)  # −g'' − 1
             big = curv + 1
-            if self.nagq == "exact":  # within a tenth of the integrand's width: |g'|/√−g''
-                if np.all(grad * grad <= 0.01 * big):
-                    break
-            elif np.abs(grad).max() <= 1e-13 * (1 + np.abs(z).max()):
+            # exact rule: within a tenth of the integrand's width |g'|/√−g''; lme4's: to 1e-13
+            close = 0.01 * big if self.nagq == "exact" else (1e-13 + 1e-13 * np.abs(z).max()) ** 2
+            if (grad * grad <= close).all():
                 break
             if i == 0:  # (the start is usually close enough: no bracket needed)
                 lo, hi, before = tau * (x - n), tau * x, np.full_like(z, np.nan)
@@ -210,22 +204,23 @@ class _Likelihood:
         and 40. The fall F(d) lies between d²/2 and d²(1 + τ²nᵢ/4)/2; Newton steps on log F
         against d (exact for the double-exponential fall beyond a 0/n study's mode), with
         bisection outside the bracket and after the 10th. F within −10%…+50% will do."""
-        sign, fall = self._sign, self._fall
-        top = self._g(eta, tau, zhat[:, None])
-        lo = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4))
-        hi = np.sqrt(2 * fall) + np.zeros_like(lo)
+        sign, fall, zc = self._sign, self._fall, zhat[:, None]
+        lo, hi = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4)), np.sqrt(2 * fall)
         # the last ends, rescaled by the change in the integrand's curvature at its mode
         d = lo if self._ends is None else self._ends * (sigma / self._sigma)[:, None]
         self._sigma = sigma
         for i in range(100):
-            z = zhat[:, None] + sign * d
-            drop = np.maximum(top - self._g(eta, tau, z), 1e-300)  # ẑ is not exact
+            z = np.concatenate([zc, zc + sign * d], axis=1)  # gᵢ at the mode and the ends
+            lin = eta[:, None] + tau * z
+            softplus, p = _softplus_expit(lin)
+            g = self._xc * lin - self._nc * softplus - 0.5 * z * z
+            drop = np.maximum(g[:, :1] - g[:, 1:], 1e-300)  # ẑ is not exact
             miss = np.log(drop / fall)
             if miss.min() >= -0.1 and miss.max() <= 0.4:
                 break
             lo = np.where(miss < 0, np.maximum(d, lo), lo)
             hi = np.where(miss > 0, np.minimum(d, hi), hi)
-            slope = sign * (z - tau * (self._xc - self._nc * expit(eta[:, None] + tau * z)))
+            slope = sign * (z[:, 1:] - tau * (self._xc - self._nc * p[:, 1:]))
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
                 step = d - miss * drop / slope
             d = np.where((step > lo) & (step < hi) & (i < 10), step, 0.5 * (lo + hi))
@@ -239,18 +234,12 @@ class _Likelihood:
             p = expit(eta)
             r, w = x - n * p, n * (p - p * p)
             ll = self.logc + _LOG_SQRT_2PI + x * eta - n * np.logaddexp(0, eta)
-            zero = np.zeros_like(r)
-            return ll, np.array([r, zero, -w, zero, r * r - w])
+            return ll, np.array([r, 0 * r, -w, 0 * r, r * r - w])
         zhat, sigma, phat = self.modes(eta, tau)
-        k = zhat.size
         if self.nagq == "exact":
             d = self._panel_ends(eta, tau, zhat, sigma)
-            start = np.zeros_like(d)
-            start[:, 1], start[:, 3] = d[:, 0], d[:, 2]
-            width = d - start
-            offset = start[:, :, None] + width[:, :, None] * self.u
-            z = (zhat[:, None, None] + self._sign[:, None] * offset).reshape(k, -1)
-            log_w = (np.log(width)[:, :, None] + self.log_w).reshape(k, -1)
+            z = zhat[:, None] + d @ self.u
+            log_w = np.repeat(np.log(d @ self._widths), _NODES, axis=1) + self.log_w
         else:
             z = zhat[:, None] + sigma[:, None] * self.u
             log_w = np.log(sigma)[:, None] + self.log_w
@@ -259,16 +248,15 @@ class _Likelihood:
         a = xc * lin - nc * softplus - 0.5 * z * z + log_w
         top = a.max(axis=1)
         e = np.exp(a - top[:, None])
-        # posterior means of r = x − np, rz, r², r·rz, (rz)², w = np(1 − p), wz, wz² and 1
-        r, w = xc - nc * p, nc * (p - p * p)
-        rz, wz = r * z, w * z
-        rows = np.stack([r, rz, r * r, r * rz, rz * rz, w, wz, wz * z, self._ones], axis=1)
-        sums = np.matmul(rows, e[:, :, None])[:, :, 0]
-        total = sums[:, 8].copy()
+        # posterior means of (r, r², w = np(1 − p), 1) × (1, z, z²), r = x − np
+        r, ez = xc - nc * p, e * z
+        rows = np.stack([r, r * r, nc * (p - p * p), self._ones], axis=1)
+        sums = (rows @ np.stack([e, ez, ez * z], axis=2)).reshape(-1, 12)
+        total = sums[:, 9].copy()
         sums /= total[:, None]
         m_e, m_t = sums[:, 0], sums[:, 1]
-        hess = [sums[:, 2] - m_e * m_e - sums[:, 5], sums[:, 3] - m_e * m_t - sums[:, 6]]
-        hess.append(sums[:, 4] - m_t * m_t - sums[:, 7])
+        hess = [sums[:, 3] - m_e * m_e - sums[:, 6], sums[:, 4] - m_e * m_t - sums[:, 7]]
+        hess.append(sums[:, 5] - m_t * m_t - sums[:, 8])
         if self.nagq != "exact":
             pi = e / total[:, None]
             m_e, m_t = self._node_motion(tau, z, pi, r, zhat, sigma, phat, m_e, m_t)
@@ -299,7 +287,7 @@ class _Likelihood:
         at which lme4's own numerical Hessian agrees with the exact one)."""
         X, p = self.X, self.X.shape[1]
         ll, rows = self.per_study(X @ beta, tau)
-        grad = np.append(X.T @ rows[0], rows[1].sum())
+        grad = np.concatenate((X.T @ rows[0], [rows[1].sum()]))
         hess = np.empty((p + 1, p + 1))
         if self.nagq != "exact" and hessian and tau > 0:  # (τ = 0: closed form, exact)
             for j in range(p + 1):
@@ -314,9 +302,9 @@ class _Likelihood:
 
 
 class _Point(NamedTuple):
-    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the tolerance;
-    corrected to second order in the Newton step δ not taken (β̂ = β + δ, ℓₚ = ℓ + ½g_β·δ,
-    slope = g_τ + H_τβ·δ)."""
+    """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the error of β̂
+    (relative: 10δ², inf if not located), corrected to second order in the Newton step δ not
+    taken (β̂ = β + δ, ℓₚ = ℓ + ½g_β·δ, slope = g_τ + H_τβ·δ)."""
 
     tau: float
     beta: FloatArray
@@ -326,7 +314,17 @@ class _Point(NamedTuple):
     dbeta: FloatArray
     ok: bool
     ev: _Eval
-    tol: float
+    err: float
+
+
+def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
+    """a⁻¹b, NaN if a is singular (np.linalg.solve costs ~10 µs more on a 1 × 1 system)."""
+    if a.shape == (1, 1):
+        return b / float(a[0, 0]) if a[0, 0] else np.full(b.shape, np.nan)
+    try:
+        return np.asarray(np.linalg.solve(a, b), dtype=float)
+    except np.linalg.LinAlgError:
+        return np.full(b.shape, np.nan)
 
 
 def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Point:
@@ -334,11 +332,8 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
     p = start.size
     beta, ev, ok = start, lik.at(start, tau), True
     for _ in range(100):
-        try:
-            step = np.linalg.solve(ev.hess[:p, :p], -ev.grad[:p])
-        except np.linalg.LinAlgError:
-            step = np.full(p, np.nan)
-        newton = bool(np.all(np.isfinite(step))) and float(step @ ev.grad[:p]) >= 0
+        step = _solve(ev.hess[:p, :p], -ev.grad[:p])
+        newton = bool(np.isfinite(step).all()) and float(step @ ev.grad[:p]) >= 0
         if not newton:
             step = ev.grad[:p] / max(1.0, float(np.abs(ev.grad[:p]).sum()))
         size = float(np.abs(step).max()) / (1 + float(np.abs(beta).max()))
@@ -358,13 +353,12 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
     else:
         ok, step = False, np.zeros(p)
     h_bb, h_bt = ev.hess[:p, :p], ev.hess[:p, p]
-    try:
-        dbeta = np.asarray(-np.linalg.solve(h_bb, h_bt), dtype=float)
-    except np.linalg.LinAlgError:
+    if not np.isfinite(dbeta := -_solve(h_bb, h_bt)).all():
         dbeta, ok = np.zeros(p), False
+    err = (min(size, 10 * size * size) if newton else size) if ok else math.inf
     return _Point(
         tau, beta + step, ev.loglik + 0.5 * float(ev.grad[:p] @ step),
-        float(ev.grad[p] + h_bt @ step), float(ev.hess[p, p] + h_bt @ dbeta), dbeta, ok, ev, tol,
+        float(ev.grad[p] + h_bt @ step), float(ev.hess[p, p] + h_bt @ dbeta), dbeta, ok, ev, err,
     )  # fmt: skip
 
 
@@ -481,7 +475,8 @@ def _fit(
 ) -> GlmmFit:
     p = Xd.shape[1]
     notes: list[str] = []
-    ll_sat = float(stats.binom.logpmf(x, m, x / m).sum())  # (0 log 0 = 0)
+    lik = _Likelihood(x, m, Xd, nagq)
+    ll_sat = float((lik.logc + _LOG_SQRT_2PI + xlogy(x, x / m) + xlogy(m - x, 1 - x / m)).sum())
     total_x, total_n = float(x.sum()), float(m.sum())
     if total_x in (0.0, total_n):
         zero = total_x == 0
@@ -498,7 +493,6 @@ def _fit(
             inf.copy(), nagq, 0, True, "all-zero" if zero else "all-full", tuple(notes),
         )  # fmt: skip
 
-    lik = _Likelihood(x, m, Xd, nagq)
     start = np.linalg.lstsq(Xd, np.full(x.size, math.log(total_x / (total_n - total_x))))[0]
     common = _profile(lik, 0.0, start, _BETA_TOL)
     vcov_fe = _inverse(-common.ev.hess[:p, :p])
@@ -541,7 +535,7 @@ def _fit(
         # ℓ is even in τ: at τ = 0 the information in (β, τ) is block-diagonal
         return done(common, vcov_fe, interval(), True, "tau2=0")
     if converged:
-        if hat.tol > _BETA_TOL:
+        if hat.err > _BETA_TOL:
             hat = path.at(hat.tau, _BETA_TOL)
         if nagq != "exact":  # a note if the exact likelihood moves τ̂² by more than 0.1%
             ev = _Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
@@ -618,9 +612,13 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
             break
         lo, hi = (max(lo, tau), hi) if point.slope > 0 else (lo, min(hi, tau))
         newton = _tau_newton(tau, point.slope, point.curvature, v)
-        if point.slope == 0 or abs(newton - tau) <= _TAU_TOL * (1 + tau):
-            if point.loglik >= common.loglik:
-                return point, True, None
+        close = 1e-8 if point.err <= 1e-16 else _TAU_TOL  # (δ ≲ 3e-9: the Hessian is exact)
+        if point.slope == 0 or abs(newton - tau) <= close * (1 + tau):
+            if point.loglik >= common.loglik:  # the last step (error ~1e-16) is not evaluated
+                d = newton - tau if point.slope else 0.0
+                ll = point.loglik + d * (point.slope + 0.5 * d * point.curvature)
+                beta = point.beta + d * point.dbeta
+                return point._replace(tau=tau + d, beta=beta, loglik=ll, slope=0.0), True, None
             notes.append("the likelihood is highest at τ² = 0")
             return common, True, "tau2=0"
         if math.isinf(hi):
@@ -656,8 +654,7 @@ def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
     den = dq * (v + t2) + 2 * q  # dψ/dτ² / (v + τ²)
     if not den < 0:
         return tau - slope / curvature if curvature < 0 else math.nan
-    new_t2 = t2 - q * (v + t2) / den
-    return math.sqrt(new_t2) if new_t2 > 0 else math.nan
+    return math.sqrt(new_t2) if (new_t2 := t2 - q * (v + t2) / den) > 0 else math.nan
 
 
 def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]) -> float:
@@ -677,7 +674,9 @@ def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[s
         else:
             step = -f / s if s else math.nan
         nxt = t * math.exp(step) if step < 700 else math.inf
-        if point is not inner and abs(nxt - t) <= 1e-10 * (1 + t):
+        # the error after a step Δ of the quadratic model is ~Δ³ (and ~δ³ from β̂'s error δ)
+        close = 1e-4 if c < 0 and disc >= 0 and point.err <= 1e-6 else 1e-10
+        if point is not inner and abs(nxt - t) <= close * (1 + t):
             return nxt
         if not min(a, b) < nxt < max(a, b):
             nxt = 0.5 * (a + b) if math.isfinite(b) else 2 * max(point.tau, 0.5)
