@@ -102,12 +102,14 @@ def reconstruct_outcome(
     *,
     double_count: bool = False,
     with_pi: bool = False,
+    decimals: int = 1,
     data: Any = None,
     **options: Any,
 ) -> ReconstructResult:
     """Search the candidate pool of one published outcome (see the module docstring).
 
-    ``options`` go to :func:`inometa.reconstruct` (``transforms``, ``near``,
+    ``decimals`` is the number of decimals the paper printed (1 in Lao et al.); ``options``
+    go to :func:`inometa.reconstruct` (``transforms``, ``near``, ``max_seconds``,
     ``progress``, ...).
 
     Examples
@@ -116,6 +118,11 @@ def reconstruct_outcome(
     >>> len(res.matches), res.feasible
     (0, False)
     """
+    if outcome not in RECONSTRUCTABLE:
+        raise ValueError(
+            f"no extracted counts to search for '{outcome}'; searchable: "
+            + ", ".join(RECONSTRUCTABLE)
+        )
     pool = candidate_pool(outcome, data=data)
     target = published_target(outcome, with_pi=with_pi)
-    return reconstruct(pool, target, decimals=1, allow_same_cohort=double_count, **options)
+    return reconstruct(pool, target, decimals=decimals, allow_same_cohort=double_count, **options)
