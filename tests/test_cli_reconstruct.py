@@ -85,5 +85,54 @@ def test_a_closed_pipe_ends_quietly() -> None:
 def test_help_names_the_options() -> None:
     run = inometa("reconstruct", "--help")
     assert run.returncode == 0
-    for option in ("--outcome", "--decimals", "--double-count", "--max-seconds", "--csv"):
+    options = ("--outcome", "--decimals", "--double-count", "--max-seconds", "--csv", "--estimate")
+    for option in options:
         assert option in run.stdout
+
+
+# --- a user's own candidates and published result ---------------------------------------
+
+
+def _own(tmp_path: Path) -> Path:
+    table = tmp_path / "cand.csv"
+    table.write_text("label,events,total\nA,10,40\nB,30,50\nC,18,30\nD,40,60\n")
+    return table
+
+
+def test_own_candidates_find_the_planted_set(tmp_path: Path) -> None:
+    import inometa
+
+    d = inometa.metaprop([10, 30, 40], [40, 50, 60], tau2_method="DL", transform="raw").to_dict()
+    pub = {k: f"{100 * d[k]:.1f}" for k in ("estimate", "ci_low", "ci_high", "i2")}
+    out = tmp_path / "sets.csv"
+    run = inometa_cli(
+        str(_own(tmp_path)),
+        "--estimate", pub["estimate"],
+        "--ci", pub["ci_low"], pub["ci_high"],
+        "--i2", pub["i2"],
+        "--csv", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "cand.csv: target estimate" in run.stdout
+    with out.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    found = [(r["studies"], r["transform"], r["tau2_method"]) for r in rows if r["kind"] == "match"]
+    assert ("A; B; D", "raw", "DL") in found
+
+
+def test_own_candidates_mistakes_are_one_line(tmp_path: Path) -> None:
+    own = str(_own(tmp_path))
+    one_line_error(inometa_cli("--estimate", "50"), "give the CSV of candidate reports too")
+    one_line_error(inometa_cli(own), "give the published values")
+    one_line_error(inometa_cli(own, "--estimate", "50", "--outcome", "orr"), "leave it out")
+    one_line_error(inometa_cli(own, "--estimate", "150"), "'estimate': 150.0 is not a percent")
+    one_line_error(inometa_cli(own, "--estimate", "50", "--events", "ev"), "no column 'ev'")
+    one_line_error(inometa_cli(own, "--estimate", "50", "--cohort", "grp"), "no column 'grp'")
+    one_line_error(inometa_cli(str(tmp_path / "no.csv"), "--estimate", "50"), "no such file")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,events,total\nA,10,40\nB,60,50\n")
+    one_line_error(inometa_cli(str(bad), "--estimate", "50"), "candidate 'B' (row 2)")
+
+
+def inometa_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return inometa("reconstruct", *args)

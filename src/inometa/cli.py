@@ -249,10 +249,31 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .analysis.reconstruct import ReconstructResult, reconstruct
     from .lao2025.reconstruction import RECONSTRUCTABLE, reconstruct_outcome
     from .report.reconstruction import reconstruction_summary, reconstruction_table
     from .report.safe import spreadsheet_safe
 
+    target = {
+        "estimate": args.estimate,
+        "ci_low": args.ci[0] if args.ci else None,
+        "ci_high": args.ci[1] if args.ci else None,
+        "pi_low": args.pi[0] if args.pi else None,
+        "pi_high": args.pi[1] if args.pi else None,
+        "i2": args.i2,
+        "k": args.k,
+        "n": args.n_total,
+    }
+    given = {k: v for k, v in target.items() if v is not None}
+    if args.file is None and given:
+        raise ValueError(
+            "--estimate, --ci, --pi, --i2, --k and --n-total describe your own published "
+            "result: give the CSV of candidate reports too (inometa reconstruct FILE ...)"
+        )
+    if args.file is not None and args.outcome:
+        raise ValueError("--outcome searches the shipped data; leave it out with a FILE")
+    if args.file is not None and not given:
+        raise ValueError("give the published values to search for, e.g. --estimate 89.0")
     outcomes = args.outcome or list(RECONSTRUCTABLE)
     unknown = [o for o in outcomes if o not in RECONSTRUCTABLE]
     if unknown:
@@ -266,17 +287,35 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"--near must be >= 0, got {args.near}")
     if args.csv is not None:
         _check_csv_target(args.csv)
-    results = {}
-    for outcome in dict.fromkeys(outcomes):
+    common = {"near": args.near, "max_seconds": args.max_seconds, "progress": sys.stderr.isatty()}
+    results: dict[str, ReconstructResult] = {}
+    if args.file is not None:
+        candidates = _read_csv(args.file)
+        cohort = args.cohort
+        if cohort != "cohort" and cohort not in candidates.columns:
+            raise ValueError(f"--cohort: no column {cohort!r} in {args.file}")
+        res = reconstruct(
+            candidates,
+            given,
+            decimals=args.decimals,
+            label=args.label,
+            events=args.events,
+            total=args.total,
+            cohort=cohort,
+            allow_same_cohort=args.double_count,
+            **common,
+        )
+        results[Path(args.file).stem] = res
+        print(reconstruction_summary(res, title=Path(args.file).name))
+        print()
+    for outcome in [] if args.file is not None else dict.fromkeys(outcomes):
         res = reconstruct_outcome(
             outcome,
             double_count=args.double_count,
             with_pi=args.with_pi,
             decimals=args.decimals,
             data=args.data,
-            near=args.near,
-            max_seconds=args.max_seconds,
-            progress=sys.stderr.isatty(),
+            **common,
         )
         results[outcome] = res
         print(reconstruction_summary(res, title=outcome))
@@ -453,13 +492,44 @@ def _build_parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser(
         "reconstruct",
-        help="search the extracted reports for study sets that give the published numbers",
-        description="For each published outcome of Lao et al. 2025, enumerate every set of "
+        help="search the extracted reports (or your own) for study sets that give the "
+        "published numbers",
+        description="For each published outcome of Lao et al. 2025 (or, with FILE and the "
+        "published values, any proportion meta-analysis), enumerate every set of "
         "extracted reports (one per cohort unless --double-count) and every method (raw, "
         "logit, arcsine, Freeman-Tukey; DL, REML, PM; I² from tau² or from Q) whose results, "
         "rounded as printed, equal the published estimate, CI and I². Prints the matches, "
         "how many matches chance alone would give (from the density of near misses), whether "
         "the published CI width can be reached at all, and what every near set shares.",
+    )
+    rec.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="your own CSV of candidate reports (label, events, total[, cohort] columns); "
+        "without it, the shipped Lao et al. 2025 pools",
+    )
+    rec.add_argument("--estimate", type=float, help="with FILE: published estimate, in %%")
+    rec.add_argument(
+        "--ci", type=float, nargs=2, metavar=("LOW", "HIGH"), help="with FILE: published CI, in %%"
+    )
+    rec.add_argument(
+        "--pi", type=float, nargs=2, metavar=("LOW", "HIGH"), help="with FILE: published PI, in %%"
+    )
+    rec.add_argument("--i2", type=float, help="with FILE: published I², in %%")
+    rec.add_argument("--k", type=int, help="with FILE: published number of studies")
+    rec.add_argument(
+        "--n-total", dest="n_total", type=int, help="with FILE: published number of participants"
+    )
+    rec.add_argument("--label", default="label", help="with FILE: label column (default: label)")
+    rec.add_argument(
+        "--events", default="events", help="with FILE: events column (default: events)"
+    )
+    rec.add_argument("--total", default="total", help="with FILE: totals column (default: total)")
+    rec.add_argument(
+        "--cohort",
+        default="cohort",
+        help="with FILE: column naming each report's cohort (default: cohort, if present)",
     )
     rec.add_argument(
         "--outcome",
