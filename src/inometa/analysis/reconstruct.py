@@ -396,7 +396,12 @@ def reconstruct(
     if estimate_s > max_seconds:
         raise ValueError(
             f"searching {total_sets:,} study sets × {n_methods} methods would take about "
-            f"{estimate_s / 60:,.0f} minutes here (limit max_seconds={max_seconds:g}); "
+            + (
+                f"{estimate_s:.0f} seconds"
+                if estimate_s < 120
+                else f"{estimate_s / 60:,.0f} minutes"
+            )
+            + f" here (limit max_seconds={max_seconds:g}); "
             "narrow the candidates (fewer alternatives per cohort), give k or n, or raise "
             "max_seconds"
         )

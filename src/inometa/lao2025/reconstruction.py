@@ -27,6 +27,7 @@ __all__ = [
     "candidate_pool",
     "published_target",
     "reconstruct_outcome",
+    "reconstruct_published",
 ]
 
 #: The paper's search date (abstract: "up to 2 December 2024").
@@ -102,12 +103,14 @@ def reconstruct_outcome(
     *,
     double_count: bool = False,
     with_pi: bool = False,
+    decimals: int = 1,
     data: Any = None,
     **options: Any,
 ) -> ReconstructResult:
     """Search the candidate pool of one published outcome (see the module docstring).
 
-    ``options`` go to :func:`inometa.reconstruct` (``transforms``, ``near``,
+    ``decimals`` is the number of decimals the paper printed (1 in Lao et al.); ``options``
+    go to :func:`inometa.reconstruct` (``transforms``, ``near``, ``max_seconds``,
     ``progress``, ...).
 
     Examples
@@ -116,6 +119,39 @@ def reconstruct_outcome(
     >>> len(res.matches), res.feasible
     (0, False)
     """
+    if outcome not in RECONSTRUCTABLE:
+        raise ValueError(
+            f"no extracted counts to search for '{outcome}'; searchable: "
+            + ", ".join(RECONSTRUCTABLE)
+        )
     pool = candidate_pool(outcome, data=data)
-    target = published_target(outcome, with_pi=with_pi)
-    return reconstruct(pool, target, decimals=1, allow_same_cohort=double_count, **options)
+    target = published_target(outcome, with_pi=with_pi, path=data)
+    return reconstruct(pool, target, decimals=decimals, allow_same_cohort=double_count, **options)
+
+
+def reconstruct_published(
+    *, data: Any = None, max_seconds: float = 20.0
+) -> dict[str, ReconstructResult | str]:
+    """The bounded search the reproduction report shows: every searchable outcome, one
+    report per cohort, the default method grid, the printed estimate, CI and I².
+
+    An outcome whose search is estimated (from a timed pilot) to take longer than
+    ``max_seconds`` is not searched: its value is the reason, a sentence, instead of a result.
+
+    Examples
+    --------
+    >>> found = reconstruct_published()
+    >>> sorted(found) == sorted(RECONSTRUCTABLE)
+    True
+    >>> found["orr"].feasible
+    False
+    """
+    out: dict[str, ReconstructResult | str] = {}
+    for outcome in RECONSTRUCTABLE:
+        try:
+            out[outcome] = reconstruct_outcome(outcome, data=data, max_seconds=max_seconds)
+        except ValueError as err:
+            if "would take about" not in str(err):
+                raise
+            out[outcome] = f"not searched: {err}"
+    return out

@@ -37,6 +37,7 @@ import numpy as np
 from .._version import __version__
 from ..analysis.bias import SmallKWarning, begg_test, egger_test, trim_and_fill
 from ..analysis.pooling import metaprop
+from ..analysis.reconstruct import ReconstructResult
 from ..analysis.sensitivity import leave_one_out
 from ..analysis.subgroups import SubgroupResult, subgroup_analysis
 from ..core.results import MetaPropResult
@@ -49,6 +50,7 @@ from .config import (
     RECOMMENDED_METHOD,
     SUBGROUP_VARIABLES,
 )
+from .reconstruction import reconstruct_published
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,6 +156,10 @@ class Reproduction:
         The method options used (name → options).
     version
         inometa version.
+    reconstruction
+        Per searchable outcome, whether any set of the extracted reports gives the published
+        numbers (:func:`inometa.lao2025.reconstruction.reconstruct_published`; a sentence
+        instead of a result for an outcome not searched).
     """
 
     set_name: str
@@ -169,6 +175,7 @@ class Reproduction:
     changes: pd.DataFrame | None = None
     methods: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: METHODS)
     version: str = __version__
+    reconstruction: Mapping[str, ReconstructResult | str] | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -750,6 +757,9 @@ def reproduce(
         before = {code: _analyse_outcome(baseline, code, path) for code in OUTCOMES}
         changes = _changes(before, outcomes)
         timings["baseline"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reconstruction = reconstruct_published(data=path)
+    timings["reconstruction"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     return Reproduction(
         set_name=set_name,
@@ -763,4 +773,5 @@ def reproduce(
         timings=MappingProxyType(timings),
         baseline=baseline,
         changes=changes,
+        reconstruction=MappingProxyType(reconstruction),
     )

@@ -10,7 +10,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..analysis.reconstruct import ReconstructResult
 
-__all__ = ["reconstruction_summary", "reconstruction_table"]
+__all__ = ["reconstruction_summary", "reconstruction_table", "verdict"]
 
 
 def _method(row: pd.Series) -> str:
@@ -46,6 +46,38 @@ def _lacks(res: ReconstructResult) -> str:
     return "no set matches every printed value, although the CI width can be reached"
 
 
+def verdict(res: ReconstructResult) -> str:
+    """One phrase: are the printed numbers reached, and do the matches mean anything?
+
+    Examples
+    --------
+    >>> import pandas as pd, inometa
+    >>> cand = pd.DataFrame({"label": list("ABC"), "events": [10, 30, 40],
+    ...                      "total": [40, 50, 60]})
+    >>> verdict(inometa.reconstruct(cand, {"estimate": 50.7}, transforms=["raw"],
+    ...                             tau2_methods=["DL"]))
+    'reached (1 match, 0.00 expected by chance)'
+    >>> verdict(inometa.reconstruct(cand, {"estimate": 90.0}, transforms=["raw"],
+    ...                             tau2_methods=["DL"]))
+    'not reached'
+    """
+    n = len(res.matches)
+    if n:
+        chance = res.expected_by_chance
+        text = f"reached ({n} match{'' if n == 1 else 'es'}, {chance:.2f} expected by chance)"
+        if n <= 3 * chance:
+            text += ": no more than chance gives, so the matches do not identify the studies"
+        return text
+    feas = res.feasibility
+    if res.feasible is None:
+        return "not reached"
+    if (feas["n_at_estimate_and_i2"] == 0).all():
+        return "not reached: no set gives the printed estimate and I² together"
+    if res.feasible is False:
+        return "not reached: the printed CI is narrower than any set gives at its estimate and I²"
+    return "not reached, although the printed CI width can be reached"
+
+
 def reconstruction_table(results: Mapping[str, ReconstructResult]) -> pd.DataFrame:
     """One row per outcome: what the search found.
 
@@ -75,6 +107,7 @@ def reconstruction_table(results: Mapping[str, ReconstructResult]) -> pd.DataFra
                     else float("nan")
                 ),
                 "feasible": res.feasible,
+                "verdict": verdict(res),
                 "method": _best_method(res),
                 "in_every_match": "; ".join(res.always_included),
                 "in_every_near_set": "; ".join(res.near_shared),
