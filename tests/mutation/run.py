@@ -131,8 +131,8 @@ MUTANTS = [
     m(
         "level-percent-bound",
         "_validation.py",
-        "level 1 read as 1%",
-        ("if 1 < lev < 100:", "if 1 <= lev < 100:"),
+        "levels from 1 (e.g. 1.96, a quantile) read as percentages",
+        ("if 50 <= lev < 100:", "if 1 <= lev < 100:"),
     ),
     m(
         "counts-zero-total-accepted",
@@ -205,8 +205,8 @@ MUTANTS = [
         "core/heterogeneity.py",
         "Q-based I² as (Q − df)/df",
         (
-            "return max(0.0, (q - df) / q), max(1.0, q / df)",
-            "return max(0.0, (q - df) / df), max(1.0, q / df)",
+            "i2 = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / q))",
+            "i2 = np.where(undefined, 0.0, np.maximum(0.0, (q - df) / df))",
         ),
     ),
     m(
