@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from .._wls import ones
 
-__all__ = ["EPS", "Workspace", "masked_mean", "row_dot", "row_sum"]
+__all__ = ["EPS", "Workspace", "masked_mean", "row_dot", "row_dot3", "row_sum"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,6 +37,20 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     if a.shape[0] == 1:  # one analysis: a dot product, without einsum's fixed cost
         return np.array([a.reshape(-1).dot(b.reshape(-1))])
     out: FloatArray = np.einsum("ij,ij->i", a, b)
+    return out
+
+
+def row_dot3(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+    """Row-wise Σⱼ aᵢⱼ bᵢⱼ cᵢⱼ, without a temporary array of the product.
+
+    Examples
+    --------
+    >>> row_dot3(np.ones((1, 2)), np.full((1, 2), 2.0), np.array([[1.0, 3.0]])).tolist()
+    [8.0]
+    """
+    if a.shape[0] == 1:
+        return np.array([(a * b).reshape(-1).dot(c.reshape(-1))])
+    out: FloatArray = np.einsum("ij,ij,ij->i", a, b, c)
     return out
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ._rows import row_dot, row_sum
+from ._rows import row_dot, row_dot3, row_sum
 
 __all__ = [
     "DenseProjection",
@@ -93,9 +93,8 @@ class InterceptProjection:
     def _power_sums(self) -> tuple[FloatArray, FloatArray, IntArray]:
         """Σw², Σw³ and the rows where a study may carry more than half the weight."""
         if self._s2 is None or self._s3 is None or self._dominant is None:
-            w2 = self.w * self.w
-            self._s2 = row_sum(w2)
-            self._s3 = row_dot(w2, self.w)
+            self._s2 = row_dot(self.w, self.w)
+            self._s3 = row_dot3(self.w, self.w, self.w)
             # max wᵢ ≤ √Σw², so no study can have half the weight while 4 Σw² ≤ (Σw)²
             self._dominant = np.flatnonzero(4 * self._s2 > self.sum_w * self.sum_w)
         return self._s2, self._s3, self._dominant
@@ -104,18 +103,19 @@ class InterceptProjection:
         """The weighted means μ̂ = Σwy/Σw."""
         return row_dot(self.w, y) / self.sum_w
 
-    def residuals(self, y: FloatArray) -> FloatArray:
-        """y − Xβ̂ (here y − μ̂)."""
-        return y - self.mean(y)[:, None]
+    def residuals(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
+        """y − Xβ̂ (here y − μ̂); ``out``: a buffer of y's shape to write it in."""
+        return np.subtract(y, self.mean(y)[:, None], out=out)
 
-    def apply(self, y: FloatArray) -> FloatArray:
+    def apply(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """Py = W (y − Xβ̂)."""
-        return self.w * self.residuals(y)
+        r = self.residuals(y, out)
+        return np.multiply(self.w, r, out=r)
 
-    def quadratic(self, y: FloatArray) -> FloatArray:
+    def quadratic(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """yᵀPy = Σ wᵢ (yᵢ − μ̂)²."""
-        r = self.residuals(y)
-        return row_dot(self.w * r, r)
+        r = self.residuals(y, out)
+        return row_dot3(self.w, r, r)
 
     def diagonal(self) -> FloatArray:
         """Pᵢᵢ = wᵢ Σⱼ≠ᵢ wⱼ / Σw."""
@@ -183,16 +183,16 @@ class DenseProjection:
         diag[:, idx, idx] = w
         self.P = diag - WX @ np.linalg.solve(self.XtWX, np.swapaxes(WX, -1, -2))
 
-    def apply(self, y: FloatArray) -> FloatArray:
-        """Py."""
+    def apply(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
+        """Py (``out`` is not used: the interface of :class:`InterceptProjection`)."""
         return np.asarray((self.P @ y[:, :, None])[:, :, 0], dtype=float)
 
-    def residuals(self, y: FloatArray) -> FloatArray:
+    def residuals(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """y − Xβ̂ = W⁻¹Py (0 where a study is absent)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.w > 0, self.apply(y) / self.w, 0.0)
 
-    def quadratic(self, y: FloatArray) -> FloatArray:
+    def quadratic(self, y: FloatArray, out: FloatArray | None = None) -> FloatArray:
         """yᵀPy."""
         return row_dot(y, self.apply(y))
 

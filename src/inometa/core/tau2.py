@@ -49,7 +49,7 @@ import numpy.typing as npt
 
 from .._validation import check_choice
 from . import messages
-from ._rows import EPS, masked_mean, row_dot, row_sum
+from ._rows import EPS, Workspace, masked_mean, row_dot, row_sum
 from .projection import Projection, as_design, projection
 
 __all__ = [
@@ -158,10 +158,13 @@ class Tau2Data(NamedTuple):
             self.Y[rows], self.V[rows], self.M[rows], X, self.k[rows], self.p, self.act[rows]
         )
 
-    def at(self, tau2: FloatArray | float) -> Projection:
-        """P(τ²) of every analysis."""
+    def at(self, tau2: FloatArray | float, out: FloatArray | None = None) -> Projection:
+        """P(τ²) of every analysis; ``out``: an (R, K) buffer for the weights (reused in
+        the loops: a fresh array of 10⁵ analyses costs more in page faults than the
+        arithmetic done in it), which the projection holds."""
         t = np.asarray(tau2, dtype=float)
-        return projection(self.M / (self.V + (t[:, None] if t.ndim else t)), self.X)
+        w = np.add(self.V, t[:, None] if t.ndim else t, out=out)
+        return projection(np.divide(self.M, w, out=w), self.X)
 
 
 def _notes(r: int) -> NoteArray:
@@ -284,11 +287,15 @@ def _sj(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
 # -- Paule–Mandel: the root of Q(τ²) = k − p ---------------------------------------------------
 
 
-def q_and_slope(d: Tau2Data, t: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Q(τ²) and −dQ/dτ² = Σ (wᵢrᵢ)² per analysis, r the weighted-least-squares residuals."""
-    P = d.at(t)
-    r = P.residuals(d.Y)
-    wr = P.w * r
+def q_and_slope(
+    d: Tau2Data, t: FloatArray, work: tuple[FloatArray, ...] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Q(τ²) and −dQ/dτ² = Σ (wᵢrᵢ)² per analysis, r the weighted-least-squares residuals
+    (``work``: three buffers of the data's shape to compute in, see :meth:`Tau2Data.at`)."""
+    w_buf, r_buf, wr_buf = (None, None, None) if work is None else work
+    P = d.at(t, w_buf)
+    r = P.residuals(d.Y, r_buf)
+    wr = np.multiply(P.w, r, out=wr_buf)
     return row_dot(wr, r), row_dot(wr, wr)
 
 
@@ -343,21 +350,35 @@ def solve_q_batch(
     converged = np.zeros(r, dtype=bool)
     capped = np.zeros(r, dtype=bool)
     iterations = np.full(r, maxiter, dtype=np.int64)
-    # The state of the analyses still searching (``rows``), gathered afresh only when
-    # some finish: τ², Q, −dQ/dτ², target, xtol, the last step taken (NaN: none yet of
-    # this kind) and whether steps are still on 1/Q.
-    rows, dl = np.arange(r), d
+    # The state of the analyses still searching (``rows``): τ², Q, −dQ/dτ², target, xtol,
+    # the last step taken (NaN: none yet of this kind) and whether steps are still on 1/Q.
+    # Their data (``dw``, analyses ``wrows``) are gathered afresh only when a fifth of them
+    # has finished.
+    rows, wrows, dw = np.arange(r), np.arange(r), d
+    work = Workspace(d.V.shape)
     t, qv, sv, tg = tau2.copy(), q.copy(), slope.copy(), np.array(target, dtype=float)
     xt = tol * masked_mean(d.V, d.M, d.k)
     prev, recip = np.full(r, np.nan), np.ones(r, dtype=bool)
 
     def leave(stop: BoolArray) -> None:
-        nonlocal rows, dl, t, qv, sv, tg, xt, prev, recip
+        nonlocal rows, t, qv, sv, tg, xt, prev, recip
         gone = rows[stop]
         tau2[gone], q[gone], slope[gone] = t[stop], qv[stop], sv[stop]
         keep = ~stop
         rows, t, qv, sv, tg, xt = rows[keep], t[keep], qv[keep], sv[keep], tg[keep], xt[keep]
-        prev, recip, dl = prev[keep], recip[keep], dl.take(np.flatnonzero(keep))
+        prev, recip = prev[keep], recip[keep]
+
+    def evaluate(trial: FloatArray) -> tuple[FloatArray, FloatArray]:
+        nonlocal wrows, dw
+        if rows.size < 0.8 * wrows.size:
+            dw, wrows = dw.take(np.searchsorted(wrows, rows)), rows
+        if rows.size == wrows.size:
+            return q_and_slope(dw, trial, work.get(rows.size))
+        full = tau2[wrows]  # (any finite value for the analyses that have finished)
+        pos = np.searchsorted(wrows, rows)
+        full[pos] = trial
+        q_all, s_all = q_and_slope(dw, full, work.get(wrows.size))
+        return q_all[pos], s_all[pos]
 
     with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(1, maxiter + 1):
@@ -381,7 +402,7 @@ def solve_q_batch(
                 leave(stop)
                 if not rows.size:
                     break
-            q_t, s_t = q_and_slope(dl, trial)
+            q_t, s_t = evaluate(trial)
             at_cap = (trial == cap) & (q_t > tg)
             passed = ~at_cap & (q_t < tg) & recip  # passed the root: steps on Q from here
             upd = ~(at_cap | passed)
@@ -474,17 +495,19 @@ def _pm(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
 
 
 def _scoring_terms(
-    method: str, d: Tau2Data, tau2: FloatArray
+    method: str, d: Tau2Data, tau2: FloatArray, work: tuple[FloatArray, ...] | None = None
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per analysis at τ²: the score for τ² — yᵀP²y − tr P (REML), yᵀP²y − Σw (ML), or the
     EB estimating equation k/(k−p)·yᵀPy − k —, the expected information — tr P² (REML),
     Σw² (ML) or Σw (EB) — and the observed information −d(score)/dτ²: 2yᵀP³y minus the
-    expected one (ML, REML; NaN for EB, not a likelihood)."""
-    P = d.at(tau2)
+    expected one (ML, REML; NaN for EB, not a likelihood); ``work``: three buffers of the
+    data's shape to compute in (see :meth:`Tau2Data.at`)."""
+    w_buf, a_buf, b_buf = (None, None, None) if work is None else work
+    P = d.at(tau2, w_buf)
     if method == "EB":
-        score = P.quadratic(d.Y) * d.k / d.df - d.k
+        score = P.quadratic(d.Y, a_buf) * d.k / d.df - d.k
         return score, P.total_weight(), np.full(score.size, np.nan)
-    Py = P.apply(d.Y)
+    Py = P.apply(d.Y, a_buf)
     ypp = row_dot(Py, Py)
     if method == "ML":
         expected = row_dot(P.w, P.w)
@@ -492,7 +515,7 @@ def _scoring_terms(
     else:
         expected = P.sum_sq()
         score = ypp - P.trace()
-    return score, expected, 2 * P.quadratic(Py) - expected
+    return score, expected, 2 * P.quadratic(Py, b_buf) - expected
 
 
 def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
@@ -536,7 +559,7 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
     # of the scores seen so far give, and the size of the last step if it was a Newton
     # step. Their data (``dw``, analyses ``wrows``) are gathered afresh only when a fifth
     # of them has finished: gathering them every iteration would cost more than it saves.
-    wrows = rows
+    wrows, work = rows, Workspace(dw.V.shape)
     t, sc = tau2[rows], scale[rows]
     vb = (d.k / row_sum(d.M / d.V))[rows]
     lo, hi, prev = np.zeros(rows.size), np.full(rows.size, np.inf), np.full(rows.size, np.nan)
@@ -546,12 +569,12 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
         if rows.size < 0.8 * wrows.size:
             dw, wrows = dw.take(np.searchsorted(wrows, rows)), rows
         if rows.size == wrows.size:
-            score, expected, observed = _scoring_terms(method, dw, t)
+            score, expected, observed = _scoring_terms(method, dw, t, work.get(rows.size))
         else:
             full = tau2[wrows]
             pos = np.searchsorted(wrows, rows)
             full[pos] = t
-            terms = _scoring_terms(method, dw, full)
+            terms = _scoring_terms(method, dw, full, work.get(wrows.size))
             score, expected, observed = (a[pos] for a in terms)
         adj = score / expected
         adj = np.where(np.isfinite(adj), adj, 0.0)
