@@ -78,7 +78,7 @@ class InterceptProjection:
     makes them cancel; such rows use the leave-one-out sums of :func:`sum_of_others`.
     """
 
-    __slots__ = ("_diag", "_dominant", "_s2", "_s3", "sum_w", "w")
+    __slots__ = ("_diag", "_dominant", "_exact", "_s2", "_s3", "sum_w", "w")
 
     p = 1
 
@@ -89,6 +89,7 @@ class InterceptProjection:
         self._s3: FloatArray | None = None
         self._dominant: IntArray | None = None
         self._diag: FloatArray | None = None
+        self._exact: FloatArray | None = None
 
     def _power_sums(self) -> tuple[FloatArray, FloatArray, IntArray]:
         """Σw², Σw³ and the rows where a study may carry more than half the weight."""
@@ -121,18 +122,26 @@ class InterceptProjection:
         """Pᵢᵢ = wᵢ Σⱼ≠ᵢ wⱼ / Σw."""
         if self._diag is None:
             dominant = self._power_sums()[2]
-            others = self.sum_w[:, None] - self.w
+            self._diag = self.w * ((self.sum_w[:, None] - self.w) / self.sum_w[:, None])
             if dominant.size:
-                others[dominant] = sum_of_others(self.w[dominant])
-            self._diag = self.w * (others / self.sum_w[:, None])
+                self._diag[dominant] = self._exact_diagonal()
         return self._diag
+
+    def _exact_diagonal(self) -> FloatArray:
+        """Pᵢᵢ of the analyses with a dominant study, from the sums of the other studies'
+        weights."""
+        if self._exact is None:
+            rows = self._power_sums()[2]
+            w = self.w[rows]
+            self._exact = w * (sum_of_others(w) / self.sum_w[rows, None])
+        return self._exact
 
     def trace(self) -> FloatArray:
         """tr P."""
         s2, _, dominant = self._power_sums()
         out = self.sum_w - s2 / self.sum_w
         if dominant.size:
-            out[dominant] = row_sum(self.diagonal()[dominant])
+            out[dominant] = row_sum(self._exact_diagonal())
         return np.asarray(out, dtype=float)
 
     def sum_sq(self, a: FloatArray | None = None, b: FloatArray | None = None) -> FloatArray:
@@ -146,7 +155,7 @@ class InterceptProjection:
             ratio = s2 / self.sum_w
             out = s2 - 2 * s3 / self.sum_w + ratio * ratio
             if dominant.size:
-                d = self.diagonal()[dominant]
+                d = self._exact_diagonal()
                 w2 = self.w[dominant] ** 2
                 out[dominant] = row_dot(d, d) + row_dot(w2, sum_of_others(w2)) / (
                     self.sum_w[dominant] ** 2
