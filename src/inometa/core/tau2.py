@@ -380,16 +380,19 @@ def solve_q_batch(
         q_all, s_all = q_and_slope(dw, full, work.get(wrows.size))
         return q_all[pos], s_all[pos]
 
+    bounded = cap < math.inf
     with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(1, maxiter + 1):
+            # From a point left of the root every step is positive: step = its size.
             step = (qv - tg) / sv
             step = np.where(recip, step * qv / tg, step)
-            trial = np.minimum(t + step, cap)
-            size = np.abs(step)
-            small = (trial < cap) & (
-                (size <= xt + 4 * EPS * trial)
-                | ((size <= 0.25 * np.abs(prev)) & (size**3 <= xt * prev * prev))
+            trial = t + step
+            small = (step <= xt + 4 * EPS * trial) | (
+                (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
             )
+            if bounded:
+                trial = np.minimum(trial, cap)
+                small &= trial < cap
             flat = sv <= 0  # Q ≡ 0 (all residuals 0): not converged
             stop = small | flat
             if np.count_nonzero(stop):
@@ -403,14 +406,18 @@ def solve_q_batch(
                 if not rows.size:
                     break
             q_t, s_t = evaluate(trial)
-            at_cap = (trial == cap) & (q_t > tg)
-            passed = ~at_cap & (q_t < tg) & recip  # passed the root: steps on Q from here
-            upd = ~(at_cap | passed)
+            passed = (q_t < tg) & recip  # passed the root: steps on Q from here
+            if bounded:
+                at_cap = (trial == cap) & (q_t > tg)
+                passed &= ~at_cap
+                upd = ~(at_cap | passed)
+            else:
+                upd = ~passed
             t = np.where(upd, trial, t)
             qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
-            prev = np.where(upd, step, np.where(passed, np.nan, prev))
+            prev = np.where(upd, step, np.nan)
             recip = recip & ~passed
-            if np.count_nonzero(at_cap):
+            if bounded and np.count_nonzero(at_cap):
                 done = rows[at_cap]
                 out[done], converged[done], capped[done], iterations[done] = cap, True, True, it
                 leave(at_cap)
