@@ -5,9 +5,9 @@ Simulation studies, bootstrap and adverse-event tables need thousands of meta-an
 Here R analyses of up to K studies are (R, K) arrays and every step of :func:`metaprop` —
 continuity correction, transform, τ² (every estimator), pooled estimates, CI and PI
 (every method), Q, I², H², the Q-profile interval for τ², and the binomial–normal GLMM — is
-computed for all rows at once, without a Python loop over analyses in the numerical work.
-Each row equals ``metaprop`` on that row's studies (the tests compare them row by row);
-:func:`metaprop` stays the readable reference implementation.
+computed for all rows at once, without a Python loop over analyses in the numerical work
+(the GLMM is fitted row by row). :func:`metaprop` is the case of one analysis
+(:func:`fit_columns`), so each row equals ``metaprop`` on that row's studies.
 
 Ragged sets: a study is absent from an analysis where its events and total are NaN, or
 where ``mask`` is False. Analyses and studies are numbered from 1 in messages (analysis =
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     from ..core.results import MetaPropResult
 
-__all__ = ["COLUMNS", "MetaPropBatchResult", "metaprop_batch", "refit_batch"]
+__all__ = ["COLUMNS", "MetaPropBatchResult", "fit_columns", "metaprop_batch", "refit_batch"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -279,8 +279,6 @@ def _fit(
 ) -> MetaPropBatchResult:
     """The batch: from the counts, or (``stored``) from given yᵢ, vᵢ and correction flags."""
     r = x.shape[0]
-    M = present.astype(float)
-    k = M.sum(axis=1)
     glmm = opts.method == "glmm"
     notes = _Notes(r)
     if stored is None:
@@ -301,6 +299,41 @@ def _fit(
     else:
         Y, V, corrected = stored
     _correction_notes(notes, corrected, opts.increment, tr, opts.correction, glmm, names)
+    cols = fit_columns(x, m, present, Y, V, opts, tr, notes.rows)
+    return MetaPropBatchResult.from_columns(
+        opts, names.analyses, names.studies, cols, notes.frozen()
+    )
+
+
+def fit_columns(
+    x: FloatArray,
+    m: FloatArray,
+    present: BoolArray,
+    Y: FloatArray,
+    V: FloatArray,
+    opts: MetaPropOptions,
+    tr: Transform,
+    notes: list[list[str]],
+) -> dict[str, FloatArray]:
+    """Every statistic of R analyses as the columns of :data:`COLUMNS`, from their counts
+    ``x``, ``m`` and model-scale values ``Y``, ``V`` (R × K, ``present`` marking the
+    studies of each analysis); the notes of analysis i are appended to ``notes[i]``, in the
+    order :func:`inometa.metaprop` gives them. :func:`inometa.metaprop` is the case R = 1.
+
+    Examples
+    --------
+    >>> import numpy as np, inometa
+    >>> from inometa.core.transforms import get_transform
+    >>> opts = inometa.metaprop([9, 17, 49], [49, 90, 72], tau2_method="DL").options
+    >>> x, m = np.array([[9.0, 17.0, 49.0]]), np.array([[49.0, 90.0, 72.0]])
+    >>> Y, V = np.log(x / (m - x)), 1 / x + 1 / (m - x)
+    >>> cols = fit_columns(x, m, x > 0, Y, V, opts, get_transform("logit"), [[]])
+    >>> cols["k"].tolist(), bool(cols["tau2"][0] > 0)
+    ([3.0], True)
+    """
+    r = x.shape[0]
+    M = present.astype(float)
+    k = M.sum(axis=1)
     Y = np.where(present, Y, 0.0)
     V = np.where(present, V, 1.0)
     n_bt = k / (M / np.where(present, m, 1.0)).sum(axis=1) if tr.needs_n else None
@@ -309,18 +342,18 @@ def _fit(
         "n_total": m.sum(axis=1),
         "events_total": x.sum(axis=1),
     }
+    row_notes = _Notes(r)
+    row_notes.rows = notes
     # Boundary rows carry ±inf on the model scale by design (see metaprop); the arithmetic
     # on them is expected, and every column is checked against metaprop in the tests.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if glmm:
-            _fit_glmm(cols, notes, x, m, present, Y, V, M, k, opts, tr)
+        if opts.method == "glmm":
+            _fit_glmm(cols, row_notes, x, m, present, Y, V, M, k, opts, tr)
         else:
-            _fit_inverse(cols, notes, Y, V, M, k, opts, tr, n_bt)
+            _fit_inverse(cols, row_notes, Y, V, M, k, opts, tr, n_bt)
     cols["tau"] = np.sqrt(cols["tau2"])
     cols["backtransform_n"] = np.full(r, np.nan) if n_bt is None else n_bt
-    return MetaPropBatchResult.from_columns(
-        opts, names.analyses, names.studies, cols, notes.frozen()
-    )
+    return cols
 
 
 def _proportion(tr: Transform, y: FloatArray, n_bt: FloatArray | None) -> FloatArray:
@@ -510,8 +543,10 @@ def _fit_inverse(
 def _wald_q_glmm(
     x: FloatArray, m: FloatArray, present: BoolArray, k: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """metafor's ``QE.Wld`` per analysis (see :func:`inometa.analysis.pooling._wald_q_glmm`):
-    Cochran's Q on the uncorrected logits of the studies with 0 < x < n."""
+    """metafor's ``QE.Wld`` per analysis: the saturated model's Wald test, i.e. Cochran's Q
+    on the uncorrected logits of the studies with 0 < x < n. Studies with 0 or n events have
+    infinite logits whose weight tends to 0 in the saturated fit, so they contribute
+    nothing; df stays k − 1 as in metafor."""
     inner = present & (x > 0) & (x < m)
     with np.errstate(divide="ignore", invalid="ignore"):
         Y = np.where(inner, np.log(x / (m - x)), 0.0)

@@ -1,10 +1,10 @@
-"""``metaprop()``: pool single-arm proportions (the one orchestrator).
+"""``metaprop()``: pool single-arm proportions.
 
 validate → resolve options → transform (with continuity correction), all in
-:mod:`~inometa.analysis.escalc`; then τ² → weights → pooled estimates and intervals →
-heterogeneity → result. All numerical work is delegated to the pure modules
-(:mod:`~inometa.core.transforms`, :mod:`~inometa.core.tau2`, :mod:`~inometa.core.heterogeneity`,
-:mod:`~inometa.core.intervals`, :mod:`~inometa.core.glmm`).
+:mod:`~inometa.analysis.escalc`; then the analysis is the batch of one of
+:func:`inometa.analysis.batch.fit_columns` (τ² → weights → pooled estimates and intervals →
+heterogeneity, on the pure modules of :mod:`inometa.core`), read back into a
+:class:`~inometa.core.results.MetaPropResult`.
 """
 
 from __future__ import annotations
@@ -15,24 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._distributions import chi2_sf
-from .._wls import total
-from ..core import messages
-from ..core.glmm import Nagq, fit_glmm
-from ..core.heterogeneity import (
-    cochran_q,
-    i2_h2_ci_test_based,
-    i2_h2_from_q,
-    i2_h2_from_tau2,
-    q_profile_tau2_ci,
-    q_test,
-    typical_variance,
-)
-from ..core.intervals import (
-    hartung_knapp_s2,
-    pooled_interval,
-    prediction_interval,
-)
+from ..core.glmm import Nagq
+from ..core.intervals import prediction_note
 from ..core.results import (
     Heterogeneity,
     Interval,
@@ -40,9 +24,7 @@ from ..core.results import (
     PooledEstimate,
     Prediction,
 )
-from ..core.study_ci import study_confint
-from ..core.tau2 import Tau2Fit, estimate_tau2
-from ..core.transforms import Transform
+from .batch import fit_columns
 from .escalc import Prepared, prepare, prepared_from_result, resolve_options
 
 __all__ = ["fit_prepared", "metaprop", "refit"]
@@ -176,7 +158,7 @@ def metaprop(
 
 def fit_prepared(prep: Prepared) -> MetaPropResult:
     """Run the fitting routine the options ask for."""
-    return _fit_inverse(prep) if prep.options.method == "inverse" else _fit_glmm(prep)
+    return _fit(prep)
 
 
 def refit(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropResult:
@@ -197,281 +179,90 @@ def refit(res: MetaPropResult, keep: npt.ArrayLike) -> MetaPropResult:
     return fit_prepared(prepared_from_result(res).subset(mask))
 
 
-def _proportion(tr: Transform, y: float, n_bt: float | None) -> float:
-    return float(tr.inverse(y, n_bt))
+def _value(cols: dict[str, FloatArray], name: str) -> float:
+    return float(cols[name][0])
 
 
-def _proportions(tr: Transform, ys: tuple[float, ...], n_bt: float | None) -> list[float]:
-    """Several model-scale values back-transformed in one call."""
-    out: list[float] = tr.inverse(ys, n_bt).tolist()
-    return out
+def _df(cols: dict[str, FloatArray], name: str) -> float | None:
+    """A t df column (NaN: a z-based interval, no df)."""
+    value = _value(cols, name)
+    return None if math.isnan(value) else value
 
 
-def _pooled(
-    model: str,
-    ci: Any,
-    tr: Transform,
-    n_bt: float | None,
-    proportions: tuple[float, float, float] | list[float] | None = None,
-) -> PooledEstimate:
-    """The pooled estimate of ``ci``; ``proportions``: its three values back-transformed,
-    if the caller did that already (with others, in one call)."""
-    if proportions is None:
-        proportions = _proportions(tr, (ci.estimate, ci.low, ci.high), n_bt)
-    est, low, high = proportions
+def _pooled(cols: dict[str, FloatArray], model: str, method: str) -> PooledEstimate:
+    """The pooled estimate ``model`` from the columns (``common_…`` or unprefixed)."""
+    p = "common_" if model == "common" else ""
+    se = _value(cols, f"{p}model_se")
     return PooledEstimate(
         model=model,
-        estimate=ci.estimate,
-        se=ci.se,
-        se_wald=ci.se_wald,
-        ci_method=ci.method,
-        df=ci.df,
-        ci_low=ci.low,
-        ci_high=ci.high,
-        statistic=ci.statistic,
-        pvalue=ci.pvalue,
-        proportion=est,
-        proportion_ci=Interval(low, high),
+        estimate=_value(cols, f"{p}model_estimate"),
+        se=se,
+        se_wald=se if model == "common" else _value(cols, "model_se_wald"),
+        ci_method=method,
+        df=None if model == "common" else _df(cols, "ci_df"),
+        ci_low=_value(cols, f"{p}model_ci_low"),
+        ci_high=_value(cols, f"{p}model_ci_high"),
+        statistic=_value(cols, f"{p}statistic"),
+        pvalue=_value(cols, f"{p}pvalue"),
+        proportion=_value(cols, f"{p}estimate"),
+        proportion_ci=Interval(_value(cols, f"{p}ci_low"), _value(cols, f"{p}ci_high")),
     )
 
 
-def _i2_h2(
-    i2_def: str, tau2: float, tau2_ci: Interval, vt: float, q: float, df: int, level: float
-) -> tuple[float, float, Interval, Interval]:
-    if i2_def == "tau2":
-        i2, h2 = i2_h2_from_tau2(tau2, vt)
-        lo, hi = (
-            i2_h2_from_tau2(t, vt) if math.isfinite(t) else (math.nan, math.nan) for t in tau2_ci
-        )
-        return i2, h2, Interval(lo[0], hi[0]), Interval(lo[1], hi[1])
-    i2, h2 = i2_h2_from_q(q, df)
-    i2_ci, h2_ci = i2_h2_ci_test_based(q, df, level)
-    return i2, h2, Interval(*i2_ci), Interval(*h2_ci)
-
-
-def _clip_notes(tr: Transform, ci: Any, pi_low: float, pi_high: float) -> list[str]:
-    if tr.name not in ("raw", "log"):
-        return []
-    lower = 0.0 if tr.name == "raw" else -math.inf
-    upper = 1.0 if tr.name == "raw" else 0.0
-    vals = [v for v in (ci.low, ci.high, pi_low, pi_high) if math.isfinite(v)]
-    if any(v < lower or v > upper for v in vals):
-        return [messages.outside_range(tr.name)]
-    return []
-
-
-def _fit_inverse(prep: Prepared) -> MetaPropResult:
-    options, tr = prep.options, prep.transform
-    yi, vi = prep.yi, prep.vi
-    n_bt = prep.backtransform_n
-    notes = list(prep.notes)
-    k = yi.size
-    lev = options.level
-    w_fe = np.reciprocal(vi)
-    sum_fe = total(w_fe)
-    mu_fe = float(w_fe.dot(yi)) / sum_fe
-    common = pooled_interval(mu_fe, math.sqrt(1 / sum_fe), "z", lev, k=k)
-    # Q(τ²) and its slope at τ² = 0 (computed as solve_q does): Cochran's Q, and the start
-    # of the Q-profile search for the τ² interval.
-    r_fe = yi - mu_fe
-    wr_fe = w_fe * r_fe
-    at_zero = (float(wr_fe.dot(r_fe)), float(wr_fe.dot(wr_fe)))
-
-    if options.tau2_fixed is not None:
-        tfit = Tau2Fit("fixed", options.tau2_fixed, math.nan, note="τ² fixed by the user")
-    else:
-        tfit = estimate_tau2(yi, vi, options.tau2_method)
-    if tfit.note:
-        notes.append(f"τ² ({tfit.method}): {tfit.note}")
-    if not tfit.converged:
-        notes.append(messages.tau2_not_converged(tfit.method))
-    tau2 = tfit.tau2
-    w_re = 1 / (vi + tau2)
-    sum_re = total(w_re)
-    mu_re = float(w_re.dot(yi)) / sum_re
-    se_re = math.sqrt(1 / sum_re)
-    hk = options.ci_method in ("hk", "hk_adhoc")
-    s2 = hartung_knapp_s2(yi, vi, tau2, mu_re) if hk and k > 1 else math.nan
-    random = pooled_interval(mu_re, se_re, options.ci_method, lev, k=k, hk_s2=s2)
-    if options.ci_method in ("t", "hk", "hk_adhoc") and k < 2:
-        notes.append(f"the {options.ci_method} confidence interval needs k ≥ 2; it is undefined")
-    if options.ci_method == "hk" and s2 == 0:
-        notes.append(messages.HK_ZERO)
-    pi_se = random.se_wald if options.pi_se == "wald" else random.se
-    pi = prediction_interval(mu_re, pi_se, tau2, options.pi_method, lev, k=k)
-    if pi.note:
-        notes.append(pi.note)
-
-    qt = q_test(at_zero[0], k - 1)
-    vt = typical_variance(vi)
-    if k >= 2:
-        ci_tau = q_profile_tau2_ci(yi, vi, lev, at_zero=at_zero)
-        notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)
-        tau2_ci = Interval(ci_tau.low, ci_tau.high)
-    else:
-        tau2_ci = Interval(math.nan, math.nan)
-        notes.append(messages.K1_HETEROGENEITY)
-    i2, h2, i2_ci, h2_ci = _i2_h2(
-        options.i2_definition, tau2, tau2_ci, vt, qt.statistic, qt.df, lev
+def _fit(prep: Prepared) -> MetaPropResult:
+    """The analysis as the batch of one (:func:`inometa.analysis.batch.fit_columns`), read
+    back into a :class:`MetaPropResult`."""
+    options = prep.options
+    glmm = options.method == "glmm"
+    x, m = prep.events.astype(float)[None], prep.n.astype(float)[None]
+    notes = [list(prep.notes)]
+    cols = fit_columns(x, m, np.ones(x.shape, dtype=bool), prep.yi[None], prep.vi[None], options,
+                       prep.transform, notes)  # fmt: skip
+    notes_out = tuple(notes[0])
+    pi_low, pi_df = _value(cols, "model_pi_low"), _df(cols, "pi_df")
+    pi_note = None
+    if glmm and math.isinf(_value(cols, "model_estimate")):
+        pi_note = "no prediction interval when every study is at the same boundary"
+    elif pi_df is not None and pi_df < 1:
+        pi_note = prediction_note(options.pi_method, prep.yi.size)
+    prediction = Prediction(
+        pi_low,
+        _value(cols, "model_pi_high"),
+        _value(cols, "pi_low"),
+        _value(cols, "pi_high"),
+        options.pi_method,
+        pi_df,
+        pi_note,
     )
+    tau2 = _value(cols, "tau2")
     het = Heterogeneity(
         tau2=tau2,
-        tau2_se=tfit.se,
-        tau2_ci=tau2_ci,
-        tau2_ci_method="Q-profile",
-        tau2_iterations=tfit.iterations,
-        tau2_converged=tfit.converged,
-        q=qt.statistic,
-        q_df=qt.df,
-        q_pvalue=qt.pvalue,
-        q_type="Cochran",
-        q_lrt=math.nan,
-        q_lrt_pvalue=math.nan,
-        i2=i2,
-        h2=h2,
-        i2_ci=i2_ci,
-        h2_ci=h2_ci,
-        typical_variance=vt,
+        tau2_se=_value(cols, "tau2_se"),
+        tau2_ci=Interval(_value(cols, "tau2_ci_low"), _value(cols, "tau2_ci_high")),
+        tau2_ci_method="profile likelihood" if glmm else "Q-profile",
+        tau2_iterations=int(_value(cols, "tau2_iterations")),
+        tau2_converged=bool(_value(cols, "tau2_converged")),
+        q=_value(cols, "q"),
+        q_df=int(_value(cols, "q_df")),
+        q_pvalue=_value(cols, "q_pvalue"),
+        q_type="Wald-type (saturated model)" if glmm else "Cochran",
+        q_lrt=_value(cols, "q_lrt"),
+        q_lrt_pvalue=_value(cols, "q_lrt_pvalue"),
+        i2=_value(cols, "i2"),
+        h2=_value(cols, "h2"),
+        i2_ci=Interval(_value(cols, "i2_ci_low"), _value(cols, "i2_ci_high")),
+        h2_ci=Interval(_value(cols, "h2_ci_low"), _value(cols, "h2_ci_high")),
+        typical_variance=_value(cols, "typical_variance"),
     )
-    notes.extend(_clip_notes(tr, random, pi.low, pi.high))
-    # Every pooled value back-transformed in one call: common, random, prediction.
-    values = (common.estimate, common.low, common.high, random.estimate, random.low)
-    props = _proportions(tr, (*values, random.high, pi.low, pi.high), n_bt)
-    pi_prop_low, pi_prop_high = props[6:]
-    prediction = Prediction(
-        pi.low,
-        pi.high,
-        pi_prop_low,
-        pi_prop_high,
-        pi.method,
-        pi.df,
-        pi.note,
-    )
-    data = prep.study_data(w_fe, w_re)
+    w_re = 1 / (prep.vi + tau2)
+    data = prep.study_data(prep.n.astype(float) if glmm else 1 / prep.vi, w_re)
     return MetaPropResult(
         options,
         data,
-        _pooled("common", common, tr, n_bt, props[:3]),
-        _pooled("random", random, tr, n_bt, props[3:6]),
+        _pooled(cols, "common", "z"),
+        _pooled(cols, "random", options.ci_method),
         het,
         prediction,
-        n_bt,
-        tuple(notes),
+        None if glmm else prep.backtransform_n,
+        notes_out,
     )
-
-
-def _wald_q_glmm(x: npt.NDArray[np.int64], m: npt.NDArray[np.int64]) -> tuple[float, int, float]:
-    """metafor's ``QE.Wld``: the saturated model's Wald test, i.e. Cochran's Q on the
-    uncorrected logits. Studies with 0 or n events have infinite logits whose weight tends
-    to 0 in the saturated fit, so they contribute nothing; df stays k − 1 as in metafor."""
-    k = x.size
-    inner = (x > 0) & (x < m)
-    if k < 2:
-        return 0.0, 0, 1.0
-    if inner.sum() < 2:
-        return 0.0, k - 1, 1.0
-    xi, mi = x[inner].astype(float), m[inner].astype(float)
-    yi = np.log(xi / (mi - xi))
-    vi = 1 / xi + 1 / (mi - xi)
-    q = cochran_q(yi, vi).statistic
-    return q, k - 1, chi2_sf(q, k - 1)
-
-
-def _fit_glmm(prep: Prepared) -> MetaPropResult:
-    options, tr = prep.options, prep.transform
-    x, m, vi = prep.events, prep.n, prep.vi
-    notes = list(prep.notes)
-    k = x.size
-    lev = options.level
-    assert options.nagq is not None
-    g = fit_glmm(x, m, nagq=options.nagq, level=lev, tau2_fixed=options.tau2_fixed)
-    notes.extend(f"GLMM: {s}" for s in g.notes)
-    common = pooled_interval(g.mu_common, g.se_common, "z", lev, k=k)
-    random = pooled_interval(g.mu, g.se, options.ci_method, lev, k=k)
-    if not math.isfinite(g.mu):
-        # Every study at one boundary: report the boundary proportion and the exact interval
-        # of the pooled counts (see GlmmFit); the model-scale interval is unbounded.
-        bound = 0.0 if g.mu < 0 else 1.0
-        lo, hi = study_confint([int(x.sum())], [int(m.sum())], "clopper-pearson", lev)
-        prop_ci = Interval(float(lo[0]), float(hi[0]))
-        common_pe = PooledEstimate(
-            "common",
-            g.mu_common,
-            math.inf,
-            math.inf,
-            "z",
-            None,
-            -math.inf,
-            math.inf,
-            math.nan,
-            math.nan,
-            bound,
-            prop_ci,
-        )
-        random_pe = PooledEstimate(
-            "random",
-            g.mu,
-            math.inf,
-            math.inf,
-            options.ci_method,
-            random.df,
-            -math.inf,
-            math.inf,
-            math.nan,
-            math.nan,
-            bound,
-            prop_ci,
-        )
-        why = "no prediction interval when every study is at the same boundary"
-        prediction = Prediction(
-            math.nan, math.nan, math.nan, math.nan, options.pi_method, None, why
-        )
-        notes.append(f"GLMM: {why}")
-    else:
-        common_pe = _pooled("common", common, tr, None)
-        random_pe = _pooled("random", random, tr, None)
-        pi_se = random.se_wald if options.pi_se == "wald" else random.se
-        pi = prediction_interval(g.mu, pi_se, g.tau2, options.pi_method, lev, k=k)
-        if pi.note:
-            notes.append(pi.note)
-        prediction = Prediction(
-            pi.low,
-            pi.high,
-            _proportion(tr, pi.low, None),
-            _proportion(tr, pi.high, None),
-            pi.method,
-            pi.df,
-            pi.note,
-        )
-
-    q, q_df, q_p = _wald_q_glmm(x, m)
-    q_lrt = max(0.0, 2 * (g.loglik_saturated - g.loglik_common))
-    q_lrt_p = chi2_sf(q_lrt, k - 1) if k > 1 else 1.0
-    if ((x == 0) | (x == m)).any() and k > 1:
-        notes.append(messages.GLMM_WALD_Q)
-    vt = typical_variance(vi)
-    tau2_ci = Interval(*g.tau2_ci)
-    i2, h2, i2_ci, h2_ci = _i2_h2(options.i2_definition, g.tau2, tau2_ci, vt, q, q_df, lev)
-    het = Heterogeneity(
-        tau2=g.tau2,
-        tau2_se=math.nan,
-        tau2_ci=tau2_ci,
-        tau2_ci_method="profile likelihood",
-        tau2_iterations=g.iterations,
-        tau2_converged=g.converged,
-        q=q,
-        q_df=q_df,
-        q_pvalue=q_p,
-        q_type="Wald-type (saturated model)",
-        q_lrt=q_lrt,
-        q_lrt_pvalue=q_lrt_p,
-        i2=i2,
-        h2=h2,
-        i2_ci=i2_ci,
-        h2_ci=h2_ci,
-        typical_variance=vt,
-    )
-    w_re = 1 / (vi + g.tau2)
-    notes.append(messages.GLMM_WEIGHTS)
-    data = prep.study_data(m.astype(float), w_re)
-    return MetaPropResult(options, data, common_pe, random_pe, het, prediction, None, tuple(notes))
