@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ..core.heterogeneity import typical_variance_batch
+from ..core.heterogeneity import i2_h2_from_tau2_batch, typical_variance_batch
 from ..core.results import MetaPropResult
 from ..core.tau2 import estimate_tau2_batch, generalized_q_batch
 from ..core.transforms import get_transform
@@ -264,9 +264,9 @@ def _subset_matrix(k: int, subsets: int | None, seed: int | None) -> tuple[np.nd
 def _gosh_inverse(
     yi: FloatArray, vi: FloatArray, S: np.ndarray, method: str, tau2_fixed: float | None
 ) -> dict[str, FloatArray]:
-    """All subsets as one masked batch of analyses (in chunks, to bound memory): τ² by the
-    batch engine's estimators (those of :func:`inometa.metaprop_batch`), Q, I², H² and the
-    random-effects estimate."""
+    """All subsets as one masked batch of analyses (in chunks, to bound memory): τ² by
+    :func:`inometa.core.tau2.estimate_tau2_batch` (the estimators of every analysis), Q, I²,
+    H² and the random-effects estimate."""
     out: dict[str, list[FloatArray]] = {n: [] for n in ("k", "q", "tau2", "i2", "h2", "estimate")}
     for start in range(0, S.shape[0], _CHUNK):
         M = S[start : start + _CHUNK].astype(float)
@@ -276,10 +276,9 @@ def _gosh_inverse(
             tau2 = estimate_tau2_batch(Y, V, M, method).tau2
         else:
             tau2 = np.full(M.shape[0], float(tau2_fixed))
-        vt = typical_variance_batch(V, M)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["i2"].append(np.where(vt > 0, tau2 / (vt + tau2), 0.0))
-            out["h2"].append(np.where(vt > 0, tau2 / vt + 1, 1.0))
+        i2, h2 = i2_h2_from_tau2_batch(tau2, typical_variance_batch(V, M))
+        out["i2"].append(i2)
+        out["h2"].append(h2)
         w = M / (V + tau2[:, None])
         out["estimate"].append((w @ yi) / w.sum(axis=1))
         out["q"].append(np.where(ks > 1, generalized_q_batch(Y, V, M, 0.0), 0.0))
