@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import sys
@@ -19,45 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ._cli_csv import read_csv
+from ._cli_reconstruct import register as register_reconstruct
 from ._version import __version__
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .lao2025.figures import FigureJob
 
 __all__ = ["main"]
 
 
-def _read_csv(file: str) -> pd.DataFrame:
-    """A CSV table given on the command line; ValueError naming the file (and line) if not."""
-    import pandas as pd
-
-    path = Path(file)
-    if not path.exists():
-        raise ValueError(f"no such file: {file}")
-    if path.is_dir():
-        raise ValueError(f"{file} is a folder; give a CSV file")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ValueError(f"{file} line {line}: not UTF-8 text (byte {err.start})") from None
-    try:
-        header = next(csv.reader(io.StringIO(text, newline="")), [])
-        repeated = sorted({h for h in header if header.count(h) > 1})
-        if repeated:
-            raise ValueError(f"{file} line 1: column(s) {', '.join(repeated)} appear twice")
-        return pd.read_csv(io.StringIO(text))
-    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise ValueError(f"{file}: not a readable CSV table ({err})") from None
-
-
 def _cmd_pool(args: argparse.Namespace) -> int:
     from .analysis.pooling import metaprop
 
-    df = _read_csv(args.file)
+    df = read_csv(args.file)
     labels = args.labels
     if labels is not None and labels not in df.columns:
         raise ValueError(
@@ -113,7 +87,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from .lao2025.audit import audit_table
 
     source = published_file(args.published)  # None: the numbers shipped with the package
-    table = audit_table(_read_csv(str(source)))
+    table = audit_table(read_csv(str(source)))
     if not args.all:
         table = table[table["status"] != "ok"]
     with pd.option_context("display.max_colwidth", None, "display.width", 250):
@@ -267,110 +241,6 @@ def _cmd_data_copy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_reconstruct(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from .analysis.reconstruct import ReconstructResult, reconstruct
-    from .lao2025.reconstruction import RECONSTRUCTABLE, reconstruct_outcome
-    from .report.reconstruction import reconstruction_summary, reconstruction_table
-    from .report.safe import spreadsheet_safe
-
-    target = {
-        "estimate": args.estimate,
-        "ci_low": args.ci[0] if args.ci else None,
-        "ci_high": args.ci[1] if args.ci else None,
-        "pi_low": args.pi[0] if args.pi else None,
-        "pi_high": args.pi[1] if args.pi else None,
-        "i2": args.i2,
-        "k": args.k,
-        "n": args.n_total,
-    }
-    given = {k: v for k, v in target.items() if v is not None}
-    if args.file is None and given:
-        raise ValueError(
-            "--estimate, --ci, --pi, --i2, --k and --n-total describe your own published "
-            "result: give the CSV of candidate reports too (inometa reconstruct FILE ...)"
-        )
-    if args.file is not None and args.outcome:
-        raise ValueError("--outcome searches the shipped data; leave it out with a FILE")
-    if args.file is not None and not given:
-        raise ValueError("give the published values to search for, e.g. --estimate 89.0")
-    outcomes = args.outcome or list(RECONSTRUCTABLE)
-    unknown = [o for o in outcomes if o not in RECONSTRUCTABLE]
-    if unknown:
-        raise ValueError(
-            f"--outcome {unknown[0]}: no extracted counts to search; valid: "
-            + ", ".join(RECONSTRUCTABLE)
-        )
-    if args.max_seconds <= 0:
-        raise ValueError(f"--max-seconds must be > 0, got {args.max_seconds:g}")
-    if args.near < 0:
-        raise ValueError(f"--near must be >= 0, got {args.near}")
-    if args.csv is not None:
-        _check_csv_target(args.csv)
-    common = {"near": args.near, "max_seconds": args.max_seconds, "progress": sys.stderr.isatty()}
-    results: dict[str, ReconstructResult] = {}
-    if args.file is not None:
-        candidates = _read_csv(args.file)
-        cohort = args.cohort
-        if cohort != "cohort" and cohort not in candidates.columns:
-            raise ValueError(f"--cohort: no column {cohort!r} in {args.file}")
-        res = reconstruct(
-            candidates,
-            given,
-            decimals=args.decimals,
-            label=args.label,
-            events=args.events,
-            total=args.total,
-            cohort=cohort,
-            allow_same_cohort=args.double_count,
-            **common,
-        )
-        results[Path(args.file).stem] = res
-        print(reconstruction_summary(res, title=Path(args.file).name))
-        print()
-    for outcome in [] if args.file is not None else dict.fromkeys(outcomes):
-        res = reconstruct_outcome(
-            outcome,
-            double_count=args.double_count,
-            with_pi=args.with_pi,
-            decimals=args.decimals,
-            data=args.data,
-            **common,
-        )
-        results[outcome] = res
-        print(reconstruction_summary(res, title=outcome))
-        print()
-    table = reconstruction_table(results)
-    cols = ["outcome", "sets_searched", "matches", "expected_by_chance", "near_misses", "feasible"]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    if args.csv is not None:
-        frames = [
-            frame.assign(outcome=outcome, kind=kind)
-            for outcome, res in results.items()
-            for kind, frame in (("match", res.matches), ("near miss", res.near_misses))
-            if not frame.empty
-        ]
-        sets = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        if not sets.empty:
-            sets["studies"] = sets["studies"].map("; ".join)
-            sets = sets[["outcome", "kind", *(c for c in sets if c not in ("outcome", "kind"))]]
-        else:
-            sets = pd.DataFrame(columns=["outcome", "kind", "studies", "distance"])
-        spreadsheet_safe(sets).to_csv(args.csv, index=False)
-        print(f"\n{len(sets)} matching and near sets written to {args.csv}")
-    return 0
-
-
-def _check_csv_target(file: str) -> None:
-    """Refuse, before a long search, an output file that could not be written."""
-    path = Path(file)
-    if file == "" or path.is_dir():
-        raise ValueError(f"--csv {file!r}: give a file name, not a folder")
-    if not path.parent.exists():
-        raise ValueError(f"--csv {file}: no such folder: {path.parent}")
-
-
 def _nagq(text: str) -> int | str:
     """``--nagq``: "exact" or a whole number (checked by the pooling like any option)."""
     if text.strip().lower() == "exact":
@@ -512,88 +382,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     dif.set_defaults(func=_cmd_diff)
 
-    rec = sub.add_parser(
-        "reconstruct",
-        help="search the extracted reports (or your own) for study sets that give the "
-        "published numbers",
-        description="For each published outcome of Lao et al. 2025 (or, with FILE and the "
-        "published values, any proportion meta-analysis), enumerate every set of "
-        "extracted reports (one per cohort unless --double-count) and every method (raw, "
-        "logit, arcsine, Freeman-Tukey; DL, REML, PM; I² from tau² or from Q) whose results, "
-        "rounded as printed, equal the published estimate, CI and I². Prints the matches, "
-        "how many matches chance alone would give (from the density of near misses), whether "
-        "the published CI width can be reached at all, and what every near set shares.",
-    )
-    rec.add_argument(
-        "file",
-        nargs="?",
-        default=None,
-        help="your own CSV of candidate reports (label, events, total[, cohort] columns); "
-        "without it, the shipped Lao et al. 2025 pools",
-    )
-    rec.add_argument("--estimate", type=float, help="with FILE: published estimate, in %%")
-    rec.add_argument(
-        "--ci", type=float, nargs=2, metavar=("LOW", "HIGH"), help="with FILE: published CI, in %%"
-    )
-    rec.add_argument(
-        "--pi", type=float, nargs=2, metavar=("LOW", "HIGH"), help="with FILE: published PI, in %%"
-    )
-    rec.add_argument("--i2", type=float, help="with FILE: published I², in %%")
-    rec.add_argument("--k", type=int, help="with FILE: published number of studies")
-    rec.add_argument(
-        "--n-total", dest="n_total", type=int, help="with FILE: published number of participants"
-    )
-    rec.add_argument("--label", default="label", help="with FILE: label column (default: label)")
-    rec.add_argument(
-        "--events", default="events", help="with FILE: events column (default: events)"
-    )
-    rec.add_argument("--total", default="total", help="with FILE: totals column (default: total)")
-    rec.add_argument(
-        "--cohort",
-        default="cohort",
-        help="with FILE: column naming each report's cohort (default: cohort, if present)",
-    )
-    rec.add_argument(
-        "--outcome",
-        action="append",
-        default=None,
-        help="orr | cr | mrd_neg | sct | relapse | vod (repeatable; default: all six)",
-    )
-    rec.add_argument(
-        "--decimals", type=int, default=1, help="decimals the paper printed (default: 1)"
-    )
-    rec.add_argument(
-        "--double-count",
-        action="store_true",
-        help="allow several reports of one cohort in a set, as a paper that double-counted "
-        "overlapping reports would (many more sets: CR takes about a minute)",
-    )
-    rec.add_argument(
-        "--with-pi", action="store_true", help="also compare the published prediction interval"
-    )
-    rec.add_argument(
-        "--near",
-        type=int,
-        default=3,
-        help="near-miss window, in printed units on each side (default: 3)",
-    )
-    rec.add_argument(
-        "--max-seconds",
-        type=float,
-        default=1800.0,
-        help="refuse, before starting, a search estimated to take longer (default: 1800)",
-    )
-    rec.add_argument(
-        "--csv", default=None, help="write the matching and near sets to this CSV file"
-    )
-    rec.add_argument(
-        "--data",
-        "--data-dir",
-        dest="data",
-        default=None,
-        help="data/extracted directory (default: found as inometa.data describes)",
-    )
-    rec.set_defaults(func=_cmd_reconstruct)
+    register_reconstruct(sub)
 
     check = sub.add_parser(
         "validate",
