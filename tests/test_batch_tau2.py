@@ -13,13 +13,8 @@ from inometa.core.heterogeneity import (
     typical_variance,
     typical_variance_batch,
 )
-from inometa.core.tau2 import (
-    TAU2_ESTIMATORS,
-    estimate_tau2,
-    estimate_tau2_batch,
-    generalized_q,
-    generalized_q_batch,
-)
+from inometa.core.q_statistic import generalized_q, generalized_q_batch
+from inometa.core.tau2 import TAU2_ESTIMATORS, estimate_tau2, estimate_tau2_batch
 
 # Relative tolerance: the same formulas summed in another order (and roots located within
 # the single path's own xtol, 1e-12 · mean vᵢ).

@@ -128,7 +128,8 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
     # likelihoods); Newton steps on the score about five, on ψ = score · (v̄ + τ²)² under
     # four on these data. The result must still be the maximum: the likelihood is lower on
     # both sides.
-    from inometa.core.tau2 import batch_data, loglik_batch
+    from inometa.core.q_statistic import batch_data
+    from inometa.core.tau2 import loglik_batch
 
     def _loglik(t: float, y: np.ndarray, v: np.ndarray, reml: bool) -> float:
         d = batch_data(y[None], v[None], np.ones((1, y.size)), None)
@@ -165,7 +166,8 @@ def test_intercept_likelihood_and_information_equal_the_explicit_matrix(
     # The O(k) sums without moderators must equal the k × k computation with an explicit
     # intercept column (metafor's), at the estimate and away from it.
     from inometa.core.projection import projection
-    from inometa.core.tau2 import batch_data, loglik_batch
+    from inometa.core.q_statistic import batch_data
+    from inometa.core.tau2 import loglik_batch
 
     y, v = np.array([[0.3, -0.1, 0.8, 1.5, 0.2]]), np.array([vi])
     m, ones = np.ones((1, 5)), np.ones((5, 1))

@@ -40,9 +40,10 @@ from ..core.intervals import (
     prediction_interval_batch,
     prediction_note,
 )
+from ..core.q_statistic import generalized_q_batch
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
-from ..core.tau2 import Tau2Batch, estimate_tau2_batch, generalized_q_batch
+from ..core.tau2 import Tau2Batch, estimate_tau2_batch
 from ..core.transforms import Transform, apply_correction, corrected_yi_vi, get_transform
 from ._batch_input import Names, check_counts, check_finite, with_batch_backtransform
 from .escalc import resolve_options

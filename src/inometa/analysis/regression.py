@@ -33,9 +33,10 @@ from scipy import stats
 from ..core.glmm import Nagq, fit_glmm
 from ..core.heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from ..core.intervals import critical_value
+from ..core.q_statistic import generalized_q
 from ..core.results import MetaPropOptions, StudyData, json_safe, registered_views
 from ..core.significance import TestResult, chi2_test, f_test
-from ..core.tau2 import estimate_tau2, estimate_tau2_batch, generalized_q
+from ..core.tau2 import estimate_tau2, estimate_tau2_batch
 from .escalc import Prepared, prepare, resolve_options
 from .moderators import design_matrix
 

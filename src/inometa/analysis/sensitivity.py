@@ -22,8 +22,9 @@ import numpy.typing as npt
 from scipy import stats
 
 from ..core.heterogeneity import i2_h2_from_tau2_batch, typical_variance_batch
+from ..core.q_statistic import generalized_q_batch
 from ..core.results import MetaPropResult
-from ..core.tau2 import estimate_tau2_batch, generalized_q_batch
+from ..core.tau2 import estimate_tau2_batch
 from ..core.transforms import get_transform
 from .batch import refit_batch
 

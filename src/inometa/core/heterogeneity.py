@@ -21,8 +21,8 @@ from scipy import special
 from .._distributions import by_df, norm_isf
 from . import messages
 from .projection import as_design, projection
+from .q_statistic import batch_data, generalized_q, q_and_slope, solve_q_batch
 from .significance import TestResult, chi2_test
-from .tau2 import batch_data, generalized_q, q_and_slope, solve_q_batch
 
 __all__ = [
     "Tau2Interval",
@@ -250,7 +250,7 @@ def q_profile_batch(
     ``confint``.
 
     The bounds solve Q(τ²) = χ²₍df; 1−α/2₎ (lower) and χ²₍df; α/2₎ (upper) for the
-    generalized Q, which decreases in τ² (:func:`inometa.core.tau2.solve_q_batch`, both
+    generalized Q, which decreases in τ² (:func:`inometa.core.q_statistic.solve_q_batch`, both
     bounds of every analysis in one batch). A
     bound below 0 is set to 0; if even Q(0) is below the lower-tail quantile the interval
     is {0} (metafor: "CI is the null set").
@@ -268,7 +268,7 @@ def q_profile_batch(
         Root-finding tolerance (relative to the mean vᵢ).
     at_zero
         Q(0) and −dQ/dτ² at τ² = 0 per analysis, when the caller has them (Cochran's Q is
-        Q(0)), as :func:`inometa.core.tau2.q_and_slope` computes them.
+        Q(0)), as :func:`inometa.core.q_statistic.q_and_slope` computes them.
 
     Examples
     --------
