@@ -175,8 +175,8 @@ MUTANTS = [
         "core/tau2.py",
         "the DerSimonian–Laird τ² is not truncated at 0",
         (
-            "    raw = (P.quadratic(yi) - (k - p)) / tr_p\n    tau2 = max(0.0, raw)",
-            "    raw = (P.quadratic(yi) - (k - p)) / tr_p\n    tau2 = raw",
+            "    raw = (P.quadratic(d.Y) - d.df) / trp\n    tau2 = np.maximum(0.0, raw)",
+            "    raw = (P.quadratic(d.Y) - d.df) / trp\n    tau2 = raw",
         ),
     ),
     m(
@@ -184,21 +184,24 @@ MUTANTS = [
         "core/tau2.py",
         "the Hedges estimator divides by k instead of k − 1",
         (
-            "return (float(r.dot(r)) - (1 - 1 / k) * total(vi)) / (k - 1)",
-            "return (float(r.dot(r)) - (1 - 1 / k) * total(vi)) / k",
+            "return (P0.quadratic(d.Y) - tr_pv) / d.df, tr_pv, P0",
+            "return (P0.quadratic(d.Y) - tr_pv) / d.k, tr_pv, P0",
         ),
     ),
     m(
         "fisher-scoring-stops-early",
         "core/tau2.py",
         "ML/REML/EB Fisher scoring stops at a step of 1e-5 of the scale (metafor's default)",
-        ("limit = tol * max(tau2, scale)", "limit = 1e-5 * max(tau2, scale)"),
+        ("limit = tol * np.maximum(new, sc)", "limit = 1e-5 * np.maximum(new, sc)"),
     ),
     m(
         "q-root-stops-early",
-        "core/tau2.py",
+        "core/q_statistic.py",
         "the Paule–Mandel and Q-profile root finder stops at 1e-6 of the mean vᵢ",
-        ("xtol = tol * total(vi) / k", "xtol = 1e-6 * total(vi) / k"),
+        (
+            "xt = tol * masked_mean(d.V, d.M, d.k)",
+            "xt = 1e-6 * masked_mean(d.V, d.M, d.k)",
+        ),
     ),
     m(
         "i2-q-definition",
@@ -214,8 +217,8 @@ MUTANTS = [
         "core/heterogeneity.py",
         "the Q-profile interval at α instead of α/2 for its lower τ² bound",
         (
-            "crit_upper = chi2_isf(alpha / 2, df)  # gives the lower bound of τ²",
-            "crit_upper = chi2_isf(alpha, df)  # gives the lower bound of τ²",
+            "crit_upper = by_df(lambda q, f: special.chdtri(f, q), alpha / 2, df)",
+            "crit_upper = by_df(lambda q, f: special.chdtri(f, q), alpha, df)",
         ),
     ),
     m(
