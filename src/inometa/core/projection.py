@@ -40,6 +40,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
+_NONE: IntArray = np.zeros(0, dtype=np.intp)
+
 
 def sum_of_others(u: FloatArray) -> FloatArray:
     """Σⱼ≠ᵢ uᵢⱼ for each entry of an (R, K) array u ≥ 0.
@@ -97,7 +99,8 @@ class InterceptProjection:
             self._s2 = row_dot(self.w, self.w)
             self._s3 = row_dot3(self.w, self.w, self.w)
             # max wᵢ ≤ √Σw², so no study can have half the weight while 4 Σw² ≤ (Σw)²
-            self._dominant = np.flatnonzero(4 * self._s2 > self.sum_w * self.sum_w)
+            big = 4 * self._s2 > self.sum_w * self.sum_w
+            self._dominant = np.flatnonzero(big) if np.count_nonzero(big) else _NONE
         return self._s2, self._s3, self._dominant
 
     def mean(self, y: FloatArray) -> FloatArray:
