@@ -140,7 +140,7 @@ def test_nested_values_name_their_scale(res: inometa.MetaPropResult) -> None:
     assert tuple(pred.model_interval) == pytest.approx(res.prediction_interval(scale="model"))
     # the reprs say which number is on which scale
     low, high = r.proportion_ci
-    assert f"proportion {r.proportion:.4f} [{low:.4f}, {high:.4f}]; model scale" in repr(r)
+    assert f"proportion {r.proportion:.4f} [{low:.4f}, {high:.4f}];\n  model scale" in repr(r)
     assert f"model scale [{pred.low:.4f}, {pred.high:.4f}]" in repr(pred)
     # to_dict keeps its documented keys
     d = res.to_dict()

@@ -59,7 +59,7 @@ _COMPTOL = float(np.sqrt(np.finfo(float).eps))  # metafor permutest's comparison
 class PermutationTest:
     """Permutation p-values for the moderators (metafor ``permutest``).
 
-    ``pvalues`` are per coefficient (two-sided, |statistic|), ``qm_pvalue`` for the
+    ``pvalues`` are per coefficient (two-sided, on the absolute statistic), ``qm_pvalue`` for the
     omnibus test; ``exact`` says whether all distinct reorderings were used.
     """
 

@@ -162,11 +162,19 @@ class PooledEstimate:
         return Interval(self.ci_low, self.ci_high)
 
     def __repr__(self) -> str:
-        """The two scales, each named."""
+        """Two lines: the proportion scale, then the model scale, each named.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metaprop([10, 20, 30], [50, 60, 70]).random
+        <PooledEstimate random, CI z: proportion 0.3216 [0.2057, 0.4645];
+          model scale: estimate -0.7466 [-1.3510, -0.1422], se 0.3084>
+        """
         low, high = self.proportion_ci
         return (
             f"<PooledEstimate {self.model}, CI {self.ci_method}: proportion "
-            f"{self.proportion:.4f} [{low:.4f}, {high:.4f}]; model scale: estimate "
+            f"{self.proportion:.4f} [{low:.4f}, {high:.4f}];\n  model scale: estimate "
             f"{self.estimate:.4f} [{self.ci_low:.4f}, {self.ci_high:.4f}], se {self.se:.4f}>"
         )
 
