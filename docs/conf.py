@@ -8,8 +8,10 @@ figure is drawn from the shipped data and nothing executed is committed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import inometa
 
@@ -35,6 +37,10 @@ NOTEBOOKS = Path(__file__).parent / "notebooks"
 NOTEBOOKS.mkdir(exist_ok=True)
 for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
     shutil.copyfile(nb, NOTEBOOKS / nb.name)
+
+# The kernels inherit this environment: a MPLBACKEND such as CI's Agg would keep the inline
+# backend out and every figure off the pages, silently (the check at the end catches it).
+os.environ.pop("MPLBACKEND", None)
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
@@ -68,3 +74,18 @@ html_theme_options = {
     "body_max_width": "none",
 }
 html_static_path: list[str] = []
+
+
+def _check_figures(app: Any, exception: Exception | None) -> None:
+    """Fail the build if the executed pages show fewer figures than they draw."""
+    if exception is not None or app.builder.name != "html":
+        return
+    sources = [*Path(app.srcdir).glob("*.md"), *NOTEBOOKS.glob("*.ipynb")]
+    calls = sum(p.read_text().count("inometa.plot_") for p in sources)
+    shown = len(list((Path(app.outdir) / "_images").glob("*.png")))
+    if shown < calls:
+        raise RuntimeError(f"the pages call inometa.plot_ {calls} times but show {shown} figures")
+
+
+def setup(app: Any) -> None:
+    app.connect("build-finished", _check_figures)
