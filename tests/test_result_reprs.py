@@ -146,3 +146,9 @@ def test_nested_values_name_their_scale(res: inometa.MetaPropResult) -> None:
     d = res.to_dict()
     assert d["model_scale"]["estimate"] == r.model_estimate and d["estimate"] == res.estimate
     assert d["model_scale"]["pi_low"] == pred.model_low and d["pi_low"] == pred.proportion_low
+
+
+def test_study_data_repr_is_a_summary_not_arrays(res: inometa.MetaPropResult) -> None:
+    shown = repr(res.data)
+    _short(shown, "StudyData", 1)
+    assert f"k={res.k}, {res.data.events_total} events of {res.data.n_total}" in shown

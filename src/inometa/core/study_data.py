@@ -53,6 +53,23 @@ class StudyData:
     _labels: Deferred[tuple[str, ...]] = field(repr=False)
     _intervals: Deferred[tuple[FloatArray, FloatArray]] = field(repr=False)
 
+    def __repr__(self) -> str:
+        """A summary line: k, events and participants, corrected and imputed studies.
+
+        The arrays are attributes (``res.data.yi``…), and ``res.studies`` shows them as a table.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metaprop([0, 20, 30], [50, 60, 70]).data
+        <StudyData k=3, 50 events of 180, 1 corrected, 0 imputed (table: res.studies)>
+        """
+        return (
+            f"<StudyData k={self.k}, {self.events_total} events of {self.n_total}, "
+            f"{int(self.corrected.sum())} corrected, {int(self.imputed.sum())} imputed "
+            "(table: res.studies)>"
+        )
+
     @property
     def labels(self) -> tuple[str, ...]:
         """Study labels."""
