@@ -152,8 +152,10 @@ class _Likelihood:
         self.x, self.n, self.X, self.nagq = x, n, X, nagq
         self.logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - _LOG_SQRT_2PI
         self.u, self.log_w = _rule(nagq)
-        self._z, self._sigma = np.zeros_like(x), np.ones_like(x)
-        self._motion: tuple[FloatArray, float, FloatArray, FloatArray] | None = None
+        self._sigma = np.ones_like(x)
+        # at first the normal–normal model of the logits (+½): mode τ(yᵢ − ηᵢ)/(vᵢ + τ²)
+        v = 1 / (x + 0.5) + 1 / (n - x + 0.5)
+        self._linear = (np.log((x + 0.5) / (n - x + 0.5)), 0 * x, 1 / v)
         self._ends: FloatArray | None = None
         self._sign, self._fall = np.array([-1.0, -1.0, 1.0, 1.0]), np.array(_FALLS * 2)
         self._xc, self._nc, self._ones = x[:, None], n[:, None], np.ones((x.size, self.u.shape[-1]))
@@ -163,16 +165,14 @@ class _Likelihood:
         """Mode ẑᵢ, scale σ̂ᵢ = (−gᵢ''(ẑᵢ))^(−½) and p̂ᵢ = expit(ηᵢ + τẑᵢ) of each integrand.
 
         gᵢ'(z) = τ(xᵢ − nᵢp) − z decreases, with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley steps
-        from the last modes moved to first order in (η, τ), bisection for a step that leaves
-        the bracket or cycles, and for all after the 20th. The exact rule needs the mode only
-        where its panels meet (their falls, measured from gᵢ there, can only widen them):
-        to a tenth of the integrand's width.
+        from the root of gᵢ' with p linearised at the last ηᵢ + τẑᵢ (exact in a jump of τ),
+        bisection for a step that leaves the bracket or cycles, and for all after the 20th.
+        The exact rule needs the mode only where its panels meet (their falls, measured from
+        gᵢ there, can only widen them): to a tenth of the integrand's width.
         """
         x, n = self.x, self.n
-        z = self._z
-        if self._motion is not None:
-            eta0, tau0, dz_eta, dz_tau = self._motion
-            z = z + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
+        lin, r, w = self._linear  # gᵢ' linearised where the last modes were
+        z = tau * (r - w * (eta - lin)) / (1 + tau * tau * w)
         tau2n = tau * tau * n
         for i in range(200):
             p = expit(eta + tau * z)
@@ -191,10 +191,7 @@ class _Likelihood:
             halley = (step >= lo) & (step <= hi) & (step != before) & (i < 20)
             before, z = z, np.where(halley, step, 0.5 * (lo + hi))
         s2 = 1 / big
-        w_hat = n * (p - p * p)
-        # ∂ẑ/∂η and ∂ẑ/∂τ from the mode equation, for the next start
-        self._z = z
-        self._motion = (eta, tau, -s2 * tau * w_hat, s2 * (x - n * p - tau * w_hat * z))
+        self._linear = (eta + tau * z, x - n * p, n * (p - p * p))
         return z, np.sqrt(s2), p
 
     def _panel_ends(
@@ -206,8 +203,10 @@ class _Likelihood:
         bisection outside the bracket and after the 10th. F within −10%…+50% will do."""
         sign, fall, zc = self._sign, self._fall, zhat[:, None]
         lo, hi = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4)), np.sqrt(2 * fall)
-        # the last ends, rescaled by the change in the integrand's curvature at its mode
-        d = lo if self._ends is None else self._ends * (sigma / self._sigma)[:, None]
+        if self._ends is None:  # a normal integrand's ends, F = d²/2σ²
+            d: FloatArray = sigma[:, None] * np.sqrt(2 * fall)
+        else:  # the last ends, rescaled by the change in the integrand's curvature
+            d = self._ends * (sigma / self._sigma)[:, None]
         self._sigma = sigma
         for i in range(100):
             z = np.concatenate([zc, zc + sign * d], axis=1)  # gᵢ at the mode and the ends
