@@ -27,8 +27,9 @@ a likelihood rising without bound in τ (stopped at τ = 15) give results with n
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +43,10 @@ __all__ = ["GlmmFit", "Nagq", "check_nagq", "fit_glmm", "glmm_loglik"]
 
 FloatArray = npt.NDArray[np.float64]
 _Likelihood = Likelihood  # (the name tests/test_glmm.py imports)
+T = TypeVar("T")
+# A search asks for evaluations at (β, τ) and returns its result: run one by one (_run) or
+# several side by side, each asking in turn, in one stacked pass (_run_together).
+Search = Generator[tuple[FloatArray, float], Evaluation, T]
 
 _TAU_MAX = 15.0  # logits: ±2 SD span proportions from 1e-13 to 1 − 1e-13
 _BETA_BOUND = 25.0  # a linear predictor beyond this means separation
@@ -134,10 +139,11 @@ def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
         return np.full(b.shape, np.nan)
 
 
-def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> _Point:
+def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> Search[_Point]:
     """β̂(τ) to ``tol`` (relative) by Newton steps with step halving."""
     p = start.size
-    beta, ev, ok = start, lik.at(start, tau), True
+    beta, ok = start, True
+    ev = yield start, tau
     for _ in range(100):
         step = _solve(ev.hess[:p, :p], -ev.grad[:p])
         ascent = float(step @ ev.grad[:p])  # (NaN or ±inf if the step is not finite)
@@ -150,7 +156,7 @@ def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> _Poi
             break
         t = 1.0
         while True:
-            trial = lik.at(beta + t * step, tau)
+            trial = yield beta + t * step, tau
             if trial.loglik >= ev.loglik - 1e-12 * abs(ev.loglik) or t < 1e-6:
                 break
             t /= 2
@@ -179,12 +185,50 @@ class _Path:
     def at(self, tau: float, tol: float | None = None) -> _Point:
         """The point at τ, β̂ located by default to 1% of the distance to the nearest point
         (1e-10…1e-3): far from it the searches need only the slope's sign and size."""
+        return _run(self.lik, self.steps(tau, tol))
+
+    def steps(self, tau: float, tol: float | None = None) -> Search[_Point]:
+        """:meth:`at` as a search."""
         near = min(self.points, key=lambda q: abs(q.tau - tau))
         if tol is None:
             tol = min(1e-3, max(1e-10, 1e-2 * abs(tau - near.tau)))
-        point = _profile(self.lik, tau, near.beta + (tau - near.tau) * near.dbeta, tol)
+        point = yield from _profile(self.lik, tau, near.beta + (tau - near.tau) * near.dbeta, tol)
         self.points.append(point)
         return point
+
+
+def _run(lik: Likelihood, search: Search[T]) -> T:
+    """The result of a search, evaluating each (β, τ) it asks for."""
+    try:
+        request = next(search)
+        while True:
+            request = search.send(lik.at(*request))
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+def _run_together(lik: Likelihood, searches: list[Search[T]]) -> list[T]:
+    """The results of independent searches run side by side, their requests evaluated in
+    one stacked pass; a search that has finished repeats its last request."""
+    results: list[T | None] = [None] * len(searches)
+    slots, requests = [], []
+    for i, search in enumerate(searches):
+        try:
+            requests.append(next(search))
+            slots.append(i)
+        except StopIteration as stop:
+            results[i] = stop.value
+    running = set(slots)
+    while running:
+        betas, taus = np.array([r[0] for r in requests]), np.array([r[1] for r in requests])
+        for slot, (i, ev) in enumerate(zip(slots, lik.at_many(betas, taus), strict=True)):
+            if i in running:
+                try:
+                    requests[slot] = searches[i].send(ev)
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    running.discard(i)
+    return cast(list[T], results)
 
 
 def glmm_loglik(
@@ -302,7 +346,7 @@ def _fit(
         )  # fmt: skip
 
     start = np.linalg.lstsq(Xd, np.full(x.size, math.log(total_x / (total_n - total_x))))[0]
-    common = _profile(lik, 0.0, start, _BETA_TOL)
+    common = _run(lik, _profile(lik, 0.0, start, _BETA_TOL))
     vcov_fe = _inverse(-common.ev.hess[:p, :p])
 
     def done(
@@ -334,9 +378,14 @@ def _fit(
     def interval() -> tuple[float, float]:
         """Where ℓₚ crosses ℓ̂ − χ²/2 nearest to τ̂ (0 below if ℓₚ(0) is above the cut)."""
         cut = hat.loglik - chi2_ppf(level, 1) / 2
-        low = 0.0 if common.loglik >= cut else _crossing(path, hat, True, cut, notes)
-        high = math.inf if hat.tau >= _TAU_MAX else _crossing(path, hat, False, cut, notes)
-        return low * low, high * high
+        said: tuple[list[str], list[str]] = ([], [])  # each search's notes, kept in order
+        bounds = [0.0, math.inf]
+        sides = [side for side, on in enumerate((common.loglik < cut, hat.tau < _TAU_MAX)) if on]
+        searches = [_crossing(path, hat, side == 0, cut, said[side]) for side in sides]
+        for side, bound in zip(sides, _run_together(lik, searches), strict=True):
+            bounds[side] = bound
+        notes.extend(said[0] + said[1])
+        return bounds[0] ** 2, bounds[1] ** 2
 
     if hat.tau == 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
@@ -465,7 +514,9 @@ def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
     return math.sqrt(new_t2) if (new_t2 := t2 - q * (v + t2) / den) > 0 else math.nan
 
 
-def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]) -> float:
+def _crossing(
+    path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]
+) -> Search[float]:
     """τ below or above τ̂ (``inner``) where ℓₚ = cut, nearest to τ̂: steps solve the local
     quadratic model ℓₚ + sΔ + ½cΔ² = cut in log τ (cubic convergence; ℓₚ is nearly
     symmetric in log τ, so the first step lands near both bounds) inside the bracket."""
@@ -502,6 +553,6 @@ def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[s
                 "there (it is nearly flat and not concave in β); it is reported as NaN"
             )
             return math.nan
-        point = path.at(nxt)
+        point = yield from path.steps(nxt)
         a, b = (nxt, b) if point.loglik >= cut else (a, nxt)
     return math.nan
