@@ -445,7 +445,7 @@ def _locate_tau(lik: Likelihood, path: _Path, notes: list[str]) -> tuple[_Point,
     common = path.points[0]
     lo, hi = 0.0, math.inf
     if common.curvature <= 0:
-        grid = [path.at(t) for t in _GRID]
+        grid = _run_together(lik, [path.steps(t) for t in _GRID])  # (in one stacked pass)
         best = max(grid, key=lambda q: q.loglik)
         if best.loglik <= common.loglik + 1e-9 * (1 + abs(common.loglik)):
             return common, True, "tau2=0"
