@@ -28,6 +28,11 @@ Nagq = int | Literal["exact"]
 _NODES = 20
 _FALLS = (3.0, 40.0)
 _WITHIN = (math.exp(-0.1), math.exp(0.4))  # a panel end's fall / the fall aimed at
+# the four panel ends: their sides, the falls there, the panels' widths (ends @ _WIDTHS),
+# and each panel's width spread to its nodes
+_SIGN, _FALL = np.array([-1.0, -1.0, 1.0, 1.0]), np.array(_FALLS * 2)
+_WIDTHS = np.array([[1.0, -1, 0, 0], [0, 1, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1]])
+_SPREAD = np.repeat(np.eye(4), _NODES, axis=1)
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -91,11 +96,16 @@ class Likelihood:
         self.x, self.n, self.X, self.nagq = x, n, X, nagq
         outer = (X[:, :, None] * X[:, None, :]).reshape(x.size, -1)
         self._design = np.column_stack((X, np.ones(x.size), outer))
+        # where the gradient and the Hessian are in the 5 × (p + 1 + p²) sums with the design
+        p, cols = X.shape[1], X.shape[1] + 1 + X.shape[1] ** 2
+        hess = [
+            [(2, p + 1 + a * p + b) if b < p else (3, a) for b in range(p + 1)] for a in range(p)
+        ]
+        hess.append([(3, b) for b in range(p)] + [(4, p)])
+        cells = [(0, i) for i in range(p)] + [(1, p)] + [cell for row in hess for cell in row]
+        self._pick = np.array([row * cols + col for row, col in cells])
         self.logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - _LOG_SQRT_2PI
         self.u, self.log_w = _rule(nagq)
-        self._sign, self._fall = np.array([-1.0, -1.0, 1.0, 1.0]), np.array(_FALLS * 2)
-        self._spread = np.repeat(np.eye(4), _NODES, axis=1)  # panel → its nodes
-        self._widths = np.array([[1.0, -1, 0, 0], [0, 1, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1]])
         # at first the normal–normal model of the logits (+½): mode τ(yᵢ − ηᵢ)/(vᵢ + τ²)
         v = 1 / (x + 0.5) + 1 / (n - x + 0.5)
         self._linear = (np.log((x + 0.5) / (n - x + 0.5)), 0 * x, 1 / v)
@@ -109,18 +119,18 @@ class Likelihood:
         if copies == self._copies:
             return
         k, m = self.x.size, self.u.shape[-1]
-        self._x, self._n = np.tile(self.x, copies), np.tile(self.n, copies)
-        self._logc, self._xc, self._nc = (
-            np.tile(self.logc, copies),
-            self._x[:, None],
-            self._n[:, None],
-        )
+
+        def tile(a: FloatArray) -> FloatArray:  # (np.tile costs ~7 µs a call)
+            return np.concatenate((a[:k],) * copies) if copies > 1 else a[:k]
+
+        self._x, self._n, self._logc = tile(self.x), tile(self.n), tile(self.logc)
+        self._xc, self._nc = self._x[:, None], self._n[:, None]
         # buffers: the node values of (r, r², w, 1) and of e·(1, z, z²) (e: the integrand)
         self._rows, self._e = np.ones((k * copies, 4, m)), np.empty((k * copies, 3, m))
-        lin, r, w = (np.tile(a[:k], copies) for a in self._linear)
-        self._linear, self._sigma = (lin, r, w), np.tile(self._sigma[:k], copies)
+        lin, r, w = self._linear
+        self._linear, self._sigma = (tile(lin), tile(r), tile(w)), tile(self._sigma)
         if self._ends is not None:
-            self._ends = np.tile(self._ends[:k], (copies, 1))
+            self._ends = tile(self._ends)
         self._copies = copies
 
     def modes(
@@ -166,7 +176,7 @@ class Likelihood:
         against d (exact for the double-exponential fall beyond a 0/n study's mode), with
         bisection outside the bracket and after the 10th. F within −10%…+50% will do.
         (``tau``: a number, or a column of one τ per study.)"""
-        sign, fall, zc = self._sign, self._fall, zhat[:, None]
+        sign, fall, zc = _SIGN, _FALL, zhat[:, None]
         lo, hi = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4)), np.sqrt(2 * fall)
         if self._ends is None:  # a normal integrand's ends, F = d²/2σ²
             d: FloatArray = sigma[:, None] * np.sqrt(2 * fall)
@@ -206,7 +216,7 @@ class Likelihood:
         if self.nagq == "exact":
             d = self._panel_ends(eta, tc, zhat, sigma)
             z = zhat[:, None] + d @ self.u
-            log_w = np.log(d @ self._widths) @ self._spread + self.log_w
+            log_w = np.log(d @ _WIDTHS) @ _SPREAD + self.log_w
         else:
             z = zhat[:, None] + sigma[:, None] * self.u
             log_w = np.log(sigma)[:, None] + self.log_w
@@ -269,8 +279,8 @@ class Likelihood:
         eta = (betas @ self.X.T).reshape(-1)
         ll, rows = self.per_study(eta, float(taus[0]) if c == 1 else np.repeat(taus, k))
         sums = rows.reshape(5, c, k) @ self._design  # Xᵀ rowⱼ, Σᵢ rowⱼ, Σᵢ rowⱼ xᵢxᵢᵀ
-        grad = np.concatenate((sums[0, :, :p], sums[1, :, p : p + 1]), axis=1)
-        hess = np.empty((c, p + 1, p + 1))
+        picked = sums.transpose(1, 0, 2).reshape(c, -1)[:, self._pick]
+        grad, hess = picked[:, : p + 1], picked[:, p + 1 :].reshape(c, p + 1, p + 1)
         if self.nagq != "exact" and hessian and taus.min() > 0:  # (τ = 0: closed form, exact)
             for j in range(p + 1):  # (every copy moved in its own β_j or τ)
                 h = 1e-7 * (1 + np.abs(betas[:, j] if j < p else taus))
@@ -279,9 +289,5 @@ class Likelihood:
                 )
                 hess[:, :, j] = (np.array([ev.grad for ev in moved]) - grad) / h[:, None]
             hess = 0.5 * (hess + hess.transpose(0, 2, 1))
-        else:
-            hess[:, :p, :p] = sums[2, :, p + 1 :].reshape(c, p, p)
-            hess[:, :p, p] = hess[:, p, :p] = sums[3, :, :p]
-            hess[:, p, p] = sums[4, :, p]
         lls = ll.reshape(c, k).sum(axis=1)
         return [Evaluation(float(lls[j]), grad[j], hess[j]) for j in range(c)]
