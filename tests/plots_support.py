@@ -133,6 +133,44 @@ def assert_clean(fig: Any, tolerance: float = 0.5) -> None:
     assert _outside(fig, boxes, tolerance) == []
 
 
+def squares_outside_panel(fig: Any, tolerance: float = 0.5) -> list[str]:
+    """Study squares and CI lines of a forest whose drawn extent leaves their panel's axes,
+    and panels that leave the figure (pixels, after a draw)."""
+    import numpy as np
+
+    fig.canvas.draw()
+    fb = fig.bbox
+    bad = []
+
+    def leaves(box: Any, x0: float, y0: float, x1: float, y1: float) -> bool:
+        return bool(
+            x0 < box.x0 - tolerance
+            or y0 < box.y0 - tolerance
+            or x1 > box.x1 + tolerance
+            or y1 > box.y1 + tolerance
+        )
+
+    for squares in by_gid(fig, "study-squares"):
+        ax = squares.axes
+        ab = ax.get_window_extent()
+        if leaves(fb, ab.x0, ab.y0, ab.x1, ab.y1):
+            bad.append("panel")
+        centres = ax.transData.transform(squares.get_offsets())
+        half = np.sqrt(squares.get_sizes()) / 2 * fig.dpi / 72
+        half = np.broadcast_to(half, (len(centres),))
+        for (x, y), h in zip(centres, half, strict=True):
+            if leaves(ab, x - h, y - h, x + h, y + h):
+                bad.append(f"square at x = {ax.transData.inverted().transform((x, y))[0]:g}")
+    for lines in by_gid(fig, "study-ci"):
+        ax = lines.axes
+        ab = ax.get_window_extent()
+        for seg in lines.get_segments():
+            (x0, y0), (x1, y1) = ax.transData.transform(seg)
+            if leaves(ab, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)):
+                bad.append(f"CI line {seg[0][0]:g}–{seg[1][0]:g}")
+    return bad
+
+
 def by_gid(fig: Any, gid: str) -> list[Any]:
     """All artists of a figure with this gid."""
     return [a for a in fig.findobj() if a.get_gid() == gid]
