@@ -323,6 +323,12 @@ def _subgroups(
                 f"categories shown as the block {OTHER_SUBGROUP}: {listed}"
             )
         order = [*present, *([OTHER_SUBGROUP] if not inside.all() else [])]
+        if len(order) >= len(rows):
+            notes.append(
+                f"no subgroup analysis by {name}: {len(rows)} studies in {len(order)} blocks "
+                "(the test needs more studies than blocks)"
+            )
+            continue
         data = rows.assign(_subgroup=pd.Categorical(groups, categories=order))
         out[name] = {}
         for method, opts in METHODS.items():
@@ -432,14 +438,21 @@ def _search_date(set_name: str, path: Any) -> dt.date | None:
 def _analyse_outcome(set_name: str, outcome: str, path: Any) -> OutcomeAnalysis:
     from ..data import OUTCOMES, analysis_set
 
-    rows = analysis_set(set_name, outcome, path)
     notes: list[str] = []
+    if outcome.startswith("os_"):
+        from .survival import CONVENTION, survival_set
+
+        rows = survival_set(set_name, outcome, path)
+        if not rows.empty:
+            notes.append(CONVENTION)
+    else:
+        rows = analysis_set(set_name, outcome, path)
     if rows.empty:
         notes.append(
             "no counts: "
             + (
-                "survival is reported as Kaplan–Meier percentages, not events out of a total, "
-                "so it cannot be pooled as binomial proportions"
+                "no report of the set prints a Kaplan–Meier rate at this time point "
+                "(data/extracted/survival.csv)"
                 if outcome.startswith("os_")
                 else "the set has no rows for this outcome"
             )
@@ -515,14 +528,15 @@ def _explain(
     out: list[str] = []
     if oa.k == 0:
         out.append(
-            "Not reproducible from counts: survival is reported as Kaplan–Meier percentages, "
-            "not events out of a total. The published estimate presumably pooled those "
-            "percentages with assumed denominators, which ignores censoring and unequal "
-            "follow-up."
+            "Not reproducible: no report of the set prints a Kaplan–Meier rate at this time point."
             if oa.outcome.startswith("os_")
             else "Not reproducible: the analysis set has no counts for this outcome."
         )
     else:
+        if oa.outcome.startswith("os_"):
+            from .survival import CONVENTION
+
+            out.append(f"Survival: {CONVENTION}.")
         res = oa.results["published"]
         diff = 100 * (res.estimate - pub_est)
         lo, hi = published["ci_low"] / 100, published["ci_high"] / 100
