@@ -168,8 +168,9 @@ def load_survival(path: PathLike | None = None) -> pd.DataFrame:
     --------
     >>> from inometa.data import load_survival
     >>> os3 = load_survival().query("outcome == 'os_3y'")
-    >>> os3.loc[os3.study_id == "kantarjian2023", ["rate", "n"]].to_numpy().tolist()
-    [[40.0, 110]]
+    >>> row = os3.set_index("study_id").loc["kantarjian2023"]
+    >>> float(row["rate"]), int(row["n"])
+    (40.0, 110)
     """
     directory = data_dir(path)
     file = directory / SURVIVAL_FILE
