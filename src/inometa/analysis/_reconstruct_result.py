@@ -72,6 +72,26 @@ class ReconstructResult:
     options: dict[str, Any]
     notes: tuple[str, ...] = field(default=())
 
+    def __str__(self) -> str:
+        """The target, the size of the search and its counts; the tables are attributes."""
+        shown = ", ".join(
+            f"{k} {v:g}" for k, v in self.target.items() if k not in ("decimals", "near")
+        )
+        feasible = {True: "yes", False: "no", None: "not checked"}[self.feasible]
+        lines = [
+            f"target: {shown}",
+            f"searched {self.n_searched} study sets × {self.n_methods} methods: "
+            f"{len(self.matches)} matches ({self.expected_by_chance:.3g} expected by chance), "
+            f"{len(self.near_misses)} near misses; published CI reachable: {feasible}",
+        ]
+        if self.always_included:
+            lines.append(f"in every match: {', '.join(self.always_included)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """``str`` in angle brackets: counts, never the tables."""
+        return f"<ReconstructResult {self}>".replace("\n", "\n  ")
+
 
 def _shift_lattice(keys: tuple[str, ...]) -> tuple[list[str], dict[str, dict[str, int]]]:
     """The directions a published summary can move in while keeping its internal structure.
