@@ -152,9 +152,9 @@ def test_non_converged_fit_is_kept_and_flagged(monkeypatch: pytest.MonkeyPatch) 
     # With an iteration limit of 2 (both paths' default lowered), a REML fit that needs 3
     # is reported as its last iterate with a note, next to one that converges at once (at
     # the boundary).
-    from inometa.core import batch_tau2, tau2
+    from inometa.core import tau2
 
-    for f in (tau2.estimate_tau2, batch_tau2.estimate_tau2_batch):
+    for f in (tau2.estimate_tau2, tau2.estimate_tau2_batch):
         monkeypatch.setitem(f.__kwdefaults__, "maxiter", 2)
     x = np.array([[1, 12, 30, 8, 3, 20], [10, 10, 10, 10, 10, 10]])
     n = np.array([[50, 40, 45, 60, 30, 50], [50, 50, 50, 50, 50, 50]])

@@ -208,3 +208,39 @@ def test_random_permutations_converge_to_the_exact_pvalues() -> None:
         # draw is fixed, the margin says how far a correct sampler can stray)
         margin = 4 * math.sqrt(exact * (1 - exact) / iterations) + 1 / iterations
         assert abs(sampled - exact) <= margin
+
+
+@pytest.mark.parametrize(
+    ("tau2_method", "ci_method", "tau2_fixed"),
+    [("REML", "z", None), ("DL", "hk", None), ("PM", "hk_adhoc", None), ("ML", "t", 0.05)],
+)
+def test_permuted_designs_in_one_batch_equal_each_fit(
+    tau2_method: str, ci_method: str, tau2_fixed: float | None
+) -> None:
+    # The permutation test fits all reordered designs as one batch; each row must be the
+    # metareg fit of that design alone (coefficient statistics and QM).
+    from inometa.analysis.escalc import prepare, resolve_options
+    from inometa.analysis.regression import _statistics
+
+    opts = resolve_options(
+        method=None, transform=None, tau2_method=tau2_method, tau2_fixed=tau2_fixed,
+        ci_method=ci_method, pi_method=None, i2_definition=None, study_ci_method=None,
+        correction=None, increment=None, level=0.95, nagq=None, profile="metafor",
+    )  # fmt: skip
+    prep = prepare(X, N, data=None, labels=None, options=opts)
+    mods = {"year": np.array(YEAR, dtype=float), "combo": np.array(REGIMEN) == "combo"}
+    design, _, _ = design_matrix(mods, prep.labels, None)
+    rng = np.random.default_rng(5)
+    orders = [np.arange(12)] + [rng.permutation(12) for _ in range(7)]
+    stat, qm = _statistics(prep, design[np.stack(orders)])
+    for i, order in enumerate(orders):
+        one = inometa.metareg(
+            X, N, {k: v[order] for k, v in mods.items()}, tau2_method=tau2_method,
+            ci_method=ci_method, tau2_fixed=tau2_fixed,
+        )  # fmt: skip
+        # The uncentred year makes XᵀWX ill-conditioned (condition number ~1e12): the k × k
+        # projector, and with it τ², carries ~1e-10 relative rounding that depends on how
+        # many designs a matrix product stacks. Far below permutest's comparison
+        # tolerance (√eps ≈ 1.5e-8 on the statistics).
+        np.testing.assert_allclose(stat[i], one.statistic, rtol=1e-8)
+        assert qm[i] == pytest.approx(one.qm, rel=1e-8)

@@ -128,7 +128,11 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
     # likelihoods); Newton steps on the score about five, on ψ = score · (v̄ + τ²)² under
     # four on these data. The result must still be the maximum: the likelihood is lower on
     # both sides.
-    from inometa.core.tau2 import _loglik
+    from inometa.core.tau2 import batch_data, loglik_batch
+
+    def _loglik(t: float, y: np.ndarray, v: np.ndarray, reml: bool) -> float:
+        d = batch_data(y[None], v[None], np.ones((1, y.size)), None)
+        return float(loglik_batch(d, np.array([t]), reml)[0])
 
     rng = np.random.default_rng(11)
     iterations = []
@@ -143,9 +147,9 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
         assert fit.iterations <= 8
         iterations.append(fit.iterations)
         reml = method == "REML"
-        top = _loglik(fit.tau2, y, v, None, reml)
+        top = _loglik(fit.tau2, y, v, reml)
         for t in (fit.tau2 * (1 - 1e-4), fit.tau2 * (1 + 1e-4)):
-            assert _loglik(t, y, v, None, reml) < top
+            assert _loglik(t, y, v, reml) < top
     assert np.mean(iterations) < 4.2  # Newton steps on the score itself: about 5.2
 
 
@@ -155,16 +159,20 @@ def test_newton_steps_reach_the_likelihood_maximum_quickly(method: str) -> None:
     [[0.02, 0.05, 0.1, 0.3, 0.04], [1e-6, 0.05, 0.1, 0.3, 0.04]],  # the second: one dominant study
     ids=["spread", "dominant"],
 )
-def test_intercept_point_is_the_general_likelihood_and_information(reml: bool, vi: list) -> None:
-    # The one-pass evaluation at the estimate must equal the general code it replaces there.
-    from inometa._wls import projection
-    from inometa.core.tau2 import _intercept_point, _loglik
+def test_intercept_likelihood_and_information_equal_the_explicit_matrix(
+    reml: bool, vi: list
+) -> None:
+    # The O(k) sums without moderators must equal the k × k computation with an explicit
+    # intercept column (metafor's), at the estimate and away from it.
+    from inometa.core.projection import projection
+    from inometa.core.tau2 import batch_data, loglik_batch
 
-    y, v = np.array([0.3, -0.1, 0.8, 1.5, 0.2]), np.array(vi)
-    work = (np.empty(5), np.empty(5), np.empty(5))
+    y, v = np.array([[0.3, -0.1, 0.8, 1.5, 0.2]]), np.array([vi])
+    m, ones = np.ones((1, 5)), np.ones((5, 1))
     for t in (0.0, 0.07, 2.0):
-        ll, info = _intercept_point(t, y, v, reml, work)
-        assert ll == pytest.approx(_loglik(t, y, v, None, reml), rel=1e-14)
+        tt = np.array([t])
+        ll = loglik_batch(batch_data(y, v, m, None), tt, reml)[0]
+        assert ll == pytest.approx(loglik_batch(batch_data(y, v, m, ones), tt, reml)[0], rel=1e-14)
         w = 1 / (v + t)
-        expected = projection(w, None).sum_sq() if reml else float(np.sum(w * w))
-        assert info == pytest.approx(expected, rel=1e-12)
+        info = projection(w, None).sum_sq()[0]
+        assert info == pytest.approx(projection(w, ones).sum_sq()[0], rel=1e-12)

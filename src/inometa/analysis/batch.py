@@ -25,19 +25,14 @@ import numpy.typing as npt
 from scipy import special
 
 from ..core import messages
-from ..core.batch_heterogeneity import q_profile_batch
 from ..core.batch_result import COLUMNS, MetaPropBatchResult
-from ..core.batch_tau2 import (
-    Tau2Batch,
-    estimate_tau2_batch,
-    generalized_q_batch,
-    typical_variance_batch,
-)
 from ..core.glmm import GlmmFit, Nagq, fit_glmm
 from ..core.heterogeneity import (
     i2_h2_ci_test_based_batch,
     i2_h2_from_q_batch,
     i2_h2_from_tau2_batch,
+    q_profile_batch,
+    typical_variance_batch,
 )
 from ..core.intervals import (
     hk_s2_from_rss,
@@ -47,6 +42,7 @@ from ..core.intervals import (
 )
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
+from ..core.tau2 import Tau2Batch, estimate_tau2_batch, generalized_q_batch
 from ..core.transforms import Transform, apply_correction, corrected_yi_vi, get_transform
 from ._batch_input import Names, check_counts, check_finite, with_batch_backtransform
 from .escalc import resolve_options
@@ -478,7 +474,7 @@ def _fit_inverse(
     cols["q_pvalue"] = np.where(multi, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
     cols["q_lrt"] = np.full(r, np.nan)
     cols["q_lrt_pvalue"] = np.full(r, np.nan)
-    vt = typical_variance_batch(V, M, k)
+    vt = typical_variance_batch(V, M)
     cols["typical_variance"] = vt
     ci = q_profile_batch(Y, V, M, lev)
     for i, row_notes in enumerate(ci.notes):
@@ -647,7 +643,7 @@ def _fit_glmm(
         edge.any(axis=1) & (k > 1),
         messages.GLMM_WALD_Q,
     )
-    vt = typical_variance_batch(V, M, k)
+    vt = typical_variance_batch(V, M)
     cols["typical_variance"] = vt
     cols["tau2"] = g.tau2
     cols["tau2_se"] = np.full(r, np.nan)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._distributions import chi2_sf
-from .._wls import InterceptProjection, total
+from .._wls import total
 from ..core import messages
 from ..core.glmm import Nagq, fit_glmm
 from ..core.heterogeneity import (
@@ -268,9 +268,8 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
     k = yi.size
     lev = options.level
     w_fe = np.reciprocal(vi)
-    P0 = InterceptProjection(w_fe)
-    sum_fe = P0.sum_w
-    mu_fe = P0.mean(yi)
+    sum_fe = total(w_fe)
+    mu_fe = float(w_fe.dot(yi)) / sum_fe
     common = pooled_interval(mu_fe, math.sqrt(1 / sum_fe), "z", lev, k=k)
     # Q(τ²) and its slope at τ² = 0 (computed as solve_q does): Cochran's Q, and the start
     # of the Q-profile search for the τ² interval.
@@ -304,7 +303,7 @@ def _fit_inverse(prep: Prepared) -> MetaPropResult:
         notes.append(pi.note)
 
     qt = q_test(at_zero[0], k - 1)
-    vt = (k - 1) / P0.trace() if k >= 2 else 0.0  # the typical variance (see heterogeneity)
+    vt = typical_variance(vi)
     if k >= 2:
         ci_tau = q_profile_tau2_ci(yi, vi, lev, at_zero=at_zero)
         notes.extend(f"τ² interval: {s}" for s in ci_tau.notes)

@@ -35,7 +35,7 @@ from ..core.heterogeneity import cochran_q, i2_h2_from_tau2, typical_variance
 from ..core.intervals import critical_value
 from ..core.results import MetaPropOptions, StudyData, json_safe, registered_views
 from ..core.significance import TestResult, chi2_test, f_test
-from ..core.tau2 import estimate_tau2, generalized_q
+from ..core.tau2 import estimate_tau2, estimate_tau2_batch, generalized_q
 from .escalc import Prepared, prepare, resolve_options
 from .moderators import design_matrix
 
@@ -356,15 +356,36 @@ def metareg(
 
 
 def _wls(
-    yi: FloatArray, vi: FloatArray, X: FloatArray, tau2: float
-) -> tuple[FloatArray, FloatArray, float]:
-    """β̂, (XᵀWX)⁻¹ and the weighted RSS at τ² (W = 1/(v + τ²))."""
-    w = 1 / (vi + tau2)
-    WX = X * w[:, None]
-    vb = np.linalg.inv(X.T @ WX)
-    beta = vb @ (WX.T @ yi)
-    rss = float(np.sum(w * (yi - X @ beta) ** 2))
-    return beta, vb, rss
+    yi: FloatArray, vi: FloatArray, X: FloatArray, tau2: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """β̂, (XᵀWX)⁻¹ and the weighted RSS of R fits at once: designs X (R, k, p) and τ² (R,)
+    (W = 1/(v + τ²)); β̂ is (R, p), (XᵀWX)⁻¹ (R, p, p), the RSS (R,)."""
+    w = 1 / (vi[None, :] + tau2[:, None])
+    WX = X * w[:, :, None]
+    vb = np.linalg.inv(np.swapaxes(X, 1, 2) @ WX)
+    beta = (vb @ (np.swapaxes(WX, 1, 2) @ yi)[:, :, None])[:, :, 0]
+    res = yi[None, :] - (X @ beta[:, :, None])[:, :, 0]
+    return beta, np.asarray(vb, dtype=float), np.asarray(np.sum(w * res * res, axis=1), dtype=float)
+
+
+def _hk_scale(vb: FloatArray, rss: FloatArray, ci_method: str, k: int, p: int) -> FloatArray:
+    """(XᵀWX)⁻¹ scaled by the Knapp–Hartung factor s² = RSS/(k − p) per fit (0 for a
+    perfect fit; at least 1 for ``hk_adhoc``); unchanged for z and t."""
+    if ci_method not in ("hk", "hk_adhoc"):
+        return vb
+    s2 = np.where(rss <= np.finfo(float).eps, 0.0, rss / (k - p))
+    if ci_method == "hk_adhoc":
+        s2 = np.maximum(1.0, s2)
+    return np.asarray(s2[:, None, None] * vb, dtype=float)
+
+
+def _qm(beta: FloatArray, vb: FloatArray) -> FloatArray:
+    """The Wald statistic of every coefficient but the intercept, per fit."""
+    b = beta[:, 1:]
+    return np.asarray(
+        np.einsum("ri,ri->r", b, np.linalg.solve(vb[:, 1:, 1:], b[:, :, None])[:, :, 0]),
+        dtype=float,
+    )
 
 
 def _tests(
@@ -389,9 +410,8 @@ def _tests(
     df: float | None = float(k - p) if ci_method in ("t", "hk", "hk_adhoc") else None
     crit = critical_value(level, df)
     pval = 2 * (stats.norm.sf(np.abs(stat)) if df is None else stats.t.sf(np.abs(stat), df))
-    btt = slice(1, p)
     m = p - 1
-    qm = float(beta[btt] @ np.linalg.solve(vb[btt, btt], beta[btt]))
+    qm = float(_qm(beta[None], vb[None])[0])
     if df is None:
         qm_p = chi2_test("QM", qm, m).pvalue
         qm_test = "Wald χ²"
@@ -440,12 +460,8 @@ def fit_inverse_reg(
         tau2, tau2_se = fit.tau2, fit.se
         if fit.note:
             notes.append(f"τ² ({fit.method}): {fit.note}")
-    beta, vb, rss = _wls(yi, vi, X, tau2)
-    if opts.ci_method in ("hk", "hk_adhoc"):
-        s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
-        if opts.ci_method == "hk_adhoc":
-            s2 = max(1.0, s2)
-        vb = s2 * vb
+    betas, vbs, rss = _wls(yi, vi, X[None], np.array([tau2]))
+    beta, vb = betas[0], _hk_scale(vbs, rss, opts.ci_method, k, p)[0]
     se, stat, pval, lo, hi, df, qm, m, df2, qm_p, qm_test = _tests(
         beta, vb, opts.ci_method, k, opts.level
     )
@@ -582,26 +598,35 @@ def _readonly(a: Any) -> FloatArray:
     return arr
 
 
-def _statistics(prep: Prepared, X: FloatArray) -> tuple[FloatArray, float]:
-    """Coefficient statistics and QM only — what a permutation test compares."""
+def _statistics(prep: Prepared, X: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Coefficient statistics (R, p) and QM (R,) of the designs X (R, k, p) — what a
+    permutation test compares. Inverse variance: every design in one batch (τ² by
+    :func:`inometa.core.tau2.estimate_tau2_batch`, then batched weighted least squares);
+    the GLMM is fitted design by design."""
     opts = prep.options
-    k = X.shape[0]
+    r, k, p = X.shape
     if opts.method == "glmm":
         assert opts.nagq is not None
-        g = fit_glmm(prep.events, prep.n, X=X, nagq=opts.nagq, tau2_fixed=opts.tau2_fixed)
-        beta, vb = g.beta, g.vcov
+        fits = [
+            fit_glmm(prep.events, prep.n, X=Xi, nagq=opts.nagq, tau2_fixed=opts.tau2_fixed)
+            for Xi in X
+        ]
+        beta = np.array([g.beta for g in fits])
+        vb = np.array([g.vcov for g in fits])
     else:
-        tau2 = (
-            opts.tau2_fixed
-            if opts.tau2_fixed is not None
-            else estimate_tau2(prep.yi, prep.vi, opts.tau2_method, X).tau2
-        )
-        beta, vb, rss = _wls(prep.yi, prep.vi, X, tau2)
-        if opts.ci_method in ("hk", "hk_adhoc"):
-            s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - X.shape[1])
-            vb = (max(1.0, s2) if opts.ci_method == "hk_adhoc" else s2) * vb
-    out = _tests(beta, vb, opts.ci_method, k, opts.level)
-    return out[1], out[6]
+        yi, vi = prep.yi, prep.vi
+        if opts.tau2_fixed is not None:
+            tau2 = np.full(r, float(opts.tau2_fixed))
+        else:
+            Y, V = np.broadcast_to(yi, (r, k)), np.broadcast_to(vi, (r, k))
+            tau2 = estimate_tau2_batch(Y, V, np.ones((r, k)), opts.tau2_method, X).tau2
+        beta, vb, rss = _wls(yi, vi, X, tau2)
+        vb = _hk_scale(vb, rss, opts.ci_method, k, p)
+    stat = beta / np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
+    qm = _qm(beta, vb)
+    if opts.ci_method in ("t", "hk", "hk_adhoc"):
+        qm = qm / (p - 1)
+    return stat, qm
 
 
 def _distinct_orderings(X: FloatArray) -> int:
@@ -629,13 +654,15 @@ def _permutation_test(
         rng = np.random.default_rng(seed)
         orders = [np.arange(k)] + [rng.permutation(k) for _ in range(iterations - 1)]
     stat_obs = np.abs(np.asarray(observed.statistic))
-    qm_obs = observed.qm
     exceed = np.zeros(stat_obs.size)
     exceed_qm = 0.0
-    for order in orders:
-        stat, qm = _statistics(prep, X[order])
-        exceed += np.abs(stat) >= stat_obs - _COMPTOL
-        exceed_qm += qm >= qm_obs - _COMPTOL
+    # The permuted designs in batches of about 2·10⁶ entries of the k × k projectors.
+    chunk = max(1, 2_000_000 // (k * k))
+    for start in range(0, len(orders), chunk):
+        designs = X[np.stack(orders[start : start + chunk])]
+        stat, qm = _statistics(prep, designs)
+        exceed += np.sum(np.abs(stat) >= stat_obs - _COMPTOL, axis=0)
+        exceed_qm += float(np.sum(qm >= observed.qm - _COMPTOL))
     total = len(orders)
     return PermutationTest(
         pvalues=tuple(float(v) for v in np.minimum(exceed / total, 1.0)),

@@ -21,8 +21,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ..core.batch_tau2 import estimate_tau2_batch, generalized_q_batch, typical_variance_batch
+from ..core.heterogeneity import typical_variance_batch
 from ..core.results import MetaPropResult
+from ..core.tau2 import estimate_tau2_batch, generalized_q_batch
 from ..core.transforms import get_transform
 from .batch import refit_batch
 
@@ -275,7 +276,7 @@ def _gosh_inverse(
             tau2 = estimate_tau2_batch(Y, V, M, method).tau2
         else:
             tau2 = np.full(M.shape[0], float(tau2_fixed))
-        vt = typical_variance_batch(V, M, ks)
+        vt = typical_variance_batch(V, M)
         with np.errstate(divide="ignore", invalid="ignore"):
             out["i2"].append(np.where(vt > 0, tau2 / (vt + tau2), 0.0))
             out["h2"].append(np.where(vt > 0, tau2 / vt + 1, 1.0))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EPS", "Workspace", "masked_mean", "row_dot", "row_sum"]
+from .._wls import ones
+
+__all__ = ["EPS", "Workspace", "masked_mean", "row_dot", "row_dot3", "row_sum"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -20,7 +22,8 @@ def row_sum(a: FloatArray) -> FloatArray:
     >>> row_sum(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [3.0, 7.0]
     """
-    return np.asarray(a @ np.ones(a.shape[1]), dtype=float)
+    out: FloatArray = a.dot(ones(a.shape[1]))
+    return out
 
 
 def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -31,7 +34,24 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     >>> row_dot(np.ones((2, 3)), np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])).tolist()
     [6.0, 1.0]
     """
-    return np.asarray(np.einsum("ij,ij->i", a, b), dtype=float)
+    if a.shape[0] == 1:  # one analysis: a dot product, without einsum's fixed cost
+        return np.array([a.reshape(-1).dot(b.reshape(-1))])
+    out: FloatArray = np.einsum("ij,ij->i", a, b)
+    return out
+
+
+def row_dot3(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+    """Row-wise Σⱼ aᵢⱼ bᵢⱼ cᵢⱼ, without a temporary array of the product.
+
+    Examples
+    --------
+    >>> row_dot3(np.ones((1, 2)), np.full((1, 2), 2.0), np.array([[1.0, 3.0]])).tolist()
+    [8.0]
+    """
+    if a.shape[0] == 1:
+        return np.array([(a * b).reshape(-1).dot(c.reshape(-1))])
+    out: FloatArray = np.einsum("ij,ij,ij->i", a, b, c)
+    return out
 
 
 def masked_mean(V: FloatArray, M: FloatArray, k: FloatArray) -> FloatArray:

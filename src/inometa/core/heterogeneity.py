@@ -11,18 +11,22 @@ Two definitions of I² and H² are in use and both are offered:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
-from .._distributions import chi2_isf, chi2_ppf, norm_isf
-from .._wls import design_matrix, model_dimensions, projection
+from .._distributions import by_df, norm_isf
 from . import messages
+from .projection import as_design, projection
 from .significance import TestResult, chi2_test
-from .tau2 import generalized_q, solve_q
+from .tau2 import batch_data, generalized_q, q_and_slope, solve_q_batch
 
 __all__ = [
+    "Tau2Interval",
+    "Tau2IntervalBatch",
     "cochran_q",
     "i2_h2_ci_test_based",
     "i2_h2_ci_test_based_batch",
@@ -30,9 +34,11 @@ __all__ = [
     "i2_h2_from_q_batch",
     "i2_h2_from_tau2",
     "i2_h2_from_tau2_batch",
+    "q_profile_batch",
     "q_profile_tau2_ci",
     "q_test",
     "typical_variance",
+    "typical_variance_batch",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,9 +56,9 @@ def cochran_q(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None = No
     2.0
     """
     y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    k, p = model_dimensions(y, design_matrix(X, y.size))
-    return q_test(generalized_q(0.0, y, v, X), k - p)
+    Xd = as_design(X, 1, y.size)
+    p = 1 if Xd is None else Xd.shape[-1]
+    return q_test(generalized_q(0.0, y, np.asarray(vi, dtype=float), Xd), y.size - p)
 
 
 def q_test(q: float, df: int) -> TestResult:
@@ -68,20 +74,30 @@ def q_test(q: float, df: int) -> TestResult:
     return chi2_test("Q", q, df, "Cochran's test of homogeneity (inverse-variance weights)")
 
 
+def typical_variance_batch(V: FloatArray, M: FloatArray, X: FloatArray | None = None) -> FloatArray:
+    """The typical within-study variance ṽ = (k − p)/tr P₀ per analysis (0 when k ≤ p).
+
+    Examples
+    --------
+    >>> typical_variance_batch(np.full((1, 3), 0.01), np.ones((1, 3)))
+    array([0.01])
+    """
+    k = M.sum(axis=1)
+    p = 1 if X is None else X.shape[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k > p, (k - p) / projection(M / V, X).trace(), 0.0)
+
+
 def typical_variance(vi: npt.ArrayLike, X: npt.ArrayLike | None = None) -> float:
-    """The typical within-study variance ṽ = (k − p)/tr P₀ (0 when k = p).
+    """The typical within-study variance ṽ = (k − p)/tr P₀ of one analysis (0 when k = p).
 
     Examples
     --------
     >>> round(typical_variance([0.01, 0.01, 0.01]), 12)
     0.01
     """
-    v = np.asarray(vi, dtype=float)
-    Xd = design_matrix(X, v.size)
-    k, p = model_dimensions(v, Xd)
-    if k <= p:
-        return 0.0
-    return float((k - p) / projection(1 / v, Xd).trace())
+    v = np.asarray(vi, dtype=float)[None]
+    return float(typical_variance_batch(v, np.ones_like(v), as_design(X, 1, v.shape[1]))[0])
 
 
 # I², H² and the test-based interval are written once, for arrays of analyses (one entry
@@ -210,6 +226,103 @@ class Tau2Interval(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Tau2IntervalBatch:
+    """Q-profile intervals for τ² per analysis, with notes on bounds that are not roots."""
+
+    low: FloatArray
+    high: FloatArray
+    notes: tuple[tuple[str, ...], ...]
+
+
+def q_profile_batch(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    level: float = 0.95,
+    X: FloatArray | None = None,
+    *,
+    tau2_max: float | None = None,
+    tol: float = 1e-12,
+    at_zero: tuple[FloatArray, FloatArray] | None = None,
+) -> Tau2IntervalBatch:
+    """Q-profile confidence interval for τ² (Viechtbauer 2007) per analysis, as metafor's
+    ``confint``.
+
+    The bounds solve Q(τ²) = χ²₍df; 1−α/2₎ (lower) and χ²₍df; α/2₎ (upper) for the
+    generalized Q, which decreases in τ² (:func:`inometa.core.tau2.solve_q_batch`, both
+    bounds of every analysis in one batch). A
+    bound below 0 is set to 0; if even Q(0) is below the lower-tail quantile the interval
+    is {0} (metafor: "CI is the null set").
+
+    Parameters
+    ----------
+    Y, V, M, X
+        As :func:`inometa.core.tau2.estimate_tau2_batch`.
+    level
+        Confidence level.
+    tau2_max
+        Upper end of the search (metafor: max(100, 10 τ̂²)); default 10¹². A bound beyond
+        it is reported as ``tau2_max``, with a note.
+    tol
+        Root-finding tolerance (relative to the mean vᵢ).
+    at_zero
+        Q(0) and −dQ/dτ² at τ² = 0 per analysis, when the caller has them (Cochran's Q is
+        Q(0)), as :func:`inometa.core.tau2.q_and_slope` computes them.
+
+    Examples
+    --------
+    The same interval as metafor's ``confint(rma(yi, vi))`` (0.0307, 1.7849):
+
+    >>> ci = q_profile_batch(np.array([[0.1, 0.5, 0.2, 0.9]]),
+    ...                      np.array([[0.01, 0.02, 0.015, 0.01]]), np.ones((1, 4)))
+    >>> round(float(ci.low[0]), 4), round(float(ci.high[0]), 4)
+    (0.0307, 1.7849)
+    """
+    d = batch_data(Y, V, M, X)
+    r = Y.shape[0]
+    low = np.full(r, np.nan)
+    high = np.full(r, np.nan)
+    notes: list[list[str]] = [[] for _ in range(r)]
+    for i in np.flatnonzero(d.df < 1):
+        notes[i].append(messages.K1_TAU2_CI)
+    ok = np.flatnonzero(d.df >= 1)
+    if ok.size:
+        dd, df = d.take(ok), d.df[ok]
+        alpha = 1 - level
+        # stats.chi2.isf and .ppf without the distribution machinery (see _distributions)
+        crit_upper = by_df(lambda q, f: special.chdtri(f, q), alpha / 2, df)  # → lower bound
+        crit_lower = by_df(lambda q, f: 2 * special.gammaincinv(f / 2, q), alpha / 2, df)
+        # Without a limit the search goes far beyond metafor's (which reports "> 100").
+        cap = _TAU2_SEARCH_LIMIT if tau2_max is None else tau2_max
+        if at_zero is None:
+            q0, s0 = q_and_slope(dd, np.zeros(ok.size))
+        else:
+            q0, s0 = (np.asarray(a, dtype=float)[ok] for a in at_zero)
+        null = q0 < crit_lower
+        lo, hi = np.zeros(ok.size), np.zeros(ok.size)
+        # Q decreases in τ²: each bound is the root of Q(τ²) = its quantile, from τ² = 0;
+        # the two searches run side by side, as rows of one batch.
+        lower = np.flatnonzero(~null & (q0 >= crit_upper))
+        upper = np.flatnonzero(~null)
+        both = np.concatenate([lower, upper])
+        if both.size:
+            roots = solve_q_batch(
+                np.concatenate([crit_upper[lower], crit_lower[upper]]),
+                dd.take(both),
+                start_values=(q0[both], s0[both]),
+                cap=cap,
+                tol=tol,
+            )
+            lo[lower], hi[upper] = roots.tau2[: lower.size], roots.tau2[lower.size :]
+            for j in upper[roots.capped[lower.size :]]:
+                notes[ok[j]].append(f"the upper Q-profile bound for τ² exceeds {cap:g}")
+        low[ok], high[ok] = lo, hi
+        for j in np.flatnonzero(null):
+            notes[ok[j]].append(messages.NULL_Q_PROFILE)
+    return Tau2IntervalBatch(low, high, tuple(tuple(n) for n in notes))
+
+
 def q_profile_tau2_ci(
     yi: npt.ArrayLike,
     vi: npt.ArrayLike,
@@ -220,29 +333,8 @@ def q_profile_tau2_ci(
     tol: float = 1e-12,
     at_zero: tuple[float, float] | None = None,
 ) -> Tau2Interval:
-    """Q-profile confidence interval for τ² (Viechtbauer 2007), as metafor's ``confint``.
-
-    The bounds solve Q(τ²) = χ²₍df; 1−α/2₎ (lower) and χ²₍df; α/2₎ (upper) for the
-    generalized Q, which decreases in τ². A bound below 0 is set to 0; if even Q(0) is
-    below the lower-tail quantile the interval is {0} (metafor: "CI is the null set").
-
-    Parameters
-    ----------
-    yi, vi
-        Model-scale values and sampling variances.
-    level
-        Confidence level.
-    X
-        Optional design matrix.
-    tau2_max
-        Upper end of the search (metafor: max(100, 10 τ̂²)); default 10¹². A bound beyond
-        it is reported as ``tau2_max``, with a note.
-    tol
-        Root-finding tolerance (relative to the mean vᵢ; see :func:`inometa.core.tau2.solve_q`).
-    at_zero
-        Q(0) and −dQ/dτ² at τ² = 0, when the caller has them (``metaprop`` has: Cochran's
-        Q is Q(0)); computed otherwise. As :func:`inometa.core.tau2.solve_q` computes them:
-        Q = Σ (wᵢrᵢ) rᵢ, −dQ/dτ² = Σ (wᵢrᵢ)².
+    """Q-profile confidence interval for τ² of one analysis (:func:`q_profile_batch`, which
+    documents the parameters).
 
     Examples
     --------
@@ -252,33 +344,16 @@ def q_profile_tau2_ci(
     >>> round(ci.low, 4), round(ci.high, 4)
     (0.0307, 1.7849)
     """
-    y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    Xd = design_matrix(X, y.size)
-    k, p = model_dimensions(y, Xd)
-    df = k - p
-    if df < 1:
-        return Tau2Interval(float("nan"), float("nan"), (messages.K1_TAU2_CI,))
-    alpha = 1 - level
-    crit_upper = chi2_isf(alpha / 2, df)  # gives the lower bound of τ²
-    crit_lower = chi2_ppf(alpha / 2, df)  # gives the upper bound of τ²
-    # Without a limit the search goes far beyond metafor's (which reports "> 100").
-    cap = _TAU2_SEARCH_LIMIT if tau2_max is None else tau2_max
-    notes: list[str] = []
-    q0 = projection(1 / v, Xd).quadratic(y) if at_zero is None else at_zero[0]
-    if q0 < crit_lower:
-        notes.append(messages.NULL_Q_PROFILE)
-        return Tau2Interval(0.0, 0.0, tuple(notes))
-    # Q decreases in τ²: the lower bound is the left root, and a start for the upper one.
-    if q0 < crit_upper:
-        low, start, known = 0.0, 0.0, None
-    else:
-        lower = solve_q(crit_upper, y, v, Xd, start_values=at_zero, cap=cap, tol=tol)
-        low = lower.tau2
-        # the last point evaluated in that search lies left of both roots
-        start, known = (0.0, None) if lower.last is None else (lower.last[0], lower.last[1:])
-    upper = solve_q(crit_lower, y, v, Xd, start=start, start_values=known, cap=cap, tol=tol)
-    high = upper.tau2
-    if upper.capped:
-        notes.append(f"the upper Q-profile bound for τ² exceeds {cap:g}")
-    return Tau2Interval(low, high, tuple(notes))
+    y = np.asarray(yi, dtype=float)[None]
+    zero = None if at_zero is None else (np.array([at_zero[0]]), np.array([at_zero[1]]))
+    ci = q_profile_batch(
+        y,
+        np.asarray(vi, dtype=float)[None],
+        np.ones_like(y),
+        level,
+        as_design(X, 1, y.shape[1]),
+        tau2_max=tau2_max,
+        tol=tol,
+        at_zero=zero,
+    )
+    return Tau2Interval(float(ci.low[0]), float(ci.high[0]), ci.notes[0])

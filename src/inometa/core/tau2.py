@@ -1,12 +1,17 @@
-"""Estimators of the between-study variance τ², one pure function each, as metafor defines them.
+"""Estimators of the between-study variance τ², one function each, as metafor defines them,
+written once for R analyses × K studies.
 
-Every estimator takes model-scale values ``yi``, sampling variances ``vi`` and an optional
-design matrix ``X`` (k × p; None: intercept only) and returns a :class:`Tau2Fit`.
-The formulas are those of metafor 3.8's ``rma.uni`` (``method=``):
+Every estimator takes (R, K) arrays of model-scale values ``Y`` and sampling variances
+``V``, a 0/1 mask ``M`` of the studies present in each analysis (ragged sets) and an
+optional design matrix ``X`` (None: intercept only; (K, p) shared by every analysis, or
+(R, K, p), one per analysis, e.g. the permutations of a permutation test), and returns a
+:class:`Tau2Batch` of per-analysis arrays. One analysis is the batch of one:
+:func:`estimate_tau2` is that case. The formulas are those of metafor 3.8's ``rma.uni``
+(``method=``):
 
-========  ==============================================================================
+========  ===============================================================================
 name      definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
-========  ==============================================================================
+========  ===============================================================================
 ``DL``    DerSimonian–Laird: (yᵀP₀y − (k−p)) / tr P₀, with P₀ at τ² = 0
 ``HE``    Hedges: (yᵀ(I−H)y − tr((I−H)V)) / (k−p), H the OLS hat matrix
 ``HS``    Hunter–Schmidt: (yᵀP₀y − k) / Σ wᵢ, wᵢ = 1/vᵢ
@@ -15,20 +20,21 @@ name      definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
           then ``ll0check``)
 ``REML``  restricted maximum likelihood (as ML)
 ``PM``    Paule–Mandel: the root of yᵀP(τ²)y = k − p (0 if yᵀP₀y < k − p), by
-          safeguarded Newton steps (:func:`solve_q`)
+          safeguarded Newton steps (:func:`solve_q_batch`)
 ``EB``    empirical Bayes (Morris): Fisher-type iteration on (k/(k−p)) yᵀPy − k; it has
           the same root as PM, but metafor computes it by its own iteration
-========  ==============================================================================
+========  ===============================================================================
 
-All estimates are truncated at 0 (metafor ``tau2.min = 0``). Iterative estimators stop when
-successive values differ by at most ``tol`` times the scale of the problem, max(τ², mean vᵢ)
-(default tol 1e-12, far below metafor's defaults: an absolute 1e-5 for Fisher scoring and
-about 1.2e-4 for root finding), so that the precision does not depend on the units of y
-(τ² on the raw-proportion scale is often 1e-5). They record the number of iterations and
-whether they converged. The standard errors are metafor's ``se.tau2``.
-
-P is never formed for the model without moderators: every quantity above is a sum over
-studies (:mod:`inometa._wls`), so estimating τ² takes O(k) time and memory.
+All estimates are truncated at 0 (metafor ``tau2.min = 0``); an analysis with k ≤ p
+studies gets τ² = 0 (metafor's ``k1`` rule) and a NaN standard error. Iterative estimators
+stop when successive values differ by at most ``tol`` times the scale of the problem,
+max(τ², mean vᵢ) (default tol 1e-12, far below metafor's defaults: an absolute 1e-5 for
+Fisher scoring and about 1.2e-4 for root finding), so that the precision does not depend on
+the units of y (τ² on the raw-proportion scale is often 1e-5). Each analysis runs the same
+steps as it would alone, records its own iterations and convergence, and leaves the loop
+when it meets its criterion. The standard errors are metafor's ``se.tau2``. Every quantity
+is a function of the projector P (:mod:`inometa.core.projection`), which without moderators
+is never formed: O(RK) time and memory.
 """
 
 from __future__ import annotations
@@ -42,24 +48,37 @@ import numpy as np
 import numpy.typing as npt
 
 from .._validation import check_choice
-from .._wls import (
-    DenseProjection,
-    InterceptProjection,
-    design_matrix,
-    model_dimensions,
-    ones,
-    projection,
-    total,
-)
 from . import messages
+from ._rows import EPS, Workspace, masked_mean, row_dot, row_sum
+from .projection import Projection, as_design, projection
 
-__all__ = ["TAU2_ESTIMATORS", "QRoot", "Tau2Fit", "estimate_tau2", "generalized_q", "solve_q"]
+__all__ = [
+    "TAU2_ESTIMATORS",
+    "QRoot",
+    "QRootBatch",
+    "Tau2Batch",
+    "Tau2Data",
+    "Tau2Fit",
+    "batch_data",
+    "estimate_tau2",
+    "estimate_tau2_batch",
+    "generalized_q",
+    "generalized_q_batch",
+    "loglik_batch",
+    "q_and_slope",
+    "solve_q",
+    "solve_q_batch",
+]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+NoteArray = npt.NDArray[np.object_]
 
+# (``np.count_nonzero(a)`` rather than ``a.any()`` in the loops: for the one analysis of
+# ``metaprop`` it costs a seventh as much.)
 DEFAULT_TOL = 1e-12
 DEFAULT_MAXITER = 10_000
-_EPS = float(np.finfo(float).eps)
 _LOG_2PI = math.log(2 * math.pi)
 
 
@@ -91,120 +110,218 @@ class Tau2Fit:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class Tau2Batch:
+    """τ² estimates of R analyses: the fields of :class:`Tau2Fit`, one entry per analysis
+    (``note``: None where there is nothing to say)."""
+
+    method: str
+    tau2: FloatArray
+    se: FloatArray
+    iterations: IntArray
+    converged: BoolArray
+    note: NoteArray
+
+    def row(self, i: int) -> Tau2Fit:
+        """Analysis ``i`` as a :class:`Tau2Fit`."""
+        note = self.note[i]
+        return Tau2Fit(
+            self.method,
+            float(self.tau2[i]),
+            float(self.se[i]),
+            int(self.iterations[i]),
+            bool(self.converged[i]),
+            None if note is None else str(note),
+        )
+
+
+class Tau2Data(NamedTuple):
+    """One batch of analyses: values, variances, mask, design, k, p and the analyses with
+    k > p (the others get τ² = 0)."""
+
+    Y: FloatArray
+    V: FloatArray
+    M: FloatArray
+    X: FloatArray | None
+    k: FloatArray
+    p: int
+    act: BoolArray
+
+    @property
+    def df(self) -> FloatArray:
+        return np.asarray(self.k - self.p, dtype=float)
+
+    def take(self, rows: IntArray) -> Tau2Data:
+        """The analyses ``rows``."""
+        X = self.X if self.X is None or self.X.ndim == 2 else self.X[rows]
+        return Tau2Data(
+            self.Y[rows], self.V[rows], self.M[rows], X, self.k[rows], self.p, self.act[rows]
+        )
+
+    def at(self, tau2: FloatArray | float, out: FloatArray | None = None) -> Projection:
+        """P(τ²) of every analysis; ``out``: an (R, K) buffer for the weights (reused in
+        the loops: a fresh array of 10⁵ analyses costs more in page faults than the
+        arithmetic done in it), which the projection holds."""
+        t = np.asarray(tau2, dtype=float)
+        w = np.add(self.V, t[:, None] if t.ndim else t, out=out)
+        return projection(np.divide(self.M, w, out=w), self.X)
+
+
+def _notes(r: int) -> NoteArray:
+    return np.full(r, None, dtype=object)
+
+
+def _truncation_notes(raw: FloatArray, act: BoolArray) -> NoteArray:
+    note = _notes(raw.size)
+    for i in np.flatnonzero(act & (raw < 0)):
+        note[i] = messages.truncated(float(raw[i]))
+    return note
+
+
+def _closed(method: str, tau2: FloatArray, se: FloatArray, note: NoteArray) -> Tau2Batch:
+    r = tau2.size
+    return Tau2Batch(method, tau2, se, np.zeros(r, dtype=np.int64), np.ones(r, dtype=bool), note)
+
+
+def generalized_q_batch(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    tau2: FloatArray | float,
+    X: FloatArray | None = None,
+) -> FloatArray:
+    """The generalized Q statistic yᵀP(τ²)y per analysis (Cochran's Q at τ² = 0).
+
+    Examples
+    --------
+    >>> Y = np.array([[0.1, 0.3], [0.2, 0.2]])
+    >>> generalized_q_batch(Y, np.full((2, 2), 0.01), np.ones((2, 2)), 0.0)
+    array([2., 0.])
+    """
+    t = np.broadcast_to(np.asarray(tau2, dtype=float), (Y.shape[0],))
+    return projection(M / (V + t[:, None]), X).quadratic(Y)
+
+
 def generalized_q(
     tau2: float, yi: FloatArray, vi: FloatArray, X: npt.ArrayLike | None = None
 ) -> float:
-    """The generalized Q statistic yᵀP(τ²)y (Cochran's Q at τ² = 0).
+    """The generalized Q statistic yᵀP(τ²)y of one analysis (Cochran's Q at τ² = 0).
 
     Examples
     --------
     >>> round(generalized_q(0.0, np.array([0.1, 0.3]), np.array([0.01, 0.01])), 6)
     2.0
     """
-    return projection(1 / (vi + tau2), design_matrix(X, yi.size)).quadratic(yi)
+    y = np.asarray(yi, dtype=float)[None]
+    Xd = as_design(X, 1, y.shape[1])
+    q = generalized_q_batch(y, np.asarray(vi, dtype=float)[None], np.ones_like(y), tau2, Xd)
+    return float(q[0])
 
 
-def _dl(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = model_dimensions(yi, X)
-    P = projection(1 / vi, X)
-    tr_p = P.trace()
-    raw = (P.quadratic(yi) - (k - p)) / tr_p
-    tau2 = max(0.0, raw)
-    se = float(np.sqrt((2 * (k - p) + 4 * tau2 * tr_p + 2 * tau2**2 * P.sum_sq()) / tr_p**2))
-    return Tau2Fit("DL", tau2, se, note=_truncation_note(raw))
+def loglik_batch(d: Tau2Data, tau2: FloatArray, reml: bool) -> FloatArray:
+    """The (restricted) log-likelihood of τ² per analysis."""
+    P = d.at(tau2)
+    rss = P.quadratic(d.Y)
+    log_v = row_sum(d.M * np.log(d.V + tau2[:, None]))
+    if reml:
+        return np.asarray(-0.5 * (d.df * _LOG_2PI + log_v + P.logdet_xtwx() + rss), dtype=float)
+    return np.asarray(-0.5 * (d.k * _LOG_2PI + log_v + rss), dtype=float)
 
 
-def _he_parts(
-    yi: FloatArray, vi: FloatArray, X: FloatArray | None
-) -> tuple[float, InterceptProjection | DenseProjection]:
-    """The raw Hedges estimate (yᵀP₀y − tr P₀V)/(k − p) and P₀ = I − H (OLS, unit weights)."""
-    k, p = model_dimensions(yi, X)
-    P0 = projection(ones(k), X)
-    return (P0.quadratic(yi) - float(P0.diagonal().dot(vi))) / (k - p), P0
+# -- closed-form estimators ------------------------------------------------------------------
 
 
-def _he_start(yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
-    """The raw Hedges estimate as a start for Fisher scoring; without moderators in closed
-    form: (Σ(yᵢ − ȳ)² − (1 − 1/k) Σvᵢ)/(k − 1), as P₀ = I − 11ᵀ/k has diagonal 1 − 1/k."""
-    if X is not None:
-        return _he_parts(yi, vi, X)[0]
-    k = yi.size
-    r = yi - total(yi) / k
-    return (float(r.dot(r)) - (1 - 1 / k) * total(vi)) / (k - 1)
+def _dl(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    P = d.at(0.0)
+    trp = P.trace()
+    raw = (P.quadratic(d.Y) - d.df) / trp
+    tau2 = np.maximum(0.0, raw)
+    se = np.sqrt((2 * d.df + 4 * tau2 * trp + 2 * tau2**2 * P.sum_sq()) / trp**2)
+    return _closed("DL", tau2, se, _truncation_notes(raw, d.act))
 
 
-def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = model_dimensions(yi, X)
-    raw, P0 = _he_parts(yi, vi, X)
-    tau2 = max(0.0, raw)
-    tr_pv = float(P0.diagonal().dot(vi))
-    se = float(
-        np.sqrt((2 * P0.sum_sq(vi, vi) + 4 * tau2 * tr_pv + 2 * tau2**2 * (k - p)) / (k - p) ** 2)
-    )
-    return Tau2Fit("HE", tau2, se, note=_truncation_note(raw))
+def _he_parts(d: Tau2Data) -> tuple[FloatArray, FloatArray, Projection]:
+    """The raw Hedges estimate (yᵀP₀y − tr P₀V)/(k − p), tr P₀V and P₀ = I − H (OLS, unit
+    weights)."""
+    P0 = projection(d.M, d.X)
+    tr_pv = row_dot(P0.diagonal(), d.V)
+    return (P0.quadratic(d.Y) - tr_pv) / d.df, tr_pv, P0
 
 
-def _hs(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = model_dimensions(yi, X)
-    P = projection(1 / vi, X)
-    sum_w = float(np.sum(P.w))
-    raw = (P.quadratic(yi) - k) / sum_w
-    tau2 = max(0.0, raw)
-    se = float(np.sqrt((2 * (k - p) + 4 * tau2 * P.trace() + 2 * tau2**2 * P.sum_sq()) / sum_w**2))
-    return Tau2Fit("HS", tau2, se, note=_truncation_note(raw))
+def _he(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    raw, tr_pv, P0 = _he_parts(d)
+    tau2 = np.maximum(0.0, raw)
+    spv = P0.sum_sq(d.V, d.V)
+    se = np.sqrt((2 * spv + 4 * tau2 * tr_pv + 2 * tau2**2 * d.df) / d.df**2)
+    return _closed("HE", tau2, se, _truncation_notes(raw, d.act))
 
 
-def _sj(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = model_dimensions(yi, X)
+def _hs(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    P = d.at(0.0)
+    sum_w = P.total_weight()
+    raw = (P.quadratic(d.Y) - d.k) / sum_w
+    tau2 = np.maximum(0.0, raw)
+    se = np.sqrt((2 * d.df + 4 * tau2 * P.trace() + 2 * tau2**2 * P.sum_sq()) / sum_w**2)
+    return _closed("HS", tau2, se, _truncation_notes(raw, d.act))
+
+
+def _sj(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
     # metafor's starting value is the variance of y (not of residuals), divisor k. For
-    # equal values R's var() gives exactly 0; np.var can leave ~1e-33 from the rounding of
-    # the mean, which would give a τ² of 1e-66 instead of 0.
-    tau0 = 0.0 if yi.min() == yi.max() else float(np.var(yi))
-    P = projection(1 / (vi + tau0), X)
-    tau2 = max(0.0, tau0 * P.quadratic(yi) / (k - p))
+    # equal values R's var() gives exactly 0; the rounding of the mean can leave ~1e-33,
+    # which would give a τ² of 1e-66 instead of 0: equal values are detected exactly.
+    Y, M, k = d.Y, d.M, d.k
+    equal = np.where(M > 0, Y, -np.inf).max(axis=1) == np.where(M > 0, Y, np.inf).min(axis=1)
+    dev = M * (Y - (row_sum(M * Y) / k)[:, None])
+    tau0 = np.where(equal, 0.0, row_sum(dev * dev) / k)
+    P = d.at(tau0)
+    tau2 = np.maximum(0.0, tau0 * P.quadratic(Y) / d.df)
     # tr PVPV, Σᵢⱼ Pᵢⱼ² vⱼ and tr P² (metafor: sum(PV*t(PV)), sum(PV*P), sum(P*P))
-    se = float(
-        np.sqrt(
-            tau0**2
-            / (k - p) ** 2
-            * (2 * P.sum_sq(vi, vi) + 4 * tau2 * P.sum_sq(None, vi) + 2 * tau2**2 * P.sum_sq())
-        )
-    )
-    note = messages.ALL_EQUAL if tau0 == 0 else None
-    return Tau2Fit("SJ", tau2, se, note=note)
+    V = d.V
+    spvpv, spvp, spp = P.sum_sq(V, V), P.sum_sq(None, V), P.sum_sq()
+    se = np.sqrt(tau0**2 / d.df**2 * (2 * spvpv + 4 * tau2 * spvp + 2 * tau2**2 * spp))
+    note = _notes(k.size)
+    note[d.act & (tau0 == 0)] = messages.ALL_EQUAL
+    return _closed("SJ", tau2, se, note)
 
 
-def _truncation_note(raw: float) -> str | None:
-    if raw < 0:
-        return messages.truncated(raw)
-    return None
+# -- Paule–Mandel: the root of Q(τ²) = k − p ---------------------------------------------------
 
 
-class QRoot(NamedTuple):
-    """A solution of Q(τ²) = target (see :func:`solve_q`)."""
+def q_and_slope(
+    d: Tau2Data, t: FloatArray, work: tuple[FloatArray, ...] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Q(τ²) and −dQ/dτ² = Σ (wᵢrᵢ)² per analysis, r the weighted-least-squares residuals
+    (``work``: three buffers of the data's shape to compute in, see :meth:`Tau2Data.at`)."""
+    w_buf, r_buf, wr_buf = (None, None, None) if work is None else work
+    P = d.at(t, w_buf)
+    r = P.residuals(d.Y, r_buf)
+    wr = np.multiply(P.w, r, out=wr_buf)
+    return row_dot(wr, r), row_dot(wr, wr)
 
-    tau2: float
-    iterations: int
-    converged: bool
-    capped: bool
-    #: The last point evaluated, left of the root: (τ², Q, −dQ/dτ²) — a start for a search
-    #: for a smaller target (see ``solve_q(start_values=…)``).
-    last: tuple[float, float, float] | None = None
+
+class QRootBatch(NamedTuple):
+    """Solutions of Q(τ²) = target per analysis (see :func:`solve_q_batch`); ``last`` is
+    the last point evaluated left of each root: (τ², Q, −dQ/dτ²)."""
+
+    tau2: FloatArray
+    iterations: IntArray
+    converged: BoolArray
+    capped: BoolArray
+    last: tuple[FloatArray, FloatArray, FloatArray]
 
 
-def solve_q(
-    target: float,
-    yi: FloatArray,
-    vi: FloatArray,
-    X: FloatArray | None = None,
+def solve_q_batch(
+    target: FloatArray,
+    d: Tau2Data,
     *,
-    start: float = 0.0,
-    start_values: tuple[float, float] | None = None,
+    start: FloatArray | None = None,
+    start_values: tuple[FloatArray, FloatArray] | None = None,
     cap: float = math.inf,
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
-) -> QRoot:
-    """The τ² ≥ ``start`` with generalized Q(τ²) = ``target`` > 0, given Q(start) ≥ target.
+) -> QRootBatch:
+    """The τ² ≥ ``start`` with generalized Q(τ²) = ``target`` > 0 per analysis, given
+    Q(start) ≥ target.
 
     Newton's method on 1/Q, which is close to linear in τ² (exactly linear when all vᵢ are
     equal and there are no moderators), so that it typically takes three or four steps from
@@ -216,12 +333,125 @@ def solve_q(
     pass the root, the iteration continues with steps on Q, which increase monotonically to
     it. No bracket is needed.
 
-    The iteration stops when a step is below ``tol`` times the mean vᵢ (or 4 ulp of τ²), or
+    An analysis stops when a step is below ``tol`` times its mean vᵢ (or 4 ulp of τ²), or
     when Newton's quadratic convergence puts the error after the step, about
     |step|³/previous step², below that (and the step is at most a quarter of the previous
-    one); the point after the last step is not evaluated. If the root lies beyond ``cap``,
-    the result is ``cap`` with ``capped`` True. ``start_values``: Q and −dQ/dτ² at
-    ``start``, if known (e.g. ``QRoot.last`` of a search for a larger target).
+    one); the point after the last step is not evaluated. A root beyond ``cap`` is
+    reported as ``cap`` with ``capped`` True. ``start_values``: Q and −dQ/dτ² at ``start``
+    if known (e.g. ``last`` of a search for a larger target).
+    """
+    r = target.size
+    tau2 = np.zeros(r) if start is None else np.array(start, dtype=float)
+    if start_values is None:
+        q, slope = q_and_slope(d, tau2)
+    else:
+        q, slope = (np.array(a, dtype=float) for a in start_values)
+    out = tau2.copy()
+    converged = np.zeros(r, dtype=bool)
+    capped = np.zeros(r, dtype=bool)
+    iterations = np.full(r, maxiter, dtype=np.int64)
+    # The state of the analyses still searching (``rows``): τ², Q, −dQ/dτ², target, xtol,
+    # the last step taken (NaN: none yet of this kind) and whether steps are still on 1/Q.
+    # Their data (``dw``, analyses ``wrows``) are gathered afresh only when a fifth of them
+    # has finished.
+    rows, wrows, dw = np.arange(r), np.arange(r), d
+    work = Workspace(d.V.shape)
+    t, qv, sv, tg = tau2.copy(), q.copy(), slope.copy(), np.array(target, dtype=float)
+    xt = tol * masked_mean(d.V, d.M, d.k)
+    prev, recip = np.full(r, np.nan), np.ones(r, dtype=bool)
+
+    def leave(stop: BoolArray) -> None:
+        nonlocal rows, t, qv, sv, tg, xt, prev, recip
+        gone = rows[stop]
+        tau2[gone], q[gone], slope[gone] = t[stop], qv[stop], sv[stop]
+        keep = ~stop
+        rows, t, qv, sv, tg, xt = rows[keep], t[keep], qv[keep], sv[keep], tg[keep], xt[keep]
+        prev, recip = prev[keep], recip[keep]
+
+    def evaluate(trial: FloatArray) -> tuple[FloatArray, FloatArray]:
+        nonlocal wrows, dw
+        if rows.size < 0.8 * wrows.size:
+            dw, wrows = dw.take(np.searchsorted(wrows, rows)), rows
+        if rows.size == wrows.size:
+            return q_and_slope(dw, trial, work.get(rows.size))
+        full = tau2[wrows]  # (any finite value for the analyses that have finished)
+        pos = np.searchsorted(wrows, rows)
+        full[pos] = trial
+        q_all, s_all = q_and_slope(dw, full, work.get(wrows.size))
+        return q_all[pos], s_all[pos]
+
+    bounded = cap < math.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for it in range(1, maxiter + 1):
+            # From a point left of the root every step is positive: step = its size.
+            step = (qv - tg) / sv
+            step = np.where(recip, step * qv / tg, step)
+            trial = t + step
+            small = (step <= xt + 4 * EPS * trial) | (
+                (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
+            )
+            if bounded:
+                trial = np.minimum(trial, cap)
+                small &= trial < cap
+            flat = sv <= 0  # Q ≡ 0 (all residuals 0): not converged
+            stop = small | flat
+            if np.count_nonzero(stop):
+                done = rows[stop]
+                iterations[done] = it
+                ok = small[stop] & ~flat[stop]
+                out[done] = np.where(ok, trial[stop], t[stop])
+                converged[done] = ok
+                trial, step = trial[~stop], step[~stop]
+                leave(stop)
+                if not rows.size:
+                    break
+            q_t, s_t = evaluate(trial)
+            passed = (q_t < tg) & recip  # passed the root: steps on Q from here
+            if bounded:
+                at_cap = (trial == cap) & (q_t > tg)
+                passed &= ~at_cap
+                upd = ~(at_cap | passed)
+            else:
+                upd = ~passed
+            t = np.where(upd, trial, t)
+            qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
+            prev = np.where(upd, step, np.nan)
+            recip = recip & ~passed
+            if bounded and np.count_nonzero(at_cap):
+                done = rows[at_cap]
+                out[done], converged[done], capped[done], iterations[done] = cap, True, True, it
+                leave(at_cap)
+                if not rows.size:
+                    break
+    if rows.size:  # the iteration limit
+        out[rows] = t
+        leave(np.ones(rows.size, dtype=bool))
+    return QRootBatch(out, iterations, converged, capped, (tau2, q, slope))
+
+
+class QRoot(NamedTuple):
+    """A solution of Q(τ²) = target (see :func:`solve_q`)."""
+
+    tau2: float
+    iterations: int
+    converged: bool
+    capped: bool
+    #: The last point evaluated, left of the root: (τ², Q, −dQ/dτ²).
+    last: tuple[float, float, float] | None = None
+
+
+def solve_q(
+    target: float,
+    yi: FloatArray,
+    vi: FloatArray,
+    X: npt.ArrayLike | None = None,
+    *,
+    start: float = 0.0,
+    cap: float = math.inf,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+) -> QRoot:
+    """:func:`solve_q_batch` for one analysis.
 
     Examples
     --------
@@ -231,175 +461,71 @@ def solve_q(
     >>> round(root.tau2, 12), root.converged
     (0.01, True)
     """
-
-    k = yi.size
-    w, r, wr = np.empty(k), np.empty(k), np.empty(k)
-    one = ones(k)
-
-    def q_and_slope(t: float) -> tuple[float, float]:
-        """Q(t) and −dQ/dτ² at t (in the buffers above: see _scoring_terms)."""
-        np.add(vi, t, out=w)
-        np.reciprocal(w, out=w)
-        if X is None:
-            np.subtract(yi, float(w.dot(yi)) / float(w.dot(one)), out=r)
-        else:
-            r[:] = projection(w, X).residuals(yi)
-        np.multiply(w, r, out=wr)
-        return float(wr.dot(r)), float(wr.dot(wr))
-
-    xtol = tol * total(vi) / k
-    tau2 = start
-    q, slope = q_and_slope(tau2) if start_values is None else start_values
-    reciprocal = True
-    previous = math.nan  # the last step taken (NaN: none yet in this kind of step)
-    for it in range(1, maxiter + 1):
-        if slope <= 0:  # all residuals 0: Q ≡ 0 (cannot happen for target > 0)
-            return QRoot(tau2, it, False, False, (tau2, q, slope))
-        step = (q - target) / slope
-        if reciprocal:
-            step *= q / target
-        trial = min(tau2 + step, cap)
-        size = abs(step)
-        if trial < cap and (
-            size <= xtol + 4 * _EPS * trial
-            or (size <= 0.25 * abs(previous) and size**3 <= xtol * previous**2)
-        ):
-            # Converged: the point after the last step needs no evaluation of its own.
-            return QRoot(trial, it, True, False, (tau2, q, slope))
-        q_trial, slope_trial = q_and_slope(trial)
-        if trial == cap and q_trial > target:
-            return QRoot(cap, it, True, True, (tau2, q, slope))
-        if q_trial < target and reciprocal:
-            reciprocal = False  # passed the root: continue from τ² with steps on Q
-            previous = math.nan
-            continue
-        tau2, q, slope, previous = trial, q_trial, slope_trial, step
-    return QRoot(tau2, maxiter, False, False, (tau2, q, slope))
+    d = _one(yi, vi, X)
+    res = solve_q_batch(
+        np.array([target]), d, start=np.array([start]), cap=cap, tol=tol, maxiter=maxiter
+    )
+    last = tuple(float(a[0]) for a in res.last)
+    return QRoot(
+        float(res.tau2[0]),
+        int(res.iterations[0]),
+        bool(res.converged[0]),
+        bool(res.capped[0]),
+        (last[0], last[1], last[2]),
+    )
 
 
-def _pm(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    k, p = model_dimensions(yi, X)
-    note: str | None
-    if projection(1 / vi, X).quadratic(yi) < k - p:
-        tau2, it, conv, note = 0.0, 0, True, messages.BELOW_EXPECTATION
-    else:
-        root = solve_q(float(k - p), yi, vi, X, tol=tol, maxiter=maxiter)
-        tau2, it, conv = root.tau2, root.iterations, root.converged
-        note = None if conv else messages.newton_not_converged(maxiter)
-    w = 1 / (vi + tau2)
-    se = float(np.sqrt(2 * k**2 / (k - p) / np.sum(w) ** 2))
-    return Tau2Fit("PM", tau2, se, it, conv, note)
+def _pm(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    r = d.k.size
+    target = d.df
+    tau2 = np.zeros(r)
+    iterations = np.zeros(r, dtype=np.int64)
+    converged = np.ones(r, dtype=bool)
+    note = _notes(r)
+    below = d.act & (generalized_q_batch(d.Y, d.V, d.M, 0.0, d.X) < target)
+    note[below] = messages.BELOW_EXPECTATION
+    solve = np.flatnonzero(d.act & ~below)
+    if solve.size:
+        root = solve_q_batch(target[solve], d.take(solve), tol=tol, maxiter=maxiter)
+        tau2[solve], converged[solve], iterations[solve] = (
+            root.tau2,
+            root.converged,
+            root.iterations,
+        )
+        for i in solve[~root.converged]:
+            note[i] = messages.newton_not_converged(maxiter)
+    se = np.sqrt(2 * d.k**2 / d.df / d.at(tau2).total_weight() ** 2)
+    return Tau2Batch("PM", tau2, se, iterations, converged, note)
 
 
-def _loglik(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None, reml: bool) -> float:
-    k, p = model_dimensions(yi, X)
-    v = vi + tau2
-    P = projection(1 / v, X)
-    rss = P.quadratic(yi)
-    log_v = float(np.log(v).dot(ones(k)))
-    if reml:
-        return -0.5 * ((k - p) * _LOG_2PI + log_v + P.logdet_xtwx() + rss)
-    return -0.5 * (k * _LOG_2PI + log_v + rss)
-
-
-def _intercept_point(
-    tau2: float,
-    yi: FloatArray,
-    vi: FloatArray,
-    reml: bool,
-    work: tuple[FloatArray, FloatArray, FloatArray],
-) -> tuple[float, float]:
-    """ℓ(τ²) (as :func:`_loglik`, the same sums in the same order) and the expected
-    information for τ² there — tr P² (REML) or Σw² (ML) — for the model without moderators,
-    computed in the buffers ``work``."""
-    k = yi.size
-    w, r, u = work
-    one = ones(k)
-    np.add(vi, tau2, out=w)
-    log_v = float(np.log(w, out=u).dot(one))
-    np.reciprocal(w, out=w)
-    sw = float(w.dot(one))
-    np.subtract(yi, float(w.dot(yi)) / sw, out=r)
-    rss = float(w.dot(np.multiply(r, r, out=u)))
-    s2 = float(w.dot(w))
-    if not reml:
-        return -0.5 * (k * _LOG_2PI + log_v + rss), s2
-    loglik = -0.5 * ((k - 1) * _LOG_2PI + log_v + math.log(sw) + rss)
-    if 4 * s2 > sw * sw:  # a study may carry more than half the weight: see _scoring_terms
-        return loglik, InterceptProjection(w.copy()).sum_sq()
-    ratio = s2 / sw
-    return loglik, s2 - 2 * float(np.multiply(w, w, out=u).dot(w)) / sw + ratio * ratio
-
-
-def _score(method: str, P: InterceptProjection | DenseProjection, yi: FloatArray, k: int) -> float:
-    """The (Fisher-scoring) score for τ² at the τ² of P's weights: yᵀP²y − tr P (REML),
-    yᵀP²y − Σw (ML), or the EB estimating equation k/(k−p)·yᵀPy − k."""
-    if method == "EB":
-        return P.quadratic(yi) * k / (k - P.p) - k
-    Py = P.apply(yi)
-    return float(Py.dot(Py)) - (P.trace() if method == "REML" else P.total_weight())
-
-
-class _Terms(NamedTuple):
-    """The score for τ² (see :func:`_score`), the expected information — Σw² (ML), tr P²
-    (REML) or Σw (EB) — and the observed information −d(score)/dτ²: 2yᵀP³y − Σw² (ML),
-    2yᵀP³y − tr P² (REML), NaN for EB (not a likelihood)."""
-
-    score: float
-    expected: float
-    observed: float
+# -- ML, REML, EB: Fisher scoring with Newton steps -------------------------------------------
 
 
 def _scoring_terms(
-    method: str,
-    yi: FloatArray,
-    vi: FloatArray,
-    X: FloatArray | None,
-    tau2: float,
-    work: tuple[FloatArray, FloatArray, FloatArray] | None = None,
-) -> _Terms:
-    """The score and informations at τ² (:class:`_Terms`); ``work``: three length-k
-    buffers to compute in."""
-    if X is None and method != "EB":
-        # The intercept-only sums written out, in reused buffers: this runs in every
-        # iteration. For the tens of studies of a meta-analysis the calls of the general
-        # projection cost more than the arithmetic, and for 10⁶ studies a fresh array costs
-        # more in page faults than the arithmetic done in it. The formulas are those of
-        # InterceptProjection, valid while no study has more than half the weight
-        # (4Σw² ≤ (Σw)²; otherwise the general path below).
-        k = yi.size
-        w, z, u = work if work is not None else (np.empty(k), np.empty(k), np.empty(k))
-        np.add(vi, tau2, out=w)
-        np.reciprocal(w, out=w)
-        sw = float(w.dot(ones(k)))
-        s2 = float(w.dot(w))
-        if 4 * s2 <= sw * sw:
-            np.subtract(yi, float(w.dot(yi)) / sw, out=z)
-            np.multiply(w, z, out=z)  # z = Py
-            yp2y = float(z.dot(z))
-            # yᵀP³y = zᵀPz = Σ wᵢ (zᵢ − z̄)², z̄ = Σwz/Σw
-            np.subtract(z, float(w.dot(z)) / sw, out=z)
-            yp3y = float(np.multiply(w, z, out=u).dot(z))
-            if method == "ML":
-                return _Terms(yp2y - sw, s2, 2 * yp3y - s2)
-            ratio = s2 / sw
-            s3 = float(np.multiply(w, w, out=u).dot(w))
-            tr_p2 = s2 - 2 * s3 / sw + ratio * ratio
-            return _Terms(yp2y - (sw - ratio), tr_p2, 2 * yp3y - tr_p2)
-        w = w.copy()  # kept by the projection below
-    else:
-        w = 1 / (vi + tau2)
-    P = projection(w, X)
-    score = _score(method, P, yi, yi.size)
+    method: str, d: Tau2Data, tau2: FloatArray, work: tuple[FloatArray, ...] | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per analysis at τ²: the score for τ² — yᵀP²y − tr P (REML), yᵀP²y − Σw (ML), or the
+    EB estimating equation k/(k−p)·yᵀPy − k —, the expected information — tr P² (REML),
+    Σw² (ML) or Σw (EB) — and the observed information −d(score)/dτ²: 2yᵀP³y minus the
+    expected one (ML, REML; NaN for EB, not a likelihood); ``work``: three buffers of the
+    data's shape to compute in (see :meth:`Tau2Data.at`)."""
+    w_buf, a_buf, b_buf = (None, None, None) if work is None else work
+    P = d.at(tau2, w_buf)
     if method == "EB":
-        return _Terms(score, P.total_weight(), math.nan)
-    info = float(w.dot(w)) if method == "ML" else P.sum_sq()
-    return _Terms(score, info, 2 * P.quadratic(P.apply(yi)) - info)
+        score = P.quadratic(d.Y, a_buf) * d.k / d.df - d.k
+        return score, P.total_weight(), np.full(score.size, np.nan)
+    Py = P.apply(d.Y, a_buf)
+    ypp = row_dot(Py, Py)
+    if method == "ML":
+        expected = row_dot(P.w, P.w)
+        score = ypp - P.total_weight()
+    else:
+        expected = P.sum_sq()
+        score = ypp - P.trace()
+    return score, expected, 2 * P.quadratic(Py, b_buf) - expected
 
 
-def _fisher_scoring(
-    method: str, yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int
-) -> Tau2Fit:
+def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
     """metafor's Fisher scoring for ML, REML and EB, started at max(0, HE); for ML and REML
     with Newton steps where they are safe.
 
@@ -411,126 +537,146 @@ def _fisher_scoring(
     about three iterations instead of five), when its derivative has the right sign and
     the Newton point stays inside the bracket of the maximum that the signs of the scores
     seen so far give (score > 0 left of it, < 0 right of it); otherwise the Fisher step is
-    taken. metafor's rules are kept: the boundary test, step halving, and
-    the likelihood check at τ² = 0. The iteration stops when a step changes τ² by at most
-    ``tol`` times max(τ², mean vᵢ), or when, after two Newton steps in a row, quadratic
-    convergence puts the error after the last one below that.
+    taken. metafor's rules are kept: the boundary test, step halving, and the likelihood
+    check at τ² = 0. An analysis stops when a step changes τ² by at most ``tol`` times
+    max(τ², mean vᵢ), or when, after two Newton steps in a row, quadratic convergence puts
+    the error after the last one below that.
     """
-    k, p = model_dimensions(yi, X)
-    tau2 = max(0.0, _he_start(yi, vi, X))
-    scale = total(vi) / k
-    converged = False
-    at_boundary = False
+    r = d.k.size
+    act = d.act
+    tau2 = np.where(act, np.maximum(0.0, _he_parts(d)[0]), 0.0)
+    scale = masked_mean(d.V, d.M, d.k)
+    rows = np.flatnonzero(act)
+    dw = d.take(rows)
+    score0 = np.full(r, np.nan)  # ≤ 0: the boundary τ² = 0 is a maximum (NaN: not known)
 
-    def score_at_zero() -> float:
-        # ≤ 0 means the boundary τ² = 0 is a maximum
-        return _scoring_terms(method, yi, vi, X, 0.0).score
+    def at_zero(which: IntArray) -> FloatArray:
+        """The score at τ² = 0 of the analyses ``which``, computed once and when needed."""
+        unknown = which[np.isnan(score0[which])]
+        if unknown.size:
+            score0[unknown] = _scoring_terms(method, d.take(unknown), np.zeros(unknown.size))[0]
+        return score0[which]
 
-    work = (np.empty(k), np.empty(k), np.empty(k))
+    converged = ~act
+    at_boundary = np.zeros(r, dtype=bool)
+    iterations = np.zeros(r, dtype=np.int64)
     newton = method in ("ML", "REML")
-    v_bar = k / total(np.reciprocal(vi)) if newton else math.nan
-    lo, hi = 0.0, math.inf  # the maximum lies in [lo, hi]
-    previous = math.nan  # the size of the last step if it was a Newton step
-    it = 0
-    while it < maxiter:
-        it += 1
-        score, expected, observed = _scoring_terms(method, yi, vi, X, tau2, work)
-        adj = score / expected if expected != 0 else math.nan
-        if not math.isfinite(adj):
-            adj = 0.0
-        if tau2 + adj < 0 and score_at_zero() <= 0:
-            # The step would leave the parameter space and the likelihood falls away from
-            # the boundary: the maximum is τ² = 0, which metafor's step halving approaches
-            # geometrically (one halving per iteration).
-            tau2 = 0.0
-            converged = at_boundary = True
+    # The state of the analyses still iterating (``rows``): τ², the score at 0, the scale,
+    # v̄ (the harmonic mean of the vᵢ), the bracket [lo, hi] of the maximum that the signs
+    # of the scores seen so far give, and the size of the last step if it was a Newton
+    # step. Their data (``dw``, analyses ``wrows``) are gathered afresh only when a fifth
+    # of them has finished: gathering them every iteration would cost more than it saves.
+    wrows, work = rows, Workspace(dw.V.shape)
+    t, sc = tau2[rows], scale[rows]
+    vb = (d.k / row_sum(d.M / d.V))[rows]
+    lo, hi, prev = np.zeros(rows.size), np.full(rows.size, np.inf), np.full(rows.size, np.nan)
+    for it in range(1, maxiter + 1):
+        if not rows.size:
             break
-        newton_step = False
+        if rows.size < 0.8 * wrows.size:
+            dw, wrows = dw.take(np.searchsorted(wrows, rows)), rows
+        if rows.size == wrows.size:
+            score, expected, observed = _scoring_terms(method, dw, t, work.get(rows.size))
+        else:
+            full = tau2[wrows]
+            pos = np.searchsorted(wrows, rows)
+            full[pos] = t
+            terms = _scoring_terms(method, dw, full, work.get(wrows.size))
+            score, expected, observed = (a[pos] for a in terms)
+        adj = score / expected
+        adj = np.where(np.isfinite(adj), adj, 0.0)
+        # The step would leave the parameter space and the likelihood falls away from the
+        # boundary: the maximum is τ² = 0, which metafor's step halving approaches
+        # geometrically (one halving per iteration).
+        jump = t + adj < 0
+        if np.count_nonzero(jump):
+            jump[jump] = at_zero(rows[jump]) <= 0
+        inside = np.zeros(rows.size, dtype=bool)
         if newton:
-            if score > 0:
-                lo = max(lo, tau2)
-            elif score < 0:
-                hi = min(hi, tau2)
-            # Newton's step on ψ(τ²) = score · (v̄ + τ²)², which has the score's root and is
+            lo = np.where(score > 0, np.maximum(lo, t), lo)
+            hi = np.where(score < 0, np.minimum(hi, t), hi)
+            # Newton's step on ψ = score · (v̄ + τ²)², which has the score's root and is
             # linear in τ² when all vᵢ equal v̄ (the score itself is far from linear: steps
-            # on it overshoot); v̄ = the harmonic mean of the vᵢ, dominated as the score is
-            # by the precise studies. −dψ/dτ² / (v̄ + τ²)² = observed − 2 score/(v̄ + τ²).
-            den = observed - 2 * score / (v_bar + tau2)
-            if den > 0 and lo < tau2 + score / den < hi:
-                adj = score / den
-                newton_step = True
+            # on it overshoot). −dψ/dτ² / (v̄ + τ²)² = observed − 2 score/(v̄ + τ²).
+            den = observed - 2 * score / (vb + t)
+            target = t + score / den
+            inside = (den > 0) & (lo < target) & (target < hi)
+            adj = np.where(inside, target - t, adj)
         # Step halving keeps τ² inside the parameter space.
-        while tau2 + adj < 0:
-            adj /= 2
-            if abs(adj) < 1e-300:
-                adj = -tau2
-                break
-        new = tau2 + adj
-        change = abs(new - tau2)
-        tau2 = new
-        limit = tol * max(tau2, scale)
+        crossing = ~jump & (t + adj < 0)
+        while np.count_nonzero(crossing):
+            adj = np.where(crossing, adj / 2, adj)
+            tiny = crossing & (np.abs(adj) < 1e-300)
+            adj = np.where(tiny, -t, adj)
+            crossing = ~tiny & (t + adj < 0)
+        new = np.where(jump, 0.0, t + adj)
+        change = np.abs(new - t)
+        limit = tol * np.maximum(new, sc)
         # After two Newton steps in a row, quadratic convergence puts the error after this
         # one at about change³/previous² (once a step is at most a quarter of the last).
-        if change <= limit or (
-            newton_step and change <= 0.25 * previous and change**3 <= limit * previous**2
-        ):
-            converged = True
-            break
-        previous = change if newton_step else math.nan
-    note = None
-    if not converged:
-        note = messages.fisher_not_converged(maxiter, tol)
-    if 0 < tau2 <= 1e3 * tol * scale and score_at_zero() <= 0:
-        # Step halving approaches the boundary geometrically and stops within tol of it
-        # (metafor reports such a value); the maximum itself is at 0.
-        tau2 = 0.0
-        at_boundary = True
-    if at_boundary:
-        note = messages.AT_BOUNDARY
-    tau2 = max(0.0, tau2)
-    if X is None and newton:
-        # The likelihood check and the standard error share one pass at each point.
-        reml = method == "REML"
-        ll_hat, info = _intercept_point(tau2, yi, vi, reml, work)
-        if tau2 > 0:
-            ll_0, info_0 = _intercept_point(0.0, yi, vi, reml, work)
-            # metafor's ll0check: a boundary value with a higher likelihood wins.
-            if ll_0 - ll_hat > 1e-10:
-                tau2, info = 0.0, info_0
-                note = messages.LIKELIHOOD_AT_ZERO
-        se = math.sqrt(2 / info) if info > 0 else math.inf  # (weights underflowed)
-        return Tau2Fit(method, tau2, se, it, converged, note)
-    if method in ("ML", "REML") and tau2 > 0:
-        reml = method == "REML"
+        done = (
+            jump
+            | (change <= limit)
+            | (inside & (change <= 0.25 * prev) & (change**3 <= limit * prev * prev))
+        )
+        prev = np.where(inside, change, np.nan)
+        t = new
+        if np.count_nonzero(done):
+            gone = rows[done]
+            tau2[gone], iterations[gone], converged[gone] = t[done], it, True
+            at_boundary[rows[jump]] = True
+            keep = ~done
+            rows, t, sc, vb = rows[keep], t[keep], sc[keep], vb[keep]
+            lo, hi, prev = lo[keep], hi[keep], prev[keep]
+    tau2[rows], iterations[rows] = t, maxiter  # (the iteration limit)
+    note = _notes(r)
+    note[act & ~converged] = messages.fisher_not_converged(maxiter, tol)
+    # Step halving approaches the boundary geometrically and stops within tol of it
+    # (metafor reports such a value); the maximum itself is at 0.
+    near = act & (tau2 > 0) & (tau2 <= 1e3 * tol * scale)
+    if np.count_nonzero(near):
+        near[near] = at_zero(np.flatnonzero(near)) <= 0
+    tau2[near] = 0.0
+    at_boundary |= near
+    note[at_boundary] = messages.AT_BOUNDARY
+    tau2 = np.maximum(0.0, tau2)
+    if newton:
         # metafor's ll0check: a boundary value with a higher likelihood wins.
-        if _loglik(0.0, yi, vi, X, reml) - _loglik(tau2, yi, vi, X, reml) > 1e-10:
-            tau2 = 0.0
-            note = messages.LIKELIHOOD_AT_ZERO
-    w = 1 / (vi + tau2)
+        check = np.flatnonzero(act & (tau2 > 0))
+        if check.size:
+            # both points of every analysis in one batch: rows (τ̂ ..., 0 ...)
+            c = check.size
+            both = loglik_batch(
+                d.take(np.concatenate([check, check])),
+                np.concatenate([tau2[check], np.zeros(c)]),
+                method == "REML",
+            )
+            worse = both[c:] - both[:c] > 1e-10
+            tau2[check[worse]] = 0.0
+            note[check[worse]] = messages.LIKELIHOOD_AT_ZERO
+    P = d.at(tau2)
     if method == "ML":
-        se = float(np.sqrt(2 / w.dot(w)))
+        se = np.sqrt(2 / row_dot(P.w, P.w))
     elif method == "REML":
-        se = float(np.sqrt(2 / projection(w, X).sum_sq()))
+        se = np.sqrt(2 / P.sum_sq())
     else:
-        se = float(np.sqrt(2 * k**2 / (k - p) / np.sum(w) ** 2))
-    return Tau2Fit(method, tau2, se, it, converged, note)
+        se = np.sqrt(2 * d.k**2 / d.df / P.total_weight() ** 2)
+    return Tau2Batch(method, tau2, se, iterations, converged, note)
 
 
-def _ml(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    return _fisher_scoring("ML", yi, vi, X, tol, maxiter)
+def _ml(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    return _fisher_scoring("ML", d, tol, maxiter)
 
 
-def _reml(
-    yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int
-) -> Tau2Fit:
-    return _fisher_scoring("REML", yi, vi, X, tol, maxiter)
+def _reml(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    return _fisher_scoring("REML", d, tol, maxiter)
 
 
-def _eb(yi: FloatArray, vi: FloatArray, X: FloatArray | None, tol: float, maxiter: int) -> Tau2Fit:
-    return _fisher_scoring("EB", yi, vi, X, tol, maxiter)
+def _eb(d: Tau2Data, tol: float, maxiter: int) -> Tau2Batch:
+    return _fisher_scoring("EB", d, tol, maxiter)
 
 
-_Estimator = Callable[[FloatArray, FloatArray, FloatArray | None, float, int], Tau2Fit]
+_Estimator = Callable[[Tau2Data, float, int], Tau2Batch]
 
 #: Name → estimator function (metafor's ``method=`` names).
 TAU2_ESTIMATORS: dict[str, _Estimator] = {
@@ -547,6 +693,73 @@ TAU2_ESTIMATORS: dict[str, _Estimator] = {
 _NAMES = {name.lower(): name for name in TAU2_ESTIMATORS}
 
 
+def batch_data(Y: FloatArray, V: FloatArray, M: FloatArray, X: FloatArray | None) -> Tau2Data:
+    """The arrays of a batch with k, p and the analyses that have k > p."""
+    k = row_sum(M)
+    p = 1 if X is None else X.shape[-1]
+    return Tau2Data(Y, V, M, X, k, p, k > p)
+
+
+def estimate_tau2_batch(
+    Y: FloatArray,
+    V: FloatArray,
+    M: FloatArray,
+    method: str,
+    X: FloatArray | None = None,
+    *,
+    tol: float = DEFAULT_TOL,
+    maxiter: int = DEFAULT_MAXITER,
+) -> Tau2Batch:
+    """Estimate τ² for every analysis (row) with one of metafor's estimators.
+
+    Parameters
+    ----------
+    Y, V, M
+        (R, K) model-scale values, sampling variances (> 0 where present) and 0/1 mask of
+        the studies present (absent entries may hold any finite values).
+    method
+        Canonical estimator name (a key of :data:`TAU2_ESTIMATORS`).
+    X
+        None (intercept only), a (K, p) design shared by every analysis or (R, K, p).
+    tol, maxiter
+        Convergence criterion (relative to max(τ², mean vᵢ)) and iteration limit.
+
+    Examples
+    --------
+    The rows are independent analyses; the first is the example of :func:`estimate_tau2`
+    (metafor: 0.0244444):
+
+    >>> Y = np.array([[0.1, 0.5, 0.2], [0.3, 0.3, 0.0]])
+    >>> V = np.array([[0.01, 0.02, 0.015], [0.01, 0.01, 1.0]])
+    >>> M = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    >>> fit = estimate_tau2_batch(Y, V, M, "DL")
+    >>> np.round(fit.tau2, 6).tolist(), fit.note[1]
+    ([0.024444, 0.0], 'the estimate (-0.01) was negative and is truncated at 0')
+    """
+    if method not in TAU2_ESTIMATORS:
+        raise ValueError(f"unknown tau2_method {method!r}")
+    d = batch_data(Y, V, M, X)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = TAU2_ESTIMATORS[method](d, tol, maxiter)
+    single = ~d.act
+    if np.count_nonzero(single):
+        fit.tau2[single] = 0.0
+        fit.se[single] = np.nan
+        fit.iterations[single] = 0
+        fit.converged[single] = True
+        for i in np.flatnonzero(single):
+            fit.note[i] = messages.k_study(int(d.k[i]))
+    return fit
+
+
+def _one(yi: npt.ArrayLike, vi: npt.ArrayLike, X: npt.ArrayLike | None) -> Tau2Data:
+    """One analysis as a batch of one (R = 1)."""
+    y = np.asarray(yi, dtype=float)[None]
+    return batch_data(
+        y, np.asarray(vi, dtype=float)[None], np.ones_like(y), as_design(X, 1, y.shape[1])
+    )
+
+
 def estimate_tau2(
     yi: npt.ArrayLike,
     vi: npt.ArrayLike,
@@ -556,7 +769,7 @@ def estimate_tau2(
     tol: float = DEFAULT_TOL,
     maxiter: int = DEFAULT_MAXITER,
 ) -> Tau2Fit:
-    """Estimate τ² with one of metafor's estimators.
+    """Estimate τ² of one analysis with one of metafor's estimators (the batch of one).
 
     Parameters
     ----------
@@ -568,8 +781,7 @@ def estimate_tau2(
     X
         Optional k × p design matrix (default: intercept only).
     tol, maxiter
-        Convergence criterion (absolute change in τ²) and iteration limit of iterative
-        estimators.
+        Convergence criterion and iteration limit of iterative estimators.
 
     Returns
     -------
@@ -595,8 +807,5 @@ def estimate_tau2(
         raise ValueError("yi and vi must be one-dimensional and of equal length")
     if not v.min(initial=math.inf) > 0:  # (NaN fails too)
         raise ValueError("all sampling variances vi must be > 0 to estimate τ²")
-    Xd = design_matrix(X, y.size)
-    k, p = model_dimensions(y, Xd)
-    if k <= p:
-        return Tau2Fit(name, 0.0, float("nan"), note=messages.k_study(k))
-    return TAU2_ESTIMATORS[name](y, v, Xd, tol, maxiter)
+    d = _one(y, v, X)
+    return estimate_tau2_batch(d.Y, d.V, d.M, name, d.X, tol=tol, maxiter=maxiter).row(0)

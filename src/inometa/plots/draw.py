@@ -248,11 +248,14 @@ def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
                 )
 
         # The panel: same y (points from the top) as the container, proportions on x.
+        # The panel's axes reach half a square past the axis ends (the axis line stops at
+        # them), so a square at 0% or 100% lies inside its axes.
+        pad = layout.panel_pad
         panel = box.inset_axes(
             (
-                layout.panel_x0 / W,
+                (layout.panel_x0 - pad) / W,
                 1 - layout.panel_bottom / H,
-                (layout.panel_x1 - layout.panel_x0) / W,
+                (layout.panel_x1 - layout.panel_x0 + 2 * pad) / W,
                 (layout.panel_bottom - layout.panel_top) / H,
             )
         )
@@ -289,7 +292,9 @@ def _draw_panel(panel: Axes, layout: ForestLayout) -> None:
     fs = layout.fontsize
     axis = layout.axis
     xmin, xmax = axis.xlim
-    panel.set_xlim(xmin, xmax)
+    pad = layout.panel_pad * (xmax - xmin) / (layout.panel_x1 - layout.panel_x0)
+    panel.set_xlim(xmin - pad, xmax + pad)
+    panel.spines["bottom"].set_bounds(xmin, xmax)
     panel.set_ylim(layout.panel_bottom, layout.panel_top)
     panel.patch.set_visible(False)
     for side in ("top", "left", "right"):
