@@ -146,6 +146,35 @@ def plot_axes(
     return maybe, ax  # type: ignore[return-value]
 
 
+def frame_axes(
+    ax: Axes,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    xlabel: str,
+    ylabel: str,
+    title: str | None,
+) -> None:
+    """Limits, axis titles, open top and right sides and a bold title on the left: the
+    frame of the one-axes plots (funnel, Baujat, drapery).
+
+    Examples
+    --------
+    >>> from inometa.plots.style import get_preset
+    >>> fig, ax = plot_axes(252, 200, get_preset("meta"), None)
+    >>> frame_axes(ax, (0, 1), (1, 0), "Estimate", "SE", "Funnel")
+    >>> bool(ax.yaxis_inverted()), ax.spines["top"].get_visible(), ax.get_title(loc="left")
+    (True, False, 'Funnel')
+    """
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontweight="bold", loc="left")
+
+
 def axes_size_pt(ax: Axes) -> tuple[float, float]:
     """Width and height of an axes in points (from its current position)."""
     bbox = ax.get_window_extent()

@@ -76,27 +76,15 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Polygon
 
-    from .draw import new_figure, style_context
+    from .draw import frame_axes, plot_axes, style_context
 
     p = layout.preset
     col = p.colours
     fs = p.fontsize
     with style_context(fs, p.font_family):
-        if ax is None:
-            fig = new_figure(layout.width, layout.height, fs, p.font_family, layout="constrained")
-            ax = fig.add_subplot()
-            own = True
-        else:
-            maybe = ax.get_figure()
-            assert maybe is not None
-            fig = maybe  # type: ignore[assignment]
-            own = False
-        ax.set_xlim(*layout.xlim)
-        ax.set_ylim(*layout.ylim)
-        ax.set_xlabel(layout.xlabel)
-        ax.set_ylabel(layout.ylabel)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
+        own = ax is None
+        fig, ax = plot_axes(layout.width, layout.height, p, ax)
+        frame_axes(ax, layout.xlim, layout.ylim, layout.xlabel, layout.ylabel, layout.title)
         ax.set_yticks(list(layout.yticks))
         if layout.percent:
             from matplotlib.ticker import FuncFormatter
@@ -104,8 +92,6 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
             hundred = FuncFormatter(lambda v, _: f"{round(100 * v, 6):g}")
             ax.xaxis.set_major_formatter(hundred)
             ax.yaxis.set_major_formatter(hundred)
-        if layout.title:
-            ax.set_title(layout.title, fontweight="bold", loc="left")
 
         handles: list[Any] = []
         if layout.background is not None:
@@ -185,32 +171,25 @@ def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
                 Line2D([], [], color=col.funnel_line, linewidth=1.0, label=layout.line_label)
             )
 
-        studies = [pt for pt in layout.points if not pt.extra]
-        extra = [pt for pt in layout.points if pt.extra]
-        if studies:
-            ax.scatter(
-                [pt.x for pt in studies],
-                [pt.se for pt in studies],
-                s=(0.55 * fs) ** 2,
-                color=col.funnel_point,
-                edgecolors="white",
-                linewidths=0.4,
-                zorder=4,
-                gid="funnel-studies",
-                clip_on=False,
-            )
-        if extra:
-            ax.scatter(
-                [pt.x for pt in extra],
-                [pt.se for pt in extra],
-                s=(0.55 * fs) ** 2,
-                facecolors="white",
-                edgecolors=col.extra_marker,
-                linewidths=0.8,
-                zorder=4,
-                gid="funnel-extra",
-                clip_on=False,
-            )
+        # studies as filled markers, studies added by another analysis as open ones
+        looks: tuple[tuple[bool, str, dict[str, Any], float], ...] = (
+            (False, "funnel-studies", {"color": col.funnel_point, "edgecolors": "white"}, 0.4),
+            (True, "funnel-extra", {"facecolors": "white", "edgecolors": col.extra_marker}, 0.8),
+        )
+        for added, gid, colours, edge in looks:
+            shown = [pt for pt in layout.points if pt.extra is added]
+            if shown:
+                ax.scatter(
+                    [pt.x for pt in shown],
+                    [pt.se for pt in shown],
+                    s=(0.55 * fs) ** 2,
+                    linewidths=edge,
+                    zorder=4,
+                    gid=gid,
+                    clip_on=False,
+                    **colours,
+                )
+        if any(pt.extra for pt in layout.points):
             handles.append(
                 Line2D(
                     [],
