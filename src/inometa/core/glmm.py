@@ -149,8 +149,9 @@ def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> Sear
         ascent = float(step @ ev.grad[:p])  # (NaN or ±inf if the step is not finite)
         newton = math.isfinite(ascent) and ascent >= 0
         if not newton:
-            step = ev.grad[:p] / max(1.0, float(np.abs(ev.grad[:p]).sum()))
-        size = float(np.abs(step).max()) / (1 + float(np.abs(beta).max()))
+            step = ev.grad[:p] / max(1.0, sum(map(abs, ev.grad[:p].tolist())))
+        # (max and sum over lists: ~1 µs less than numpy's on these few numbers)
+        size = max(map(abs, step.tolist())) / (1 + max(map(abs, beta.tolist())))
         # β + δ is within ~δ² of β̂: once that is below tol no evaluation is needed
         if size <= tol or (newton and size * size <= 0.1 * tol):
             break
@@ -161,13 +162,13 @@ def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> Sear
                 break
             t /= 2
         beta, ev = beta + t * step, trial
-        if float(np.abs(lik.X @ beta).max()) > _BETA_BOUND:
+        if max(map(abs, (lik.X @ beta).tolist())) > _BETA_BOUND:
             ok, step = False, np.zeros(p)
             break
     else:
         ok, step = False, np.zeros(p)
     h_bb, h_bt = ev.hess[:p, :p], ev.hess[:p, p]
-    if not math.isfinite(float((dbeta := -_solve(h_bb, h_bt)).sum())):
+    if not math.isfinite(sum((dbeta := -_solve(h_bb, h_bt)).tolist())):
         dbeta, ok = np.zeros(p), False
     err = (min(size, 10 * size * size) if newton else size) if ok else math.inf
     return _Point(
