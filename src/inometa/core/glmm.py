@@ -459,7 +459,8 @@ def _locate_tau(lik: Likelihood, path: _Path, notes: list[str]) -> tuple[_Point,
     else:  # from the normal–normal ML τ̂ of the logits (+½): only the speed depends on it
         yi, vi = np.log((lik.x + 0.5) / (lik.n - lik.x + 0.5)), 1 / (lik.x + 0.5)
         vi += 1 / (lik.n - lik.x + 0.5)
-        tau2 = estimate_tau2(yi, vi, "ML", lik.X if lik.X.shape[1] > 1 else None).tau2
+        X = lik.X if lik.X.shape[1] > 1 else None
+        tau2 = estimate_tau2(yi, vi, "ML", X, tol=1e-6).tau2  # (a start: 1e-6 will do)
         tau = min(math.sqrt(tau2), _TAU_MAX) if tau2 > 1e-4 else 0.5
     p = expit(lik.X @ common.beta)
     v = float(np.mean(1 / (lik.n * (p - p * p))))  # typical within-study variance
