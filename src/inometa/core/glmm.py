@@ -22,6 +22,9 @@ at τ = 0; where that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on a grid of 
 β̂ is the inverse observed information in (β, τ), as lme4's; the τ² interval is a profile-
 likelihood interval. τ̂² = 0, all studies at 0 (or n) events, separation by a moderator and
 a likelihood rising without bound in τ (stopped at τ = 15) give results with notes.
+
+The quadrature is :mod:`inometa.core.glmm_quadrature`. The searches for the two bounds of
+the interval, and the grid of τ, are evaluated side by side, one stacked pass per step.
 """
 
 from __future__ import annotations
