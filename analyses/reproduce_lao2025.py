@@ -31,6 +31,7 @@ import pandas as pd
 
 import inometa
 import inometa.data
+from inometa.lao2025.survival import survival_set
 
 # The two methods, spelled out (inometa.lao2025.config holds the same choices).
 PUBLISHED: dict[str, Any] = {
@@ -85,12 +86,15 @@ def result_row(outcome: str, method: str, res: inometa.MetaPropResult) -> dict[s
 def by_subgroup(
     studies: pd.DataFrame, column: str, levels: list[str], **options: Any
 ) -> inometa.SubgroupResult | None:
-    """Subgroup analysis by ``column``; None unless both levels are present."""
+    """Subgroup analysis by ``column``; None unless both levels are present and there are
+    more studies than blocks."""
     if sum((studies[column] == level).any() for level in levels) < 2:
         return None
     present = [level for level in levels if (studies[column] == level).any()]
     inside = studies[column].isin(levels)
     order = present + (["other"] if not inside.all() else [])
+    if len(order) >= len(studies):  # the test needs more studies than blocks
+        return None
     groups = pd.Categorical(studies[column].where(inside, "other"), categories=order)
     return inometa.subgroup_analysis(
         "events", "total", groups, data=studies, labels="label", **options
@@ -108,9 +112,13 @@ def main() -> None:
 
     results, subgroups = [], []
     for outcome, label in inometa.data.OUTCOMES.items():
-        studies = inometa.data.analysis_set(args.set, outcome)
-        if studies.empty:  # survival: Kaplan–Meier percentages, no counts to pool
-            print(f"{outcome:8} no counts")
+        if outcome in inometa.data.SURVIVAL_OUTCOMES:
+            # Kaplan–Meier rates pooled as proportions: events = round(rate × n)
+            studies = survival_set(args.set, outcome)
+        else:
+            studies = inometa.data.analysis_set(args.set, outcome)
+        if studies.empty:
+            print(f"{outcome:8} no rows")
             continue
         for method, options in METHODS.items():
             res = inometa.metaprop("events", "total", data=studies, labels="label", **options)

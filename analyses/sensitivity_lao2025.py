@@ -30,6 +30,7 @@ import pandas as pd
 
 import inometa
 import inometa.data
+from inometa.lao2025.survival import survival_set
 
 PUBLISHED: dict[str, Any] = {
     "transform": "raw",
@@ -80,7 +81,10 @@ def main() -> None:
 
     grids, loos = [], []
     for outcome in inometa.data.OUTCOMES:
-        studies = inometa.data.analysis_set(args.set, outcome)
+        if outcome in inometa.data.SURVIVAL_OUTCOMES:  # KM rates as proportions
+            studies = survival_set(args.set, outcome)
+        else:
+            studies = inometa.data.analysis_set(args.set, outcome)
         if studies.empty:
             continue
         fits = [

@@ -133,6 +133,146 @@ def assert_clean(fig: Any, tolerance: float = 0.5) -> None:
     assert _outside(fig, boxes, tolerance) == []
 
 
+def squares_outside_panel(fig: Any, tolerance: float = 0.5) -> list[str]:
+    """Study squares and CI lines of a forest whose drawn extent leaves their panel's axes,
+    and panels that leave the figure (pixels, after a draw)."""
+    import numpy as np
+
+    fig.canvas.draw()
+    fb = fig.bbox
+    bad = []
+
+    def leaves(box: Any, x0: float, y0: float, x1: float, y1: float) -> bool:
+        return bool(
+            x0 < box.x0 - tolerance
+            or y0 < box.y0 - tolerance
+            or x1 > box.x1 + tolerance
+            or y1 > box.y1 + tolerance
+        )
+
+    for squares in by_gid(fig, "study-squares"):
+        ax = squares.axes
+        ab = ax.get_window_extent()
+        if leaves(fb, ab.x0, ab.y0, ab.x1, ab.y1):
+            bad.append("panel")
+        centres = ax.transData.transform(squares.get_offsets())
+        half = np.sqrt(squares.get_sizes()) / 2 * fig.dpi / 72
+        half = np.broadcast_to(half, (len(centres),))
+        for (x, y), h in zip(centres, half, strict=True):
+            if leaves(ab, x - h, y - h, x + h, y + h):
+                bad.append(f"square at x = {ax.transData.inverted().transform((x, y))[0]:g}")
+    for lines in by_gid(fig, "study-ci"):
+        ax = lines.axes
+        ab = ax.get_window_extent()
+        for seg in lines.get_segments():
+            (x0, y0), (x1, y1) = ax.transData.transform(seg)
+            if leaves(ab, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)):
+                bad.append(f"CI line {seg[0][0]:g}–{seg[1][0]:g}")
+    return bad
+
+
+def _segment_meets_box(seg: tuple[float, float, float, float], box: Any) -> bool:
+    """Whether a segment touches a box: an end inside it, or a crossing with one of its
+    edges (orientation tests)."""
+    x0, y0, x1, y1 = seg
+
+    def inside(x: float, y: float) -> bool:
+        return bool(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1)
+
+    if inside(x0, y0) or inside(x1, y1):
+        return True
+
+    def orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
+        return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+    corners = [(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
+        d1, d2 = orient(ax, ay, bx, by, x0, y0), orient(ax, ay, bx, by, x1, y1)
+        d3, d4 = orient(x0, y0, x1, y1, ax, ay), orient(x0, y0, x1, y1, bx, by)
+        if d1 * d2 < 0 and d3 * d4 < 0:
+            return True
+    return False
+
+
+def label_collisions(fig: Any, what: str = "funnel", tolerance: float = 0.5) -> list[str]:
+    """Point labels (texts with gid ``{what}…-label``: names or numbers) that overlap one
+    another, cover a scatter marker, or meet a line of the plot (Line2D, line collections,
+    edges of polygons), and leaders (gid ``{what}…-leader``) that run through a label; in
+    pixels after a draw.
+    """
+    import numpy as np
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.patches import Polygon
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    bad: list[str] = []
+    for ax in fig.axes:
+        labels = [
+            t
+            for t in ax.texts
+            if t.get_visible()
+            and t.get_text()
+            and str(t.get_gid()).startswith(what)
+            and str(t.get_gid()).endswith("-label")
+        ]
+        boxes = []
+        for t in labels:
+            b = Text.get_window_extent(t, renderer)
+            boxes.append((t.get_text(), Bbox.from_extents(
+                b.x0 + tolerance, b.y0 + tolerance, b.x1 - tolerance, b.y1 - tolerance
+            )))  # fmt: skip
+        for (a, ba), (b, bb) in itertools.combinations(boxes, 2):
+            if ba.overlaps(bb):
+                bad.append(f"{a} overlaps {b}")
+        segments: list[tuple[str, tuple[float, float, float, float]]] = []
+
+        def add(name: str, xy: Any, ax: Any = ax, segments: list[Any] = segments) -> None:
+            pts = ax.transData.transform(np.asarray(xy, dtype=float))
+            for p, q in itertools.pairwise(pts):
+                segments.append((name, (p[0], p[1], q[0], q[1])))
+
+        bottom = max(ax.get_ylim()) if ax.yaxis_inverted() else min(ax.get_ylim())
+        for line in ax.lines:
+            add(str(line.get_gid()), line.get_xydata())
+        for coll in ax.collections:
+            if isinstance(coll, LineCollection):
+                for seg in coll.get_segments():
+                    add(str(coll.get_gid()), seg)
+            elif isinstance(coll, PathCollection):
+                centres = ax.transData.transform(coll.get_offsets())
+                r = np.broadcast_to(np.sqrt(coll.get_sizes()) / 2 * fig.dpi / 72, len(centres))
+                for (cx, cy), rad in zip(centres, r, strict=True):
+                    for text, box in boxes:
+                        nx = min(max(cx, box.x0), box.x1)
+                        ny = min(max(cy, box.y0), box.y1)
+                        if (nx - cx) ** 2 + (ny - cy) ** 2 < rad**2:
+                            bad.append(f"{text} covers a marker of {coll.get_gid()}")
+        for patch in ax.patches:
+            if isinstance(patch, Polygon):
+                xy = patch.get_xy()
+                for p, q in itertools.pairwise(xy):
+                    if not (p[1] == q[1] == bottom):  # the edge along the axis
+                        add(str(patch.get_gid()), [p, q])
+        for name, seg in segments:
+            for text, box in boxes:
+                if _segment_meets_box(seg, box):
+                    bad.append(f"{text} meets {name}")
+        for a in ax.texts:
+            if not (str(a.get_gid()).startswith(what) and str(a.get_gid()).endswith("-leader")):
+                continue
+            px, py = ax.transData.transform(a.xy)
+            dx, dy = a.xyann
+            seg = (px + dx * fig.dpi / 72, py + dy * fig.dpi / 72, px, py)
+            for text, box in boxes:
+                inner = Bbox.from_extents(box.x0 + 1, box.y0 + 1, box.x1 - 1, box.y1 - 1)
+                if _segment_meets_box(seg, inner):
+                    bad.append(f"a leader runs through {text}")
+    return bad
+
+
 def by_gid(fig: Any, gid: str) -> list[Any]:
     """All artists of a figure with this gid."""
     return [a for a in fig.findobj() if a.get_gid() == gid]

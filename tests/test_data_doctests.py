@@ -15,6 +15,7 @@ MODULES = [
     "inometa.data.extracted",
     "inometa.data.published",
     "inometa.data._paths",
+    "inometa.data.survival",
 ]
 
 

@@ -10,6 +10,7 @@ installed copy, make sure the repository is not what is being used.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -134,23 +135,39 @@ def test_commands_from_another_folder(venv: Path, outside: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "02_new_trials.ipynb"])
-def test_notebooks_run_from_their_folder(venv: Path, tmp_path: Path, name: str) -> None:
+def test_notebooks_run_from_their_folder_and_show_their_figures(
+    venv: Path, tmp_path: Path, name: str
+) -> None:
     # a copy of the notebook in a folder of its own, executed by a kernel of the new venv
+    # (the only execution in a kernel in the suite: tests/test_notebooks.py runs the cells
+    # in-process for the numbers)
     folder = tmp_path / "notebooks"
     folder.mkdir()
     (folder / name).write_bytes((ROOT / "notebooks" / name).read_bytes())
     script = textwrap.dedent(f"""
-        import nbclient, nbformat, os
+        import json, nbclient, nbformat, os
         nb = nbformat.read({name!r}, as_version=4)
         os.environ.pop("MPLBACKEND", None)
         nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                 resources={{"metadata": {{"path": "."}}}}).execute()
         code = [c for c in nb.cells if c.cell_type == "code"]
-        print(sum(o.output_type == "error" for c in code for o in c.outputs))
-        print(sum("image/png" in o.get("data", {{}}) for c in code for o in c.outputs))
+        print(json.dumps({{
+            "errors": sum(o.output_type == "error" for c in code for o in c.outputs),
+            "cells": [[c.source, sum("image/png" in o.get("data", {{}}) for o in c.outputs)]
+                      for c in code],
+        }}))
     """)
-    errors, images = _run([str(venv / "bin" / "python"), "-c", script], folder).split()[-2:]
-    assert errors == "0" and int(images) >= 2
+    out = _run([str(venv / "bin" / "python"), "-c", script], folder).splitlines()[-1]
+    ran = json.loads(out)
+    assert ran["errors"] == 0
+    plot_cells = [(source, images) for source, images in ran["cells"] if "inometa.plot_" in source]
+    assert plot_cells, "the notebook draws no figure"
+    for source, images in plot_cells:
+        calls = source.count("inometa.plot_")
+        if "for " in source:  # a loop over outcomes shows a figure for each
+            assert images >= calls, source
+        else:  # one figure per plot call, shown once
+            assert images == calls, source
 
 
 def test_every_package_is_listed_for_the_build() -> None:

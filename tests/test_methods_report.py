@@ -64,6 +64,27 @@ def test_r_code_reproduces_the_result(kwargs: dict) -> None:
     json.dumps(res.to_dict(), allow_nan=False)
 
 
+# The cases where metafor has no switch for inometa's prediction interval, so to_metafor()
+# writes it out by hand; at a level other than 95% (the critical value must follow it).
+PI_CASES = [
+    {"transform": "logit", "ci_method": "t", "pi_method": "z", "level": 0.9},
+    {"transform": "logit", "ci_method": "hk", "pi_method": "t", "pi_se": "wald", "level": 0.8},
+]
+
+
+@pytest.mark.r
+@pytest.mark.parametrize("kwargs", PI_CASES, ids=lambda k: "-".join(map(str, k.values())))
+def test_r_code_reproduces_the_written_out_prediction_interval(kwargs: dict) -> None:
+    require_r()
+    res = inometa.metaprop(X, N, **kwargs)
+    code = res.to_metafor() + "\ncat(sprintf('%.17g', pi), sep='\\n')\n"
+    proc = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    low, high = (float(v) for v in proc.stdout.strip().splitlines()[-2:])
+    assert res.prediction.low == pytest.approx(low, rel=1e-6)
+    assert res.prediction.high == pytest.approx(high, rel=1e-6)
+
+
 def test_r_code_refuses_imputed_studies() -> None:
     import warnings
 

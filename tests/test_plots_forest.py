@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 
 import inometa
 from inometa.plots.forest import forest_layout
+from inometa.plots.style import PRESETS
 from tests.plots_support import (
     CR_EVENTS,
     CR_N,
@@ -23,6 +24,7 @@ from tests.plots_support import (
     cr_result,
     s16_result,
     s60_result,
+    squares_outside_panel,
     texts_outside_figure,
 )
 
@@ -94,6 +96,29 @@ def test_squares_sit_at_the_observed_proportions_with_area_by_weight() -> None:
     segs = ci.get_segments()
     np.testing.assert_allclose([s[0][0] for s in segs], res.data.ci_low)
     np.testing.assert_allclose([s[1][0] for s in segs], res.data.ci_high)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_squares_at_0_and_100_percent_stay_inside_the_panel(preset: str) -> None:
+    # A square is centred on its estimate: at an axis end half of it lies past the axis,
+    # which must still be inside the panel's axes (not over a column or the figure edge).
+    labels = ["None 2001", "Some 2002", "All 2003", "Big 2004"]
+    for transform in ("raw", "logit"):
+        res = inometa.metaprop([0, 12, 30, 25], [20, 40, 30, 200], labels=labels,
+                               transform=transform)  # fmt: skip
+        fig = inometa.plot_forest(res, preset=preset)
+        (squares,) = by_gid(fig, "study-squares")
+        assert {0.0, 1.0} <= set(squares.get_offsets()[:, 0])
+        assert squares_outside_panel(fig) == []
+        assert_clean(fig)
+        groups = ["A", "A", "B", "B"]
+        sg = inometa.subgroup_analysis([0, 12, 30, 25], [20, 40, 30, 200], groups,
+                                       labels=labels, transform=transform)  # fmt: skip
+        fig = inometa.plot_forest(sg, preset=preset)
+        assert by_gid(fig, "study-squares") and squares_outside_panel(fig) == []
+        # with the axis cut short, squares past it are not drawn: the arrow marks them
+        fig = inometa.plot_forest(res, preset=preset, xlim=(0.2, 0.8))
+        assert squares_outside_panel(fig) == []
 
 
 def test_diamonds_are_at_the_pooled_estimates_in_data_coordinates() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,9 @@ from tests.plots_support import (
     assert_clean,
     by_gid,
     cr_result,
+    label_collisions,
     s16_result,
+    s60_result,
 )
 
 _ANALYSIS = json.loads(
@@ -34,6 +38,15 @@ assert (_ANALYSIS["datasets"]["cr"]["events"], _ANALYSIS["datasets"]["cr"]["n"])
     CR_EVENTS,
     CR_N,
 )
+
+
+def named_or_numbered(fig: Any) -> list[str]:
+    """The drawn point labels: study names, or numbers keyed in the legend."""
+    return [
+        t.get_text()
+        for t in [*by_gid(fig, "funnel-label"), *by_gid(fig, "funnel-number-label")]
+        if t.get_visible()
+    ]
 
 
 def test_points_are_model_scale_estimates_and_standard_errors() -> None:
@@ -127,6 +140,7 @@ def test_drawing_has_the_elements_and_clean_labels() -> None:
         line=FunnelLine(0.9, -1.0),
         labels="all",
         title="Funnel",
+        width="double",
     )
     (ax,) = fig.axes
     assert ax.yaxis_inverted()
@@ -136,8 +150,12 @@ def test_drawing_has_the_elements_and_clean_labels() -> None:
     assert np.all(added.get_facecolors()[:, :3] == 1.0)  # open (white) markers
     assert len(by_gid(fig, "contour")) == 3
     assert by_gid(fig, "funnel-line") and by_gid(fig, "pseudo-ci")
-    assert len(by_gid(fig, "funnel-label")) == 16
+    assert sorted(named_or_numbered(fig)) in (
+        sorted(res.data.labels),
+        sorted(str(i) for i in range(1, 17)),
+    )
     assert_clean(fig)
+    assert label_collisions(fig) == []
 
 
 def test_plain_funnel_is_clean() -> None:
@@ -200,7 +218,7 @@ def test_trimfill_without_imputed_studies_and_misuse() -> None:
     lay = funnel_layout(res, trimfill=tf, egger=eg)
     assert tf.k0 == TRIMFILL_RIGHT["cr"]["k0"] == 0  # metafor's trimfill(side = "right")
     assert lay.filled_centre is None and not any(p.extra for p in lay.points)
-    assert lay.legend_notes == ("Trim-and-fill (L0): no study imputed",)
+    assert lay.legend_notes[0] == "Trim-and-fill (L0): no study imputed"
     assert lay.line_label.startswith(f"Egger's test: t({eg.df:g}) = ")
     with pytest.raises(ValueError, match="not both"):
         funnel_layout(res, trimfill=tf, extra_points={"yi": [0.1], "vi": [0.1]})
@@ -239,3 +257,107 @@ def test_legend_drawn_into_a_given_axes_lies_outside_the_data() -> None:
         assert box.x0 >= ax.get_window_extent(renderer).x1
     finally:
         plt.close(fig)
+
+
+def _s16_bias() -> tuple[Any, Any, Any]:
+    res = s16_result()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", inometa.SmallKWarning)
+        return res, inometa.trim_and_fill(res, side="right"), inometa.egger_test(res)
+
+
+FUNNELS = {
+    "contours, line, imputed": lambda: inometa.plot_funnel(
+        s16_result(),
+        contours=True,
+        extra_points=pd.DataFrame({"yi": [0.1, -0.2], "vi": [0.05, 0.09]}),
+        line=FunnelLine(0.9, -1.0),
+    ),
+    "trim-and-fill and Egger, all labels": lambda: inometa.plot_funnel(
+        *_s16_bias()[:1],
+        trimfill=_s16_bias()[1],
+        egger=_s16_bias()[2],
+        contours=True,
+        labels="all",
+        width="double",
+    ),
+    "few studies, all labels": lambda: inometa.plot_funnel(
+        cr_result(), labels="all", contours=True
+    ),
+    "jama": lambda: inometa.plot_funnel(cr_result(), preset="jama"),
+    "untransformed": lambda: inometa.plot_funnel(
+        cr_result(transform="raw"), labels="all", width="one-and-a-half"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNNELS))
+def test_labels_are_clear_of_lines_markers_and_one_another(name: str) -> None:
+    # Labels (names, or numbers keyed in the legend) keep off the pseudo-CI and contour
+    # lines, the centre and regression lines, the markers and each other; a leader runs
+    # through no label. Every labelled point has its label.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no label left out
+        fig = FUNNELS[name]()
+    assert label_collisions(fig) == []
+    assert_clean(fig)
+    shown = named_or_numbered(fig)
+    assert shown
+    assert shown == [t.get_text() for t in by_gid(fig, "funnel-label") if t.get_visible()] or (
+        sorted(shown, key=int) == [str(i) for i in range(1, len(shown) + 1)]
+    )
+
+
+def test_labels_in_a_given_axes_are_clear_and_the_legend_outside() -> None:
+    import matplotlib.pyplot as plt
+
+    res, tf, eg = _s16_bias()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        inometa.plot_funnel(res, trimfill=tf, egger=eg, contours=True, labels="all", ax=ax)
+        assert label_collisions(fig) == []
+        assert len(named_or_numbered(fig)) == 16
+        legend = ax.get_legend()
+        box = legend.get_window_extent(fig.canvas.get_renderer())  # type: ignore[attr-defined]
+        assert box.x0 >= ax.get_window_extent().x1
+        # the swatch of the grey background is edged, as the other regions' swatches
+        (swatch,) = [
+            h
+            for h, t in zip(legend.legend_handles, legend.get_texts(), strict=True)
+            if t.get_text() == "p < 0.01"
+        ]
+        assert swatch.get_edgecolor()[:3] != swatch.get_facecolor()[:3]
+    finally:
+        plt.close(fig)
+
+
+def test_no_room_for_names_numbers_the_points_with_a_key() -> None:
+    # Long names in a single-column funnel: no place clear of the lines for some, so every
+    # point gets a number and the legend lists the names (no point left unnamed).
+    fig = inometa.plot_funnel(cr_result(), preset="jama")
+    res = cr_result()
+    lay = funnel_layout(res, preset="jama")
+    labelled = [pt.label for pt in sorted(lay.points, key=lambda q: q.se) if pt.labelled]
+    assert by_gid(fig, "funnel-label") == []
+    numbers = named_or_numbered(fig)
+    assert sorted(numbers, key=int) == [str(i) for i in range(1, len(labelled) + 1)]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert [f"{i}\u2002{name}" for i, name in enumerate(labelled, 1)] == [
+        t for t in legend if "\u2002" in t
+    ]
+    assert label_collisions(fig) == []
+
+
+def test_no_room_even_for_numbers_labels_none_and_says_so() -> None:
+    with pytest.warns(UserWarning, match="not even as numbers"):
+        fig = inometa.plot_funnel(s60_result(), labels="all")
+    assert named_or_numbered(fig) == []
+    assert not any("\u2002" in t.get_text() for t in fig.legends[0].get_texts())
+
+
+def test_the_legend_says_which_studies_are_labelled() -> None:
+    res = s16_result()
+    lay = funnel_layout(res)
+    assert 0 < sum(p.labelled for p in lay.points) < len(lay.points)
+    assert "Labelled: studies outside the pseudo 95% CI" in lay.legend_notes
+    assert funnel_layout(res, labels="all").legend_notes == ()

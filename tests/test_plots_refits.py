@@ -87,6 +87,40 @@ def test_cumulative_rows_in_the_order_with_the_order_column() -> None:
     assert "order" in [col.key for col in cumulative_content(res, table).columns]
 
 
+def test_cumulative_dates_at_one_precision() -> None:
+    # Reports dated as precisely as their sources give them; the column shows the coarsest.
+    res = cr_result()
+    mixed = ["2017", "2019-03-28", "2024-05", "2024-06-01", "2023-05", "2025"]
+    c = cumulative_content(res, order=mixed, order_title="Year")
+    shown = [r.cells["order"] for r in c.rows if r.kind == "study"]
+    assert shown == ["2017", "2019", "2023", "2024", "2024", "2025"]
+    months = ["2017-01", "2019-03-28", "2024-05", "2024-06-01", "2023-05", "2025-02-03"]
+    c = cumulative_content(res, order=months, order_title="Date")
+    shown = [r.cells["order"] for r in c.rows if r.kind == "study"]
+    assert shown == ["2017-01", "2019-03", "2023-05", "2024-05", "2024-06", "2025-02"]
+    stamps = pd.to_datetime(["2017-01-05", "2019-03-28", "2024-05-01"] * 2)
+    c = cumulative_content(res, order=list(stamps), order_title="Date")
+    assert [r.cells["order"] for r in c.rows if r.kind == "study"][:2] == [
+        "2017-01-05",
+        "2017-01-05",
+    ]
+
+
+def test_tau2_column_writes_zero_at_the_decimals_of_the_others() -> None:
+    # The first two studies agree exactly (τ² = 0 after two), the third does not.
+    res = inometa.metaprop([10, 20, 45, 12], [100, 200, 90, 60], labels=list("ABCD"))
+    table = inometa.cumulative(res)
+    assert table["tau2"].iloc[1] == 0.0 and table["tau2"].iloc[2] > 0
+    for content in (cumulative_content(res, table), leave_one_out_content(res)):
+        cells = [plain(r.cells["tau2"]) for r in content.rows if r.kind in ("study", "pooled")]
+        shown = [t for t in cells if t != "–"]
+        assert all(len(t.split(".")[1]) == 4 for t in shown), cells
+    c = cumulative_content(res, table)
+    assert plain(c.rows[1].cells["tau2"]) == "0.0000"
+    # Padded with figure spaces to one width: the column lines up on the decimal point.
+    assert len({len(r.cells["tau2"]) for r in c.rows[1:] if r.kind == "study"}) == 1
+
+
 @pytest.fixture(scope="module")
 def s16_tables() -> tuple[inometa.MetaPropResult, pd.DataFrame, pd.DataFrame]:
     res = s16_result()

@@ -88,6 +88,10 @@ def test_the_test_for_subgroup_differences_is_named() -> None:
         assert any(other.name in line for line in every)
     common = texts(forest_content(s16_subgroups(tau2="common", ci_method="hk")))
     assert any("QM (common τ²): F = " in line and "df = 1, 14" in line for line in common)
+    # the shared τ² at the four decimals of every other τ² in the figures
+    shared = s16_subgroups(tau2="common", ci_method="hk")
+    foot = " ".join(forest_content(shared).footnotes)
+    assert f"share one τ² = {shared.common_tau2:.4f} (common-τ² model)" in foot
     with pytest.raises(ValueError, match="headline"):
         forest_content(sg, subgroup_tests="some")
 

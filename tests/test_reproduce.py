@@ -59,9 +59,19 @@ def test_explanations(rep: Reproduction) -> None:
     assert all(any(e.startswith("Method:") for e in expl[o]) for o in ("orr", "sct", "vod"))
 
 
-def test_survival_has_no_counts(rep: Reproduction) -> None:
-    for code in ("os_1y", "os_2y", "os_3y", "os_5y"):
-        assert rep.outcomes[code].k == 0 and not rep.outcomes[code].results
+def test_survival_rows_are_filled_from_kaplan_meier_rates(rep: Reproduction) -> None:
+    # k per time point: the lao2025 members whose reports print a KM rate (survival.csv)
+    expected_k = {"os_1y": 4, "os_2y": 3, "os_3y": 2, "os_5y": 1}
+    for code, k in expected_k.items():
+        oa = rep.outcomes[code]
+        assert oa.k == k and set(oa.results) == {"published", "recommended"}
+        assert any("round(rate × n)" in n for n in oa.notes)
+    # INITIAL-1's 3-year OS 73% of 43 -> 31.39 -> 31 (half up); Kantarjian 2023 40% of 110 -> 44
+    os3 = rep.outcomes["os_3y"].studies.set_index("study_id")
+    assert os3.loc["stelljes2024", ["events", "total"]].tolist() == [31, 43]
+    assert os3.loc["kantarjian2023", ["events", "total"]].tolist() == [44, 110]
+    row = rep.comparison.set_index("outcome").loc["os_5y"]
+    assert row["k"] == 1 and abs(row["published_method_estimate"] - 100 * 37 / 80) < 1e-9
 
 
 def test_subgroups_sensitivity_and_small_k(rep: Reproduction) -> None:

@@ -320,7 +320,7 @@ MUTANTS = [
     # --- GLMM -------------------------------------------------------------------------------
     m(
         "glmm-quadrature-nodes",
-        "core/glmm.py",
+        "core/glmm_quadrature.py",
         "lme4-style quadrature with one node fewer than asked for",
         (
             "t, w = np.polynomial.hermite.hermgauss(nagq)",

@@ -111,6 +111,35 @@ class RegTestResult:
     k: int
     notes: tuple[str, ...]
 
+    def __str__(self) -> str:
+        """The test of the slope, then the limit estimate on the proportion scale."""
+        stat = (
+            f"z = {self.statistic:.4g}"
+            if self.df is None
+            else f"t = {self.statistic:.4g} (df {self.df:g})"
+        )
+        low, high = self.limit_proportion_ci
+        return (
+            f"Regression test ({self.model}, predictor {self.predictor}), k={self.k}: {stat}, "
+            f"p = {self.pvalue:.3g}\nlimit estimate (proportion) {self.limit_proportion:.4f} "
+            f"[{low:.4f}, {high:.4f}]; notes: {len(self.notes)}"
+        )
+
+    def __repr__(self) -> str:
+        """A few lines: the test, the limit estimate (proportion scale), the note count.
+
+        Examples
+        --------
+        >>> import inometa, warnings
+        >>> res = inometa.metaprop([4, 9, 17, 49, 12], [30, 49, 90, 72, 40])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     inometa.egger_test(res)
+        <RegTestResult Regression test (rma, predictor sei), k=5: z = -1.409, p = 0.159
+          limit estimate (proportion) 0.7702 [0.1316, 0.9867]; notes: 1>
+        """
+        return f"<RegTestResult {self}>".replace("\n", "\n  ")
+
 
 @dataclass(frozen=True)
 class RankTestResult:
@@ -121,6 +150,18 @@ class RankTestResult:
     exact: bool
     k: int
     notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        """Kendall's τ, its p-value and whether it is exact."""
+        kind = "exact" if self.exact else "normal approximation"
+        return (
+            f"Rank correlation test, k={self.k}: Kendall's τ = {self.statistic:.4g}, "
+            f"p = {self.pvalue:.3g} ({kind}); notes: {len(self.notes)}"
+        )
+
+    def __repr__(self) -> str:
+        """One line, as ``str`` in angle brackets."""
+        return f"<RankTestResult {self}>"
 
 
 def _regression(
@@ -264,6 +305,21 @@ class TrimFillResult:
     result: MetaPropResult
     filled: pd.DataFrame
     notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        """k0 and where, then the filled analysis's pooled proportion."""
+        res = self.result
+        low, high = res.random.proportion_ci
+        p = f", p(k0 = 0) = {self.p_k0:.3g}" if math.isfinite(self.p_k0) else ""
+        return (
+            f"Trim-and-fill ({self.estimator}): k0 = {self.k0} (SE {self.se_k0:.3g}){p}, "
+            f"imputed on the {self.side}\nfilled analysis (k={res.k}): proportion "
+            f"{res.estimate:.4f} [{100 * res.options.level:g}% CI {low:.4f}, {high:.4f}]"
+        )
+
+    def __repr__(self) -> str:
+        """Two lines: k0 and side, the filled estimate (proportion scale); no tables."""
+        return f"<TrimFillResult {self}>".replace("\n", "\n  ")
 
 
 def _trim_fit(prep: Prepared, keep: npt.NDArray[np.bool_]) -> float:

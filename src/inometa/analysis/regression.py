@@ -60,7 +60,7 @@ _COMPTOL = float(np.sqrt(np.finfo(float).eps))  # metafor permutest's comparison
 class PermutationTest:
     """Permutation p-values for the moderators (metafor ``permutest``).
 
-    ``pvalues`` are per coefficient (two-sided, |statistic|), ``qm_pvalue`` for the
+    ``pvalues`` are per coefficient (two-sided, on the absolute statistic), ``qm_pvalue`` for the
     omnibus test; ``exact`` says whether all distinct reorderings were used.
     """
 
@@ -240,6 +240,32 @@ class MetaRegResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        """A few lines: the model, the moderator test, R² and τ², the coefficients (at most 6)
+        on the model scale.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metareg([10, 20, 30, 12, 25], [50, 60, 70, 40, 55],
+        ...                 {"year": [2010, 2012, 2015, 2018, 2020]})
+        <MetaRegResult k=5, logit REML, moderators: year
+          QM = 2.817 (df 1), p = 0.0932; R² 53.1%, τ² (logit scale) 0.05779
+          coefficients (logit scale): intercept -160.9, year 0.07954>
+        """
+        o = self.options
+        model = "GLMM" if o.method == "glmm" else o.tau2_method
+        r2 = f"R² {100 * self.r2:.1f}%" if math.isfinite(self.r2) else "R² undefined"
+        terms = [f"{t} {b:.4g}" for t, b in zip(self.terms, self.estimate, strict=True)]
+        if len(terms) > 6:
+            terms = [*terms[:5], f"… {len(terms) - 5} more"]
+        return (
+            f"<MetaRegResult k={self.k}, {o.transform} {model}, moderators: "
+            f"{', '.join(self.moderators)}\n  {self.qm_result}; {r2}, "
+            f"τ² ({o.transform} scale) {self.tau2:.4g}\n"
+            f"  coefficients ({o.transform} scale): {', '.join(terms)}>"
+        )
 
 
 def metareg(

@@ -141,8 +141,8 @@ def influence(res: MetaPropResult) -> pd.DataFrame:
     Columns: ``label``, ``rstudent`` (externally standardised residual), ``dffits``,
     ``cook_d`` (Cook's distance), ``cov_r`` (covariance ratio), ``tau2_del`` and ``q_del``
     (τ² and Q without the study), ``hat``, ``weight`` (%), ``dfbetas`` and ``influential``
-    (metafor's rule: |DFFITS| > 3√(p/(k−p)), P(χ²₁ ≤ Cook's D) > 0.5, hat > 3p/k or
-    |DFBETAS| > 1).
+    (metafor's rule: abs(DFFITS) > 3√(p/(k−p)), P(χ²₁ ≤ Cook's D) > 0.5, hat > 3p/k or
+    abs(DFBETAS) > 1).
 
     For the GLMM (no ``influence()`` in metafor) the same formulas are applied on the logit
     scale to the study logits (continuity-corrected) with the refitted GLMM estimates and

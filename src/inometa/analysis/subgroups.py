@@ -160,6 +160,34 @@ class SubgroupResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        """A few lines: each subgroup's pooled proportion and CI (at most 8), the overall
+        one, the headline test.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.subgroup_analysis([10, 20, 30, 12], [50, 60, 70, 40], ["a", "a", "b", "b"])
+        <SubgroupResult 2 subgroups, separate τ², k=4, proportions (95% CI):
+          a: 0.2682 [0.1572, 0.4187], k=2
+          b: 0.3744 [0.2590, 0.5062], k=2
+          overall: 0.3197 [0.2318, 0.4227], k=4
+          Q between (separate τ²) = 1.239 (df 1), p = 0.266>
+        """
+        levels = list(self.subgroups.items())
+        lines = [
+            f"<SubgroupResult {len(levels)} subgroups, {self.tau2} τ², k={self.overall.k}, "
+            f"proportions ({100 * self.overall.options.level:g}% CI):"
+        ]
+        shown = levels if len(levels) <= 8 else levels[:7]
+        for name, res in [*shown, ("overall", self.overall)]:
+            low, high = res.random.proportion_ci
+            lines.append(f"  {name}: {res.estimate:.4f} [{low:.4f}, {high:.4f}], k={res.k}")
+            if len(levels) > 8 and name == shown[-1][0]:
+                lines.append(f"  … {len(levels) - 7} more subgroups")
+        lines.append(f"  {self.test}>")
+        return "\n".join(lines)
+
 
 def _levels(groups: Any, labels: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
     import pandas as pd

@@ -135,6 +135,43 @@ class MetaPropBatchResult:
             values[name] = arr
         return cls(options, analyses, studies, MappingProxyType(values), notes)
 
+    def __str__(self) -> str:
+        """A few lines: sizes, options, the range of the pooled proportions and of I²."""
+        o = self.options
+        model = "GLMM" if o.method == "glmm" else o.tau2_method
+        k = self.values["k"]
+        lines = [
+            f"{len(self)} analyses of {k.min() if len(k) else 0}–{k.max() if len(k) else 0} "
+            f"studies, {o.transform} {model}, CI {o.ci_method}, PI {o.pi_method}"
+        ]
+        for name, what, scale in (("estimate", "pooled proportion", 1), ("i2", "I² (%)", 100)):
+            col = self.values[name][np.isfinite(self.values[name])] * scale
+            if col.size:
+                lines.append(
+                    f"{what}: median {np.median(col):.4g}, range {col.min():.4g} to "
+                    f"{col.max():.4g} ({len(self) - col.size} undefined)"
+                )
+        with_notes = sum(1 for n in self.notes if n)
+        lines.append(
+            f"{len(self.values)} columns and notes (res.to_frame()); {with_notes} with notes"
+        )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """``str`` in angle brackets: a summary, never the arrays.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metaprop_batch([[9, 17, 49], [3, 5, 8]], [[49, 90, 72], [30, 41, 52]],
+        ...                        as_frame=False)
+        <MetaPropBatchResult 2 analyses of 3–3 studies, logit REML, CI z, PI z
+          pooled proportion: median 0.2297, range 0.1317 to 0.3277 (0 undefined)
+          I² (%): median 47.47, range 0 to 94.93 (0 undefined)
+          48 columns and notes (res.to_frame()); 1 with notes>
+        """
+        return f"<MetaPropBatchResult {self}>".replace("\n", "\n  ")
+
     def __getitem__(self, name: str) -> npt.NDArray[Any]:
         return self.values[name]
 

@@ -22,33 +22,37 @@ at τ = 0; where that is ≤ 0, τ̂² = 0 unless ℓₚ is higher on a grid of 
 β̂ is the inverse observed information in (β, τ), as lme4's; the τ² interval is a profile-
 likelihood interval. τ̂² = 0, all studies at 0 (or n) events, separation by a moderator and
 a likelihood rising without bound in τ (stopped at τ = 15) give results with notes.
+
+The quadrature is :mod:`inometa.core.glmm_quadrature`. The searches for the two bounds of
+the interval, and the grid of τ, are evaluated side by side, one stacked pass per step.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Literal, NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, gammaln, xlogy
+from scipy.special import expit, xlogy
 
 from .._distributions import chi2_ppf
+from .glmm_quadrature import Evaluation, Likelihood, Nagq
 from .tau2 import estimate_tau2
 
 __all__ = ["GlmmFit", "Nagq", "check_nagq", "fit_glmm", "glmm_loglik"]
 
 FloatArray = npt.NDArray[np.float64]
-Nagq = int | Literal["exact"]
+_Likelihood = Likelihood  # (the name tests/test_glmm.py imports)
+T = TypeVar("T")
+# A search asks for evaluations at (β, τ) and returns its result: run one by one (_run) or
+# several side by side, each asking in turn, in one stacked pass (_run_together).
+Search = Generator[tuple[FloatArray, float], Evaluation, T]
 
 _TAU_MAX = 15.0  # logits: ±2 SD span proportions from 1e-13 to 1 − 1e-13
 _BETA_BOUND = 25.0  # a linear predictor beyond this means separation
-# The exact rule: nodes per panel and the falls of gᵢ that end the panels (log Lᵢ within
-# 1e-12 of scipy's quad on 0/n, n/n and interior studies: tests/test_glmm.py).
-_NODES = 20
-_FALLS = (3.0, 40.0)
 _BETA_TOL = 1e-10  # β̂ where it is reported (relative)
 _TAU_TOL = 1e-12  # τ̂ (relative to 1 + τ)
 _SENSITIVE = 1e-3  # a change in τ̂² under the exact likelihood that gets a note
@@ -112,195 +116,6 @@ class GlmmFit:
         return float(np.sqrt(self.vcov_common[0, 0]))
 
 
-@functools.lru_cache(maxsize=32)
-def _rule(nagq: Nagq) -> tuple[FloatArray, FloatArray]:
-    """Nodes and log weights: for the exact rule, the offsets of the 4 × 20 nodes from the
-    mode as d @ u (d: the four panel ends) and log weights less log widths; for lme4's,
-    √2 tⱼ and log(√2 wⱼ) + tⱼ² of the Gauss–Hermite rule."""
-    if nagq == "exact":
-        t, w = np.polynomial.legendre.leggauss(_NODES)
-        v, o = (t + 1) / 2, np.zeros(_NODES)
-        u = np.array([[-v, v - 1, o, o], [o, -v, o, o], [o, o, v, 1 - v], [o, o, o, v]])
-        u, log_w = u.reshape(4, -1), np.tile(np.log(w / 2), 4)
-    else:
-        t, w = np.polynomial.hermite.hermgauss(nagq)
-        u, log_w = math.sqrt(2) * t, np.log(math.sqrt(2) * w) + t * t
-    return u, log_w
-
-
-def _softplus_expit(lin: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """log(1 + eˡⁱⁿ) and expit(lin) from one exponential (numpy's logaddexp and scipy's
-    expit cost several times more on these small arrays)."""
-    e = np.exp(-np.abs(lin))
-    q = 1 / (1 + e)
-    return np.log1p(e) + np.maximum(lin, 0), np.where(lin >= 0, q, e * q)
-
-
-class _Eval(NamedTuple):
-    """ℓ at (β, τ), its gradient and its Hessian in (β, τ)."""
-
-    loglik: float
-    grad: FloatArray
-    hess: FloatArray
-
-
-class _Likelihood:
-    """The marginal log-likelihood and its derivatives. The modes and panel ends found last
-    start the next (bracketed) searches: successive evaluations are at nearby (β, τ)."""
-
-    def __init__(self, x: FloatArray, n: FloatArray, X: FloatArray, nagq: Nagq) -> None:
-        self.x, self.n, self.X, self.nagq = x, n, X, nagq
-        self.logc = gammaln(n + 1) - gammaln(x + 1) - gammaln(n - x + 1) - _LOG_SQRT_2PI
-        self.u, self.log_w = _rule(nagq)
-        self._z, self._sigma = np.zeros_like(x), np.ones_like(x)
-        self._motion: tuple[FloatArray, float, FloatArray, FloatArray] | None = None
-        self._ends: FloatArray | None = None
-        self._sign, self._fall = np.array([-1.0, -1.0, 1.0, 1.0]), np.array(_FALLS * 2)
-        self._xc, self._nc, self._ones = x[:, None], n[:, None], np.ones((x.size, self.u.shape[-1]))
-        self._widths = np.array([[1.0, -1, 0, 0], [0, 1, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1]])
-
-    def modes(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Mode ẑᵢ, scale σ̂ᵢ = (−gᵢ''(ẑᵢ))^(−½) and p̂ᵢ = expit(ηᵢ + τẑᵢ) of each integrand.
-
-        gᵢ'(z) = τ(xᵢ − nᵢp) − z decreases, with its root in [τ(xᵢ − nᵢ), τxᵢ]. Halley steps
-        from the last modes moved to first order in (η, τ), bisection for a step that leaves
-        the bracket or cycles, and for all after the 20th. The exact rule needs the mode only
-        where its panels meet (their falls, measured from gᵢ there, can only widen them):
-        to a tenth of the integrand's width.
-        """
-        x, n = self.x, self.n
-        z = self._z
-        if self._motion is not None:
-            eta0, tau0, dz_eta, dz_tau = self._motion
-            z = z + dz_eta * (eta - eta0) + dz_tau * (tau - tau0)
-        tau2n = tau * tau * n
-        for i in range(200):
-            p = expit(eta + tau * z)
-            grad = tau * (x - n * p) - z
-            curv = tau2n * (p - p * p)  # −g'' − 1
-            big = curv + 1
-            # exact rule: within a tenth of the integrand's width |g'|/√−g''; lme4's: to 1e-13
-            close = 0.01 * big if self.nagq == "exact" else (1e-13 + 1e-13 * np.abs(z).max()) ** 2
-            if (grad * grad <= close).all():
-                break
-            if i == 0:  # (the start is usually close enough: no bracket needed)
-                lo, hi, before = tau * (x - n), tau * x, np.full_like(z, np.nan)
-            lo = np.where(grad > 0, np.maximum(z, lo), lo)
-            hi = np.where(grad < 0, np.minimum(z, hi), hi)
-            step = z + grad * big / (big * big - 0.5 * tau * grad * curv * (1 - 2 * p))
-            halley = (step >= lo) & (step <= hi) & (step != before) & (i < 20)
-            before, z = z, np.where(halley, step, 0.5 * (lo + hi))
-        s2 = 1 / big
-        w_hat = n * (p - p * p)
-        # ∂ẑ/∂η and ∂ẑ/∂τ from the mode equation, for the next start
-        self._z = z
-        self._motion = (eta, tau, -s2 * tau * w_hat, s2 * (x - n * p - tau * w_hat * z))
-        return z, np.sqrt(s2), p
-
-    def _panel_ends(
-        self, eta: FloatArray, tau: float, zhat: FloatArray, sigma: FloatArray
-    ) -> FloatArray:
-        """Distances from ẑᵢ (k × 4: below, below, above, above) where gᵢ has fallen by 3
-        and 40. The fall F(d) lies between d²/2 and d²(1 + τ²nᵢ/4)/2; Newton steps on log F
-        against d (exact for the double-exponential fall beyond a 0/n study's mode), with
-        bisection outside the bracket and after the 10th. F within −10%…+50% will do."""
-        sign, fall, zc = self._sign, self._fall, zhat[:, None]
-        lo, hi = np.sqrt(2 * fall / (1 + tau * tau * self._nc / 4)), np.sqrt(2 * fall)
-        # the last ends, rescaled by the change in the integrand's curvature at its mode
-        d = lo if self._ends is None else self._ends * (sigma / self._sigma)[:, None]
-        self._sigma = sigma
-        for i in range(100):
-            z = np.concatenate([zc, zc + sign * d], axis=1)  # gᵢ at the mode and the ends
-            lin = eta[:, None] + tau * z
-            softplus, p = _softplus_expit(lin)
-            g = self._xc * lin - self._nc * softplus - 0.5 * z * z
-            drop = np.maximum(g[:, :1] - g[:, 1:], 1e-300)  # ẑ is not exact
-            miss = np.log(drop / fall)
-            if miss.min() >= -0.1 and miss.max() <= 0.4:
-                break
-            lo = np.where(miss < 0, np.maximum(d, lo), lo)
-            hi = np.where(miss > 0, np.minimum(d, hi), hi)
-            slope = sign * (z[:, 1:] - tau * (self._xc - self._nc * p[:, 1:]))
-            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-                step = d - miss * drop / slope
-            d = np.where((step > lo) & (step < hi) & (i < 10), step, 0.5 * (lo + hi))
-        self._ends = d
-        return d
-
-    def per_study(self, eta: FloatArray, tau: float) -> tuple[FloatArray, FloatArray]:
-        """log Lᵢ and the study derivatives in (ηᵢ, τ): rows ∂η, ∂τ, ∂ηη, ∂ητ, ∂ττ."""
-        x, n, xc, nc = self.x, self.n, self._xc, self._nc
-        if tau == 0:  # the integrand is Bin(xᵢ | nᵢ, p̂ᵢ) φ(z): closed form
-            p = expit(eta)
-            r, w = x - n * p, n * (p - p * p)
-            ll = self.logc + _LOG_SQRT_2PI + x * eta - n * np.logaddexp(0, eta)
-            return ll, np.array([r, 0 * r, -w, 0 * r, r * r - w])
-        zhat, sigma, phat = self.modes(eta, tau)
-        if self.nagq == "exact":
-            d = self._panel_ends(eta, tau, zhat, sigma)
-            z = zhat[:, None] + d @ self.u
-            log_w = np.repeat(np.log(d @ self._widths), _NODES, axis=1) + self.log_w
-        else:
-            z = zhat[:, None] + sigma[:, None] * self.u
-            log_w = np.log(sigma)[:, None] + self.log_w
-        lin = eta[:, None] + tau * z
-        softplus, p = _softplus_expit(lin)
-        a = xc * lin - nc * softplus - 0.5 * z * z + log_w
-        top = a.max(axis=1)
-        e = np.exp(a - top[:, None])
-        # posterior means of (r, r², w = np(1 − p), 1) × (1, z, z²), r = x − np
-        r, ez = xc - nc * p, e * z
-        rows = np.stack([r, r * r, nc * (p - p * p), self._ones], axis=1)
-        sums = (rows @ np.stack([e, ez, ez * z], axis=2)).reshape(-1, 12)
-        total = sums[:, 9].copy()
-        sums /= total[:, None]
-        m_e, m_t = sums[:, 0], sums[:, 1]
-        hess = [sums[:, 3] - m_e * m_e - sums[:, 6], sums[:, 4] - m_e * m_t - sums[:, 7]]
-        hess.append(sums[:, 5] - m_t * m_t - sums[:, 8])
-        if self.nagq != "exact":
-            pi = e / total[:, None]
-            m_e, m_t = self._node_motion(tau, z, pi, r, zhat, sigma, phat, m_e, m_t)
-        return self.logc + top + np.log(total), np.array([m_e, m_t, *hess])
-
-    def _node_motion(
-        self, tau: float, z: FloatArray, pi: FloatArray, r: FloatArray, zhat: FloatArray,
-        sigma: FloatArray, phat: FloatArray, m_e: FloatArray, m_t: FloatArray,
-    ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-        """∂θ log L̃ᵢ = ∂θσ̂/σ̂ + Σⱼ πⱼ[∂θgᵢ(zⱼ) + gᵢ'(zⱼ)(∂θẑ + uⱼ∂θσ̂)] for Gauss–Hermite
-        nodes zⱼ = ẑ + uⱼσ̂ that move with θ: ∂θẑ = σ̂²∂θgᵢ'(ẑ) (the mode equation),
-        σ̂ = S^(−½), S = 1 + τ²ŵ, ŵ = np̂(1 − p̂), ∂S/∂(η + τẑ) = τ²ŵ(1 − 2p̂)."""
-        x, n = self.x, self.n
-        s2 = sigma * sigma
-        w_hat = n * (phat - phat * phat)
-        zh_e, zh_t = -s2 * tau * w_hat, s2 * (x - n * phat - tau * w_hat * zhat)
-        dw = tau * tau * w_hat * (1 - 2 * phat)
-        sg_e = -0.5 * s2 * dw * (1 + tau * zh_e)  # ∂σ̂/σ̂ = −½ σ̂² ∂S
-        sg_t = -0.5 * s2 * (2 * tau * w_hat + dw * (zhat + tau * zh_t))
-        gz = tau * r - z
-        f0 = (pi * gz).sum(axis=1)
-        f1 = (pi * gz * (z - zhat[:, None])).sum(axis=1)  # uⱼ ∂σ̂ = (zⱼ − ẑ) ∂σ̂/σ̂
-        return m_e + sg_e + zh_e * f0 + sg_e * f1, m_t + sg_t + zh_t * f0 + sg_t * f1
-
-    def at(self, beta: FloatArray, tau: float, hessian: bool = True) -> _Eval:
-        """ℓ, gradient and Hessian in (β, τ). For lme4's approximation the Hessian is a
-        forward difference of its gradient (steps 1e-7: ~1e-7 relative, far inside the 1e-4
-        at which lme4's own numerical Hessian agrees with the exact one)."""
-        X, p = self.X, self.X.shape[1]
-        ll, rows = self.per_study(X @ beta, tau)
-        grad = np.concatenate((X.T @ rows[0], [rows[1].sum()]))
-        hess = np.empty((p + 1, p + 1))
-        if self.nagq != "exact" and hessian and tau > 0:  # (τ = 0: closed form, exact)
-            for j in range(p + 1):
-                h = 1e-7 * (1 + abs(beta[j] if j < p else tau))
-                moved = self.at(beta + h * (np.arange(p) == j), tau + h * (j == p), False)
-                hess[:, j] = (moved.grad - grad) / h
-            return _Eval(float(ll.sum()), grad, 0.5 * (hess + hess.T))
-        hess[:p, :p] = X.T @ (X * rows[2][:, None])
-        hess[:p, p] = hess[p, :p] = X.T @ rows[3]
-        hess[p, p] = rows[4].sum()
-        return _Eval(float(ll.sum()), grad, hess)
-
-
 class _Point(NamedTuple):
     """The profile at τ: β̂(τ), ℓₚ, dℓₚ/dτ, d²ℓₚ/dτ², dβ̂/dτ, the evaluation, the error of β̂
     (relative: 10δ², inf if not located), corrected to second order in the Newton step δ not
@@ -313,7 +128,7 @@ class _Point(NamedTuple):
     curvature: float
     dbeta: FloatArray
     ok: bool
-    ev: _Eval
+    ev: Evaluation
     err: float
 
 
@@ -327,33 +142,36 @@ def _solve(a: FloatArray, b: FloatArray) -> FloatArray:
         return np.full(b.shape, np.nan)
 
 
-def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Point:
+def _profile(lik: Likelihood, tau: float, start: FloatArray, tol: float) -> Search[_Point]:
     """β̂(τ) to ``tol`` (relative) by Newton steps with step halving."""
     p = start.size
-    beta, ev, ok = start, lik.at(start, tau), True
+    beta, ok = start, True
+    ev = yield start, tau
     for _ in range(100):
         step = _solve(ev.hess[:p, :p], -ev.grad[:p])
-        newton = bool(np.isfinite(step).all()) and float(step @ ev.grad[:p]) >= 0
+        ascent = float(step @ ev.grad[:p])  # (NaN or ±inf if the step is not finite)
+        newton = math.isfinite(ascent) and ascent >= 0
         if not newton:
-            step = ev.grad[:p] / max(1.0, float(np.abs(ev.grad[:p]).sum()))
-        size = float(np.abs(step).max()) / (1 + float(np.abs(beta).max()))
+            step = ev.grad[:p] / max(1.0, sum(map(abs, ev.grad[:p].tolist())))
+        # (max and sum over lists: ~1 µs less than numpy's on these few numbers)
+        size = max(map(abs, step.tolist())) / (1 + max(map(abs, beta.tolist())))
         # β + δ is within ~δ² of β̂: once that is below tol no evaluation is needed
         if size <= tol or (newton and size * size <= 0.1 * tol):
             break
         t = 1.0
         while True:
-            trial = lik.at(beta + t * step, tau)
+            trial = yield beta + t * step, tau
             if trial.loglik >= ev.loglik - 1e-12 * abs(ev.loglik) or t < 1e-6:
                 break
             t /= 2
         beta, ev = beta + t * step, trial
-        if float(np.abs(lik.X @ beta).max()) > _BETA_BOUND:
+        if max(map(abs, (lik.X @ beta).tolist())) > _BETA_BOUND:
             ok, step = False, np.zeros(p)
             break
     else:
         ok, step = False, np.zeros(p)
     h_bb, h_bt = ev.hess[:p, :p], ev.hess[:p, p]
-    if not np.isfinite(dbeta := -_solve(h_bb, h_bt)).all():
+    if not math.isfinite(sum((dbeta := -_solve(h_bb, h_bt)).tolist())):
         dbeta, ok = np.zeros(p), False
     err = (min(size, 10 * size * size) if newton else size) if ok else math.inf
     return _Point(
@@ -365,18 +183,56 @@ def _profile(lik: _Likelihood, tau: float, start: FloatArray, tol: float) -> _Po
 class _Path:
     """Profile points so far; a new one starts from the nearest, moved along dβ̂/dτ."""
 
-    def __init__(self, lik: _Likelihood, first: _Point) -> None:
+    def __init__(self, lik: Likelihood, first: _Point) -> None:
         self.lik, self.points = lik, [first]
 
     def at(self, tau: float, tol: float | None = None) -> _Point:
         """The point at τ, β̂ located by default to 1% of the distance to the nearest point
         (1e-10…1e-3): far from it the searches need only the slope's sign and size."""
+        return _run(self.lik, self.steps(tau, tol))
+
+    def steps(self, tau: float, tol: float | None = None) -> Search[_Point]:
+        """:meth:`at` as a search."""
         near = min(self.points, key=lambda q: abs(q.tau - tau))
         if tol is None:
             tol = min(1e-3, max(1e-10, 1e-2 * abs(tau - near.tau)))
-        point = _profile(self.lik, tau, near.beta + (tau - near.tau) * near.dbeta, tol)
+        point = yield from _profile(self.lik, tau, near.beta + (tau - near.tau) * near.dbeta, tol)
         self.points.append(point)
         return point
+
+
+def _run(lik: Likelihood, search: Search[T]) -> T:
+    """The result of a search, evaluating each (β, τ) it asks for."""
+    try:
+        request = next(search)
+        while True:
+            request = search.send(lik.at(*request))
+    except StopIteration as stop:
+        return cast(T, stop.value)
+
+
+def _run_together(lik: Likelihood, searches: list[Search[T]]) -> list[T]:
+    """The results of independent searches run side by side, their requests evaluated in
+    one stacked pass; a search that has finished repeats its last request."""
+    results: list[T | None] = [None] * len(searches)
+    slots, requests = [], []
+    for i, search in enumerate(searches):
+        try:
+            requests.append(next(search))
+            slots.append(i)
+        except StopIteration as stop:
+            results[i] = stop.value
+    running = set(slots)
+    while running:
+        betas, taus = np.array([r[0] for r in requests]), np.array([r[1] for r in requests])
+        for slot, (i, ev) in enumerate(zip(slots, lik.at_many(betas, taus), strict=True)):
+            if i in running:
+                try:
+                    requests[slot] = searches[i].send(ev)
+                except StopIteration as stop:
+                    results[i] = stop.value
+                    running.discard(i)
+    return cast(list[T], results)
 
 
 def glmm_loglik(
@@ -400,7 +256,7 @@ def glmm_loglik(
     True
     """
     x = np.asarray(events, float)
-    lik = _Likelihood(x, np.asarray(n, float), np.ones((x.size, 1)), check_nagq(nagq))
+    lik = Likelihood(x, np.asarray(n, float), np.ones((x.size, 1)), check_nagq(nagq))
     return lik.at(np.array([mu]), math.sqrt(tau2), hessian=False).loglik
 
 
@@ -475,7 +331,7 @@ def _fit(
 ) -> GlmmFit:
     p = Xd.shape[1]
     notes: list[str] = []
-    lik = _Likelihood(x, m, Xd, nagq)
+    lik = Likelihood(x, m, Xd, nagq)
     ll_sat = float((lik.logc + _LOG_SQRT_2PI + xlogy(x, x / m) + xlogy(m - x, 1 - x / m)).sum())
     total_x, total_n = float(x.sum()), float(m.sum())
     if total_x in (0.0, total_n):
@@ -494,7 +350,7 @@ def _fit(
         )  # fmt: skip
 
     start = np.linalg.lstsq(Xd, np.full(x.size, math.log(total_x / (total_n - total_x))))[0]
-    common = _profile(lik, 0.0, start, _BETA_TOL)
+    common = _run(lik, _profile(lik, 0.0, start, _BETA_TOL))
     vcov_fe = _inverse(-common.ev.hess[:p, :p])
 
     def done(
@@ -526,9 +382,14 @@ def _fit(
     def interval() -> tuple[float, float]:
         """Where ℓₚ crosses ℓ̂ − χ²/2 nearest to τ̂ (0 below if ℓₚ(0) is above the cut)."""
         cut = hat.loglik - chi2_ppf(level, 1) / 2
-        low = 0.0 if common.loglik >= cut else _crossing(path, hat, True, cut, notes)
-        high = math.inf if hat.tau >= _TAU_MAX else _crossing(path, hat, False, cut, notes)
-        return low * low, high * high
+        said: tuple[list[str], list[str]] = ([], [])  # each search's notes, kept in order
+        bounds = [0.0, math.inf]
+        sides = [side for side, on in enumerate((common.loglik < cut, hat.tau < _TAU_MAX)) if on]
+        searches = [_crossing(path, hat, side == 0, cut, said[side]) for side in sides]
+        for side, bound in zip(sides, _run_together(lik, searches), strict=True):
+            bounds[side] = bound
+        notes.extend(said[0] + said[1])
+        return bounds[0] ** 2, bounds[1] ** 2
 
     if hat.tau == 0:
         notes.append("no extra-binomial variation: τ² is estimated at its boundary, 0")
@@ -538,7 +399,7 @@ def _fit(
         if hat.err > _BETA_TOL:
             hat = path.at(hat.tau, _BETA_TOL)
         if nagq != "exact":  # a note if the exact likelihood moves τ̂² by more than 0.1%
-            ev = _Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
+            ev = Likelihood(x, m, Xd, "exact").at(hat.beta, hat.tau)
             moved = (hat.tau - float(np.linalg.lstsq(ev.hess, ev.grad)[0][-1])) ** 2
             if abs(moved - hat.tau**2) > _SENSITIVE * hat.tau**2:
                 notes.append(
@@ -579,7 +440,7 @@ def _covariance(info: FloatArray, p: int, notes: list[str]) -> FloatArray:
 _GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point, bool, str | None]:
+def _locate_tau(lik: Likelihood, path: _Path, notes: list[str]) -> tuple[_Point, bool, str | None]:
     """The maximum of ℓₚ in τ ≥ 0: (the point, converged, boundary). Where ℓₚ curves down
     at τ = 0, τ̂ = 0 unless a grid point is higher (the search then starts in its bracket);
     else from the normal approximation's τ̂. Newton steps in τ² double τ until the slope
@@ -588,7 +449,7 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
     common = path.points[0]
     lo, hi = 0.0, math.inf
     if common.curvature <= 0:
-        grid = [path.at(t) for t in _GRID]
+        grid = _run_together(lik, [path.steps(t) for t in _GRID])  # (in one stacked pass)
         best = max(grid, key=lambda q: q.loglik)
         if best.loglik <= common.loglik + 1e-9 * (1 + abs(common.loglik)):
             return common, True, "tau2=0"
@@ -601,7 +462,8 @@ def _locate_tau(lik: _Likelihood, path: _Path, notes: list[str]) -> tuple[_Point
     else:  # from the normal–normal ML τ̂ of the logits (+½): only the speed depends on it
         yi, vi = np.log((lik.x + 0.5) / (lik.n - lik.x + 0.5)), 1 / (lik.x + 0.5)
         vi += 1 / (lik.n - lik.x + 0.5)
-        tau2 = estimate_tau2(yi, vi, "ML", lik.X if lik.X.shape[1] > 1 else None).tau2
+        X = lik.X if lik.X.shape[1] > 1 else None
+        tau2 = estimate_tau2(yi, vi, "ML", X, tol=1e-6).tau2  # (a start: 1e-6 will do)
         tau = min(math.sqrt(tau2), _TAU_MAX) if tau2 > 1e-4 else 0.5
     p = expit(lik.X @ common.beta)
     v = float(np.mean(1 / (lik.n * (p - p * p))))  # typical within-study variance
@@ -657,7 +519,9 @@ def _tau_newton(tau: float, slope: float, curvature: float, v: float) -> float:
     return math.sqrt(new_t2) if (new_t2 := t2 - q * (v + t2) / den) > 0 else math.nan
 
 
-def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]) -> float:
+def _crossing(
+    path: _Path, inner: _Point, below: bool, cut: float, notes: list[str]
+) -> Search[float]:
     """τ below or above τ̂ (``inner``) where ℓₚ = cut, nearest to τ̂: steps solve the local
     quadratic model ℓₚ + sΔ + ½cΔ² = cut in log τ (cubic convergence; ℓₚ is nearly
     symmetric in log τ, so the first step lands near both bounds) inside the bracket."""
@@ -694,6 +558,6 @@ def _crossing(path: _Path, inner: _Point, below: bool, cut: float, notes: list[s
                 "there (it is nearly flat and not concave in β); it is reported as NaN"
             )
             return math.nan
-        point = path.at(nxt)
+        point = yield from path.steps(nxt)
         a, b = (nxt, b) if point.loglik >= cut else (a, nxt)
     return math.nan

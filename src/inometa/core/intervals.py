@@ -2,14 +2,14 @@
 
 CI methods (``ci_method``), with their metafor ``test=`` and R meta names:
 
-============  =============  ===========================  =====================================
-inometa       metafor        R meta                       SE and critical value
-============  =============  ===========================  =====================================
-``z``         ``"z"``        ``method.random.ci="classic"``  Wald SE, normal quantile
-``t``         ``"t"``        —                            Wald SE, t(k − p)
-``hk``        ``"knha"``     ``"HK"``                     SE·√s², t(k − p); s² = Σwᵢ(yᵢ−μ̂)²/(k−p)
-``hk_adhoc``  ``"adhoc"``    ``"HK"`` + ``adhoc.hakn.ci="se"``  as ``hk`` with s² ≥ 1
-============  =============  ===========================  =====================================
+============  ===========  =================================  =====================================
+inometa       metafor      R meta                             SE and critical value
+============  ===========  =================================  =====================================
+``z``         ``"z"``      ``method.random.ci="classic"``     Wald SE, normal quantile
+``t``         ``"t"``      —                                  Wald SE, t(k − p)
+``hk``        ``"knha"``   ``"HK"``                           SE·√s², t(k−p); s² = Σwᵢ(yᵢ−μ̂)²/(k−p)
+``hk_adhoc``  ``"adhoc"``  ``"HK"`` + ``adhoc.hakn.ci="se"``  as ``hk`` with s² ≥ 1
+============  ===========  =================================  =====================================
 
 Prediction intervals (``pi_method``) are μ̂ ± c √(SE² + τ²). Which SE (``pi_se``) is a
 convention: ``"ci"``, the SE of the chosen CI method (metafor ``predict``: the

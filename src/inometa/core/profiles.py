@@ -3,25 +3,25 @@
 A profile fills in every option the caller did not give; explicit keyword arguments
 always win. The resolved choices are recorded on the result.
 
-================  ==============  =================  ==============================
-option            ``"metafor"``   ``"meta"``         ``"stata_metaprop"``
-================  ==============  =================  ==============================
-method            inverse         glmm for logit,    inverse
-                                  else inverse
-transform         logit           logit              ft
-tau2_method       REML            ML (GLMM) /        DL
-                                  REML (inverse)
-ci_method         z               z                  z
-pi_method         z               t  (k − 1)         hts (k − 2)
-pi_se             ci              wald               ci
-i2_definition     tau2            q                  q
-study_ci_method   clopper-pearson clopper-pearson    clopper-pearson
-correction        only0 (raw,     only0 (raw, log,   none (ft)
-                  log, logit)     logit)
-correction_style  metafor         meta (raw, log)    metafor
-increment         0.5             0.5                0.5
-nagq (GLMM)       exact           exact              —
-================  ==============  =================  ==============================
+================  ===============  =================  ==============================
+option            ``"metafor"``    ``"meta"``         ``"stata_metaprop"``
+================  ===============  =================  ==============================
+method            inverse          glmm for logit,    inverse
+                                   else inverse
+transform         logit            logit              ft
+tau2_method       REML             ML (GLMM) /        DL
+                                   REML (inverse)
+ci_method         z                z                  z
+pi_method         z                t  (k − 1)         hts (k − 2)
+pi_se             ci               wald               ci
+i2_definition     tau2             q                  q
+study_ci_method   clopper-pearson  clopper-pearson    clopper-pearson
+correction        only0 (raw,      only0 (raw, log,   none (ft)
+                  log, logit)      logit)
+correction_style  metafor          meta (raw, log)    metafor
+increment         0.5              0.5                0.5
+nagq (GLMM)       exact            exact              —
+================  ===============  =================  ==============================
 
 Notes on fidelity:
 

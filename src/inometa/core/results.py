@@ -7,17 +7,17 @@ named fields; back-transformation rules are recorded in the options.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from .._deferred import Deferred
 from .intervals import critical_value
 from .significance import TestResult
+from .study_data import StudyData
 from .transforms import get_transform
+from .views import ResultViews, register_views, registered_views
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,144 +109,28 @@ class MetaPropOptions:
     version: str
 
 
-def _readonly(a: npt.ArrayLike, dtype: Any = float) -> Any:
-    """A read-only array of ``dtype``: ``a`` itself if it already is one that owns its data
-    (nothing else can write to it), else a read-only copy."""
-    if isinstance(a, np.ndarray) and a.dtype == dtype and not a.flags.writeable and a.flags.owndata:
-        return a
-    arr = np.array(a, dtype=dtype)
-    arr.setflags(write=False)
-    return arr
-
-
-@dataclass(frozen=True)
-class StudyData:
-    """Per-study inputs and model-scale values (arrays are read-only).
-
-    ``events_used`` and ``n_used`` are the counts after continuity correction; ``yi`` and
-    ``vi`` are computed from them. ``corrected`` marks studies that were corrected.
-    ``imputed`` marks studies imputed by trim-and-fill: they have yᵢ, vᵢ and the n of the
-    study they mirror, but no event count (NaN).
-
-    ``labels``, ``ci_low`` and ``ci_high`` (the per-study confidence intervals) are
-    computed on first access: tables and plots need them, the analysis does not, and for
-    10⁶ studies they take longer than the analysis (see :mod:`inometa._deferred`).
-    """
-
-    events: npt.NDArray[np.int64]
-    n: npt.NDArray[np.int64]
-    events_used: FloatArray
-    n_used: FloatArray
-    corrected: npt.NDArray[np.bool_]
-    yi: FloatArray
-    vi: FloatArray
-    weights_common: FloatArray
-    weights_random: FloatArray
-    imputed: npt.NDArray[np.bool_]
-    _labels: Deferred[tuple[str, ...]] = field(repr=False)
-    _intervals: Deferred[tuple[FloatArray, FloatArray]] = field(repr=False)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        """Study labels."""
-        return self._labels.get()
-
-    @property
-    def ci_low(self) -> FloatArray:
-        """Lower bounds of the per-study confidence intervals (proportion scale)."""
-        return self._intervals.get()[0]
-
-    @property
-    def ci_high(self) -> FloatArray:
-        """Upper bounds of the per-study confidence intervals (proportion scale)."""
-        return self._intervals.get()[1]
-
-    @property
-    def k(self) -> int:
-        """Number of studies."""
-        return int(self.yi.size)
-
-    @property
-    def events_total(self) -> int:
-        """Events in the observed (not imputed) studies."""
-        return int(np.sum(np.asarray(self.events, dtype=float)[~self.imputed]))
-
-    @property
-    def n_total(self) -> int:
-        """Participants in the observed (not imputed) studies."""
-        return int(np.sum(np.asarray(self.n, dtype=float)[~self.imputed]))
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        labels: Sequence[str] | Deferred[tuple[str, ...]],
-        events: npt.ArrayLike,
-        n: npt.ArrayLike,
-        events_used: npt.ArrayLike,
-        n_used: npt.ArrayLike,
-        corrected: npt.ArrayLike,
-        yi: npt.ArrayLike,
-        vi: npt.ArrayLike,
-        weights_common: npt.ArrayLike,
-        weights_random: npt.ArrayLike,
-        imputed: npt.ArrayLike | None = None,
-        intervals: Deferred[tuple[FloatArray, FloatArray]] | None = None,
-        ci_low: npt.ArrayLike | None = None,
-        ci_high: npt.ArrayLike | None = None,
-    ) -> StudyData:
-        """Construct with every array read-only (copied unless it already is a read-only
-        array of the right type that owns its data); ``imputed`` defaults to all False.
-
-        ``labels`` is a sequence of strings or a :class:`~inometa._deferred.Deferred`
-        one; the per-study intervals are given as ``ci_low`` and ``ci_high`` arrays or as
-        ``intervals``, a deferred ``(low, high)`` pair.
-        """
-        if intervals is None:
-            intervals = Deferred.of((np.asarray(ci_low), np.asarray(ci_high)))
-        y = _readonly(yi)
-        return cls(
-            events=_counts(events),
-            n=_counts(n),
-            events_used=_readonly(events_used),
-            n_used=_readonly(n_used),
-            corrected=_readonly(corrected, bool),
-            yi=y,
-            vi=_readonly(vi),
-            weights_common=_readonly(weights_common),
-            weights_random=_readonly(weights_random),
-            imputed=_readonly(np.zeros(y.size, dtype=bool) if imputed is None else imputed, bool),
-            _labels=(
-                _mapped(labels, tuple)
-                if isinstance(labels, Deferred)
-                else Deferred.of(tuple(labels))
-            ),
-            _intervals=_mapped(intervals, lambda lh: (_readonly(lh[0]), _readonly(lh[1]))),
-        )
-
-
-def _counts(value: npt.ArrayLike) -> Any:
-    """Read-only counts: integers, or floats with NaN for studies imputed by trim-and-fill."""
-    counts = np.asarray(value)
-    has_nan = counts.dtype.kind == "f" and bool(np.isnan(counts).any())
-    return _readonly(counts, float if has_nan else np.int64)
-
-
-def _mapped(source: Deferred[Any], f: Any) -> Deferred[Any]:
-    """``f`` of a deferred value, deferred as well (computed at once if the value is)."""
-    if source.ready:
-        return Deferred.of(f(source.get()))
-    return Deferred(lambda: f(source.get()))
-
-
 @dataclass(frozen=True)
 class PooledEstimate:
-    """One pooled estimate (common or random effects).
+    """One pooled estimate (common or random effects), on two scales.
 
-    Model-scale fields: ``estimate``, ``se`` (of the CI method), ``se_wald``, ``ci_low``,
-    ``ci_high``, ``statistic`` and ``pvalue`` (test of 0 on the model scale). ``df`` is the
-    t degrees of freedom of the CI (None for normal-based). ``proportion`` and
-    ``proportion_ci`` are on the proportion scale.
+    The **proportion scale** (what a reader quotes): ``proportion`` and ``proportion_ci``.
+    The **model scale** (the transform's: logit, arcsine, …; the proportion itself for
+    ``raw``): ``model_estimate``, ``model_se``, ``model_ci``, and the fields ``se_wald``,
+    ``statistic`` and ``pvalue`` (the test of 0 on that scale). The fields ``estimate``,
+    ``se``, ``ci_low`` and ``ci_high`` are the same model-scale values under their original
+    names, kept so that existing code keeps working: ``res.random.estimate`` is *not* the
+    pooled proportion (that is ``res.random.proportion``, or ``res.estimate``). ``se`` is the
+    SE of the CI method (Hartung–Knapp-scaled for ``hk``); ``df`` the t degrees of freedom of
+    the CI (None for normal-based).
+
+    Examples
+    --------
+    >>> import inometa
+    >>> res = inometa.metaprop([10, 20, 30], [50, 60, 70])
+    >>> round(res.random.proportion, 4), round(res.random.model_estimate, 4)
+    (0.3216, -0.7466)
+    >>> res.random.model_estimate == res.random.estimate
+    True
     """
 
     model: str
@@ -261,6 +145,38 @@ class PooledEstimate:
     pvalue: float
     proportion: float
     proportion_ci: Interval
+
+    @property
+    def model_estimate(self) -> float:
+        """The pooled estimate on the model scale (the same number as ``estimate``)."""
+        return self.estimate
+
+    @property
+    def model_se(self) -> float:
+        """Its standard error as the CI method uses it, model scale (same as ``se``)."""
+        return self.se
+
+    @property
+    def model_ci(self) -> Interval:
+        """The confidence interval on the model scale (``ci_low``, ``ci_high``)."""
+        return Interval(self.ci_low, self.ci_high)
+
+    def __repr__(self) -> str:
+        """Two lines: the proportion scale, then the model scale, each named.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.metaprop([10, 20, 30], [50, 60, 70]).random
+        <PooledEstimate random, CI z: proportion 0.3216 [0.2057, 0.4645];
+          model scale: estimate -0.7466 [-1.3510, -0.1422], se 0.3084>
+        """
+        low, high = self.proportion_ci
+        return (
+            f"<PooledEstimate {self.model}, CI {self.ci_method}: proportion "
+            f"{self.proportion:.4f} [{low:.4f}, {high:.4f}];\n  model scale: estimate "
+            f"{self.estimate:.4f} [{self.ci_low:.4f}, {self.ci_high:.4f}], se {self.se:.4f}>"
+        )
 
 
 @dataclass(frozen=True)
@@ -312,11 +228,20 @@ class Heterogeneity:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Prediction interval for the true proportion of a new study.
+    """Prediction interval for the true proportion of a new study, on two scales.
 
-    ``low``/``high`` are on the model scale, ``proportion_low``/``proportion_high`` on the
-    proportion scale; ``df`` is the t degrees of freedom (None: normal quantile); ``note``
+    ``proportion_low``/``proportion_high`` (or ``proportion_interval``) are on the
+    proportion scale; ``model_low``/``model_high`` (or ``model_interval``) on the model
+    scale, the same numbers as the fields ``low``/``high``, which keep their original names
+    for existing code. ``df`` is the t degrees of freedom (None: normal quantile); ``note``
     says why the bounds are undefined (NaN) when they are.
+
+    Examples
+    --------
+    >>> import inometa
+    >>> pred = inometa.metaprop([10, 20, 30, 12], [50, 60, 70, 40]).prediction
+    >>> pred.proportion_low < pred.proportion_high and pred.model_low == pred.low
+    True
     """
 
     low: float
@@ -326,6 +251,33 @@ class Prediction:
     method: str
     df: float | None
     note: str | None = None
+
+    @property
+    def model_low(self) -> float:
+        """Lower bound on the model scale (the same number as ``low``)."""
+        return self.low
+
+    @property
+    def model_high(self) -> float:
+        """Upper bound on the model scale (the same number as ``high``)."""
+        return self.high
+
+    @property
+    def model_interval(self) -> Interval:
+        """``(model_low, model_high)``."""
+        return Interval(self.low, self.high)
+
+    @property
+    def proportion_interval(self) -> Interval:
+        """``(proportion_low, proportion_high)``."""
+        return Interval(self.proportion_low, self.proportion_high)
+
+    def __repr__(self) -> str:
+        """Both scales, each named."""
+        return (
+            f"<Prediction {self.method}: proportion [{self.proportion_low:.4f}, "
+            f"{self.proportion_high:.4f}]; model scale [{self.low:.4f}, {self.high:.4f}]>"
+        )
 
 
 def json_safe(value: Any) -> Any:
@@ -356,69 +308,17 @@ def json_safe(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class ResultViews:
-    """The ways a :class:`MetaPropResult` is shown, each a function of the result.
-
-    The functions live in :mod:`inometa.report`, which sits above this module: report reads
-    results, results never import report. ``inometa.report`` hands its functions over with
-    :func:`register_views` when it is imported, which ``import inometa`` always does; the
-    result's methods (:meth:`MetaPropResult.summary`, ``_repr_html_``,
-    :meth:`~MetaPropResult.methods_text`, :meth:`~MetaPropResult.to_metafor`) call them.
-
-    Attributes
-    ----------
-    text : callable
-        Multi-line plain-text summary (``str(res)``, ``res.summary()``).
-    html : callable
-        HTML for notebooks (``res._repr_html_()``).
-    methods : callable
-        A methods paragraph for a manuscript.
-    metafor : callable
-        R code that refits the analysis with metafor.
-    metareg_text, subgroup_text : callable
-        The text summaries of a meta-regression and of a subgroup analysis (their
-        ``summary()``; typed loosely, as their result types live in :mod:`inometa.analysis`).
-    """
-
-    text: Callable[[MetaPropResult], str]
-    html: Callable[[MetaPropResult], str]
-    methods: Callable[[MetaPropResult], str]
-    metafor: Callable[[MetaPropResult], str]
-    metareg_text: Callable[[Any], str]
-    subgroup_text: Callable[[Any], str]
-
-
-_views: ResultViews | None = None  # set by inometa.report when it is imported
-
-
-def register_views(views: ResultViews) -> None:
-    """Install the functions that show results (called by :mod:`inometa.report` on import).
-
-    Parameters
-    ----------
-    views : ResultViews
-        Replaces any views registered before.
-    """
-    global _views
-    _views = views
-
-
-def registered_views() -> ResultViews:
-    """The functions that show results, as :mod:`inometa.report` registered them.
-
-    Raises
-    ------
-    RuntimeError
-        If :mod:`inometa.report` was never imported (``import inometa`` always imports it).
-    """
-    if _views is None:  # import inometa imports report, so only reachable by bypassing it
-        raise RuntimeError("no result views registered: import inometa.report first")
-    return _views
-
-
-@dataclass(frozen=True)
 class MetaPropResult:
     """The result of :func:`inometa.metaprop`.
+
+    Two scales, always named: the **proportion scale** (``res.estimate``,
+    ``res.random.proportion``, ``res.random.proportion_ci``,
+    ``res.prediction.proportion_low``/``proportion_high``, ``res.confidence_interval()``)
+    and the **model scale** of ``options.transform`` (logit, arcsine, …):
+    ``res.random.model_estimate``, ``res.random.model_ci``, ``res.prediction.model_low``/
+    ``model_high``, ``res.tau2``, ``res.data.yi`` and ``res.data.vi``. The nested objects'
+    older field names ``res.random.estimate``, ``res.random.ci_low``/``ci_high`` and
+    ``res.prediction.low``/``high`` are model-scale too, kept for existing code.
 
     Attributes
     ----------
@@ -460,7 +360,8 @@ class MetaPropResult:
 
     @property
     def estimate(self) -> float:
-        """Random-effects pooled proportion."""
+        """Random-effects pooled proportion (proportion scale; ``random.model_estimate`` is
+        the same estimate on the model scale)."""
         return self.random.proportion
 
     @property

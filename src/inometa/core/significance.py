@@ -64,6 +64,31 @@ class TestResult:
         """Whether the statistic and p-value are numbers (False: see ``description``)."""
         return math.isfinite(self.statistic) and math.isfinite(self.pvalue)
 
+    def __str__(self) -> str:
+        """``Q = 12.34 (df 3), p = 0.0064``; F tests name both df; an undefined test says why.
+
+        Examples
+        --------
+        >>> print(chi2_test("Q", 3.841458820694124, 1))
+        Q = 3.841 (df 1), p = 0.05
+        >>> print(f_test("QM", 2.5, 1, 6.0))
+        QM = 2.5 (F, df 1 and 6), p = 0.165
+        """
+        if not self.defined:
+            return f"{self.name}: undefined ({self.description or 'no statistic'})"
+        df = f"F, df {self.df} and {self.df2:g}" if self.df2 is not None else f"df {self.df}"
+        return f"{self.name} = {self.statistic:.4g} ({df}), p = {self.pvalue:.3g}"
+
+    def __repr__(self) -> str:
+        """One line, as ``str`` in angle brackets.
+
+        Examples
+        --------
+        >>> chi2_test("Q", 3.841458820694124, 1)
+        <TestResult Q = 3.841 (df 1), p = 0.05>
+        """
+        return f"<TestResult {self}>"
+
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (``df2`` None for χ² tests; NaN kept as NaN).
 

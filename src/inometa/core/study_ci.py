@@ -3,17 +3,17 @@
 These intervals describe single studies; they do not enter the pooling. Methods
 (Newcombe 1998 numbers them; all bounds lie in [0, 1]):
 
-===================  ==========================================================  ========
-``study_ci_method``  definition                                                  R meta
-===================  ==========================================================  ========
-``clopper-pearson``  exact (beta quantiles); Newcombe's method 5 — the default   ``CP``
-``wilson``           score interval; Newcombe's method 3                         ``WS``
-``wilson-cc``        score interval with continuity correction; method 4        ``WSCC``
-``agresti-coull``    Wald interval around (x + z²/2)/(n + z²)                    ``AC``
-``jeffreys``         Beta(x + ½, n − x + ½) quantiles, 0 at x = 0 and 1 at x = n  —
+===================  ============================================================  ========
+``study_ci_method``  definition                                                    R meta
+===================  ============================================================  ========
+``clopper-pearson``  exact (beta quantiles); Newcombe's method 5 — the default     ``CP``
+``wilson``           score interval; Newcombe's method 3                           ``WS``
+``wilson-cc``        score interval with continuity correction; method 4           ``WSCC``
+``agresti-coull``    Wald interval around (x + z²/2)/(n + z²)                      ``AC``
+``jeffreys``         Beta(x + ½, n − x + ½) quantiles, 0 at x = 0 and 1 at x = n   —
                      (Brown, Cai & DasGupta 2001)
-``wald``             p ± z √(p(1−p)/n), truncated to [0, 1]; Newcombe's method 1 ``NAsm``
-===================  ==========================================================  ========
+``wald``             p ± z √(p(1−p)/n), truncated to [0, 1]; Newcombe's method 1   ``NAsm``
+===================  ============================================================  ========
 
 Wilson, Agresti–Coull, Jeffreys and Wald come from statsmodels' ``proportion_confint``;
 the continuity-corrected Wilson interval (Newcombe 1998, eq. 4) and the Jeffreys boundary

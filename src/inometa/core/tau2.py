@@ -9,21 +9,21 @@ optional design matrix ``X`` (None: intercept only; (K, p) shared by every analy
 :func:`estimate_tau2` is that case. The formulas are those of metafor 3.8's ``rma.uni``
 (``method=``):
 
-=======  ===============================================================================
-name     definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
-=======  ===============================================================================
-``DL``   DerSimonian–Laird: (yᵀP₀y − (k−p)) / tr P₀, with P₀ at τ² = 0
-``HE``   Hedges: (yᵀ(I−H)y − tr((I−H)V)) / (k−p), H the OLS hat matrix
-``HS``   Hunter–Schmidt: (yᵀP₀y − k) / Σ wᵢ, wᵢ = 1/vᵢ
-``SJ``   Sidik–Jonkman: τ₀² yᵀP(τ₀²)y / (k−p), τ₀² the variance of y with divisor k
-``ML``   maximum likelihood (Fisher scoring as metafor, with Newton steps where safe,
-         then ``ll0check``)
-``REML`` restricted maximum likelihood (as ML)
-``PM``   Paule–Mandel: the root of yᵀP(τ²)y = k − p (0 if yᵀP₀y < k − p), by
-         safeguarded Newton steps (:func:`~inometa.core.q_statistic.solve_q_batch`)
-``EB``   empirical Bayes (Morris): Fisher-type iteration on (k/(k−p)) yᵀPy − k; it has
-         the same root as PM, but metafor computes it by its own iteration
-=======  ===============================================================================
+========  ===============================================================================
+name      definition (P = W − WX(XᵀWX)⁻¹XᵀW, W = diag(1/(vᵢ + τ²)))
+========  ===============================================================================
+``DL``    DerSimonian–Laird: (yᵀP₀y − (k−p)) / tr P₀, with P₀ at τ² = 0
+``HE``    Hedges: (yᵀ(I−H)y − tr((I−H)V)) / (k−p), H the OLS hat matrix
+``HS``    Hunter–Schmidt: (yᵀP₀y − k) / Σ wᵢ, wᵢ = 1/vᵢ
+``SJ``    Sidik–Jonkman: τ₀² yᵀP(τ₀²)y / (k−p), τ₀² the variance of y with divisor k
+``ML``    maximum likelihood (Fisher scoring as metafor, with Newton steps where safe,
+          then ``ll0check``)
+``REML``  restricted maximum likelihood (as ML)
+``PM``    Paule–Mandel: the root of yᵀP(τ²)y = k − p (0 if yᵀP₀y < k − p), by
+          safeguarded Newton steps (:func:`~inometa.core.q_statistic.solve_q_batch`)
+``EB``    empirical Bayes (Morris): Fisher-type iteration on (k/(k−p)) yᵀPy − k; it has
+          the same root as PM, but metafor computes it by its own iteration
+========  ===============================================================================
 
 All estimates are truncated at 0 (metafor ``tau2.min = 0``); an analysis with k ≤ p
 studies gets τ² = 0 (metafor's ``k1`` rule) and a NaN standard error. Iterative estimators

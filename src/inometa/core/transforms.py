@@ -2,16 +2,16 @@
 
 Each transformation is the single-proportion outcome of metafor's ``escalc``:
 
-============  ===========  =========  ===========================================
-inometa       metafor      R meta     model-scale value y and its variance v
-============  ===========  =========  ===========================================
-``raw``       ``"PR"``     ``PRAW``   y = x/n, v = y(1-y)/n
-``log``       ``"PLN"``    ``PLN``    y = log(x/n), v = 1/x - 1/n
-``logit``     ``"PLO"``    ``PLOGIT`` y = log(x/(n-x)), v = 1/x + 1/(n-x)
-``arcsine``   ``"PAS"``    ``PAS``    y = asin(sqrt(x/n)), v = 1/(4n)
-``ft``        ``"PFT"``    ``PFT``    y = (asin sqrt(x/(n+1)) + asin sqrt((x+1)/(n+1)))/2,
-                                      v = 1/(4n+2)
-============  ===========  =========  ===========================================
+============  ===========  ==========  ==========================================
+inometa       metafor      R meta      model-scale value y and its variance v
+============  ===========  ==========  ==========================================
+``raw``       ``"PR"``     ``PRAW``    y = x/n, v = y(1-y)/n
+``log``       ``"PLN"``    ``PLN``     y = log(x/n), v = 1/x - 1/n
+``logit``     ``"PLO"``    ``PLOGIT``  y = log(x/(n-x)), v = 1/x + 1/(n-x)
+``arcsine``   ``"PAS"``    ``PAS``     y = asin(sqrt(x/n)), v = 1/(4n)
+``ft``        ``"PFT"``    ``PFT``     y = (asin sqrt(x/(n+1)) + asin sqrt((x+1)/(n+1)))/2,
+                                       v = 1/(4n+2)
+============  ===========  ==========  ==========================================
 
 Continuity correction follows ``escalc(add=1/2, to="only0")``: for ``raw``, ``log`` and
 ``logit`` the increment is added to the events *and* the non-events of studies with 0 or n

@@ -50,6 +50,7 @@ from .checks import validate
 from .extracted import analysis_set, analysis_sets, load_extracted, set_exclusions
 from .published import load_published
 from .snapshot import snapshot
+from .survival import SURVIVAL_OUTCOMES, load_survival
 from .vocabulary import DENOMINATORS, DESIGNS, OUTCOMES, REGIMENS, SETTINGS
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "OUTCOMES",
     "REGIMENS",
     "SETTINGS",
+    "SURVIVAL_OUTCOMES",
     "AddError",
     "AddProblem",
     "AddReport",
@@ -73,6 +75,7 @@ __all__ = [
     "earliest_date",
     "load_extracted",
     "load_published",
+    "load_survival",
     "published_file",
     "recover_update",
     "set_exclusions",

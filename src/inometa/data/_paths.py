@@ -109,7 +109,7 @@ def data_dir(path: PathLike | None = None) -> Path:
     --------
     >>> from inometa.data import data_dir
     >>> sorted(p.name for p in data_dir().glob("*.csv"))
-    ['outcomes.csv', 'studies.csv']
+    ['outcomes.csv', 'studies.csv', 'survival.csv']
     """
     if path is not None:
         found = Path(path)

@@ -11,6 +11,7 @@ from ._paths import PathLike, data_dir
 from ._set_checks import check_sets
 from ._sets import SETS_FILE, SetSpec, read_sets
 from ._tables import Tables, read_tables
+from .survival import check_survival
 
 __all__ = ["collect", "validate"]
 
@@ -79,6 +80,7 @@ def collect(directory: Path) -> tuple[Tables | None, dict[str, SetSpec], Validat
     specs = read_sets(directory / SETS_FILE, findings)
     if tables is not None:
         check_sets(specs, tables.studies.frame, tables.outcomes.frame, findings)
+        check_survival(directory, set(tables.studies.frame["study_id"]), findings)
     report = ValidationReport(
         str(directory), _in_file_order(findings.errors), _in_file_order(findings.warnings)
     )

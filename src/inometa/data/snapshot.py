@@ -2,10 +2,10 @@
 
 A living review asks "what did the evidence look like when the paper searched?" and, to
 replay an update, needs the data before the new trials were added. :func:`snapshot` writes
-such a copy: study reports published after the date are dropped from ``studies.csv`` and
-``outcomes.csv``, and the set entries naming them (``[[set.member]]``, ``[[set.exclude]]``)
-from ``analysis_sets.toml``, each file otherwise unchanged line for line. The copy is
-validated before it is returned.
+such a copy: study reports published after the date are dropped from ``studies.csv``,
+``outcomes.csv`` and ``survival.csv``, and the set entries naming them (``[[set.member]]``,
+``[[set.exclude]]``) from ``analysis_sets.toml``, each file otherwise unchanged line for
+line. The copy is validated before it is returned.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def snapshot(dest: PathLike, as_of: dt.date | str, *, path: PathLike | None = No
     for file in sorted(source.iterdir()):
         if file.is_dir():
             continue
-        if file.name in ("studies.csv", "outcomes.csv"):
+        if file.name in ("studies.csv", "outcomes.csv", "survival.csv"):
             (extracted / file.name).write_text(_kept_rows(file, drop), encoding="utf-8")
         elif file.name == "analysis_sets.toml":
             (extracted / file.name).write_text(_kept_sets(file, drop), encoding="utf-8")

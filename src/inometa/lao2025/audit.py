@@ -73,6 +73,35 @@ class AuditResult:
     symmetric_scales: tuple[str, ...]
     pi_centred_scales: tuple[str, ...]
 
+    def __str__(self) -> str:
+        """One line per check: its status and message."""
+        lines = [f"Audit of {self.label or 'a published summary'}: {self._counts()}"]
+        lines += [f"  {f.status}: {f.check}: {f.message}" for f in self.findings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """A few lines: the counts by status, then the checks that are not ``ok``.
+
+        Examples
+        --------
+        >>> import inometa
+        >>> inometa.audit(89.0, (85.8, 92.2), (70.1, 97.9), i2=90.1, k=8, label="ORR")
+        <AuditResult 'ORR': 5 checks, 4 ok, 1 impossible
+          impossible: pi centred on estimate>
+        """
+        lines = [f"<AuditResult {self.label!r}: {self._counts()}"]
+        lines += [f"  {f.status}: {f.check}" for f in self.findings if f.status != "ok"]
+        return "\n".join(lines) + ">"
+
+    def _counts(self) -> str:
+        statuses = [f.status for f in self.findings]
+        counts = ", ".join(
+            f"{statuses.count(s)} {s}"
+            for s in ("ok", "warning", "impossible", "undetermined")
+            if s in statuses
+        )
+        return f"{len(self.findings)} checks, {counts}"
+
     @property
     def impossible(self) -> bool:
         """True if any finding shows the numbers cannot come from one model."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..plots.refits import one_precision
 from .config import SHORT_LABELS
 
 if TYPE_CHECKING:
@@ -153,10 +154,14 @@ def figure_jobs(rep: Reproduction) -> list[FigureJob]:
                     "plot_cumulative",
                     (oa.results[method],),
                     {
-                        # dates are written as precisely as each report gives them (2013,
-                        # 2023-05, 2019-03-28); the figure shows them at one precision
-                        "table": table.assign(order=table["order"].astype(str).str[:4]),
-                        "order_title": "Year",
+                        # dates as precisely as each report gives them: the plot shows
+                        # them at the coarsest precision among them
+                        "table": table,
+                        "order_title": (
+                            "Year"
+                            if all(len(d) == 4 for d in one_precision(list(table["order"])))
+                            else "Date"
+                        ),
                         "notes": _new_reports_note(table),
                         "title": f"{name}, cumulative by publication date — {method} method",
                     },

@@ -237,7 +237,7 @@ def draw_baujat(layout: BaujatLayout, ax: Axes | None = None) -> Figure:
     >>> len(draw_baujat(baujat_layout(res)).axes)
     1
     """
-    from .draw import plot_axes, style_context
+    from .draw import frame_axes, plot_axes, style_context
     from .labels import place_labels
     from .text import measurer_for
 
@@ -245,14 +245,7 @@ def draw_baujat(layout: BaujatLayout, ax: Axes | None = None) -> Figure:
     fs = p.fontsize
     with style_context(fs, p.font_family):
         fig, ax = plot_axes(layout.width, layout.height, p, ax)
-        ax.set_xlim(*layout.xlim)
-        ax.set_ylim(*layout.ylim)
-        ax.set_xlabel(layout.xlabel)
-        ax.set_ylabel(layout.ylabel)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        if layout.title:
-            ax.set_title(layout.title, fontweight="bold", loc="left")
+        frame_axes(ax, layout.xlim, layout.ylim, layout.xlabel, layout.ylabel, layout.title)
         pts = [(x, y) for x, y in zip(layout.x, layout.y, strict=True) if math.isfinite(x + y)]
         marker = 0.55 * fs
         ax.scatter(

@@ -57,6 +57,7 @@ __all__ = [
     "setup",
     "sort_order",
     "study_row",
+    "tau2_column",
     "user_columns",
     "weight_texts",
 ]
@@ -153,6 +154,24 @@ def sort_order(
     # Python's sort is stable also with reverse=True: tied studies keep their input order.
     present.sort(key=lambda i: values[i], reverse=descending)
     return present + absent
+
+
+def tau2_column(values: Sequence[float | None]) -> list[str]:
+    """τ² texts for one table column, all at four decimals and lined up.
+
+    An exact zero is written "0.0000" beside "0.0142" (alone, as in a heterogeneity line,
+    :func:`~inometa.report.format.tau2_text` writes "0"); a positive value below the last
+    digit stays "< 0.0001"; None (no τ², one study) is "–".
+
+    Examples
+    --------
+    >>> [t.replace("\u2007", "_") for t in tau2_column([0.0, 0.0142, None, 1.5, 2e-6])]
+    ['__0.0000', '__0.0142', '–', '__1.5000', '< 0.0001']
+    """
+    texts = [
+        "–" if t is None else f"{0.0:.4f}" if t == 0 else tau2_text(float(t), 4) for t in values
+    ]
+    return pad_figures(texts)
 
 
 def keep_together(item: str) -> str:

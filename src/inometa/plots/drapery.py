@@ -269,7 +269,7 @@ def draw_drapery(layout: DraperyLayout, ax: Axes | None = None) -> Figure:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
-    from .draw import plot_axes, style_context
+    from .draw import frame_axes, plot_axes, style_context
     from .labels import legend_columns
     from .text import measurer_for
 
@@ -279,16 +279,10 @@ def draw_drapery(layout: DraperyLayout, ax: Axes | None = None) -> Figure:
     with style_context(fs, p.font_family):
         own = ax is None
         fig, ax = plot_axes(layout.width, layout.height, p, ax)
-        ax.set_xlim(*layout.xlim)
-        ax.set_ylim(0.0, 1.02)  # room for the peaks' line width
+        # y to 1.02: room for the peaks' line width
+        frame_axes(ax, layout.xlim, (0.0, 1.02), layout.xlabel, layout.ylabel, layout.title)
         ax.set_xticks(list(layout.xticks), labels=list(layout.xtick_labels))
         ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
-        ax.set_xlabel(layout.xlabel)
-        ax.set_ylabel(layout.ylabel)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        if layout.title:
-            ax.set_title(layout.title, fontweight="bold", loc="left")
         studies = [c for c in layout.curves if not c.pooled]
         pooled = [c for c in layout.curves if c.pooled]
         handles: list[Any] = []

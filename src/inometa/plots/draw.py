@@ -146,6 +146,35 @@ def plot_axes(
     return maybe, ax  # type: ignore[return-value]
 
 
+def frame_axes(
+    ax: Axes,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    xlabel: str,
+    ylabel: str,
+    title: str | None,
+) -> None:
+    """Limits, axis titles, open top and right sides and a bold title on the left: the
+    frame of the one-axes plots (funnel, Baujat, drapery).
+
+    Examples
+    --------
+    >>> from inometa.plots.style import get_preset
+    >>> fig, ax = plot_axes(252, 200, get_preset("meta"), None)
+    >>> frame_axes(ax, (0, 1), (1, 0), "Estimate", "SE", "Funnel")
+    >>> bool(ax.yaxis_inverted()), ax.spines["top"].get_visible(), ax.get_title(loc="left")
+    (True, False, 'Funnel')
+    """
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontweight="bold", loc="left")
+
+
 def axes_size_pt(ax: Axes) -> tuple[float, float]:
     """Width and height of an axes in points (from its current position)."""
     bbox = ax.get_window_extent()
@@ -248,11 +277,14 @@ def draw_forest(layout: ForestLayout, ax: Axes | None = None) -> Figure:
                 )
 
         # The panel: same y (points from the top) as the container, proportions on x.
+        # The panel's axes reach half a square past the axis ends (the axis line stops at
+        # them), so a square at 0% or 100% lies inside its axes.
+        pad = layout.panel_pad
         panel = box.inset_axes(
             (
-                layout.panel_x0 / W,
+                (layout.panel_x0 - pad) / W,
                 1 - layout.panel_bottom / H,
-                (layout.panel_x1 - layout.panel_x0) / W,
+                (layout.panel_x1 - layout.panel_x0 + 2 * pad) / W,
                 (layout.panel_bottom - layout.panel_top) / H,
             )
         )
@@ -289,7 +321,9 @@ def _draw_panel(panel: Axes, layout: ForestLayout) -> None:
     fs = layout.fontsize
     axis = layout.axis
     xmin, xmax = axis.xlim
-    panel.set_xlim(xmin, xmax)
+    pad = layout.panel_pad * (xmax - xmin) / (layout.panel_x1 - layout.panel_x0)
+    panel.set_xlim(xmin - pad, xmax + pad)
+    panel.spines["bottom"].set_bounds(xmin, xmax)
     panel.set_ylim(layout.panel_bottom, layout.panel_top)
     panel.patch.set_visible(False)
     for side in ("top", "left", "right"):

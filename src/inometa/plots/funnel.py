@@ -23,7 +23,8 @@ import numpy as np
 from ..core.transforms import get_transform
 from ..report.format import pvalue_styled
 from .axis import nice_ticks
-from .labels import legend_columns, place_labels
+from .funnel_draw import draw_funnel
+from .labels import legend_columns
 from .style import Preset, get_preset, mm_to_pt, resolve_width
 from .text import measurer_for
 
@@ -34,7 +35,15 @@ if TYPE_CHECKING:
     from ..analysis.bias import RegTestResult, TrimFillResult
     from ..core.results import MetaPropResult
 
-__all__ = ["FunnelLayout", "FunnelLine", "FunnelPoint", "Region", "funnel_layout", "plot_funnel"]
+__all__ = [
+    "FunnelLayout",
+    "FunnelLine",
+    "FunnelPoint",
+    "Region",
+    "draw_funnel",
+    "funnel_layout",
+    "plot_funnel",
+]
 
 # Shades of the contour-enhanced funnel, from the least to the most significant region.
 _CONTOUR_SHADES = ("white", "#eeeeee", "#d9d9d9", "#c2c2c2")
@@ -292,6 +301,9 @@ def funnel_layout(
                 filled_label = f"Trim-and-fill estimate (k0 = {trimfill.k0})"
         else:
             legend_notes.append(f"Trim-and-fill ({trimfill.estimator}): no study imputed")
+    if labels == "outside" and 0 < chosen.sum() < len(chosen):
+        # say why some points have no label
+        legend_notes.append(f"Labelled: studies outside the pseudo {100 * lev:g}% CI")
     points.extend(_extra_points(extra_points))
     if egger is not None:
         if line is not None:
@@ -515,201 +527,3 @@ def plot_funnel(
         xlabel=xlabel,
     )
     return draw_funnel(layout, ax=ax)
-
-
-def draw_funnel(layout: FunnelLayout, ax: Axes | None = None) -> Figure:
-    """Draw a :class:`FunnelLayout` into a new figure or into ``ax``.
-
-    Examples
-    --------
-    >>> import inometa
-    >>> res = inometa.metaprop([5, 20, 30, 9], [50, 60, 70, 40])
-    >>> len(draw_funnel(funnel_layout(res)).axes)
-    1
-    """
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Polygon
-
-    from .draw import new_figure, style_context
-
-    p = layout.preset
-    col = p.colours
-    fs = p.fontsize
-    with style_context(fs, p.font_family):
-        if ax is None:
-            fig = new_figure(layout.width, layout.height, fs, p.font_family, layout="constrained")
-            ax = fig.add_subplot()
-            own = True
-        else:
-            maybe = ax.get_figure()
-            assert maybe is not None
-            fig = maybe  # type: ignore[assignment]
-            own = False
-        ax.set_xlim(*layout.xlim)
-        ax.set_ylim(*layout.ylim)
-        ax.set_xlabel(layout.xlabel)
-        ax.set_ylabel(layout.ylabel)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        ax.set_yticks(list(layout.yticks))
-        if layout.percent:
-            from matplotlib.ticker import FuncFormatter
-
-            hundred = FuncFormatter(lambda v, _: f"{round(100 * v, 6):g}")
-            ax.xaxis.set_major_formatter(hundred)
-            ax.yaxis.set_major_formatter(hundred)
-        if layout.title:
-            ax.set_title(layout.title, fontweight="bold", loc="left")
-
-        handles: list[Any] = []
-        if layout.background is not None:
-            ax.set_facecolor(layout.background)
-            ax.patch.set_gid("contour-background")
-            handles.append(Patch(facecolor=layout.background, label=layout.background_label))
-            for region in layout.contours:
-                ax.add_patch(
-                    Polygon(
-                        list(region.vertices),
-                        closed=True,
-                        facecolor=region.colour,
-                        edgecolor="none",
-                        zorder=0.5,
-                        gid="contour",
-                    )
-                )
-                handles.append(
-                    Patch(
-                        facecolor=region.colour,
-                        edgecolor="#999999",
-                        linewidth=0.4,
-                        label=region.label,
-                    )
-                )
-        if layout.centre is not None:
-            ax.vlines(
-                layout.centre,
-                layout.ylim[1],
-                layout.ylim[0],
-                colors="black",
-                linewidth=0.7,
-                zorder=2,
-                gid="funnel-centre",
-            )
-        if layout.filled_centre is not None:
-            ax.vlines(
-                layout.filled_centre,
-                layout.ylim[1],
-                layout.ylim[0],
-                colors=col.extra_marker,
-                linestyles="--",
-                linewidth=0.8,
-                zorder=2,
-                gid="funnel-filled-centre",
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=col.extra_marker,
-                    linestyle="--",
-                    linewidth=0.8,
-                    label=layout.filled_label,
-                )
-            )
-        if layout.pseudo_ci:
-            xs, ys = zip(*layout.pseudo_ci, strict=True)
-            ax.plot(xs, ys, color="black", linestyle="--", linewidth=0.7, zorder=2, gid="pseudo-ci")
-            handles.append(
-                Line2D(
-                    [], [], color="black", linestyle="--", linewidth=0.7, label=layout.pseudo_label
-                )
-            )
-        if layout.line:
-            xs, ys = zip(*layout.line, strict=True)
-            ax.plot(xs, ys, color=col.funnel_line, linewidth=1.0, zorder=3, gid="funnel-line")
-            handles.append(
-                Line2D([], [], color=col.funnel_line, linewidth=1.0, label=layout.line_label)
-            )
-
-        studies = [pt for pt in layout.points if not pt.extra]
-        extra = [pt for pt in layout.points if pt.extra]
-        if studies:
-            ax.scatter(
-                [pt.x for pt in studies],
-                [pt.se for pt in studies],
-                s=(0.55 * fs) ** 2,
-                color=col.funnel_point,
-                edgecolors="white",
-                linewidths=0.4,
-                zorder=4,
-                gid="funnel-studies",
-                clip_on=False,
-            )
-        if extra:
-            ax.scatter(
-                [pt.x for pt in extra],
-                [pt.se for pt in extra],
-                s=(0.55 * fs) ** 2,
-                facecolors="white",
-                edgecolors=col.extra_marker,
-                linewidths=0.8,
-                zorder=4,
-                gid="funnel-extra",
-                clip_on=False,
-            )
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    linestyle="none",
-                    marker="o",
-                    markersize=0.55 * fs,
-                    markerfacecolor="white",
-                    markeredgecolor=col.extra_marker,
-                    label=layout.extra_label,
-                )
-            )
-        for note in layout.legend_notes:
-            handles.append(Line2D([], [], linestyle="none", label=note))
-        if handles:
-            if own:
-                fig.legend(
-                    handles=handles,
-                    loc="outside lower center",
-                    ncols=legend_columns(
-                        [str(h.get_label()) for h in handles],
-                        layout.width,
-                        fs,
-                        measurer_for(p.font_family),
-                    ),
-                    frameon=False,
-                    fontsize=fs,
-                    handlelength=1.6,
-                    columnspacing=1.2,
-                )
-            else:
-                # outside the data, on the right: inside the axes it would cover points,
-                # labels and the grey of the contours (its "p < 0.01" swatch among them)
-                ax.legend(
-                    handles=handles,
-                    loc="upper left",
-                    bbox_to_anchor=(1.02, 1.0),
-                    borderaxespad=0.0,
-                    frameon=False,
-                    fontsize=fs,
-                )
-        place_labels(
-            fig,
-            ax,
-            [
-                (pt.x, pt.se, pt.label)
-                for pt in sorted(layout.points, key=lambda q: q.se)
-                if pt.labelled and pt.label
-            ],
-            [(pt.x, pt.se) for pt in layout.points],
-            fs,
-            measurer_for(p.font_family),
-            marker=0.55 * fs,
-            what="funnel",
-        )
-    return fig

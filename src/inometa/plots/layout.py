@@ -249,6 +249,9 @@ class ForestLayout:
     footnotes_top: float
     footnote_size: float
     warnings: tuple[str, ...] = field(default=())
+    #: Points the drawn panel reaches past ``panel_x0`` and ``panel_x1`` on each side: half
+    #: the largest square, so a square at 0% or 100% stays inside the panel's axes.
+    panel_pad: float = 0.0
 
     @property
     def axis(self) -> AxisSpec:
@@ -459,9 +462,9 @@ def arrange(
     n_panel_gaps = (1 if left else 0) + (1 if right else 0)
 
     # Tick labels and squares hang past the panel ends; on a side without columns the outer
-    # margin must hold them.
+    # margin must hold them, a square (at 0% or 100%) still a margin from the figure edge.
     tick_w = [measure(t) for t in content.axis.tick_labels] or [0.0]
-    edge = panel_gap - 0.6 * fs
+    edge = g.marker_max * row_h / 2 + margin
     margin_left = margin if left else max(margin, edge, tick_w[0] / 2 + 0.25 * fs)
     margin_right = margin if right else max(margin, edge, tick_w[-1] / 2 + 0.25 * fs)
 
@@ -589,6 +592,7 @@ def arrange(
         rows.append(_place_graphics(placed_row, (xmin, xmax), side_max, w_max, g, row_h))
     panel_top = first_row_top
     panel_bottom = y
+    panel_pad = max((r.marker_side for r in rows if r.marker_visible), default=0.0) / 2
 
     ticks, tick_texts = _thin_ticks(content.axis, panel_w, measure, fs)
 
@@ -637,4 +641,5 @@ def arrange(
         footnotes_top=footnotes_top,
         footnote_size=note_size,
         warnings=tuple(warnings),
+        panel_pad=panel_pad,
     )

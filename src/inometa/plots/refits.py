@@ -11,14 +11,16 @@ which case the analysis function is called.
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..report.format import pad_figures, pct, tau2_text
+from ..report.format import pad_figures, pct
 from ..report.text import method_line
 from .axis import reference_values
 from .blocks import (
@@ -31,6 +33,7 @@ from .blocks import (
     proportion_axis,
     result_notes,
     setup,
+    tau2_column,
 )
 from .layout import ColumnSpec, ForestContent, Row
 from .style import Preset
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "cumulative_content",
     "leave_one_out_content",
+    "one_precision",
     "plot_cumulative",
     "plot_leave_one_out",
 ]
@@ -126,9 +130,9 @@ def _refit_content(
         for t, (a, b), k in zip(pi_texts, pis, [*ks, result.k], strict=True)
     ]
     het = result.heterogeneity
-    tau2_texts = pad_figures(
-        [tau2_text(t) if k > 1 else "–" for t, k in zip(tau2, ks, strict=True)]
-        + [tau2_text(het.tau2) if result.k > 1 else "–"]
+    tau2_texts = tau2_column(
+        [float(t) if k > 1 else None for t, k in zip(tau2, ks, strict=True)]
+        + [het.tau2 if result.k > 1 else None]
     )
     i2_texts = pad_figures(
         [pct(v, 0) if k > 1 else "–" for v, k in zip(i2, ks, strict=True)]
@@ -213,6 +217,34 @@ def _refit_content(
         panel_title=p.panel_title.format(**fmt) if p.panel_title else "",
         footnotes=tuple(foot),
     )
+
+
+def _day(v: Any) -> str:
+    return str(np.datetime64(v, "D"))
+
+
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def one_precision(keys: Sequence[Any]) -> list[str]:
+    """Order keys as text, dates at one precision: when every key is a date written as
+    precisely as its source gives it (2013, 2023-05, 2019-03-28), all are cut to the
+    coarsest of them, so no row reads more exactly dated than another.
+
+    Examples
+    --------
+    >>> one_precision(["2013", "2019-03-28", "2023-05"])
+    ['2013', '2019', '2023']
+    >>> one_precision(["2019-03-28", "2023-05-02"]), one_precision([2017.0, 2019])
+    (['2019-03-28', '2023-05-02'], ['2017', '2019'])
+    """
+    texts = [
+        _day(v) if isinstance(v, datetime.date | np.datetime64) else cell_value(v) for v in keys
+    ]
+    if texts and all(_DATE.fullmatch(t) for t in texts):
+        coarsest = min(len(t) for t in texts)
+        return [t[:coarsest] for t in texts]
+    return texts
 
 
 def _is_numeric_text(text: str) -> bool:
@@ -338,7 +370,7 @@ def cumulative_content(
     ordered = order is not None or order_title is not None
     if keys is not None and not ordered:
         ordered = [cell_value(v) for v in keys] != [str(i) for i in range(len(keys))]
-    shown = [cell_value(v) for v in keys] if (keys is not None and ordered) else None
+    shown = one_precision(keys) if (keys is not None and ordered) else None
     return _refit_content(
         result,
         table,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..report.format import pvalue_styled, study_ci_name
+from ..report.format import pvalue_styled, study_ci_name, tau2_text
 from ..report.text import method_line
 from .axis import reference_values
 from .blocks import (
@@ -312,8 +312,10 @@ def subgroup_content(
             f"Study {lev} CIs: {study_ci_name(o.study_ci_method)}. Pooled: {method_line(overall)}."
         )
         if sg.tau2 == "common" and math.isfinite(sg.common_tau2):
+            shared = tau2_text(sg.common_tau2)  # as the heterogeneity lines write τ²
             foot.append(
-                f"Subgroups share one τ² = {sg.common_tau2:.4g} (common-τ² model); "
+                f"Subgroups share one τ² {'' if shared[0] == '<' else '= '}{shared} "
+                "(common-τ² model); "
                 "the overall analysis has its own."
             )
         else:

@@ -228,7 +228,7 @@ def to_metafor(res: MetaPropResult) -> str:
         "print(res)",
     ]
     if o.ci_method in ("hk", "hk_adhoc") and o.pi_se == "wald":
-        p = f"{(1 + o.level) / 2:g}"
+        p = repr((1 + o.level) / 2)
         crit = {
             "z": f"qnorm({p})",
             "t": f"qt({p}, df = res$k - 1)",
@@ -237,12 +237,12 @@ def to_metafor(res: MetaPropResult) -> str:
         lines.append("# R meta's prediction interval: the inverse-variance SE, not the HK SE:")
         lines.append("se0 <- sqrt(1 / sum(1 / (dat$vi + res$tau2)))")
         lines.append(f"half <- {crit} * sqrt(se0^2 + res$tau2)")
-        lines.append("c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half)")
+        lines.append("(pi <- c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half))")
         lines.append(f"predict(res{_TRANSF[o.transform]})")
     elif o.ci_method != "z" and o.pi_method == "z":
         lines.append("# inometa's z prediction interval around a t-based CI (no metafor switch):")
-        lines.append("half <- qnorm(0.975) * sqrt(res$se^2 + res$tau2)")
-        lines.append("c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half)")
+        lines.append(f"half <- qnorm({(1 + o.level) / 2!r}) * sqrt(res$se^2 + res$tau2)")
+        lines.append("(pi <- c(pi.lb = c(res$b) - half, pi.ub = c(res$b) + half))")
         lines.append(f"predict(res{_TRANSF[o.transform]})")
     else:
         lines.append(f"predict(res{_TRANSF[o.transform]}{pi_type})")
