@@ -47,7 +47,7 @@ def test_a_csv_of_near_sets_holds_the_studies_and_the_method(tmp_path: Path) -> 
 
 
 def test_unknown_outcome_is_one_line() -> None:
-    one_line_error(inometa("reconstruct", "--outcome", "os_1y"), "--outcome os_1y", "valid: orr")
+    one_line_error(inometa("reconstruct", "--outcome", "os_4y"), "--outcome os_4y", "valid: orr")
 
 
 def test_a_search_that_would_take_too_long_is_refused_before_it_starts() -> None:

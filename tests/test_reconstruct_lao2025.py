@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import inometa
-from inometa.data import earliest_date, load_extracted, load_published
+from inometa.data import earliest_date, load_extracted, load_published, load_survival
 from inometa.lao2025.reconstruction import (
     RECONSTRUCTABLE,
     SEARCH_DATE,
@@ -65,7 +65,13 @@ def test_pool_holds_every_extracted_row_of_the_outcome_before_the_search_date(
     outcome: str,
 ) -> None:
     pool = candidate_pool(outcome)
-    rows = load_extracted()
+    if outcome.startswith("os_"):  # Kaplan–Meier rates, from survival.csv
+        km = load_survival()
+        rows = km[km["outcome"] == outcome].merge(
+            load_extracted().drop_duplicates("study_id")[["study_id", "publication_date"]]
+        )
+    else:
+        rows = load_extracted()
     wanted = ("cr", "cr_cri") if outcome == "cr" else (outcome,)
     rows = rows[rows["outcome"].isin(wanted)]
     before = rows["publication_date"].astype(str).map(earliest_date) <= SEARCH_DATE
@@ -87,13 +93,26 @@ def test_published_target_is_the_printed_row() -> None:
     for outcome in RECONSTRUCTABLE:
         got = published_target(outcome, with_pi=True)
         for key in ("estimate", "ci_low", "ci_high", "i2", "pi_low", "pi_high"):
-            assert got[key] == float(pub.loc[outcome, key])
+            if pd.isna(pub.loc[outcome, key]):  # survival: no PI printed
+                assert key not in got
+            else:
+                assert got[key] == float(pub.loc[outcome, key])
     assert published_target("vod") == {"estimate": 6.2, "ci_low": 3.8, "ci_high": 8.6, "i2": 68.0}
 
 
+def test_survival_pools_are_kaplan_meier_pseudo_counts() -> None:
+    pool = candidate_pool("os_3y").set_index("study_id")
+    # 3-year OS 40% of 110 (Kantarjian 2023) and 73% of 43 (INITIAL-1), events half up
+    assert pool.loc["kantarjian2023", ["events", "total"]].tolist() == [44, 110]
+    assert pool.loc["stelljes2024", ["events", "total"]].tolist() == [31, 43]
+    one = reconstruct_outcome("os_5y")  # a single report: no set of two to pool
+    assert one.n_searched == 0 and one.matches.empty
+    assert verdict(one).startswith("not searched: fewer candidate cohorts")
+
+
 def test_outcomes_without_counts_or_unknown_are_refused() -> None:
-    with pytest.raises(ValueError, match="no extracted counts to search for 'os_1y'"):
-        reconstruct_outcome("os_1y")
+    with pytest.raises(ValueError, match="no extracted counts to search for 'cr_cri'"):
+        reconstruct_outcome("cr_cri")
     with pytest.raises(ValueError, match="unknown outcome 'pfs'"):
         candidate_pool("pfs")
     with pytest.raises(ValueError, match="no published values for 'cr_cri'"):

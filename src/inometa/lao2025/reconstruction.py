@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from ..analysis.reconstruct import ReconstructResult, reconstruct
-from ..data import earliest_date, load_extracted, load_published
+from ..data import SURVIVAL_OUTCOMES, earliest_date, load_extracted, load_published, load_survival
 from .config import PUBLISHED_TO_EXTRACTED
+from .survival import pseudo_events
 
 __all__ = [
     "RECONSTRUCTABLE",
@@ -32,8 +33,20 @@ __all__ = [
 
 #: The paper's search date (abstract: "up to 2 December 2024").
 SEARCH_DATE = dt.date(2024, 12, 2)
-#: Published outcomes with extracted counts to search.
-RECONSTRUCTABLE = ("orr", "cr", "mrd_neg", "sct", "relapse", "vod")
+#: Published outcomes with extracted counts to search (survival: Kaplan–Meier rates as
+#: pseudo-counts, see :mod:`inometa.lao2025.survival`).
+RECONSTRUCTABLE = (
+    "orr",
+    "cr",
+    "mrd_neg",
+    "sct",
+    "relapse",
+    "vod",
+    "os_1y",
+    "os_2y",
+    "os_3y",
+    "os_5y",
+)
 
 
 def candidate_pool(
@@ -55,8 +68,11 @@ def candidate_pool(
     """
     if outcome not in PUBLISHED_TO_EXTRACTED:
         raise ValueError(f"unknown outcome '{outcome}'; valid: {', '.join(PUBLISHED_TO_EXTRACTED)}")
-    rows = load_extracted(data)
-    rows = rows[rows["outcome"].isin(PUBLISHED_TO_EXTRACTED[outcome])]
+    if outcome in SURVIVAL_OUTCOMES:
+        rows = _survival_rows(outcome, data)
+    else:
+        rows = load_extracted(data)
+        rows = rows[rows["outcome"].isin(PUBLISHED_TO_EXTRACTED[outcome])]
     dates = rows["publication_date"].astype(str).map(earliest_date)
     rows = rows[dates <= on_or_before]
     out = pd.DataFrame(
@@ -74,6 +90,24 @@ def candidate_pool(
     )
     sorted_pool: pd.DataFrame = out.sort_values(["cohort", "label"]).reset_index(drop=True)
     return sorted_pool
+
+
+def _survival_rows(outcome: str, data: Any) -> pd.DataFrame:
+    """Every printed Kaplan–Meier rate at the time point, as a pseudo-count
+    (:data:`inometa.lao2025.survival.CONVENTION`), with its study's attributes."""
+    km = load_survival(data)
+    km = km[km["outcome"] == outcome]
+    studies = load_extracted(data).drop_duplicates("study_id").set_index("study_id")
+    picked = studies.loc[km["study_id"], ["label", "cohort", "publication_date", "source"]]
+    out: pd.DataFrame = picked.reset_index().assign(
+        outcome=outcome,
+        events=[pseudo_events(float(r), int(n)) for r, n in zip(km["rate"], km["n"], strict=True)],
+        total=km["n"].to_numpy(),
+        denominator=km["denominator"].to_numpy(),
+        derived=True,
+        source=km["source"].to_numpy(),
+    )
+    return out
 
 
 def published_target(outcome: str, *, with_pi: bool = False, path: Any = None) -> dict[str, float]:

@@ -332,7 +332,9 @@ def reconstruction_blocks(rep: Reproduction) -> list[Block]:
         Paragraph(
             "For each outcome with extracted counts, every set of at least two extracted "
             f"reports published on or before the search date ({SEARCH_DATE:%d %B %Y}), one "
-            "report per cohort (for the published CR: strict CR or CR/CRi for each report), "
+            "report per cohort (for the published CR: strict CR or CR/CRi for each report; "
+            "for overall survival: each printed Kaplan–Meier rate as round(rate × n) events "
+            "of n, the convention the published OS rows imply), "
             "was pooled under every method of a grid — raw, logit, arcsine and Freeman–Tukey "
             "proportions; DL, REML and PM τ²; I² from τ² (metafor) and from Q (R meta); Wald "
             "CI — and compared with the printed estimate, CI and I². A set and method "

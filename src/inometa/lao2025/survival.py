@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..data import OUTCOMES, SURVIVAL_OUTCOMES, analysis_set, load_extracted, load_survival
 
-__all__ = ["CONVENTION", "survival_set"]
+__all__ = ["CONVENTION", "pseudo_events", "survival_set"]
 
 #: How a Kaplan–Meier rate becomes a proportion to pool (recorded on each OS analysis).
 CONVENTION = (
@@ -38,7 +38,15 @@ CONVENTION = (
 _COUNT_OUTCOMES = tuple(o for o in OUTCOMES if o not in SURVIVAL_OUTCOMES)
 
 
-def _events(rate: float, n: int) -> int:
+def pseudo_events(rate: float, n: int) -> int:
+    """The events a Kaplan–Meier ``rate`` (percent) of ``n`` stands for: round(rate × n / 100),
+    half up (:data:`CONVENTION`).
+
+    Examples
+    --------
+    >>> pseudo_events(73.2, 131), pseudo_events(50, 41)
+    (96, 21)
+    """
     return int((Decimal(repr(rate)) * n / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -110,10 +118,10 @@ def survival_set(set_name: str, outcome: str, path: Any = None) -> pd.DataFrame:
         row.update(
             outcome=outcome,
             outcome_label=OUTCOMES[outcome],
-            events=_events(float(r.rate), int(r.n)),
+            events=pseudo_events(float(r.rate), int(r.n)),
             derivation=(
                 f"KM rate {r.rate:g}% x {r.n} = {float(r.rate) * int(r.n) / 100:.2f} "
-                f"-> {_events(float(r.rate), int(r.n))} (pooling convention, not a count)"
+                f"-> {pseudo_events(float(r.rate), int(r.n))} (pooling convention, not a count)"
             ),
             total=int(r.n),
             denominator=r.denominator,

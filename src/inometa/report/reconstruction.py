@@ -28,7 +28,14 @@ def _best_method(res: ReconstructResult) -> str:
     return f"{_method(top)} ({int(top['n_matches'])} matches, {int(top['n_near'])} near)"
 
 
+def _too_few(res: ReconstructResult) -> bool:
+    return res.n_searched == 0 and res.options.get("n_cohorts", 0) < res.options.get("min_k", 2)
+
+
 def _lacks(res: ReconstructResult) -> str:
+    if _too_few(res):
+        n = res.options.get("n_candidates", 0)
+        return f"more studies: the pool holds {n} report{'' if n == 1 else 's'}, no set to pool"
     if res.feasible is None:
         return "(no CI printed)"
     feas = res.feasibility
@@ -68,6 +75,8 @@ def verdict(res: ReconstructResult) -> str:
         if n <= 3 * chance:
             text += ": no more than chance gives, so the matches do not identify the studies"
         return text
+    if _too_few(res):
+        return "not searched: fewer candidate cohorts than the smallest set"
     feas = res.feasibility
     if res.feasible is None:
         return "not reached"
