@@ -14,8 +14,10 @@ Measured (2 shared cores, load average 2.5–3.5, 6 December 2026): the default 
 set (2 matches). With a planted set drawn from the whole pool (``--any``; target 51.5%, CI
 27.4–75.6, I² 98.6%) enumerating and filtering all 134,217,728 sets took about 18 minutes
 (~124,000 sets per second, load average 3.5–5), after which stage two was killed for
-exceeding 24 GB: so loose a target leaves too many near sets to hold, and ``reconstruct``
-has no memory guard (only a time guard).
+exceeding 24 GB: so loose a target leaves too many near sets to hold. Since then
+``reconstruct`` refits the survivors ``chunk_size`` at a time and stops with an error naming
+the counts once more than ``max_survivors`` (default 2,000,000) (set, method) pairs survive
+the prefilter, instead of exhausting the memory.
 
 Usage::
 

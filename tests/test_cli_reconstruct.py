@@ -56,8 +56,19 @@ def test_a_search_that_would_take_too_long_is_refused_before_it_starts() -> None
     assert "cr: target" not in run.stdout
 
 
+def test_too_loose_a_target_is_stopped_with_one_line(tmp_path: Path) -> None:
+    csv = tmp_path / "cand.csv"
+    rows = [f"S{i},{10 + 3 * i},{40 + 2 * i}" for i in range(10)]
+    csv.write_text("label,events,total\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    run = inometa(
+        "reconstruct", str(csv), "--estimate", "40", "--near", "30", "--max-survivors", "50"
+    )
+    one_line_error(run, "too loose", "max_survivors=50")
+
+
 def test_bad_options_and_unwritable_csv_are_refused_before_searching(tmp_path: Path) -> None:
     one_line_error(inometa("reconstruct", "--max-seconds", "0"), "--max-seconds must be > 0")
+    one_line_error(inometa("reconstruct", "--max-survivors", "0"), "--max-survivors must be >= 1")
     one_line_error(inometa("reconstruct", "--near", "-1"), "--near must be >= 0")
     one_line_error(inometa("reconstruct", "--decimals", "9"), "decimals must be a whole number")
     missing = tmp_path / "no" / "sets.csv"
@@ -85,7 +96,15 @@ def test_a_closed_pipe_ends_quietly() -> None:
 def test_help_names_the_options() -> None:
     run = inometa("reconstruct", "--help")
     assert run.returncode == 0
-    options = ("--outcome", "--decimals", "--double-count", "--max-seconds", "--csv", "--estimate")
+    options = (
+        "--outcome",
+        "--decimals",
+        "--double-count",
+        "--max-seconds",
+        "--max-survivors",
+        "--csv",
+        "--estimate",
+    )
     for option in options:
         assert option in run.stdout
 

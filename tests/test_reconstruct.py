@@ -197,6 +197,31 @@ def test_search_that_would_take_too_long_is_refused_before_it_starts():
         inometa.reconstruct(cand, {"estimate": 50.0}, max_seconds=1.0)
 
 
+def test_too_loose_a_target_stops_with_a_clear_error_not_an_exhausted_memory():
+    # An estimate alone, nothing else: nearly every set and method is "near" it. Each
+    # survivor is held and refitted, so without a limit such a search over 10^8 sets ran out
+    # of 24 GB (benchmarks/reconstruct_search.py --any); the limit stops it with the counts.
+    cand = _pool(np.random.default_rng(3), 12)
+    with pytest.raises(ValueError, match=r"too loose .* \(set, method\) pairs .* max_survivors"):
+        inometa.reconstruct(cand, {"estimate": 70.0}, near=50, max_survivors=1000)
+    with pytest.raises(ValueError, match="max_survivors must be at least 1"):
+        inometa.reconstruct(cand, {"estimate": 70.0}, max_survivors=0)
+
+
+def test_refitting_in_chunks_changes_nothing():
+    # Stage two refits the survivors chunk_size at a time (bounded memory): a tiny chunk
+    # and one chunk give the same matches and near misses, row for row.
+    rng = np.random.default_rng(11)
+    cand = _pool(rng, 10)
+    rows = np.array([0, 2, 3, 7])
+    target = _published(cand, rows, ("estimate", "i2"), transform="raw", tau2_method="DL")
+    one = inometa.reconstruct(cand, target, near=20)
+    small = inometa.reconstruct(cand, target, near=20, chunk_size=7)
+    assert len(one.matches) >= 1 and len(one.near_misses) > 7
+    pd.testing.assert_frame_equal(one.matches, small.matches)
+    pd.testing.assert_frame_equal(one.near_misses, small.near_misses)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -86,6 +86,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="refuse, before starting, a search estimated to take longer (default: 1800)",
     )
     rec.add_argument(
+        "--max-survivors",
+        type=int,
+        default=2_000_000,
+        help="stop a search whose target is so loose that more (set, method) pairs than this "
+        "would have to be refitted (default: 2000000)",
+    )
+    rec.add_argument(
         "--csv", default=None, help="write the matching and near sets to this CSV file"
     )
     rec.add_argument(
@@ -139,7 +146,14 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"--near must be >= 0, got {args.near}")
     if args.csv is not None:
         check_csv_target(args.csv)
-    common = {"near": args.near, "max_seconds": args.max_seconds, "progress": sys.stderr.isatty()}
+    if args.max_survivors < 1:
+        raise ValueError(f"--max-survivors must be >= 1, got {args.max_survivors}")
+    common = {
+        "near": args.near,
+        "max_seconds": args.max_seconds,
+        "max_survivors": args.max_survivors,
+        "progress": sys.stderr.isatty(),
+    }
     results: dict[str, ReconstructResult] = {}
     if args.file is not None:
         candidates = read_csv(args.file)

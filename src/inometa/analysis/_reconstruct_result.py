@@ -168,7 +168,13 @@ def assemble(
 ) -> ReconstructResult:
     columns = [*ROW_COLUMNS, *keys, "distance"]
     table = pd.DataFrame(rows, columns=columns)
-    table = table.sort_values(["distance", "k"], kind="stable").reset_index(drop=True)
+    # Closest first; ties in a fixed order, not that of the refits (which follows the
+    # chunking). Distances are compared to 1e-9 printed units: a batch refit of the same set
+    # may differ in the last bits (~1e-13) with the other sets of its chunk.
+    table["_close"] = table["distance"].round(9)
+    order = ["_close", "k", "studies", *ROW_COLUMNS[3:]]
+    table = table.sort_values(order, kind="stable").drop(columns="_close")
+    table = table.reset_index(drop=True)
     is_match = table["distance"] <= 0.5 + EPS * 10**decimals
     matches = table[is_match].reset_index(drop=True)
     near_misses = table[~is_match].reset_index(drop=True)

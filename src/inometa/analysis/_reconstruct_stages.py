@@ -333,56 +333,89 @@ def stage_two(
     ci_methods: Sequence[str],
     pis: Sequence[str],
     profile: str,
+    chunk_size: int,
 ) -> list[dict[str, Any]]:
-    """Exact fits of the surviving sets; rows within the near window."""
+    """Exact fits of the surviving sets, ``chunk_size`` at a time; rows within the near window."""
     rows: list[dict[str, Any]] = []
     for tr, by_combo in survivors.items():
         for (m, d), parts in by_combo.items():
             if not parts:
                 continue
-            idx = np.unique(np.concatenate(parts))
-            masks = subset_masks(groups, n_study, idx)
-            e = np.broadcast_to(ev.astype(float), masks.shape)
-            t = np.broadcast_to(tot.astype(float), masks.shape)
-            for ci in ci_methods:
-                for pi in pis:
-                    df = metaprop_batch(
-                        e,
-                        t,
-                        mask=masks,
-                        labels=list(labels),
-                        transform=tr,
-                        tau2_method=m,
-                        i2_definition=d,
-                        ci_method=ci,
-                        pi_method=pi,
-                        profile=profile,
-                    )
-                    assert isinstance(df, pd.DataFrame)
-                    vals = {key: df[key].to_numpy(dtype=float) for key in win.keys}
-                    near_ok = np.ones(len(df), dtype=bool)
-                    dist = np.zeros(len(df))
-                    for key in win.keys:
-                        near_ok &= _in(vals[key], win.bounds(key, win.near))
-                        dist = np.maximum(
-                            dist, np.abs(100 * vals[key] - win.centre[key]) / win.unit
-                        )
-                    for j in np.flatnonzero(near_ok):
-                        members = tuple(labels[int(c)] for c in np.flatnonzero(masks[j]))
-                        row: dict[str, Any] = {
-                            "studies": members,
-                            "k": int(df["k"].iloc[j]),
-                            "n_total": int(df["n_total"].iloc[j]),
-                            "transform": tr,
-                            "tau2_method": m,
-                            "i2_definition": "tau2=q" if m == "DL" else d,
-                            "ci_method": ci,
-                            "pi_method": pi if len(pis) > 1 or "pi_low" in tgt else "",
-                        }
-                        for key in win.keys:
-                            row[key] = 100 * vals[key][j]
-                        row["distance"] = float(dist[j])
-                        rows.append(row)
+            every = np.unique(np.concatenate(parts))
+            for first in range(0, every.size, chunk_size):
+                idx = every[first : first + chunk_size]
+                rows += _refit(
+                    subset_masks(groups, n_study, idx),
+                    tr,
+                    m,
+                    d,
+                    labels,
+                    ev,
+                    tot,
+                    win,
+                    tgt,
+                    ci_methods,
+                    pis,
+                    profile,
+                )
+    return rows
+
+
+def _refit(
+    masks: BoolArray,
+    tr: str,
+    m: str,
+    d: str,
+    labels: Sequence[str],
+    ev: npt.NDArray[np.int64],
+    tot: npt.NDArray[np.int64],
+    win: Windows,
+    tgt: Mapping[str, float],
+    ci_methods: Sequence[str],
+    pis: Sequence[str],
+    profile: str,
+) -> list[dict[str, Any]]:
+    """One chunk of surviving sets refitted exactly under one method; the near rows."""
+    rows: list[dict[str, Any]] = []
+    e = np.broadcast_to(ev.astype(float), masks.shape)
+    t = np.broadcast_to(tot.astype(float), masks.shape)
+    for ci in ci_methods:
+        for pi in pis:
+            df = metaprop_batch(
+                e,
+                t,
+                mask=masks,
+                labels=list(labels),
+                transform=tr,
+                tau2_method=m,
+                i2_definition=d,
+                ci_method=ci,
+                pi_method=pi,
+                profile=profile,
+            )
+            assert isinstance(df, pd.DataFrame)
+            vals = {key: df[key].to_numpy(dtype=float) for key in win.keys}
+            near_ok = np.ones(len(df), dtype=bool)
+            dist = np.zeros(len(df))
+            for key in win.keys:
+                near_ok &= _in(vals[key], win.bounds(key, win.near))
+                dist = np.maximum(dist, np.abs(100 * vals[key] - win.centre[key]) / win.unit)
+            for j in np.flatnonzero(near_ok):
+                members = tuple(labels[int(c)] for c in np.flatnonzero(masks[j]))
+                row: dict[str, Any] = {
+                    "studies": members,
+                    "k": int(df["k"].iloc[j]),
+                    "n_total": int(df["n_total"].iloc[j]),
+                    "transform": tr,
+                    "tau2_method": m,
+                    "i2_definition": "tau2=q" if m == "DL" else d,
+                    "ci_method": ci,
+                    "pi_method": pi if len(pis) > 1 or "pi_low" in tgt else "",
+                }
+                for key in win.keys:
+                    row[key] = 100 * vals[key][j]
+                row["distance"] = float(dist[j])
+                rows.append(row)
     return rows
 
 

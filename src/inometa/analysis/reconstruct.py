@@ -170,6 +170,7 @@ def reconstruct(
     profile: str = "metafor",
     chunk_size: int = 1 << 16,
     max_seconds: float = 1800.0,
+    max_survivors: int = 2_000_000,
     progress: bool = False,
 ) -> ReconstructResult:
     """Enumerate the study sets and methods whose rounded results equal published ones.
@@ -209,6 +210,14 @@ def reconstruct(
     max_seconds
         Refuse, before starting, a search estimated (from a timed pilot chunk) to take
         longer than this.
+    max_survivors
+        Stop with an error when more than this many (set, method) pairs pass the exact
+        prefilter and would have to be refitted: each is held in memory and refitted once
+        per CI and PI method, and each near one becomes a row of ``near_misses``. A target
+        that loose (few printed values, wide intervals) cannot pin a set down anyway; the
+        default, 2,000,000 pairs, needs about 16 MB of indices and about a minute of
+        refitting per CI/PI method. Without it a loose target could exhaust the machine's
+        memory after hours of enumeration.
     progress
         Print progress to standard error.
 
@@ -220,7 +229,8 @@ def reconstruct(
     ------
     ValueError
         Bad candidates (naming row and field), unknown target keys or options, a search
-        estimated to take longer than ``max_seconds`` (with the estimate), or too many
+        estimated to take longer than ``max_seconds`` (with the estimate), more than
+        ``max_survivors`` (set, method) pairs left to refit, or too many
         sets to number.
 
     Examples
@@ -285,12 +295,15 @@ def reconstruct(
     }
     feas = {t: [0, math.inf, -math.inf, 0] for t in prepared}
     n_searched = 0
+    n_survivors = 0
+    if max_survivors < 1:
+        raise ValueError(f"max_survivors must be at least 1, got {max_survivors}")
     inv_n = 1.0 / tot.astype(float)
     ys = np.array([yv[0] for yv in prepared.values()])
     vs = np.array([yv[1] for yv in prepared.values()])
 
     def run_chunk(start: int, stop: int) -> None:
-        nonlocal n_searched
+        nonlocal n_searched, n_survivors
         masks = subset_masks(groups, n_study, start, stop)
         k = masks.sum(axis=1)
         keep = k >= min_k
@@ -312,7 +325,16 @@ def reconstruct(
             for combo, passed in ok.items():
                 if passed is not None and passed.any():
                     survivors[tr][combo].append(idx[passed])
+                    n_survivors += int(np.count_nonzero(passed))
             feasibility(feas[tr], dl, win)
+        if n_survivors > max_survivors:
+            raise ValueError(
+                f"the target is too loose to search: after {stop:,} of {total_sets:,} study "
+                f"sets, {n_survivors:,} (set, method) pairs already come within near={near} "
+                f"printed units of every published value (limit max_survivors="
+                f"{max_survivors:,}); give more of the published values (CI, I², k, n), "
+                "fewer methods or a smaller near window, or raise max_survivors"
+            )
 
     # A timed pilot chunk, then the estimate: refuse a search that would take hours.
     pilot = min(total_sets, max(1024, chunk_size // 8))
@@ -353,7 +375,18 @@ def reconstruct(
         print(file=sys.stderr)
 
     rows = stage_two(
-        survivors, groups, n_study, labels, ev, tot, win, tgt, ci_methods, pis, profile
+        survivors,
+        groups,
+        n_study,
+        labels,
+        ev,
+        tot,
+        win,
+        tgt,
+        ci_methods,
+        pis,
+        profile,
+        chunk_size,
     )
     return assemble(
         rows,
