@@ -236,10 +236,13 @@ def solve_q_batch(
                 upd = ~(at_cap | passed)
             else:
                 upd = ~passed
-            t = np.where(upd, trial, t)
-            qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
-            prev = np.where(upd, step, np.nan)
-            recip = recip & ~passed
+            if np.count_nonzero(upd) == upd.size:  # (the usual case: no masking to do)
+                t, qv, sv, prev = trial, q_t, s_t, step
+            else:
+                t = np.where(upd, trial, t)
+                qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
+                prev = np.where(upd, step, np.nan)
+                recip = recip & ~passed
             if bounded and np.count_nonzero(at_cap):
                 done = rows[at_cap]
                 out[done], converged[done], capped[done], iterations[done] = cap, True, True, it
