@@ -210,9 +210,9 @@ def solve_q_batch(
             step = (qv - tg) / sv
             step = np.where(recip, step * qv / tg, step)
             trial = t + step
-            small = (step <= xt + 4 * EPS * trial) | (
-                (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
-            )
+            small = step <= xt + 4 * EPS * trial
+            if it > 1:  # (prev is NaN before the second iteration)
+                small |= (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
             if bounded:
                 trial = np.minimum(trial, cap)
                 small &= trial < cap

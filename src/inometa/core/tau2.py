@@ -370,11 +370,11 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
         limit = tol * np.maximum(new, sc)
         # After two Newton steps in a row, quadratic convergence puts the error after this
         # one at about change³/previous² (once a step is at most a quarter of the last).
-        done = (
-            jump
-            | (change <= limit)
-            | (inside & (change <= 0.25 * prev) & (change**3 <= limit * prev * prev))
-        )
+        done = change <= limit
+        if n_jump:
+            done |= jump
+        if it > 1:  # (no previous Newton step before the second iteration: prev is NaN)
+            done |= inside & (change <= 0.25 * prev) & (change**3 <= limit * prev * prev)
         prev = np.where(inside, change, np.nan)
         t = new
         if np.count_nonzero(done):
