@@ -40,7 +40,7 @@ from ..core.intervals import (
     prediction_interval_batch,
     prediction_note,
 )
-from ..core.q_statistic import generalized_q_batch
+from ..core.q_statistic import batch_data, generalized_q_batch, q_and_slope
 from ..core.results import MetaPropOptions
 from ..core.study_ci import study_confint
 from ..core.tau2 import Tau2Batch, estimate_tau2_batch
@@ -373,9 +373,10 @@ def _i2_h2(
     level: float,
 ) -> None:
     if i2_def == "tau2":
-        cols["i2"], cols["h2"] = i2_h2_from_tau2_batch(tau2, vt)
-        cols["i2_ci_low"], cols["h2_ci_low"] = i2_h2_from_tau2_batch(tau2_lo, vt)
-        cols["i2_ci_high"], cols["h2_ci_high"] = i2_h2_from_tau2_batch(tau2_hi, vt)
+        # the estimate and both bounds as rows of one call (vt broadcasts over them)
+        i2, h2 = i2_h2_from_tau2_batch(np.stack([tau2, tau2_lo, tau2_hi]), vt)
+        cols["i2"], cols["i2_ci_low"], cols["i2_ci_high"] = i2
+        cols["h2"], cols["h2_ci_low"], cols["h2_ci_high"] = h2
         return
     cols["i2"], cols["h2"] = i2_h2_from_q_batch(q, df)
     (i_lo, i_hi), (h_lo, h_hi) = i2_h2_ci_test_based_batch(q, df, level)
@@ -502,7 +503,9 @@ def _fit_inverse(
     _prediction(cols, notes, mu_re, pi_se, tau2, opts.pi_method, lev, k, tr, n_bt)
 
     multi = k >= 2
-    q = np.where(multi, np.maximum(0.0, generalized_q_batch(Y, V, M, 0.0)), 0.0)
+    # Cochran's Q is Q(0); its slope there starts the Q-profile searches.
+    q0 = q_and_slope(batch_data(Y, V, M, None), np.zeros(r))
+    q = np.where(multi, np.maximum(0.0, q0[0]), 0.0)
     q_df = np.where(multi, k - 1, 0.0)
     cols["q"], cols["q_df"] = q, q_df
     cols["q_pvalue"] = np.where(multi, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
@@ -510,7 +513,7 @@ def _fit_inverse(
     cols["q_lrt_pvalue"] = np.full(r, np.nan)
     vt = typical_variance_batch(V, M)
     cols["typical_variance"] = vt
-    ci = q_profile_batch(Y, V, M, lev)
+    ci = q_profile_batch(Y, V, M, lev, at_zero=q0)
     for i, row_notes in enumerate(ci.notes):
         if multi[i] and row_notes:
             notes.rows[i].extend(f"τ² interval: {s}" for s in row_notes)

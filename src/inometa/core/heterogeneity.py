@@ -284,11 +284,15 @@ def q_profile_batch(
     low = np.full(r, np.nan)
     high = np.full(r, np.nan)
     notes: list[list[str]] = [[] for _ in range(r)]
-    for i in np.flatnonzero(d.df < 1):
+    df_all = d.df
+    few = df_all < 1
+    n_few = np.count_nonzero(few)
+    for i in np.flatnonzero(few) if n_few else ():
         notes[i].append(messages.K1_TAU2_CI)
-    ok = np.flatnonzero(d.df >= 1)
+    ok = np.flatnonzero(~few) if n_few else np.arange(r)
     if ok.size:
-        dd, df = d.take(ok), d.df[ok]
+        # (gathered only when some analyses have df < 1: a copy of every array otherwise)
+        dd, df = (d.take(ok), df_all[ok]) if n_few else (d, df_all)
         alpha = 1 - level
         # stats.chi2.isf and .ppf without the distribution machinery (see _distributions)
         crit_upper = by_df(lambda q, f: special.chdtri(f, q), alpha / 2, df)  # → lower bound
@@ -318,7 +322,7 @@ def q_profile_batch(
             for j in upper[roots.capped[lower.size :]]:
                 notes[ok[j]].append(f"the upper Q-profile bound for τ² exceeds {cap:g}")
         low[ok], high[ok] = lo, hi
-        for j in np.flatnonzero(null):
+        for j in np.flatnonzero(null) if np.count_nonzero(null) else ():
             notes[ok[j]].append(messages.NULL_Q_PROFILE)
     return Tau2IntervalBatch(low, high, tuple(tuple(n) for n in notes))
 

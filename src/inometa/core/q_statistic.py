@@ -210,9 +210,9 @@ def solve_q_batch(
             step = (qv - tg) / sv
             step = np.where(recip, step * qv / tg, step)
             trial = t + step
-            small = (step <= xt + 4 * EPS * trial) | (
-                (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
-            )
+            small = step <= xt + 4 * EPS * trial
+            if it > 1:  # (prev is NaN before the second iteration)
+                small |= (step <= 0.25 * prev) & (step**3 <= xt * prev * prev)
             if bounded:
                 trial = np.minimum(trial, cap)
                 small &= trial < cap
@@ -236,10 +236,13 @@ def solve_q_batch(
                 upd = ~(at_cap | passed)
             else:
                 upd = ~passed
-            t = np.where(upd, trial, t)
-            qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
-            prev = np.where(upd, step, np.nan)
-            recip = recip & ~passed
+            if np.count_nonzero(upd) == upd.size:  # (the usual case: no masking to do)
+                t, qv, sv, prev = trial, q_t, s_t, step
+            else:
+                t = np.where(upd, trial, t)
+                qv, sv = np.where(upd, q_t, qv), np.where(upd, s_t, sv)
+                prev = np.where(upd, step, np.nan)
+                recip = recip & ~passed
             if bounded and np.count_nonzero(at_cap):
                 done = rows[at_cap]
                 out[done], converged[done], capped[done], iterations[done] = cap, True, True, it

@@ -293,8 +293,9 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
     act = d.act
     tau2 = np.where(act, np.maximum(0.0, _he_parts(d)[0]), 0.0)
     scale = masked_mean(d.V, d.M, d.k)
-    rows = np.flatnonzero(act)
-    dw = d.take(rows)
+    n_act = np.count_nonzero(act)
+    rows = np.flatnonzero(act) if n_act < r else np.arange(r)
+    dw = d.take(rows) if n_act < r else d  # (no copy when every analysis iterates)
     score0 = np.full(r, np.nan)  # ≤ 0: the boundary τ² = 0 is a maximum (NaN: not known)
 
     def at_zero(which: IntArray) -> FloatArray:
@@ -336,36 +337,44 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
         # boundary: the maximum is τ² = 0, which metafor's step halving approaches
         # geometrically (one halving per iteration).
         jump = t + adj < 0
-        if np.count_nonzero(jump):
+        n_jump = np.count_nonzero(jump)
+        if n_jump:
             jump[jump] = at_zero(rows[jump]) <= 0
-        inside = np.zeros(rows.size, dtype=bool)
+            n_jump = np.count_nonzero(jump)
         if newton:
-            lo = np.where(score > 0, np.maximum(lo, t), lo)
-            hi = np.where(score < 0, np.minimum(hi, t), hi)
+            np.maximum(lo, t, out=lo, where=score > 0)
+            np.minimum(hi, t, out=hi, where=score < 0)
             # Newton's step on ψ = score · (v̄ + τ²)², which has the score's root and is
             # linear in τ² when all vᵢ equal v̄ (the score itself is far from linear: steps
             # on it overshoot). −dψ/dτ² / (v̄ + τ²)² = observed − 2 score/(v̄ + τ²).
             den = observed - 2 * score / (vb + t)
             target = t + score / den
             inside = (den > 0) & (lo < target) & (target < hi)
-            adj = np.where(inside, target - t, adj)
+            np.subtract(target, t, out=adj, where=inside)
+        else:
+            inside = np.zeros(rows.size, dtype=bool)
         # Step halving keeps τ² inside the parameter space.
-        crossing = ~jump & (t + adj < 0)
+        new = t + adj
+        crossing = new < 0
+        if n_jump:
+            crossing &= ~jump
         while np.count_nonzero(crossing):
             adj = np.where(crossing, adj / 2, adj)
             tiny = crossing & (np.abs(adj) < 1e-300)
             adj = np.where(tiny, -t, adj)
-            crossing = ~tiny & (t + adj < 0)
-        new = np.where(jump, 0.0, t + adj)
+            new = t + adj
+            crossing = ~tiny & (new < 0)
+        if n_jump:
+            new[jump] = 0.0
         change = np.abs(new - t)
         limit = tol * np.maximum(new, sc)
         # After two Newton steps in a row, quadratic convergence puts the error after this
         # one at about change³/previous² (once a step is at most a quarter of the last).
-        done = (
-            jump
-            | (change <= limit)
-            | (inside & (change <= 0.25 * prev) & (change**3 <= limit * prev * prev))
-        )
+        done = change <= limit
+        if n_jump:
+            done |= jump
+        if it > 1:  # (no previous Newton step before the second iteration: prev is NaN)
+            done |= inside & (change <= 0.25 * prev) & (change**3 <= limit * prev * prev)
         prev = np.where(inside, change, np.nan)
         t = new
         if np.count_nonzero(done):
@@ -377,7 +386,9 @@ def _fisher_scoring(method: str, d: Tau2Data, tol: float, maxiter: int) -> Tau2B
             lo, hi, prev = lo[keep], hi[keep], prev[keep]
     tau2[rows], iterations[rows] = t, maxiter  # (the iteration limit)
     note = _notes(r)
-    note[act & ~converged] = messages.fisher_not_converged(maxiter, tol)
+    failed = act & ~converged
+    if np.count_nonzero(failed):
+        note[failed] = messages.fisher_not_converged(maxiter, tol)
     # Step halving approaches the boundary geometrically and stops within tol of it
     # (metafor reports such a value); the maximum itself is at 0.
     near = act & (tau2 > 0) & (tau2 <= 1e3 * tol * scale)
