@@ -17,7 +17,8 @@ set (2 matches). With a planted set drawn from the whole pool (``--any``; target
 exceeding 24 GB: so loose a target leaves too many near sets to hold. Since then
 ``reconstruct`` refits the survivors ``chunk_size`` at a time and stops with an error naming
 the counts once more than ``max_survivors`` (default 2,000,000) (set, method) pairs survive
-the prefilter, instead of exhausting the memory.
+the prefilter, instead of exhausting the memory: ``--candidates 24 --any`` (6 December 2026)
+stops after 729,088 of 16,777,216 sets, a few seconds in, with 2,199,429 pairs counted.
 
 Usage::
 
