@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import inometa
-from inometa.analysis.regression import _distinct_orderings, _unique_orders, design_matrix
+from inometa.analysis.permutation import distinct_orderings, unique_orders
+from inometa.analysis.regression import design_matrix
 
 X = [4, 23, 10, 1, 2, 0, 6, 9, 3, 5, 2, 7]
 N = [72, 164, 110, 43, 26, 18, 36, 59, 33, 80, 45, 131]
@@ -115,17 +116,17 @@ def test_glmm_separation_is_reported_not_raised() -> None:
     assert all(math.isnan(v) for v in res.estimate)
 
 
-def test_distinct_orderings() -> None:
+def testdistinct_orderings() -> None:
     Xd = np.column_stack([np.ones(5), [1, 1, 2, 3, 3]])
-    assert _distinct_orderings(Xd) == 30  # 5!/(2!·2!)
-    orders = _unique_orders(Xd)
+    assert distinct_orderings(Xd) == 30  # 5!/(2!·2!)
+    orders = unique_orders(Xd)
     assert len(orders) == 30
     assert len({tuple(Xd[o, 1]) for o in orders}) == 30
 
 
 def test_many_identical_rows_are_cheap() -> None:
     Xd = np.column_stack([np.ones(30), [0.0] * 29 + [1.0]])
-    assert _distinct_orderings(Xd) == 30 and len(_unique_orders(Xd)) == 30
+    assert distinct_orderings(Xd) == 30 and len(unique_orders(Xd)) == 30
 
 
 def test_random_permutations_are_seeded() -> None:

@@ -120,7 +120,7 @@ MUTANTS = [
     ),
     m(
         "permutation-drops-observed-order",
-        "analysis/regression.py",
+        "analysis/permutation.py",
         "the random permutation test leaves out the observed ordering",
         (
             "orders = [np.arange(k)] + [rng.permutation(k) for _ in range(iterations - 1)]",

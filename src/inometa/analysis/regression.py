@@ -22,7 +22,6 @@ categorical ones, as R's ``factor``).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from ..core.significance import TestResult, chi2_test, f_test
 from ..core.tau2 import estimate_tau2, estimate_tau2_batch
 from .escalc import Prepared, prepare, resolve_options
 from .moderators import design_matrix
+from .permutation import PermutationTest, permutation_test
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,23 +52,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-
-_COMPTOL = float(np.sqrt(np.finfo(float).eps))  # metafor permutest's comparison tolerance
-
-
-@dataclass(frozen=True)
-class PermutationTest:
-    """Permutation p-values for the moderators (metafor ``permutest``).
-
-    ``pvalues`` are per coefficient (two-sided, on the absolute statistic), ``qm_pvalue`` for the
-    omnibus test; ``exact`` says whether all distinct reorderings were used.
-    """
-
-    pvalues: tuple[float, ...]
-    qm_pvalue: float
-    n_permutations: int
-    exact: bool
-    seed: int | None
 
 
 @dataclass(frozen=True)
@@ -630,80 +613,17 @@ def _statistics(prep: Prepared, X: FloatArray) -> tuple[FloatArray, FloatArray]:
     return stat, qm
 
 
-def _distinct_orderings(X: FloatArray) -> int:
-    """Number of distinct reorderings of the rows of X: k! / Πⱼ (multiplicity of row j)!."""
-    counts = Counter(map(tuple, X.tolist()))
-    total = math.factorial(X.shape[0])
-    for c in counts.values():
-        total //= math.factorial(c)
-    return total
-
-
 def _permutation_test(
     prep: Prepared, X: FloatArray, observed: MetaRegResult, iterations: int, seed: int | None
 ) -> PermutationTest:
-    if iterations < 2:
-        raise ValueError(f"permutations must be at least 2, got {iterations}")
-    k = X.shape[0]
-    n_distinct = _distinct_orderings(X)
-    exact = n_distinct <= iterations
-    if exact:
-        # All k! orders weight each distinct reordering equally, so enumerating the distinct
-        # ones gives the same p-values with far fewer fits.
-        orders = _unique_orders(X)
-    else:
-        rng = np.random.default_rng(seed)
-        orders = [np.arange(k)] + [rng.permutation(k) for _ in range(iterations - 1)]
-    stat_obs = np.abs(np.asarray(observed.statistic))
-    exceed = np.zeros(stat_obs.size)
-    exceed_qm = 0.0
-    # The permuted designs in batches of about 2·10⁶ entries of the k × k projectors.
-    chunk = max(1, 2_000_000 // (k * k))
-    for start in range(0, len(orders), chunk):
-        designs = X[np.stack(orders[start : start + chunk])]
-        stat, qm = _statistics(prep, designs)
-        exceed += np.sum(np.abs(stat) >= stat_obs - _COMPTOL, axis=0)
-        exceed_qm += float(np.sum(qm >= observed.qm - _COMPTOL))
-    total = len(orders)
-    return PermutationTest(
-        pvalues=tuple(float(v) for v in np.minimum(exceed / total, 1.0)),
-        qm_pvalue=float(exceed_qm / total),
-        n_permutations=total,
-        exact=exact,
-        seed=None if exact else seed,
+    return permutation_test(
+        X,
+        np.asarray(observed.statistic),
+        observed.qm,
+        iterations,
+        seed,
+        lambda designs: _statistics(prep, designs),
     )
-
-
-def _unique_orders(X: FloatArray) -> list[npt.NDArray[np.intp]]:
-    """One row order for each distinct arrangement of the rows of X (multiset permutations,
-    generated directly so that many identical rows cost nothing)."""
-    rows = [tuple(r) for r in X.tolist()]
-    kinds = sorted(set(rows))
-    members = {kind: [i for i, r in enumerate(rows) if r == kind] for kind in kinds}
-    remaining = {kind: len(members[kind]) for kind in kinds}
-    k = len(rows)
-    out: list[npt.NDArray[np.intp]] = []
-    seq: list[tuple[float, ...]] = []
-
-    def extend() -> None:
-        if len(seq) == k:
-            used = {kind: 0 for kind in kinds}
-            order = []
-            for kind in seq:
-                order.append(members[kind][used[kind]])
-                used[kind] += 1
-            out.append(np.array(order))
-            return
-        for kind in kinds:
-            if remaining[kind]:
-                remaining[kind] -= 1
-                seq.append(kind)
-                extend()
-                seq.pop()
-                remaining[kind] += 1
-
-    extend()
-    return out
 
 
 def _with_permutation(res: MetaRegResult, perm: PermutationTest) -> MetaRegResult:
