@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ._csv import LINE, Findings, Table, check_columns, check_header, issues_where, read_table
+from ._issues import Issue
+from ._memo import fingerprint, memoised
 from .rounding import check_derivation
 from .vocabulary import FULL_POPULATION_DENOMINATORS, OUTCOMES_COLUMNS, STUDIES_COLUMNS
 
-__all__ = ["OUTCOMES_FILE", "STUDIES_FILE", "Tables", "read_tables"]
+__all__ = ["OUTCOMES_FILE", "STUDIES_FILE", "Tables", "copy_tables", "read_tables"]
 
 STUDIES_FILE = "studies.csv"
 OUTCOMES_FILE = "outcomes.csv"
@@ -30,8 +33,39 @@ class Tables:
     outcomes: Table
 
 
+_READ: OrderedDict[bytes, tuple[Tables | None, tuple[Issue, ...], tuple[Issue, ...]]] = (
+    OrderedDict()
+)
+
+
+def copy_tables(tables: Tables) -> Tables:
+    """Both tables with copies of their frames (the memo's own are never handed out)."""
+    return Tables(
+        Table(tables.studies.file, tables.studies.header, tables.studies.frame.copy()),
+        Table(tables.outcomes.file, tables.outcomes.header, tables.outcomes.frame.copy()),
+    )
+
+
 def read_tables(directory: Path, findings: Findings) -> Tables | None:
-    """Read and check both files; None when a file or its header is unusable."""
+    """Read and check both files; None when a file or its header is unusable.
+
+    Read once per content of the two files (:mod:`inometa.data._memo`): the findings are
+    added to ``findings`` on every call, the frames are fresh copies.
+    """
+
+    def compute() -> tuple[Tables | None, tuple[Issue, ...], tuple[Issue, ...]]:
+        own = Findings()
+        tables = _read_tables(directory, own)
+        return tables, tuple(own.errors), tuple(own.warnings)
+
+    files = (STUDIES_FILE, OUTCOMES_FILE)
+    tables, errors, warnings = memoised(_READ, lambda: fingerprint(directory, files), compute)
+    findings.errors.extend(errors)
+    findings.warnings.extend(warnings)
+    return None if tables is None else copy_tables(tables)
+
+
+def _read_tables(directory: Path, findings: Findings) -> Tables | None:
     studies = read_table(directory / STUDIES_FILE, findings)
     outcomes = read_table(directory / OUTCOMES_FILE, findings)
     if studies is None or outcomes is None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 from ._atomic import leftovers
 from ._csv import Findings
 from ._issues import Issue, ValidationReport
+from ._memo import fingerprint, memoised
 from ._paths import PathLike, data_dir
 from ._set_checks import check_sets
 from ._sets import SETS_FILE, SetSpec, read_sets
-from ._tables import Tables, read_tables
+from ._tables import Tables, copy_tables, read_tables
 from .survival import check_survival
 
 __all__ = ["collect", "validate"]
@@ -62,8 +64,24 @@ def validate(path: PathLike | None = None) -> ValidationReport:
     return collect(data_dir(path))[2]
 
 
+_COLLECTED: OrderedDict[bytes, tuple[Tables | None, dict[str, SetSpec], ValidationReport]] = (
+    OrderedDict()
+)
+
+
 def collect(directory: Path) -> tuple[Tables | None, dict[str, SetSpec], ValidationReport]:
-    """Read and check everything once: the tables, the set specifications and the report."""
+    """Read and check everything once: the tables, the set specifications and the report.
+
+    Once per content of the folder (every file in it, leftovers of an interrupted update
+    included: :mod:`inometa.data._memo`); the tables' frames and the dict are fresh copies.
+    """
+    tables, specs, report = memoised(
+        _COLLECTED, lambda: fingerprint(directory), lambda: _collect(directory)
+    )
+    return (None if tables is None else copy_tables(tables)), dict(specs), report
+
+
+def _collect(directory: Path) -> tuple[Tables | None, dict[str, SetSpec], ValidationReport]:
     findings = Findings()
     for name in leftovers(directory):
         findings.errors.append(
