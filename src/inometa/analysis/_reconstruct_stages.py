@@ -5,6 +5,7 @@ confirmation of the survivors with :func:`inometa.metaprop_batch` (stage two).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -339,83 +340,64 @@ def stage_two(
     rows: list[dict[str, Any]] = []
     for tr, by_combo in survivors.items():
         for (m, d), parts in by_combo.items():
-            if not parts:
-                continue
-            every = np.unique(np.concatenate(parts))
+            every = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
             for first in range(0, every.size, chunk_size):
-                idx = every[first : first + chunk_size]
-                rows += _refit(
-                    subset_masks(groups, n_study, idx),
-                    tr,
-                    m,
-                    d,
-                    labels,
-                    ev,
-                    tot,
-                    win,
-                    tgt,
-                    ci_methods,
-                    pis,
-                    profile,
-                )
+                masks = subset_masks(groups, n_study, every[first : first + chunk_size])
+                for ci, pi in itertools.product(ci_methods, pis):
+                    method = {"transform": tr, "tau2_method": m, "i2_definition": d}
+                    method |= {"ci_method": ci, "pi_method": pi}
+                    rows += _near_rows(masks, labels, ev, tot, win, tgt, profile, pis, method)
     return rows
 
 
-def _refit(
+def _near_rows(
     masks: BoolArray,
-    tr: str,
-    m: str,
-    d: str,
     labels: Sequence[str],
     ev: npt.NDArray[np.int64],
     tot: npt.NDArray[np.int64],
     win: Windows,
     tgt: Mapping[str, float],
-    ci_methods: Sequence[str],
-    pis: Sequence[str],
     profile: str,
+    pis: Sequence[str],
+    method: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """One chunk of surviving sets refitted exactly under one method; the near rows."""
+    df = metaprop_batch(
+        np.broadcast_to(ev.astype(float), masks.shape),
+        np.broadcast_to(tot.astype(float), masks.shape),
+        mask=masks,
+        labels=list(labels),
+        profile=profile,
+        transform=method["transform"],
+        tau2_method=method["tau2_method"],
+        i2_definition=method["i2_definition"],
+        ci_method=method["ci_method"],
+        pi_method=method["pi_method"],
+    )
+    assert isinstance(df, pd.DataFrame)
+    vals = {key: df[key].to_numpy(dtype=float) for key in win.keys}
+    near_ok = np.ones(len(df), dtype=bool)
+    dist = np.zeros(len(df))
+    for key in win.keys:
+        near_ok &= _in(vals[key], win.bounds(key, win.near))
+        dist = np.maximum(dist, np.abs(100 * vals[key] - win.centre[key]) / win.unit)
+    shown = {
+        **method,
+        "i2_definition": "tau2=q" if method["tau2_method"] == "DL" else method["i2_definition"],
+        "pi_method": method["pi_method"] if len(pis) > 1 or "pi_low" in tgt else "",
+    }
     rows: list[dict[str, Any]] = []
-    e = np.broadcast_to(ev.astype(float), masks.shape)
-    t = np.broadcast_to(tot.astype(float), masks.shape)
-    for ci in ci_methods:
-        for pi in pis:
-            df = metaprop_batch(
-                e,
-                t,
-                mask=masks,
-                labels=list(labels),
-                transform=tr,
-                tau2_method=m,
-                i2_definition=d,
-                ci_method=ci,
-                pi_method=pi,
-                profile=profile,
-            )
-            assert isinstance(df, pd.DataFrame)
-            vals = {key: df[key].to_numpy(dtype=float) for key in win.keys}
-            near_ok = np.ones(len(df), dtype=bool)
-            dist = np.zeros(len(df))
-            for key in win.keys:
-                near_ok &= _in(vals[key], win.bounds(key, win.near))
-                dist = np.maximum(dist, np.abs(100 * vals[key] - win.centre[key]) / win.unit)
-            for j in np.flatnonzero(near_ok):
-                members = tuple(labels[int(c)] for c in np.flatnonzero(masks[j]))
-                row: dict[str, Any] = {
-                    "studies": members,
-                    "k": int(df["k"].iloc[j]),
-                    "n_total": int(df["n_total"].iloc[j]),
-                    "transform": tr,
-                    "tau2_method": m,
-                    "i2_definition": "tau2=q" if m == "DL" else d,
-                    "ci_method": ci,
-                    "pi_method": pi if len(pis) > 1 or "pi_low" in tgt else "",
-                }
-                for key in win.keys:
-                    row[key] = 100 * vals[key][j]
-                row["distance"] = float(dist[j])
-                rows.append(row)
+    for j in np.flatnonzero(near_ok):
+        row: dict[str, Any] = {
+            "studies": tuple(labels[int(c)] for c in np.flatnonzero(masks[j])),
+            "k": int(df["k"].iloc[j]),
+            "n_total": int(df["n_total"].iloc[j]),
+            **shown,
+        }
+        for key in win.keys:
+            row[key] = 100 * vals[key][j]
+        row["distance"] = float(dist[j])
+        rows.append(row)
     return rows
 
 
