@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..data import OUTCOMES, SURVIVAL_OUTCOMES, analysis_set, load_extracted, load_survival
+from ..data.vocabulary import OUTCOMES_COLUMNS
 
 __all__ = ["CONVENTION", "pseudo_events", "survival_set"]
 
@@ -90,28 +91,14 @@ def survival_set(set_name: str, outcome: str, path: Any = None) -> pd.DataFrame:
     km = load_survival(path)
     km = km[(km["outcome"] == outcome) & km["study_id"].isin(list(members))]
     studies = load_extracted(path).drop_duplicates("study_id").set_index("study_id")
-    study_columns = [
-        c
-        for c in studies.columns
-        if c
-        not in {
-            "outcome",
-            "outcome_label",
-            "events",
-            "total",
-            "denominator",
-            "denominator_definition",
-            "definition",
-            "derived",
-            "derivation",
-            "verification",
-            "source",
-            "quote",
-            "location",
-            "outcome_notes",
-            "outcomes_line",
-        }
-    ]
+    # What load_extracted adds to each outcome row (its columns, a label, its line); the rest
+    # describes the study.
+    per_outcome = {c.name for c in OUTCOMES_COLUMNS} | {
+        "outcome_label",
+        "outcome_notes",
+        "outcomes_line",
+    }
+    study_columns = [c for c in studies.columns if c not in per_outcome]
     rows = []
     for r in km.itertuples():
         row = {"study_id": r.study_id, **studies.loc[r.study_id, study_columns].to_dict()}
