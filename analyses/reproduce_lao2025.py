@@ -31,6 +31,7 @@ import pandas as pd
 
 import inometa
 import inometa.data
+from inometa.lao2025.report import result_row  # one row of results.csv, as the CLI writes it
 from inometa.lao2025.survival import survival_set
 
 # The two methods, spelled out (inometa.lao2025.config holds the same choices).
@@ -53,34 +54,6 @@ SUBGROUPS = {
     "setting": ("setting_group", ["newly diagnosed", "relapsed/refractory"]),
     "regimen": ("regimen_group", ["monotherapy", "combination"]),
 }
-
-
-def result_row(outcome: str, method: str, res: inometa.MetaPropResult) -> dict[str, object]:
-    """One row of results.csv: the pooled estimate, its intervals, heterogeneity, options."""
-    h, o = res.heterogeneity, res.options
-    return {
-        "outcome": outcome,
-        "method": method,
-        "k": res.k,
-        "events": res.data.events_total,
-        "n": res.data.n_total,
-        "estimate": res.estimate,
-        "ci_low": res.random.proportion_ci.low,
-        "ci_high": res.random.proportion_ci.high,
-        "pi_low": res.prediction.proportion_low,
-        "pi_high": res.prediction.proportion_high,
-        "tau2": h.tau2,
-        "i2": h.i2,
-        "q": h.q,
-        "q_df": h.q_df,
-        "q_pvalue": h.q_pvalue,
-        "model": o.method,
-        "transform": o.transform,
-        "tau2_method": o.tau2_method,
-        "ci_method": o.ci_method,
-        "pi_method": o.pi_method,
-        "notes": " | ".join(res.notes),
-    }
 
 
 def by_subgroup(

@@ -54,12 +54,13 @@ if TYPE_CHECKING:
     from .figures import FigureJob
     from .reproduce import Reproduction
 
-__all__ = ["FORMATS", "check_output_folder", "write_reproduction"]
+__all__ = ["FORMATS", "check_output_folder", "result_row", "write_reproduction"]
 
 FORMATS = ("png", "svg", "pdf")
 
 
-def _result_row(outcome: str, method: str, res: MetaPropResult) -> dict[str, Any]:
+def result_row(outcome: str, method: str, res: MetaPropResult) -> dict[str, Any]:
+    """One row of results.csv: the pooled estimate, its intervals, heterogeneity, options."""
     h = res.heterogeneity
     o = res.options
     return {
@@ -93,7 +94,7 @@ def _tables(rep: Reproduction) -> dict[str, pd.DataFrame]:
     results, sens, subgroups, loo, cumul, studies = [], [], [], [], [], []
     for code, oa in rep.outcomes.items():
         for method, res in oa.results.items():
-            results.append(_result_row(code, method, res))
+            results.append(result_row(code, method, res))
         if not oa.sensitivity.empty:
             sens.append(oa.sensitivity.assign(outcome=code))
         for variable, by_method in oa.subgroups.items():
