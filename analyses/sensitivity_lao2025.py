@@ -30,6 +30,9 @@ import pandas as pd
 
 import inometa
 import inometa.data
+from inometa.lao2025.outcomes import (
+    grid_row,
+)  # one analysis of the grid, as the report tabulates it
 from inometa.lao2025.survival import survival_set
 
 PUBLISHED: dict[str, Any] = {
@@ -51,24 +54,6 @@ GRID: list[dict[str, Any]] = [
     for m in ("DL", "REML", "PM")
     for c in ("z", "hk")
 ] + [{"method": "glmm", "nagq": "exact", "ci_method": c, "pi_method": "t"} for c in ("z", "t")]
-
-
-def grid_row(res: inometa.MetaPropResult) -> dict[str, object]:
-    """One analysis of the grid: its options and the pooled numbers."""
-    return {
-        "method": res.options.method,
-        "transform": res.options.transform,
-        "tau2_method": res.options.tau2_method,
-        "ci_method": res.options.ci_method,
-        "k": res.k,
-        "estimate": res.estimate,
-        "ci_low": res.random.proportion_ci.low,
-        "ci_high": res.random.proportion_ci.high,
-        "pi_low": res.prediction.proportion_low,
-        "pi_high": res.prediction.proportion_high,
-        "tau2": res.tau2,
-        "i2": res.i2,
-    }
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "cumulative_by_date",
     "denominator_sensitivity",
     "fit_rows",
+    "grid_row",
 ]
 
 _GRID_TRANSFORMS = ("raw", "logit", "arcsine", "ft")
@@ -96,6 +97,24 @@ class OutcomeAnalysis:
         return len(self.studies)
 
 
+def grid_row(res: MetaPropResult) -> dict[str, Any]:
+    """One analysis of the sensitivity grid: its options and the pooled numbers."""
+    return {
+        "method": res.options.method,
+        "transform": res.options.transform,
+        "tau2_method": res.options.tau2_method,
+        "ci_method": res.options.ci_method,
+        "k": res.k,
+        "estimate": res.estimate,
+        "ci_low": res.random.proportion_ci.low,
+        "ci_high": res.random.proportion_ci.high,
+        "pi_low": res.prediction.proportion_low,
+        "pi_high": res.prediction.proportion_high,
+        "tau2": res.tau2,
+        "i2": res.i2,
+    }
+
+
 def fit_rows(rows: pd.DataFrame, **options: Any) -> MetaPropResult:
     return metaprop("events", "total", data=rows, labels="label", **options)
 
@@ -115,22 +134,7 @@ def _grid(rows: pd.DataFrame) -> pd.DataFrame:
     ]
     for opts in combos:
         res = fit_rows(rows, **opts)
-        records.append(
-            {
-                "method": "glmm" if opts.get("method") == "glmm" else "inverse",
-                "transform": res.options.transform,
-                "tau2_method": res.options.tau2_method,
-                "ci_method": res.options.ci_method,
-                "k": res.k,
-                "estimate": res.estimate,
-                "ci_low": res.random.proportion_ci.low,
-                "ci_high": res.random.proportion_ci.high,
-                "pi_low": res.prediction.proportion_low,
-                "pi_high": res.prediction.proportion_high,
-                "tau2": res.tau2,
-                "i2": res.i2,
-            }
-        )
+        records.append(grid_row(res))
     grid: pd.DataFrame = pd.DataFrame(records)
     return grid
 
