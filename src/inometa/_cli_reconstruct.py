@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--outcome",
         action="append",
         default=None,
-        help="orr | cr | mrd_neg | sct | relapse | vod (repeatable; default: all six)",
+        help="an outcome of the shipped data, e.g. orr or os_1y (repeatable; default: every "
+        "outcome with counts; a wrong name is answered with the list)",
     )
     rec.add_argument(
         "--decimals", type=int, default=1, help="decimals the paper printed (default: 1)"
