@@ -96,3 +96,17 @@ def test_events_round_half_up(tmp_path: Path) -> None:
 def test_unknown_time_point_is_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown survival outcome 'os_4y'.*os_1y"):
         survival_set("lao2025", "os_4y", EXTRACTED)
+
+
+def test_survival_gets_the_checks_every_data_file_gets(tmp_path: Path) -> None:
+    # Formula starts and vocabularies are checked as in outcomes.csv (one schema machinery).
+    copy = tmp_path / "extracted"
+    shutil.copytree(EXTRACTED, copy)
+    file = copy / "survival.csv"
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    frame.loc[0, "quote"] = "=HYPERLINK(1)"
+    frame.loc[1, "verification"] = "derived"  # a printed rate is never derived
+    frame.to_csv(file, index=False)
+    found = {(i.file, i.line, i.column) for i in data.validate(copy).errors}
+    assert ("survival.csv", 2, "quote") in found
+    assert ("survival.csv", 3, "verification") in found

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
-from ._csv import Findings
+from ._csv import LINE, Findings, Table, check_columns, check_header, read_table
 from ._issues import Issue, ValidationReport
 from ._paths import PathLike, data_dir
-from .vocabulary import DENOMINATORS
+from .vocabulary import DENOMINATORS, OUTCOMES, VERIFICATION, Column
 
 __all__ = [
     "SURVIVAL_COLUMNS",
@@ -35,81 +36,78 @@ __all__ = [
 
 SURVIVAL_FILE = "survival.csv"
 SURVIVAL_OUTCOMES = ("os_1y", "os_2y", "os_3y", "os_5y")
-SURVIVAL_COLUMNS = (
-    "study_id",
-    "outcome",
-    "rate",
-    "n",
-    "ci_low",
-    "ci_high",
-    "denominator",
-    "n_definition",
-    "verification",
-    "source",
-    "quote",
-    "location",
-    "notes",
+
+# The file's columns for the checks every data file gets (inometa.data._csv: encoding,
+# control characters, formula starts, emptiness, kinds and vocabularies); the checks that
+# belong to survival rates alone are in _check_rows. A printed rate is never "derived".
+_SCHEMA: tuple[Column, ...] = (
+    Column("study_id", "id"),
+    Column(
+        "outcome",
+        "choice",
+        choices=MappingProxyType({o: OUTCOMES[o] for o in SURVIVAL_OUTCOMES}),
+    ),
+    Column("rate", "number"),
+    Column("n", "int"),
+    Column("ci_low", "number", required=False),
+    Column("ci_high", "number", required=False),
+    Column("denominator", "choice", choices=DENOMINATORS),
+    Column("n_definition"),
+    Column(
+        "verification",
+        "choice",
+        choices=MappingProxyType({k: v for k, v in VERIFICATION.items() if k != "derived"}),
+    ),
+    Column("source"),
+    Column("quote"),
+    Column("location"),
+    Column("notes", required=False),
 )
-_REQUIRED = (
-    "study_id",
-    "outcome",
-    "rate",
-    "n",
-    "denominator",
-    "n_definition",
-    "verification",
-    "source",
-    "quote",
-    "location",
-)
-_VERIFICATION = ("verbatim", "secondary", "unverified")
+SURVIVAL_COLUMNS = tuple(c.name for c in _SCHEMA)
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value == value else None
+def _percent(text: str) -> float | None:
+    """The cell as a percentage in [0, 100]; None when empty or not one."""
+    value = pd.to_numeric(text, errors="coerce") if text else None
+    return float(value) if value is not None and 0 <= value <= 100 else None
 
 
-def _check_row(row: dict[str, str], line: int, studies: set[str], findings: Findings) -> None:
-    def error(column: str, message: str) -> None:
-        findings.errors.append(Issue(SURVIVAL_FILE, line, column, row.get(column, ""), message))
-
-    for column in _REQUIRED:
-        if not row.get(column, "").strip():
-            error(column, "required value is empty")
-    if row["study_id"] and studies and row["study_id"] not in studies:
-        error("study_id", "no such study in studies.csv")
-    if row["outcome"] and row["outcome"] not in SURVIVAL_OUTCOMES:
-        error("outcome", f"not a survival outcome; valid: {', '.join(SURVIVAL_OUTCOMES)}")
-    if row["denominator"] and row["denominator"] not in DENOMINATORS:
-        error("denominator", f"valid values: {', '.join(DENOMINATORS)}")
-    if row["verification"] and row["verification"] not in _VERIFICATION:
-        error("verification", f"valid values: {', '.join(_VERIFICATION)}")
-    rate = _number(row["rate"]) if row["rate"] else None
-    if row["rate"] and (rate is None or not 0 <= rate <= 100):
-        error("rate", "must be a percentage between 0 and 100")
-    if row["n"] and (not row["n"].isdigit() or int(row["n"]) < 1):
-        error("n", "must be a whole number ≥ 1")
-    bounds = []
-    for column in ("ci_low", "ci_high"):
-        value = _number(row[column]) if row[column] else None
-        if row[column] and (value is None or not 0 <= value <= 100):
-            error(column, "must be empty or a percentage between 0 and 100")
-        bounds.append(value)
-    if (bounds[0] is None) != (bounds[1] is None):
-        error("ci_low", "give both CI bounds or neither")
-    elif (
-        rate is not None
-        and bounds[0] is not None
-        and bounds[1] is not None
-        and not bounds[0] <= rate <= bounds[1]
-    ):
-        error("rate", f"outside its CI {row['ci_low']}–{row['ci_high']}")
+def _row_problems(row: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, message) for what is wrong with one row on its own."""
+    problems = []
+    rate = _percent(row["rate"])
+    if row["rate"] and rate is None:
+        problems.append(("rate", "must be a percentage between 0 and 100"))
+    if row["n"] and row["n"].isdigit() and int(row["n"]) < 1:
+        problems.append(("n", "must be a whole number ≥ 1"))
+    low, high = _percent(row["ci_low"]), _percent(row["ci_high"])
+    for column, value in (("ci_low", low), ("ci_high", high)):
+        if row[column] and value is None:
+            problems.append((column, "must be empty or a percentage between 0 and 100"))
+    if bool(row["ci_low"]) != bool(row["ci_high"]):
+        problems.append(("ci_low", "give both CI bounds or neither"))
+    elif rate is not None and low is not None and high is not None and not low <= rate <= high:
+        problems.append(("rate", f"outside its CI {row['ci_low']}–{row['ci_high']}"))
     if row["source"].startswith("seed:") and row["verification"] == "verbatim":
-        error("verification", "a seed review is a secondary source: use 'secondary'")
+        problems.append(("verification", "a seed review is a secondary source: use 'secondary'"))
+    return problems
+
+
+def _check_rows(table: Table, studies: set[str], findings: Findings) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for record in table.frame.to_dict("records"):
+        row = {str(k): str(v) for k, v in record.items()}
+        line = int(row[LINE])
+        problems = _row_problems(row)
+        if row["study_id"] and studies and row["study_id"] not in studies:
+            problems.insert(0, ("study_id", "no such study in studies.csv"))
+        key = (row["study_id"], row["outcome"])
+        if key in seen:
+            problems.append(
+                ("outcome", f"duplicate of line {seen[key]} (one row per study and time point)")
+            )
+        seen.setdefault(key, line)
+        findings.errors += [Issue(SURVIVAL_FILE, line, c, row[c], m) for c, m in problems]
 
 
 def check_survival(directory: Path, studies: set[str], findings: Findings) -> None:
@@ -118,30 +116,11 @@ def check_survival(directory: Path, studies: set[str], findings: Findings) -> No
     path = directory / SURVIVAL_FILE
     if not path.exists():
         return
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in SURVIVAL_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            findings.errors.append(
-                Issue(SURVIVAL_FILE, 1, ", ".join(missing), "", "missing columns")
-            )
-            return
-        seen: dict[tuple[str, str], int] = {}
-        for line, row in enumerate(reader, start=2):
-            row = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            _check_row(row, line, studies, findings)
-            key = (row["study_id"], row["outcome"])
-            if key in seen:
-                findings.errors.append(
-                    Issue(
-                        SURVIVAL_FILE,
-                        line,
-                        "outcome",
-                        row["outcome"],
-                        f"duplicate of line {seen[key]} (one row per study and time point)",
-                    )
-                )
-            seen.setdefault(key, line)
+    table = read_table(path, findings)
+    if table is None or not check_header(table, _SCHEMA, findings):
+        return
+    check_columns(table, _SCHEMA, findings)
+    _check_rows(table, studies, findings)
 
 
 def load_survival(path: PathLike | None = None) -> pd.DataFrame:
