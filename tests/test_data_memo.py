@@ -48,7 +48,7 @@ def test_a_new_file_in_the_folder_is_seen(tmp_path: Path) -> None:
     data = copy_data(tmp_path)
     assert validate(data).ok
     (data / ".inometa-journal.json").write_text("{}", encoding="utf-8")
-    assert collect(data)[2].errors or not validate(data).ok
+    assert any(i.file == ".inometa-journal.json" for i in validate(data).errors)
 
 
 def test_what_is_handed_out_is_a_copy(tmp_path: Path) -> None:
